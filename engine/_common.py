@@ -1,0 +1,94 @@
+"""Compiled helpers shared by every mechanism's kernel: oracle, impact, liquidator economics.
+
+Each kernel runs one path at a time (paths in parallel with ``prange``) and calls these per
+step, in the order of margin-engine.md section 4:
+  1. ``p = S[t] * J``; ``p_hist[t] = p``; ``po = oracle_price(p_hist, t, ...)``
+  2. every position checked against ``po`` at once; liquidations computed from the state at
+     the start of the step; a rational liquidator acts only if ``liquidation_pays(...)``
+  3. balances updated; ``J = next_impact(J, sold_usd, ...)``
+"""
+import math
+
+from numba import njit
+
+# Result fields every mechanism reports per path (margin-engine.md section 5). A mechanism
+# writes 0 for what it does not have (Aave has no keeper rewards).
+RESULT_FIELDS = (
+    "bad_debt",             # realized bad debt, USD
+    "unrealized_bad_debt",  # at the horizon: sum of max(d - c * p, 0) over open positions, USD
+    "n_liq",                # number of liquidations (partial ones each count)
+    "liq_volume",           # debt repaid by liquidations, USD
+    "collateral_sold_usd",  # seized collateral valued at the market price when sold, USD
+    "penalty",              # penalty paid by borrowers, USD
+    "protocol_fees",        # protocol's share, USD
+    "keeper_rewards",       # paid by the protocol to keepers (Maker tip + chip), USD
+    "insurance_used",       # insurance fund / reserves spent on shortfalls, USD
+    "socialized_loss",      # loss beyond the insurance fund (ADL), USD
+    "n_unprofitable",       # positions liquidatable at some step but left open because it did not pay
+    "insolvent",            # 1.0 when bad debt exceeded the reserves / insurance fund, else 0.0
+    "final_price",          # market price at the horizon, S[T] * J[T]
+)
+FIELD_INDEX = {name: i for i, name in enumerate(RESULT_FIELDS)}
+N_FIELDS = len(RESULT_FIELDS)
+
+
+@njit(cache=True, inline="always")
+def oracle_price(p_hist, t, lag, deviation, heartbeat, state):
+    """Oracle value at step t.
+
+    p_hist: market prices of this path up to t (float64[T+1]); state: float64[2], the last
+    published value and the step it was published at (the kernel sets state[1] = -1 before
+    t = 0). Latency: the candidate is ``p_hist[max(0, t - lag)]``. Push oracle (Chainlink
+    ``deviationThreshold`` / ``heartbeat``): a new round when the candidate moved at least
+    ``deviation`` relative to the last round, or ``heartbeat`` steps passed.
+    """
+    cand = p_hist[t - lag] if t >= lag else p_hist[0]
+    if deviation <= 0.0:
+        return cand
+    if state[1] < 0.0:
+        state[0] = cand
+        state[1] = t
+        return cand
+    if abs(cand - state[0]) >= deviation * state[0] or (heartbeat > 0 and t - state[1] >= heartbeat):
+        state[0] = cand
+        state[1] = t
+    return state[0]
+
+
+@njit(cache=True, inline="always")
+def next_impact(J, sold_usd, k, depth, k_over_depth, sqrt_model, floor):
+    """Cumulative impact factor for the next step after selling ``sold_usd`` this step."""
+    if sold_usd <= 0.0:
+        return J
+    if sqrt_model:
+        f = 1.0 - k * math.sqrt(sold_usd / depth)
+    else:
+        f = 1.0 - k_over_depth * sold_usd
+    return J * max(f, floor)
+
+
+@njit(cache=True, inline="always")
+def sale_slippage(value_usd, k, depth, k_over_depth, sqrt_model, floor):
+    """Fraction lost by selling ``value_usd`` at once into the market's depth."""
+    if sqrt_model:
+        s = k * math.sqrt(value_usd / depth)
+    else:
+        s = k_over_depth * value_usd
+    return min(s, 1.0 - floor)
+
+
+@njit(cache=True, inline="always")
+def gas_cost(gas_usd, gas_spike, p, peak):
+    """Gas for one liquidation, rising with the drawdown from the running peak price."""
+    if gas_spike <= 0.0:
+        return gas_usd
+    return gas_usd * (1.0 + gas_spike * max(0.0, 1.0 - p / peak))
+
+
+@njit(cache=True, inline="always")
+def liquidation_pays(seize_units, repay_usd, p, gas, k, depth, k_over_depth, sqrt_model, floor):
+    """Does a liquidator profit? Sale of the seized collateral, net of its own slippage and
+    gas, must exceed the debt repaid (margin-engine.md section 3)."""
+    value = seize_units * p
+    proceeds = value * (1.0 - sale_slippage(value, k, depth, k_over_depth, sqrt_model, floor))
+    return proceeds - repay_usd - gas > 0.0

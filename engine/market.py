@@ -1,0 +1,102 @@
+"""Market conditions shared by every mechanism: oracle, liquidity and liquidators.
+
+margin-engine.md sections 1 and 3. Prices are USD per unit of collateral.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.errors import EngineError, check_range
+
+IMPACT_MODELS = ("linear", "sqrt")
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """What the protocol sees.
+
+    latency: steps of staleness, ``o[t] = p[max(0, t - latency)]``.
+    deviation: Chainlink-style push threshold (relative); a round is published when the
+        lagged price moved at least this much from the last published one. 0 publishes every
+        step (pure latency oracle).
+    heartbeat: steps after which a round is published anyway; 0 means no heartbeat.
+    """
+
+    latency: int = 0
+    deviation: float = 0.0
+    heartbeat: int = 0
+
+    def __post_init__(self) -> None:
+        if int(self.latency) != self.latency or self.latency < 0:
+            raise EngineError(f"oracle.latency must be a whole number of steps >= 0; got {self.latency!r}")
+        check_range("oracle.deviation", self.deviation, 0.0, 1.0, hi_open=True)
+        if int(self.heartbeat) != self.heartbeat or self.heartbeat < 0:
+            raise EngineError(f"oracle.heartbeat must be a whole number of steps >= 0; got {self.heartbeat!r}")
+
+
+@dataclass(frozen=True)
+class Liquidity:
+    """Price impact of liquidation sales (margin-engine.md section 3).
+
+    depth_usd: the USD value whose sale moves the price by ``k`` of itself.
+    model: ``linear``: factor ``1 - k * V / depth``; ``sqrt``: ``1 - k * sqrt(V / depth)``;
+        floored at ``1 - max_step_impact`` in one step.
+    """
+
+    depth_usd: float = float("inf")
+    k: float = 1.0
+    model: str = "linear"
+    max_step_impact: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_range("liquidity.depth_usd", self.depth_usd, 0.0, None, lo_open=True)
+        check_range("liquidity.k", self.k, 0.0, None)
+        if self.model not in IMPACT_MODELS:
+            raise EngineError(f"liquidity.model must be one of {IMPACT_MODELS}; got {self.model!r}")
+        check_range("liquidity.max_step_impact", self.max_step_impact, 0.0, 1.0, hi_open=True)
+
+
+@dataclass(frozen=True)
+class Liquidators:
+    """Who liquidates, and when it pays (margin-engine.md section 3).
+
+    rational: act only if the seized collateral, sold at the market price less the sale's own
+        slippage, is worth more than the debt repaid plus gas; False: always act (reference).
+    gas_cost_usd: cost of one liquidation transaction.
+    gas_spike: gas cost grows with the drawdown from the running peak of the market price:
+        ``gas = gas_cost_usd * (1 + gas_spike * drawdown)`` (2020-03-12 style).
+    """
+
+    rational: bool = True
+    gas_cost_usd: float = 0.0
+    gas_spike: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_range("liquidators.gas_cost_usd", self.gas_cost_usd, 0.0, None)
+        check_range("liquidators.gas_spike", self.gas_spike, 0.0, None)
+
+
+@dataclass(frozen=True)
+class MarketConditions:
+    """Everything about the market except the price paths and the book."""
+
+    oracle: Oracle = field(default_factory=Oracle)
+    liquidity: Liquidity = field(default_factory=Liquidity)
+    liquidators: Liquidators = field(default_factory=Liquidators)
+    steps_per_year: float = 8760.0
+
+    def __post_init__(self) -> None:
+        check_range("steps_per_year", self.steps_per_year, 0.0, None, lo_open=True)
+
+    def kernel_args(self) -> tuple:
+        """The scalars every kernel takes, in the order of engine._common's helpers."""
+        liq = self.liquidity
+        o = self.oracle
+        k_over_depth = liq.k / liq.depth_usd
+        return (
+            int(o.latency), float(o.deviation), int(o.heartbeat),
+            float(liq.k), float(liq.depth_usd), float(k_over_depth),
+            1 if liq.model == "sqrt" else 0, float(1.0 - liq.max_step_impact),
+            bool(self.liquidators.rational), float(self.liquidators.gas_cost_usd),
+            float(self.liquidators.gas_spike),
+        )
