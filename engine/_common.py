@@ -92,3 +92,29 @@ def liquidation_pays(seize_units, repay_usd, p, gas, k, depth, k_over_depth, sqr
     value = seize_units * p
     proceeds = value * (1.0 - sale_slippage(value, k, depth, k_over_depth, sqrt_model, floor))
     return proceeds - repay_usd - gas > 0.0
+
+
+@njit(cache=True, inline="always")
+def dynamic_threshold(state, po, t, base, sign, k_vol, horizon_steps, update_interval, lam, floor, cap):
+    """Volatility-adjusted threshold (margin-engine.md section 2.5).
+
+    Every step the EWMA of squared log oracle returns is updated,
+    ``var = lam * var + (1 - lam) * r**2``; every ``update_interval`` steps the threshold is
+    recomputed as ``clip(base + sign * k_vol * sqrt(var) * sqrt(horizon_steps), floor, cap)``.
+    ``sign = -1`` for LT-like thresholds (they fall as volatility rises: Aave LT, Comet
+    liquidate CF), ``+1`` for margin-like ones (they rise: Maker ``mat``, perp maintenance
+    fraction). ``k_vol = 0`` gives the static ``base``.
+
+    state: float64[3], [last oracle price (0 before the first step), EWMA variance, current
+    threshold]; the kernel initialises it to ``[0, 0, base]``.
+    """
+    if k_vol == 0.0:
+        return base
+    if state[0] > 0.0:
+        r = math.log(po / state[0])
+        state[1] = lam * state[1] + (1.0 - lam) * r * r
+    state[0] = po
+    if update_interval > 0 and t % update_interval == 0:
+        th = base + sign * k_vol * math.sqrt(state[1] * horizon_steps)
+        state[2] = min(max(th, floor), cap)
+    return state[2]

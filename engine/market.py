@@ -100,3 +100,33 @@ class MarketConditions:
             bool(self.liquidators.rational), float(self.liquidators.gas_cost_usd),
             float(self.liquidators.gas_spike),
         )
+
+
+@dataclass(frozen=True)
+class DynamicThreshold:
+    """Makes a mechanism's threshold volatility-adjusted (margin-engine.md section 2.5).
+
+    ``threshold_t = clip(base -/+ k_vol * sigma_ewma_t * sqrt(horizon_steps), floor, cap)``,
+    recomputed every ``update_interval`` steps from an EWMA (decay ``ewma_lambda``) of oracle
+    log returns; ``base`` is the mechanism's own static threshold. See engine._common.
+    """
+
+    k_vol: float = 0.0
+    horizon_steps: float = 24.0
+    update_interval: int = 1
+    ewma_lambda: float = 0.94
+    floor: float = 0.0
+    cap: float = float("inf")
+
+    def __post_init__(self) -> None:
+        check_range("dynamic.k_vol", self.k_vol, 0.0, None)
+        check_range("dynamic.horizon_steps", self.horizon_steps, 0.0, None, lo_open=True)
+        if int(self.update_interval) != self.update_interval or self.update_interval < 1:
+            raise EngineError(f"dynamic.update_interval must be a whole number of steps >= 1; got {self.update_interval!r}")
+        check_range("dynamic.ewma_lambda", self.ewma_lambda, 0.0, 1.0, hi_open=True)
+        if self.floor > self.cap:
+            raise EngineError(f"dynamic.floor must be <= dynamic.cap; got floor={self.floor!r}, cap={self.cap!r}")
+
+    def kernel_args(self) -> tuple:
+        return (float(self.k_vol), float(self.horizon_steps), int(self.update_interval),
+                float(self.ewma_lambda), float(self.floor), float(self.cap))
