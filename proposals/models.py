@@ -1,5 +1,15 @@
 """Markets, parameter sets and their versions, proposals."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from proposals import schema
 
 
 class Mechanism(models.TextChoices):
@@ -14,7 +24,10 @@ class Market(models.Model):
 
     ``contracts`` holds the addresses the export needs (spec/export.md: e.g.
     ``{"pool_configurator": "0x…"}``); ``target`` names what is configured
-    (``{"asset": "0x…"}``, ``{"comet", "asset", "decimals"}``, ``{"ilk": "ETH-A"}``).
+    (``{"asset": "0x…"}``, ``{"ilk": "ETH-A"}``). A compound-v3 market is one Comet with
+    several collateral assets: ``{"comet": "0x…", "base": {"symbol", "asset", "decimals"},
+    "assets": {"WETH": {"asset": "0x…", "decimals": 18}, ...}}``; ``collateral_target(symbol)``
+    gives the export's per-asset ``{"comet", "asset", "decimals"}``.
     """
 
     slug = models.SlugField(unique=True)
@@ -31,3 +44,249 @@ class Market(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def live_version(self) -> ParameterSetVersion | None:
+        return self.versions.filter(is_live=True).first()
+
+    def collateral_target(self, symbol: str) -> dict[str, Any]:
+        """For compound-v3: the export target of one collateral asset, ``{"comet", "asset",
+        "decimals"}`` (spec/export.md), from ``target = {"comet", "assets": {symbol: {"asset",
+        "decimals"}}}``."""
+        assets = self.target.get("assets", {})
+        if symbol not in assets:
+            raise KeyError(f"{self.slug} has no collateral asset {symbol!r}; it has {sorted(assets)}")
+        return {"comet": self.target["comet"], **assets[symbol]}
+
+
+class ImmutableVersionError(ValidationError):
+    """A version that a submitted proposal, a vote or the live chain depends on was changed."""
+
+
+class IllegalTransitionError(ValidationError):
+    """A proposal was asked to move to a status its lifecycle does not allow from where it is."""
+
+
+# The fields that make a version what it is. Only the live flag may change once it is locked.
+VERSION_CONTENT_FIELDS = ("market_id", "number", "parent_id", "author_id", "values", "content_hash", "note")
+
+
+class VersionQuerySet(models.QuerySet):
+    # Bulk paths (admin bulk delete, queryset.update) bypass Model.save()/delete(): guard them too.
+    def update(self, **kwargs: Any) -> int:
+        content = {f.removesuffix("_id") for f in VERSION_CONTENT_FIELDS} | {"made_live_at"}
+        touched = {f.removesuffix("_id") for f in kwargs}
+        if touched & content and any(v.is_locked() for v in self):
+            raise ImmutableVersionError("a locked parameter set version cannot be changed")
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        for version in self:
+            version.check_deletable()
+        return super().delete()
+
+
+class ParameterSetVersion(models.Model):
+    """An immutable, numbered snapshot of a market's risk parameters.
+
+    ``values`` is the canonical JSON document of proposals.schema (decimals as strings);
+    ``content_hash`` is the sha256 of its canonical JSON. Exactly one version per market is
+    live (the constraint ensures at most one; proposals.services keeps it at one).
+    """
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    values = models.JSONField()
+    content_hash = models.CharField(max_length=64, editable=False)
+    note = models.CharField(max_length=200, blank=True)
+    is_live = models.BooleanField(default=False)
+    made_live_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = VersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["market", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "number"], name="version_number_unique_per_market"),
+            models.UniqueConstraint(
+                fields=["market"], condition=models.Q(is_live=True), name="one_live_version_per_market"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market.slug} v{self.number}"
+
+    @property
+    def mechanism(self) -> str:
+        return self.market.mechanism
+
+    def decimal_values(self) -> dict[str, Any]:
+        """The values with Decimals (the stored JSON keeps them as strings)."""
+        return schema.normalize(self.market.mechanism, self.values)
+
+    def is_locked(self) -> bool:
+        """Once live (now or before), or referenced by a proposal that left draft, it is frozen."""
+        if self.pk is None:
+            return False
+        stored = ParameterSetVersion.objects.filter(pk=self.pk).values_list("is_live", "made_live_at").first()
+        if stored and (stored[0] or stored[1] is not None):
+            return True
+        return (
+            Proposal.objects.filter(models.Q(proposed_version_id=self.pk) | models.Q(base_version_id=self.pk))
+            .exclude(status=Proposal.Status.DRAFT)
+            .exists()
+        )
+
+    def check_deletable(self) -> None:
+        if self.is_locked():
+            raise ImmutableVersionError(
+                f"{self} is live, was live or belongs to a submitted proposal: it cannot be deleted"
+            )
+
+    def clean(self) -> None:
+        try:
+            normalized = schema.normalize(self.market.mechanism, self.values)
+        except schema.SchemaError as exc:
+            raise ValidationError({"values": str(exc)}) from exc
+        problems = schema.validate(self.market.mechanism, normalized)
+        if problems:
+            raise ValidationError({"values": [p.message for p in problems]})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Store the canonical form, so the stored JSON and the hash cannot disagree.
+        mechanism = self.market.mechanism
+        self.values = schema.to_jsonable(schema.normalize(mechanism, self.values))
+        self.content_hash = schema.content_hash(mechanism, self.values)
+        if self.pk is not None:
+            self._refuse_content_change()
+        super().save(*args, **kwargs)
+
+    def _refuse_content_change(self) -> None:
+        before = ParameterSetVersion.objects.filter(pk=self.pk).first()
+        if before is None:
+            return
+        changed = [f for f in VERSION_CONTENT_FIELDS if getattr(before, f) != getattr(self, f)]
+        if before.made_live_at is not None and before.made_live_at != self.made_live_at:
+            changed.append("made_live_at")
+        if changed and before.is_locked():
+            raise ImmutableVersionError(f"{before} is locked; refused change of {', '.join(changed)}")
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        self.check_deletable()
+        return super().delete(*args, **kwargs)
+
+
+TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+class Proposal(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        BACKTESTING = "backtesting", "Backtesting"
+        VOTING = "voting", "Voting"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        EXPORTED = "exported", "Exported"
+        EXECUTED = "executed", "Executed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        SUPERSEDED = "superseded", "Superseded"
+
+    title = models.CharField(max_length=200)
+    rationale = models.TextField(help_text="Markdown.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposals")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="proposals")
+    base_version = models.ForeignKey(
+        ParameterSetVersion, on_delete=models.PROTECT, related_name="based_proposals"
+    )
+    proposed_version = models.ForeignKey(
+        ParameterSetVersion, on_delete=models.PROTECT, related_name="proposing_proposals"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tx_hash = models.CharField(max_length=66, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    voting_started_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    def can_transition(self, to: str) -> bool:
+        return to in TRANSITIONS[self.status]
+
+    def set_status(self, to: str) -> None:
+        """Move to ``to`` (not saved); IllegalTransitionError if the lifecycle forbids it."""
+        if not self.can_transition(to):
+            raise IllegalTransitionError(
+                f"proposal #{self.pk} cannot go from {self.status} to {to}; "
+                f"allowed from {self.status}: {', '.join(sorted(TRANSITIONS[self.status])) or 'none'}"
+            )
+        self.status = to
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The model layer refuses illegal transitions and edits of a submitted proposal even
+        # when a caller bypasses the services (shell, admin, another app).
+        if self.pk is not None:
+            before = (
+                Proposal.objects.filter(pk=self.pk)
+                .values(
+                    "status",
+                    "title",
+                    "rationale",
+                    "market_id",
+                    "base_version_id",
+                    "proposed_version_id",
+                    "author_id",
+                )
+                .first()
+            )
+            if before is not None:
+                if before["status"] != self.status and self.status not in TRANSITIONS[before["status"]]:
+                    raise IllegalTransitionError(
+                        f"proposal #{self.pk} cannot go from {before['status']} to {self.status}"
+                    )
+                frozen = [k for k, v in before.items() if k != "status" and getattr(self, k) != v]
+                if before["status"] != self.Status.DRAFT and frozen:
+                    raise IllegalTransitionError(
+                        f"proposal #{self.pk} has left draft; refused change of {', '.join(frozen)}"
+                    )
+        if self.tx_hash and not TX_HASH.match(self.tx_hash):
+            raise ValidationError(
+                {"tx_hash": f"a transaction hash is 0x and 64 hex digits; got {self.tx_hash!r}"}
+            )
+        super().save(*args, **kwargs)
+
+
+S = Proposal.Status
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.BACKTESTING, S.WITHDRAWN}),
+    S.BACKTESTING: frozenset({S.VOTING, S.WITHDRAWN, S.SUPERSEDED}),
+    S.VOTING: frozenset({S.APPROVED, S.REJECTED, S.WITHDRAWN, S.SUPERSEDED}),
+    S.APPROVED: frozenset({S.EXPORTED, S.SUPERSEDED}),
+    S.EXPORTED: frozenset({S.EXECUTED, S.SUPERSEDED}),
+    S.REJECTED: frozenset(),
+    S.EXECUTED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+    S.SUPERSEDED: frozenset(),
+}
+# Submitted and still able to change the live version: superseded when another proposal does first.
+OPEN_STATUSES = frozenset({S.BACKTESTING, S.VOTING, S.APPROVED, S.EXPORTED})

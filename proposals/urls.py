@@ -5,4 +5,16 @@ from proposals import views
 app_name = "proposals"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("proposals/", views.proposal_list, name="list"),
+    path("proposals/new/", views.proposal_new, name="new"),
+    path("proposals/<int:pk>/", views.proposal_detail, name="detail"),
+    path("proposals/<int:pk>/edit/", views.proposal_edit, name="edit"),
+    path("proposals/<int:pk>/submit/", views.proposal_submit, name="submit"),
+    path("proposals/<int:pk>/withdraw/", views.proposal_withdraw, name="withdraw"),
+    path("proposals/<int:pk>/open-voting/", views.proposal_open_voting, name="open_voting"),
+    path("proposals/<int:pk>/execute/", views.proposal_execute, name="execute"),
+    path("markets/", views.market_list, name="markets"),
+    path("markets/<slug:slug>/", views.market_detail, name="market"),
+    path("markets/<slug:slug>/propose/", views.proposal_create, name="create"),
+    path("markets/<slug:slug>/diff/", views.market_diff, name="market_diff"),
 ]

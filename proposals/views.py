@@ -1,6 +1,287 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Pages: proposals (list, detail, create, edit, lifecycle buttons) and markets (live, history, diff)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from governance.services import can_propose, history_of, is_administrator
+from proposals import schema, services
+from proposals.forms import ExecuteForm, ProposalFilterForm, ProposalForm
+from proposals.models import Market, ParameterSetVersion, Proposal
+from proposals.panels import backtest_panel
 
 
+def _visible_proposals(request: HttpRequest) -> QuerySet[Proposal]:
+    """Drafts are private to their author (and administrators); the rest is public to members."""
+    qs = Proposal.objects.select_related("market", "author", "base_version", "proposed_version")
+    if is_administrator(request.user):
+        return qs
+    return qs.filter(~Q(status=Proposal.Status.DRAFT) | Q(author=request.user))
+
+
+def _get_proposal(request: HttpRequest, pk: int) -> Proposal:
+    return get_object_or_404(_visible_proposals(request), pk=pk)
+
+
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "base.html")
+    return redirect("proposals:list")
+
+
+@login_required
+def proposal_list(request: HttpRequest) -> HttpResponse:
+    form = ProposalFilterForm(request.GET or None)
+    proposals = _visible_proposals(request)
+    if form.is_valid():
+        if form.cleaned_data["market"]:
+            proposals = proposals.filter(market=form.cleaned_data["market"])
+        if form.cleaned_data["status"]:
+            proposals = proposals.filter(status=form.cleaned_data["status"])
+    page = Paginator(proposals, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "proposals/proposal_list.html",
+        {"form": form, "proposals": page.object_list, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _get_proposal(request, pk)
+    mechanism = proposal.market.mechanism
+    rows = schema.diff(
+        mechanism, proposal.base_version.decimal_values(), proposal.proposed_version.decimal_values()
+    )
+    blockers = []
+    if proposal.status == Proposal.Status.DRAFT:
+        blockers = services.submission_blockers(proposal=proposal)
+    may_edit = proposal.author_id == request.user.pk or is_administrator(request.user)
+    return render(
+        request,
+        "proposals/proposal_detail.html",
+        {
+            "proposal": proposal,
+            "rows": rows,
+            "blockers": blockers,
+            "may_edit": may_edit,
+            "is_admin": is_administrator(request.user),
+            "execute_form": ExecuteForm(),
+            "backtest_panel": backtest_panel(proposal=proposal, user=request.user),
+            "history": history_of(proposal),
+        },
+    )
+
+
+@login_required
+def proposal_new(request: HttpRequest) -> HttpResponse:
+    if not can_propose(request.user):
+        raise PermissionDenied("only risk contributors and administrators write proposals")
+    return render(request, "proposals/proposal_new.html", {"markets": Market.objects.all()})
+
+
+@login_required
+def proposal_create(request: HttpRequest, slug: str) -> HttpResponse:
+    if not can_propose(request.user):
+        raise PermissionDenied("only risk contributors and administrators write proposals")
+    market = get_object_or_404(Market, slug=slug)
+    base = market.live_version
+    if base is None:
+        raise Http404(f"{market} has no live version yet")
+    return _proposal_form(request, market=market, base=base, values=base.values, proposal=None)
+
+
+@login_required
+def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _get_proposal(request, pk)
+    if not (proposal.author_id == request.user.pk or is_administrator(request.user)):
+        raise PermissionDenied("only the author or an administrator edits a draft")
+    if proposal.status != Proposal.Status.DRAFT:
+        messages.error(
+            request, f"This proposal is {proposal.get_status_display().lower()}: only drafts can be edited."
+        )
+        return redirect(proposal_url(proposal))
+    base = proposal.market.live_version
+    assert base is not None
+    return _proposal_form(
+        request, market=proposal.market, base=base, values=proposal.proposed_version.values, proposal=proposal
+    )
+
+
+def _proposal_form(
+    request: HttpRequest,
+    *,
+    market: Market,
+    base: ParameterSetVersion,
+    values: dict,
+    proposal: Proposal | None,
+) -> HttpResponse:
+    submit = request.POST.get("action") == "submit"
+    initial = {"title": proposal.title, "rationale": proposal.rationale} if proposal else {}
+    form = ProposalForm(
+        request.POST or None,
+        initial=initial,
+        market=market,
+        base=base,
+        values=values,
+        check_guardrails=submit,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            proposal = services.save_proposal(
+                actor=request.user,
+                market=market,
+                proposal=proposal,
+                title=form.cleaned_data["title"],
+                rationale=form.cleaned_data["rationale"],
+                values=form.cleaned_data["values"],
+                submit=submit,
+            )
+        except services.ProposalRefused as exc:
+            for problem in exc.violations:
+                form.add_error(None, problem.message)
+        else:
+            blockers = [] if submit else services.submission_blockers(proposal=proposal)
+            if submit:
+                messages.success(request, "Submitted: the backtests run next.")
+            elif blockers:
+                messages.warning(
+                    request, "Draft saved, but it cannot be submitted yet: see the submission check."
+                )
+            else:
+                messages.success(request, "Draft saved.")
+            return redirect(proposal_url(proposal))
+    return render(
+        request,
+        "proposals/proposal_form.html",
+        {"form": form, "market": market, "base": base, "proposal": proposal},
+    )
+
+
+def proposal_url(proposal: Proposal) -> str:
+    return reverse("proposals:detail", args=[proposal.pk])
+
+
+@login_required
+@require_POST
+def proposal_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _get_proposal(request, pk)
+    try:
+        services.submit_proposal(proposal=proposal, actor=request.user)
+    except services.ProposalRefused as exc:
+        for problem in exc.violations:
+            messages.error(request, problem.message)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Submitted: the backtests run next.")
+    return redirect(proposal_url(proposal))
+
+
+@login_required
+@require_POST
+def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _get_proposal(request, pk)
+    try:
+        services.withdraw_proposal(proposal=proposal, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Withdrawn.")
+    return redirect(proposal_url(proposal))
+
+
+@login_required
+@require_POST
+def proposal_open_voting(request: HttpRequest, pk: int) -> HttpResponse:
+    if not is_administrator(request.user):
+        raise PermissionDenied("only administrators open voting by hand")
+    proposal = _get_proposal(request, pk)
+    try:
+        services.open_voting(proposal=proposal, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(proposal_url(proposal))
+
+
+@login_required
+@require_POST
+def proposal_execute(request: HttpRequest, pk: int) -> HttpResponse:
+    if not is_administrator(request.user):
+        raise PermissionDenied("only administrators record an execution")
+    proposal = _get_proposal(request, pk)
+    form = ExecuteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["tx_hash"]))
+        return redirect(proposal_url(proposal))
+    try:
+        services.execute_proposal(proposal=proposal, actor=request.user, tx_hash=form.cleaned_data["tx_hash"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Executed: the proposed version is now live.")
+    return redirect(proposal_url(proposal))
+
+
+@login_required
+def market_list(request: HttpRequest) -> HttpResponse:
+    markets = Market.objects.prefetch_related("versions")
+    return render(request, "proposals/market_list.html", {"markets": markets})
+
+
+@login_required
+def market_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    market = get_object_or_404(Market, slug=slug)
+    live = market.live_version
+    rows = (
+        schema.diff(market.mechanism, live.decimal_values(), live.decimal_values(), only_changed=False)
+        if live
+        else []
+    )
+    versions = market.versions.select_related("author", "parent").prefetch_related("proposing_proposals")
+    return render(
+        request,
+        "proposals/market_detail.html",
+        {
+            "market": market,
+            "live": live,
+            "rows": rows,
+            "versions": versions,
+            "guardrails": market.guardrails.all(),
+            "policy": getattr(market, "policy", None),
+            "can_propose": can_propose(request.user),
+        },
+    )
+
+
+@login_required
+def market_diff(request: HttpRequest, slug: str) -> HttpResponse:
+    market = get_object_or_404(Market, slug=slug)
+    try:
+        a = market.versions.get(number=int(request.GET.get("a", "")))
+        b = market.versions.get(number=int(request.GET.get("b", "")))
+    except (ValueError, ParameterSetVersion.DoesNotExist):
+        raise Http404("choose two versions of this market") from None
+    show_all = request.GET.get("all") == "1"
+    rows = schema.diff(market.mechanism, a.decimal_values(), b.decimal_values(), only_changed=not show_all)
+    return render(
+        request,
+        "proposals/market_diff.html",
+        {
+            "market": market,
+            "a": a,
+            "b": b,
+            "rows": rows,
+            "versions": market.versions.all(),
+            "show_all": show_all,
+        },
+    )

@@ -1,0 +1,279 @@
+"""``python manage.py seed_demo``: four markets, their live parameters, guardrails, demo users and
+two proposals. Idempotent: running it again creates nothing that already exists (and changes
+nothing an administrator edited since).
+
+The parameters are MODELLED ON PUBLISHED VALUES of the real markets (Aave v3 Ethereum WETH,
+Compound v3 cUSDCv3 on Ethereum, MakerDAO ETH-A, an ETH-USD perpetual): they are a realistic
+demo, not the live on-chain configuration, which governance changes over time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from governance.models import GovernancePolicy, Guardrail, Member
+from proposals import services
+from proposals.models import Market, Proposal
+
+DEMO_PASSWORD = "riskgov-demo"
+DAY = timedelta(days=1)
+
+WETH = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"
+WBTC = "0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599"
+USDC = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+
+MARKETS: list[dict[str, Any]] = [
+    {
+        "slug": "aave-v3-ethereum-weth",
+        "name": "Aave v3 Ethereum · WETH",
+        "mechanism": "aave-v3",
+        "contracts": {"pool_configurator": "0x64b761D848206f447Fe2dd461b0c635Ec39EbB27"},
+        "target": {"asset": WETH},
+        "description": "WETH reserve of the Aave v3 Ethereum pool. Parameters modelled on published values, not live.",
+        "values": {
+            "ltv": "0.805",
+            "liquidation_threshold": "0.83",
+            "liquidation_bonus": "0.05",
+            "reserve_factor": "0.15",
+            "liquidation_protocol_fee": "0.10",
+            "supply_cap": "1800000",
+            "borrow_cap": "1400000",
+        },
+        # Aave Risk Steward style: small absolute steps for risk fractions, relative for caps.
+        "guardrails": {
+            "ltv": ("0.05", 3),
+            "liquidation_threshold": ("0.05", 3),
+            "liquidation_bonus": ("0.02", 3),
+            "reserve_factor": ("0.10", 1),
+            "liquidation_protocol_fee": ("0.10", 1),
+            "supply_cap": ("1.0", 1),
+            "borrow_cap": ("1.0", 1),
+        },
+    },
+    {
+        "slug": "compound-v3-ethereum-usdc",
+        "name": "Compound v3 Ethereum · USDC (WETH, WBTC collateral)",
+        "mechanism": "compound-v3",
+        "contracts": {
+            "configurator": "0x316f9708bB98af7dA9c68C1C3b5e79039cD336E3",
+            "proxy_admin": "0x1EC63B5883C3481134FD50D5DAebc83Ecd2E8779",
+        },
+        "target": {
+            "comet": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",
+            "base": {"symbol": "USDC", "asset": USDC, "decimals": 6},
+            "assets": {"WETH": {"asset": WETH, "decimals": 18}, "WBTC": {"asset": WBTC, "decimals": 8}},
+        },
+        "description": "cUSDCv3 Comet with two collateral assets. Parameters modelled on published values, not live.",
+        "values": {
+            "store_front_price_factor": "0.6",
+            "target_reserves": "5000000",
+            "assets": {
+                "WETH": {
+                    "borrow_collateral_factor": "0.83",
+                    "liquidate_collateral_factor": "0.90",
+                    "liquidation_factor": "0.95",
+                    "supply_cap": "350000",
+                },
+                "WBTC": {
+                    "borrow_collateral_factor": "0.70",
+                    "liquidate_collateral_factor": "0.77",
+                    "liquidation_factor": "0.95",
+                    "supply_cap": "18000",
+                },
+            },
+        },
+        "guardrails": {
+            "borrow_collateral_factor": ("0.05", 3),
+            "liquidate_collateral_factor": ("0.05", 3),
+            "liquidation_factor": ("0.05", 3),
+            "store_front_price_factor": ("0.1", 3),
+            "supply_cap": ("1.0", 1),
+            "target_reserves": ("0.5", 1),
+        },
+    },
+    {
+        "slug": "maker-eth-a",
+        "name": "MakerDAO ETH-A (Liquidations 2.0)",
+        "mechanism": "maker-clip",
+        "contracts": {
+            "spot": "0x65C79fcB50Ca1594B025960e539eD7A9a6D434A3",
+            "dog": "0x135954d155898D42C90D2a57824C690e0c7BEf1B",
+            "clip": "0xc67963a226eddd77B91aD8c421630A1b0AdFF270",
+            "calc": "0x7d9f92DAa9254Bbd1f479DBE5058f74C2381A898",
+        },
+        "target": {"ilk": "ETH-A"},
+        "description": "ETH-A vaults with their Clipper and Abacus. Parameters modelled on published values, not live.",
+        "values": {
+            "mat": "1.45",
+            "chop": "1.13",
+            "hole": "40000000",
+            "buf": "1.20",
+            "tail": "8400",
+            "cusp": "0.40",
+            "chip": "0.001",
+            "tip": "250",
+            "cut": "0.99",
+            "step": "90",
+            "dust": "7500",
+        },
+        "guardrails": {
+            "mat": ("0.10", 3),
+            "chop": ("0.05", 3),
+            "buf": ("0.10", 1),
+            "cusp": ("0.10", 1),
+            "cut": ("0.02", 1),
+            "hole": ("0.5", 1),
+            "tail": ("0.5", 1),
+            "step": ("0.5", 1),
+            "dust": ("1.0", 3),
+        },
+    },
+    {
+        "slug": "perp-eth-usd",
+        "name": "ETH-USD perpetual (three margin tiers)",
+        "mechanism": "perp",
+        "contracts": {},
+        "target": {"market": "ETH-USD"},
+        "description": "Tiered margins in the style of dYdX and Hyperliquid. Illustrative values.",
+        "values": {
+            "liquidation_fee": "0.005",
+            "insurance_fund": "10000000",
+            "tiers": [
+                {
+                    "notional_floor": "0",
+                    "initial_margin_fraction": "0.04",
+                    "maintenance_margin_fraction": "0.02",
+                },
+                {
+                    "notional_floor": "5000000",
+                    "initial_margin_fraction": "0.08",
+                    "maintenance_margin_fraction": "0.04",
+                },
+                {
+                    "notional_floor": "20000000",
+                    "initial_margin_fraction": "0.20",
+                    "maintenance_margin_fraction": "0.10",
+                },
+            ],
+        },
+        "guardrails": {
+            "initial_margin_fraction": ("0.02", 1),
+            "maintenance_margin_fraction": ("0.01", 1),
+            "liquidation_fee": ("0.005", 1),
+            "notional_floor": ("0.5", 1),
+        },
+    },
+]
+
+USERS = [
+    # username, role, voting power, staff
+    ("admin", Member.Role.ADMINISTRATOR, "0", True),
+    ("contributor", Member.Role.CONTRIBUTOR, "0", False),
+    ("voter1", Member.Role.VOTER, "400000", False),
+    ("voter2", Member.Role.VOTER, "250000", False),
+    ("voter3", Member.Role.VOTER, "200000", False),
+    ("voter4", Member.Role.VOTER, "100000", False),
+    ("voter5", Member.Role.VOTER, "50000", False),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo markets, parameters, guardrails, users and proposals (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            users = {name: self._user(name, role, power, staff) for name, role, power, staff in USERS}
+            markets = {spec["slug"]: self._market(spec, users["admin"]) for spec in MARKETS}
+            self._proposals(markets, users["contributor"])
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: {Market.objects.count()} markets, {Proposal.objects.count()} proposals."
+            )
+        )
+        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD!r} unless changed since):")
+        for name, role, power, _ in USERS:
+            self.stdout.write(
+                f"  {name:<12} {role.label}" + (f", voting power {power}" if power != "0" else "")
+            )
+
+    def _user(self, username: str, role: str, power: str, staff: bool) -> Any:
+        User = get_user_model()
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"is_staff": staff, "is_superuser": staff, "email": f"{username}@example.org"},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        Member.objects.get_or_create(user=user, defaults={"role": role, "voting_power": Decimal(power)})
+        return user
+
+    def _market(self, spec: dict[str, Any], admin: Any) -> Market:
+        market, _ = Market.objects.get_or_create(
+            slug=spec["slug"],
+            defaults={
+                "name": spec["name"],
+                "mechanism": spec["mechanism"],
+                "chain_id": 1,
+                "contracts": spec["contracts"],
+                "target": spec["target"],
+                "description": spec["description"],
+            },
+        )
+        if not market.versions.exists():
+            version = services.create_version(
+                market=market,
+                values=spec["values"],
+                author=admin,
+                parent=None,
+                note="Initial: modelled on published values, not live",
+            )
+            services.bootstrap_live_version(version=version, actor=admin)
+        GovernancePolicy.objects.get_or_create(market=market)
+        for parameter, (max_change, days) in spec["guardrails"].items():
+            Guardrail.objects.get_or_create(
+                market=market,
+                parameter=parameter,
+                defaults={"max_change": Decimal(max_change), "min_delay": days * DAY},
+            )
+        return market
+
+    def _proposals(self, markets: dict[str, Market], author: Any) -> None:
+        aave = markets["aave-v3-ethereum-weth"]
+        title = "Raise WETH liquidation threshold to 83.5 % and LTV to 81 %"
+        if not Proposal.objects.filter(market=aave, title=title).exists():
+            values = {**aave.live_version.values, "liquidation_threshold": "0.835", "ltv": "0.81"}
+            proposal = services.create_draft(
+                author=author,
+                market=aave,
+                title=title,
+                values=values,
+                rationale=(
+                    "WETH's realized volatility has been below its 2022 levels for a year, and the book's health "
+                    "factors are concentrated above 1.2.\n\n"
+                    "- `liquidation_threshold` 0.83 -> 0.835\n- `ltv` 0.805 -> 0.81\n\n"
+                    "The backtests should show no increase in bad debt under the Black Thursday scenario."
+                ),
+            )
+            services.submit_proposal(proposal=proposal, actor=author)
+            services.open_voting(proposal=proposal, actor=None)
+        maker = markets["maker-eth-a"]
+        title = "Lower the ETH-A liquidation penalty to 10 %"
+        if not Proposal.objects.filter(market=maker, title=title).exists():
+            values = {**maker.live_version.values, "chop": "1.10"}
+            services.create_draft(
+                author=author,
+                market=maker,
+                title=title,
+                values=values,
+                rationale=(
+                    "A 13 % penalty is high compared with lending markets' bonuses; keepers' margins on ETH "
+                    "auctions have stayed wide. **Draft**: to be backtested with thin liquidity."
+                ),
+            )

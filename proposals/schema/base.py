@@ -1,0 +1,134 @@
+"""Types, exact decimals and their canonical text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Context, Decimal, InvalidOperation, localcontext
+from enum import StrEnum
+from functools import wraps
+from typing import Any
+
+# Arithmetic on parameter values must not round: Python's default context keeps 28 significant
+# digits, and a Maker amount in rad has up to 45 decimals. Every function here that computes on
+# values runs in this context (parse_decimal caps values at 80 digits, so 200 is exact).
+EXACT = Context(prec=200)
+
+
+def exact(func: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with localcontext(EXACT):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+class Unit(StrEnum):
+    FRACTION = "fraction"
+    RATIO = "ratio"
+    TOKENS = "tokens"
+    USD = "USD"
+    SECONDS = "seconds"
+
+
+class GuardrailKind(StrEnum):
+    """How a guardrail's maximum change is measured (Aave Risk Steward style)."""
+
+    ABSOLUTE = "absolute"  # |after - before| <= max_change   (fractions, ratios)
+    RELATIVE = "relative"  # |after - before| / before <= max_change   (caps, amounts)
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    label: str
+    unit: Unit
+    min: Decimal | None
+    max: Decimal | None
+    description: str
+    guardrail: GuardrailKind
+    # The smallest increment the contract can hold (1 bp for Aave's bps fields, 1 wad/ray unit,
+    # 1 second): a value that is not a multiple would be rounded by the export, so it is refused.
+    step: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A broken rule: ``key`` is the parameter's flat key ("" for the whole set)."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SchemaError(ValueError):
+    """The values do not have the mechanism's shape (unknown, missing or non-decimal values)."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """A repeated group of parameters: collateral assets (by symbol) or margin tiers (by index)."""
+
+    name: str  # "assets" or "tiers"
+    label: str  # "Collateral asset" or "Tier"
+    params: tuple[ParameterSpec, ...]
+    keyed_by_index: bool  # True for a list (tiers), False for a mapping (assets)
+
+
+@dataclass(frozen=True)
+class MechanismSchema:
+    mechanism: str
+    params: tuple[ParameterSpec, ...]
+    group: Group | None
+    invariants: Callable[[Mapping[str, Any]], list[Violation]]
+
+
+D = Decimal
+BP = D("0.0001")
+WAD = D("1e-18")
+RAY = D("1e-27")
+RAD = D("1e-45")
+ONE_SECOND = D(1)
+WHOLE = D(1)
+
+
+# -- Decimals -----------------------------------------------------------------------------------
+
+
+def parse_decimal(raw: Any, key: str = "value") -> Decimal:
+    """An exact decimal from a string, int or Decimal; floats, NaN and infinities are refused."""
+    if isinstance(raw, bool) or isinstance(raw, float):
+        raise SchemaError(f'{key}: {raw!r} is not an exact decimal; write it as a string such as "0.825".')
+    if isinstance(raw, str):
+        text = raw.strip().replace("_", "").replace(",", "")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise SchemaError(f"{key}: {raw!r} is not a number.") from None
+    elif isinstance(raw, (int, Decimal)):
+        value = Decimal(raw)
+    else:
+        raise SchemaError(f"{key}: {raw!r} is not a number.")
+    if not value.is_finite():
+        raise SchemaError(f"{key}: {raw!r} is not a finite number.")
+    if abs(value.as_tuple().exponent) > 60 or len(value.as_tuple().digits) > 80:
+        raise SchemaError(f"{key}: {raw!r} has too many digits.")
+    return value
+
+
+@exact
+def fmt(value: Decimal) -> str:
+    """The canonical text of a decimal: no exponent, no trailing zeros ("0.83", "40000000")."""
+    if value == 0:
+        return "0"
+    text = format(value.normalize(), "f")
+    return text
+
+
+@exact
+def is_multiple(value: Decimal, step: Decimal) -> bool:
+    quotient = value / step
+    return quotient == quotient.to_integral_value()

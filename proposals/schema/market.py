@@ -1,0 +1,58 @@
+"""What a market of each mechanism must name for the export (spec/export.md): its contracts
+and its target, with addresses that are lower-case or correctly EIP-55 checksummed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from eth_utils import is_address, is_checksum_address
+
+# The export adapters' inputs (spec/export.md "Commands"): contracts, then target.
+REQUIRED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "aave-v3": (("pool_configurator",), ("asset",)),
+    "compound-v3": (("configurator", "proxy_admin"), ("comet", "assets")),
+    "maker-clip": (("spot", "dog", "clip", "calc"), ("ilk",)),
+    "perp": ((), ()),
+}
+
+
+def address_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` is not an address the export accepts, or None."""
+    if not isinstance(value, str) or not is_address(value):
+        return f"{name}: {value!r} is not a 20-byte hex address."
+    body = value[2:]
+    if body != body.lower() and body != body.upper() and not is_checksum_address(value):
+        return f"{name}: {value} has mixed case with a wrong EIP-55 checksum."
+    return None
+
+
+def check_market_config(mechanism: str, contracts: Mapping[str, Any], target: Mapping[str, Any]) -> list[str]:
+    """Problems with a market's ``contracts`` and ``target`` (empty when the export can use them)."""
+    need_contracts, need_target = REQUIRED.get(mechanism, ((), ()))
+    out = [f"contracts: {k} is required for {mechanism}." for k in need_contracts if k not in contracts]
+    out += [f"target: {k} is required for {mechanism}." for k in need_target if k not in target]
+    out += [p for k, v in contracts.items() if (p := address_problem(f"contracts.{k}", v))]
+    for key in ("asset", "comet"):
+        if key in target and (p := address_problem(f"target.{key}", target[key])):
+            out.append(p)
+    if mechanism == "compound-v3":
+        assets = target.get("assets", {})
+        if not isinstance(assets, Mapping):
+            return [*out, "target.assets: expected {symbol: {asset, decimals}}."]
+        for symbol, item in assets.items():
+            if not isinstance(item, Mapping):
+                out.append(f"target.assets.{symbol}: expected {{asset, decimals}}.")
+                continue
+            if p := address_problem(f"target.assets.{symbol}.asset", item.get("asset")):
+                out.append(p)
+            decimals = item.get("decimals")
+            if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= 36:
+                out.append(
+                    f"target.assets.{symbol}.decimals: an integer from 0 to 36 is required; it is {decimals!r}."
+                )
+    if mechanism == "maker-clip" and "ilk" in target:
+        ilk = target["ilk"]
+        if not isinstance(ilk, str) or not ilk.isascii() or not 0 < len(ilk.encode()) <= 32:
+            out.append(f"target.ilk: an ASCII name of 1 to 32 bytes is required (bytes32); it is {ilk!r}.")
+    return out

@@ -1,0 +1,82 @@
+"""seed_demo: the four markets with their parameters, the demo users, two proposals; idempotent."""
+
+from io import StringIO
+
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+from eth_utils import is_checksum_address
+
+from governance.models import AuditLog, GovernancePolicy, Guardrail, Member
+from proposals.management.commands.seed_demo import DEMO_PASSWORD
+from proposals.models import Market, ParameterSetVersion, Proposal
+
+
+def counts() -> dict[str, int]:
+    models = [
+        Market,
+        ParameterSetVersion,
+        Proposal,
+        Guardrail,
+        GovernancePolicy,
+        Member,
+        get_user_model(),
+        AuditLog,
+    ]
+    return {m.__name__: m.objects.count() for m in models}
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_creates_the_four_markets_users_and_two_proposals(db):
+    output = seed()
+    assert set(Market.objects.values_list("mechanism", flat=True)) == {
+        "aave-v3",
+        "compound-v3",
+        "maker-clip",
+        "perp",
+    }
+    assert all(m.live_version is not None for m in Market.objects.all())
+    roles = sorted(Member.objects.values_list("role", flat=True))
+    assert roles == ["administrator", "contributor"] + ["voter"] * 5
+    assert sorted(Proposal.objects.values_list("status", flat=True)) == ["draft", "voting"]
+    assert authenticate(username="contributor", password=DEMO_PASSWORD) is not None
+    assert get_user_model().objects.get(username="admin").is_staff
+    assert "contributor" in output and DEMO_PASSWORD in output and "voter5" in output
+
+
+def test_running_seed_demo_twice_duplicates_nothing(db):
+    seed()
+    first = counts()
+    seed()
+    assert counts() == first
+
+
+def test_the_seeded_markets_carry_their_published_style_parameters_and_checksummed_addresses(db):
+    seed()
+    aave = Market.objects.get(mechanism="aave-v3").live_version.values
+    assert (aave["ltv"], aave["liquidation_threshold"], aave["liquidation_bonus"]) == (
+        "0.805",
+        "0.83",
+        "0.05",
+    )
+    comet = Market.objects.get(mechanism="compound-v3")
+    assets = comet.live_version.values["assets"]
+    assert (assets["WBTC"]["borrow_collateral_factor"], assets["WBTC"]["liquidate_collateral_factor"]) == (
+        "0.7",
+        "0.77",
+    )
+    assert comet.collateral_target("WBTC") == {
+        "comet": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",
+        "asset": "0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599",
+        "decimals": 8,
+    }
+    maker = Market.objects.get(mechanism="maker-clip").live_version.values
+    assert (maker["hole"], maker["tail"], maker["cusp"]) == ("40000000", "8400", "0.4")
+    assert len(Market.objects.get(mechanism="perp").live_version.values["tiers"]) == 3
+    for market in Market.objects.all():
+        for address in list(market.contracts.values()):
+            assert is_checksum_address(address), (market.slug, address)
