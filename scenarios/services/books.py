@@ -1,0 +1,130 @@
+"""Position books: synthetic (generator + seed) or imported CSV, stored compressed, summarized."""
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+from django.db import transaction
+
+
+def encode_book(arrays: dict[str, np.ndarray]) -> bytes:
+    """Compressed ``.npz`` of the book's float64 arrays."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()})
+    return buf.getvalue()
+
+
+def decode_book(blob: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(bytes(blob)), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def book_sha256(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over the arrays in name order: name, shape and little-endian float64 bytes."""
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k], dtype="<f8")
+        h.update(f"{k}:{a.shape};".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _summarize(arrays: dict[str, np.ndarray], mechanism: str, price: float, threshold: float) -> dict:
+    from engine.books import summarize_book
+
+    summary = summarize_book(arrays, mechanism, price=price, threshold=threshold)
+    return {**summary, "price": float(price), "threshold": float(threshold)}
+
+
+@transaction.atomic
+def _store_book(*, market, name: str, kind: str, arrays: dict[str, np.ndarray], price: float, threshold: float,
+                generator: dict | None = None, seed: int | None = None, source_detail: str = "",
+                make_default: bool = True, replace: bool = False):
+    from scenarios.models import Book
+
+    old = Book.objects.select_for_update().filter(market=market, name=name).first()
+    if old is not None:
+        if not replace:
+            raise ValueError(f"{market.slug} already has a book {name!r}; pass --replace to overwrite it")
+        old.delete()
+    if make_default:
+        Book.objects.filter(market=market, is_default=True).update(is_default=False)
+    n = int(next(iter(arrays.values())).shape[0])
+    blob = encode_book(arrays)
+    return Book.objects.create(
+        market=market, name=name, kind=kind, generator=generator or {}, seed=seed, source_detail=source_detail[:300],
+        is_default=make_default or not Book.objects.filter(market=market, is_default=True).exists(),
+        columns=sorted(arrays), n_positions=n, data=blob, bytes_stored=len(blob), sha256=book_sha256(arrays),
+        summary=_summarize(arrays, market.mechanism, price, threshold))
+
+
+def import_book(*, market, path: Path | str, price: float, threshold: float, name: str | None = None,
+                make_default: bool = True, replace: bool = False):
+    """Parse a book CSV (engine.books.parse_book_csv: the error names the line; nothing is
+    written on error) into the arrays of the market's mechanism and store it."""
+    from engine.books import book_arrays, parse_book_csv
+
+    path = Path(path)
+    arrays = book_arrays(parse_book_csv(path.read_text(encoding="utf-8")), market.mechanism)
+    return _store_book(market=market, name=name or path.stem, kind="imported", arrays=arrays, price=price,
+                       threshold=threshold, source_detail=path.name, make_default=make_default, replace=replace)
+
+
+def generate_book(*, market, n: int, seed: int, generator: dict, name: str | None = None,
+                  make_default: bool = True, replace: bool = False):
+    """A synthetic book: engine.books.synthetic_book(market.mechanism, n, rng=default_rng(seed),
+    **generator); the same generator and seed always give the same book."""
+    from engine.books import synthetic_book
+
+    kw = dict(generator)
+    arrays = synthetic_book(market.mechanism, int(n), rng=np.random.default_rng(seed), **kw)
+    price = kw.get("price")
+    threshold = kw.get("threshold", kw.get("mat", kw.get("mmf")))
+    if price is None or threshold is None:
+        raise ValueError("generator must give price and the mechanism's threshold (threshold, mat or mmf)")
+    return _store_book(market=market, name=name or f"synthetic {n} seed {seed}", kind="synthetic", arrays=arrays,
+                       price=price, threshold=threshold, generator={"n": int(n), **kw}, seed=seed,
+                       make_default=make_default, replace=replace)
+
+
+def default_book(market):
+    from scenarios.models import Book
+
+    return Book.objects.filter(market=market, is_default=True).first()
+
+
+def book_for_market(market) -> dict[str, np.ndarray]:
+    """The arrays of the market's default book (engine ``book_from_arrays`` input)."""
+    book = default_book(market)
+    if book is None:
+        raise ValueError(f"market {market.slug} has no default book: run import_book or generate_book")
+    return decode_book(book.data)
+
+
+def book_manifest(book) -> dict:
+    return {"book": book.name, "book_id": book.pk, "kind": book.kind, "seed": book.seed,
+            "generator": book.generator, "n_positions": book.n_positions, "sha256": book.sha256}
+
+
+def book_page(book) -> dict:
+    """Rows of facts and figures for the book summary page (from the stored summary)."""
+    from scenarios import charts
+
+    s = book.summary
+    total_coll = s.get("total_collateral")
+    rows = [
+        ("Valued at", f"price {s.get('price'):,.6g} USD, threshold {s.get('threshold'):g}"),
+        ("Total collateral", ", ".join(f"{v:,.4f}" for v in total_coll) if isinstance(total_coll, list)
+         else f"{total_coll:,.4f} units"),
+        ("Total collateral (USD)", f"{s.get('total_collateral_usd', 0):,.0f}"),
+        ("Total debt (USD)" if book.market.mechanism != "perp" else "Total notional (USD)",
+         f"{s.get('total_debt_usd', 0):,.0f}"),
+        ("Top-10 share", f"{s.get('top10_share', 0):.1%}"),
+        ("Liquidatable now (h < 1)", str(s.get("n_liquidatable"))),
+        ("Lowest health factor", "—" if s.get("min_health") is None else f"{s['min_health']:.4f}"),
+    ]
+    figures = [charts.histogram(s["hf_bins"], s["hf_counts"], title="Health factors",
+                                x_title="health factor (last bin: this value and above)")] if s.get("hf_bins") else []
+    return {"rows": rows, "figures": figures}

@@ -1,0 +1,164 @@
+"""Scenarios and stress packs: validation, generation (seeded), manifests, the standard pack."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+from django.db import transaction
+
+from scenarios.models import PriceSeries
+from scenarios.services.prices import iso, load_history, to_epoch, window_sha256
+
+
+def normalize_spec(spec: dict) -> dict:
+    """engine.scenarios.validate_spec, with the engine's error as a ValueError (EngineError is one)."""
+    from engine.scenarios import validate_spec
+
+    if not isinstance(spec, dict):
+        raise ValueError(f"spec must be a JSON object; got {type(spec).__name__}")
+    return validate_spec(spec)
+
+
+def series_for_scenario(scenario) -> dict[str, PriceSeries]:
+    """The price series of each of the spec's assets: the scenario's linked series of that
+    symbol (one per symbol), else the only stored series of that symbol (at the spec's
+    interval if it fixes one)."""
+    spec = scenario.spec
+    linked = {s.symbol: s for s in scenario.series.all()} if scenario.pk else {}
+    out = {}
+    for asset in spec["assets"]:
+        if asset in linked:
+            out[asset] = linked[asset]
+            continue
+        q = PriceSeries.objects.filter(symbol=asset)
+        if spec.get("interval_seconds"):
+            q = q.filter(interval_seconds=spec["interval_seconds"])
+        found = list(q[:2])
+        if len(found) != 1:
+            raise ValueError(f"scenario {scenario.name!r} needs one price series of {asset}; found "
+                             f"{[s.name for s in found] or 'none'} (link one to the scenario)")
+        out[asset] = found[0]
+    return out
+
+
+def scenario_history(scenario) -> dict | None:
+    """The History of each asset over the spec's window (only that window is read)."""
+    window = scenario.spec.get("window")
+    if window is None:
+        return None
+    return {asset: load_history(series, window["start"], window["end"])
+            for asset, series in series_for_scenario(scenario).items()}
+
+
+def generate_paths(scenario, *, n_paths: int, seed: int | None = None):
+    """engine.scenarios.generate for a stored scenario, seeded by the scenario's seed.
+
+    The same scenario, ``n_paths`` and seed always give the same paths (a replay is one path).
+    """
+    from engine.scenarios import generate
+
+    rng = np.random.default_rng(scenario.seed if seed is None else seed)
+    return generate(scenario.spec, history=scenario_history(scenario), n_paths=n_paths, rng=rng)
+
+
+def scenario_manifest(scenario) -> dict:
+    """What a run must record to reproduce a scenario's paths: spec, seed and the sha256 of
+    each window of real prices it reads."""
+    window = scenario.spec.get("window")
+    data = {}
+    if window is not None:
+        for asset, series in series_for_scenario(scenario).items():
+            data[asset] = {"series": series.name, "start": window["start"], "end": window["end"],
+                           "sha256": window_sha256(series, window["start"], window["end"])}
+    return {"scenario": scenario.name, "scenario_id": scenario.pk, "seed": scenario.seed,
+            "spec": scenario.spec, "prices": data}
+
+
+def _check_coverage(spec: dict, series: dict[str, PriceSeries]) -> None:
+    window = spec.get("window")
+    if window is None:
+        return
+    lo, hi = to_epoch(window["start"]), to_epoch(window["end"])
+    for asset, s in series.items():
+        if s.first_ts > lo or s.last_ts < hi - s.interval_seconds:
+            raise ValueError(f"{s.name} covers {iso(s.first_ts)} .. {iso(s.last_ts)}; the scenario "
+                             f"{spec.get('name', '')!r} needs {window['start']} .. {window['end']}")
+
+
+@transaction.atomic
+def save_scenario(*, name: str, spec: dict, seed: int, series: list[PriceSeries] = (),
+                  description: str = ""):
+    """Validate and store a scenario; its window must lie within the linked series."""
+    from scenarios.models import Scenario
+
+    spec = normalize_spec(spec)
+    if Scenario.objects.filter(name=name).exists():
+        raise ValueError(f"a scenario named {name!r} already exists; choose another name")
+    scenario = Scenario(name=name, spec=spec, seed=seed, description=description or spec.get("description", ""))
+    by_symbol = {s.symbol: s for s in series}
+    missing = [a for a in spec["assets"] if spec.get("window") and a not in by_symbol]
+    if missing:
+        raise ValueError(f"scenario {name!r} reads history of {missing[0]}: give its price series")
+    _check_coverage(spec, {a: by_symbol[a] for a in spec["assets"] if a in by_symbol})
+    scenario.save()
+    scenario.series.set([by_symbol[a] for a in spec["assets"] if a in by_symbol])
+    return scenario
+
+
+@transaction.atomic
+def create_stress_pack(*, market, series: PriceSeries, depth_usd: float, start_price: float | None = None,
+                       n_steps: int = 720, seed: int = 20200312, name: str = "Standard stress pack",
+                       replace: bool = False):
+    """The standard pack (engine.scenarios.standard_pack) for a market, on one price series.
+
+    Each scenario is stored as ``"<market slug>: <scenario name>"`` with seed ``seed + i``
+    (i its position), so a pack is reproducible from its seeds. The pack becomes the market's
+    default. An existing pack of that name is replaced only when ``replace`` is set.
+    """
+    from engine.scenarios import standard_pack
+    from scenarios.models import PackEntry, Scenario, StressPack
+
+    specs = standard_pack(series.symbol, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps)
+    old = StressPack.objects.select_for_update().filter(market=market, name=name).first()
+    if old is not None:
+        if not replace:
+            raise ValueError(f"{market.slug} already has a pack {name!r}; pass --replace to rebuild it")
+        old_scenarios = list(old.scenarios.all())
+        old.delete()
+        _retire_scenarios(old_scenarios)
+    StressPack.objects.filter(market=market, is_default=True).update(is_default=False)
+    pack = StressPack.objects.create(market=market, name=name, is_default=True,
+                                     description=f"engine.scenarios.standard_pack on {series.name}, "
+                                                 f"depth {depth_usd:,.0f} USD, {n_steps} steps")
+    prefix = market.slug if name == "Standard stress pack" else f"{market.slug} / {name}"
+    for i, spec in enumerate(specs):
+        sc = save_scenario(name=f"{prefix}: {spec['name']}"[:120], spec=spec, seed=seed + i, series=[series])
+        PackEntry.objects.create(pack=pack, scenario=sc, position=i)
+    return pack
+
+
+def _retire_scenarios(scenarios: list) -> None:
+    """Delete the scenarios of a rebuilt pack that nothing else uses; rename the others (another
+    pack, or a stored run, still refers to them) so the new ones can take their names."""
+    from django.db.models import ProtectedError
+
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    for sc in scenarios:
+        try:
+            with transaction.atomic():
+                sc.delete()
+        except ProtectedError:
+            sc.name = f"{sc.name} (replaced {stamp})"[:120]
+            sc.save(update_fields=["name"])
+
+
+def default_pack(market):
+    from scenarios.models import StressPack
+
+    return StressPack.objects.filter(market=market, is_default=True).first()
+
+
+def pack_for_market(market) -> list:
+    """The scenarios of the market's default stress pack, in order ([] if it has none)."""
+    pack = default_pack(market)
+    return pack.ordered_scenarios() if pack is not None else []
