@@ -1,9 +1,19 @@
 """The margin engine: liquidation mechanisms over price paths, pure numpy/numba.
 
-Never imports Django, Celery or Plotly (a test guards it). See ../shared/spec/margin-engine.md.
+Never imports Django, Celery or Plotly (a test guards it). See ../shared/spec/margin-engine.md
+and docs/engine.md. Importing ``engine`` is light: no kernel is loaded or compiled until a
+mechanism is used; ``engine.run`` / ``engine.compare`` resolve to engine.api lazily.
 """
 from engine.errors import EngineError
 
 __version__ = "0.1.0"
 
-__all__ = ["EngineError", "__version__"]
+__all__ = ["EngineError", "__version__", "run", "compare"]
+
+
+def __getattr__(name: str):
+    if name in ("run", "compare"):
+        from engine import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -1,0 +1,470 @@
+"""Aave v3 style lending liquidations (margin-engine.md section 2.1).
+
+One collateral asset against a USD debt per position. The arithmetic follows Aave v3's
+``LiquidationLogic.executeLiquidationCall`` / ``_calculateAvailableCollateralToLiquidate``
+(aave/aave-v3-core, contracts/protocol/libraries/logic/LiquidationLogic.sol):
+
+- health factor ``h = c * o * LT / d`` (GenericLogic.calculateUserAccountData), liquidatable
+  when ``h < 1``;
+- close factor ``DEFAULT_LIQUIDATION_CLOSE_FACTOR = 0.5``, lifted to
+  ``MAX_LIQUIDATION_CLOSE_FACTOR = 1.0`` when ``h < CLOSE_FACTOR_HF_THRESHOLD = 0.95``; Aave
+  v3.3 (aave-dao/aave-v3-origin) also lifts it to 1.0 when the position's collateral or debt is
+  below ``MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD = 2000 USD`` (``small_position_usd`` here);
+- ``_calculateAvailableCollateralToLiquidate``: the collateral for the repaid debt at the
+  bonus, ``s = r * (1 + b) / o``; when it exceeds the position's collateral the seizure is
+  capped at the whole collateral and the debt repaid falls to ``c * o / (1 + b)``;
+- ``liquidationProtocolFee``: the treasury takes ``protocol_fee`` of the bonus part of the
+  seized collateral, ``(s - s / (1 + b)) * protocol_fee``; the liquidator receives the rest;
+- Aave v3.3 ``_burnBadDebt``: when the collateral is exhausted and debt remains, the rest is
+  written off at once as a reserve deficit (bad debt here) and the position is closed.
+
+The kernel screens positions instead of visiting all of them every step (docs/engine.md):
+the ratio ``key = d / c`` of a position changes only when that position is liquidated, so the
+untouched positions that can be liquidatable are a prefix of the book sorted by ``key``
+(descending) that grows as the oracle price makes new lows. Positions that entered that prefix
+get a per-path slot (their rank in that order) holding their state; the open ones wait in a
+max-heap by key and are popped when their key reaches the screen; liquidatable-but-unprofitable
+ones sit in a short list re-examined every step. The screen uses a relative margin ``_TOL`` far
+larger than the rounding of ``c * q / d``, and the decision itself is always the exact
+``h < 1`` computed as the protocol does, so results equal a full scan. A step's liquidations
+are accumulated in position order, so every sum equals, bit for bit, the loop of workload.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numba import njit, prange
+
+from engine._common import (
+    N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price,
+)
+from engine.errors import EngineError, check_range
+from engine.market import DynamicThreshold, MarketConditions
+
+_TOL = 1e-9  # relative screening margin: a position is a candidate when key >= q * (1 - _TOL)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Aave v3 risk parameters of one collateral asset, engine units (fractions, USD).
+
+    ltv: loan to value for new borrowing (not used by the liquidation model; checked <= LT).
+    liquidation_threshold: LT; health factor ``c * o * LT / d``.
+    liquidation_bonus: b, 0.05 = 5 % (Aave's ``liquidationBonus`` 10500 in bps).
+    close_factor: share of the debt a liquidation may repay while ``h >= full_close_hf``.
+    full_close_hf: below this health factor the whole debt may be repaid.
+    protocol_fee: treasury share of the bonus (``liquidationProtocolFee``).
+    small_position_usd: Aave v3.3 rule: 100 % close factor when the position's collateral
+        (at the oracle) or debt is below this (2,000 USD on v3.3); 0 disables it.
+    reserves_usd: treasury reserves that absorb realized bad debt before it is socialized.
+    dynamic: optional volatility-adjusted LT (margin-engine.md 2.5), ``base`` = LT.
+    """
+
+    ltv: float = 0.80
+    liquidation_threshold: float = 0.825
+    liquidation_bonus: float = 0.05
+    close_factor: float = 0.5
+    full_close_hf: float = 0.95
+    protocol_fee: float = 0.10
+    small_position_usd: float = 0.0
+    reserves_usd: float = 0.0
+    dynamic: DynamicThreshold | None = None
+
+    def __post_init__(self) -> None:
+        check_range("ltv", self.ltv, 0.0, 1.0)
+        check_range("liquidation_threshold", self.liquidation_threshold, 0.0, 1.0)
+        check_range("liquidation_bonus", self.liquidation_bonus, 0.0, 1.0, lo_open=True)
+        check_range("close_factor", self.close_factor, 0.0, 1.0, lo_open=True)
+        check_range("full_close_hf", self.full_close_hf, 0.0, 1.0)
+        check_range("protocol_fee", self.protocol_fee, 0.0, 1.0)
+        check_range("small_position_usd", self.small_position_usd, 0.0, None)
+        check_range("reserves_usd", self.reserves_usd, 0.0, None)
+        if self.ltv > self.liquidation_threshold:
+            raise EngineError(f"ltv must be <= liquidation_threshold ({self.liquidation_threshold!r}); "
+                              f"got {self.ltv!r}")
+        # Aave v3 PoolConfigurator.configureReserveAsCollateral: LT * bonus <= 100 %.
+        lt_b = self.liquidation_threshold * (1.0 + self.liquidation_bonus)
+        if self.liquidation_threshold > 0 and lt_b > 1.0:
+            raise EngineError(
+                "liquidation_threshold * (1 + liquidation_bonus) must be <= 1; got "
+                f"{self.liquidation_threshold!r} * (1 + {self.liquidation_bonus!r})")
+        if self.dynamic is not None and not isinstance(self.dynamic, DynamicThreshold):
+            raise EngineError(f"dynamic must be a DynamicThreshold or None; got {self.dynamic!r}")
+
+
+@dataclass(frozen=True)
+class Book:
+    """Positions, one row each: ``collateral`` (units, >= 0) and ``debt`` (USD, >= 0), float64[N]."""
+
+    collateral: np.ndarray
+    debt: np.ndarray
+
+    def __post_init__(self) -> None:
+        c = np.ascontiguousarray(self.collateral, dtype=np.float64)
+        d = np.ascontiguousarray(self.debt, dtype=np.float64)
+        if c.ndim != 1 or d.ndim != 1 or c.shape != d.shape:
+            raise EngineError(f"book.collateral and book.debt must be 1-d arrays of one length; "
+                              f"got shapes {c.shape} and {d.shape}")
+        for name, a in (("book.collateral", c), ("book.debt", d)):
+            if not np.all(np.isfinite(a)) or np.any(a < 0):
+                i = int(np.flatnonzero(~(np.isfinite(a) & (a >= 0)))[0])
+                raise EngineError(f"{name} must be finite and >= 0; got {float(a[i])!r} (row {i})")
+        object.__setattr__(self, "collateral", c)
+        object.__setattr__(self, "debt", d)
+
+    def __len__(self) -> int:
+        return int(self.collateral.shape[0])
+
+
+def params_from_dict(d: dict) -> Params:
+    """Params from a plain dict (JSON); ``dynamic`` may be a dict of DynamicThreshold fields."""
+    names = {f.name for f in fields(Params)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise EngineError(f"unknown aave-v3 parameter {unknown[0]!r}; allowed: {sorted(names)}")
+    kw = dict(d)
+    dyn = kw.get("dynamic")
+    if isinstance(dyn, dict):
+        dnames = {f.name for f in fields(DynamicThreshold)}
+        bad = sorted(set(dyn) - dnames)
+        if bad:
+            raise EngineError(f"unknown dynamic parameter {bad[0]!r}; allowed: {sorted(dnames)}")
+        kw["dynamic"] = DynamicThreshold(**dyn)
+    return Params(**kw)
+
+
+def book_from_arrays(d: dict[str, np.ndarray]) -> Book:
+    """Book from arrays ``collateral`` and ``debt``."""
+    for key in ("collateral", "debt"):
+        if key not in d:
+            raise EngineError(f"aave-v3 book needs array {key!r}; got keys {sorted(d)}")
+    return Book(collateral=np.asarray(d["collateral"], dtype=np.float64),
+                debt=np.asarray(d["debt"], dtype=np.float64))
+
+
+def borrowing_power(params: Params, book: Book, price0: float) -> float:
+    """Debt the book can carry at ``price0`` before any position is liquidatable: sum(c * p0 * LT), USD.
+
+    LTV, not LT, caps new borrowing; LT is what the book can carry, which is what a change of
+    parameters trades against bad debt.
+    """
+    return float(np.sum(book.collateral * float(price0) * params.liquidation_threshold))
+
+
+def screening_order(book: Book) -> tuple[np.ndarray, np.ndarray, int]:
+    """Positions sorted by ``key = d / c`` descending (int64[N]), their keys, and how many have debt.
+
+    ``c = 0`` with debt gives ``key = inf`` (liquidatable at any price); positions without debt
+    get ``key = -inf`` and sort last, never to be visited.
+    """
+    c, d = book.collateral, book.debt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        key = np.where(d > 0, d / c, -np.inf)
+    order = np.argsort(-key, kind="stable").astype(np.int64)
+    return order, np.ascontiguousarray(key[order]), int(np.count_nonzero(d > 0))
+
+
+def _check_prices(prices: np.ndarray) -> np.ndarray:
+    s = np.ascontiguousarray(prices, dtype=np.float64)
+    if s.ndim != 2 or s.shape[1] < 1:
+        raise EngineError(f"prices must be a 2-d array (M paths, T+1 steps); got shape {s.shape}")
+    if not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise EngineError("prices must be finite and > 0 everywhere")
+    return s
+
+
+def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
+    dyn = params.dynamic or DynamicThreshold()
+    order, keys, n_sorted = screening_order(book)
+    c_sorted = np.ascontiguousarray(book.collateral[order])
+    d_sorted = np.ascontiguousarray(book.debt[order])
+    return (book.collateral, book.debt, order, keys, c_sorted, d_sorted, n_sorted,
+            float(params.liquidation_threshold), float(params.close_factor), float(params.full_close_hf),
+            float(params.liquidation_bonus), float(params.protocol_fee), float(params.small_position_usd),
+            float(params.reserves_usd)) + dyn.kernel_args() + market.kernel_args()
+
+
+def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions) -> np.ndarray:
+    """Run the book over every price path.
+
+    Parameters
+    ----------
+    params, book, market: see Params, Book, engine.market.MarketConditions.
+    prices: float64[M, T+1], exogenous market price S (USD per unit of collateral).
+
+    Returns
+    -------
+    float64[M, len(RESULT_FIELDS)]: per-path results, columns in the order of
+    ``engine._common.RESULT_FIELDS``. Rows depend only on their own path: ``prices[a:b]`` alone
+    gives rows ``a:b`` bit for bit.
+    """
+    s = _check_prices(prices)
+    out = np.zeros((s.shape[0], N_FIELDS))
+    empty = np.zeros((0, 0))
+    _kernel(s, *_kernel_args(params, book, market), False, empty, empty, empty, out)
+    return out
+
+
+def simulate_positions(params: Params, book: Book, prices: np.ndarray,
+                       market: MarketConditions) -> dict[str, np.ndarray]:
+    """Like ``simulate`` but also returns each position's state at the horizon (for tests and audits).
+
+    Returns a dict: ``per_path`` float64[M, F]; ``collateral``, ``debt`` float64[M, N] at the
+    horizon; ``to_liquidators`` and ``to_protocol`` float64[M], collateral units received.
+    Memory is M * N * 16 bytes: use on small books.
+    """
+    s = _check_prices(prices)
+    m, n = s.shape[0], len(book)
+    out = np.zeros((m, N_FIELDS))
+    fc, fd, units = np.empty((m, n)), np.empty((m, n)), np.zeros((m, 2))
+    _kernel(s, *_kernel_args(params, book, market), True, fc, fd, units, out)
+    return {"per_path": out, "collateral": fc, "debt": fd,
+            "to_liquidators": units[:, 0], "to_protocol": units[:, 1]}
+
+
+@njit(cache=True, inline="always")
+def _heap_push(hv, hn, key, slot):
+    """Push (key, slot) on a 4-ary max-heap held in hv[:hn] (rows: key, slot as float)."""
+    j = hn
+    while j > 0:
+        parent = (j - 1) >> 2
+        if hv[parent, 0] >= key:
+            break
+        hv[j, 0] = hv[parent, 0]
+        hv[j, 1] = hv[parent, 1]
+        j = parent
+    hv[j, 0] = key
+    hv[j, 1] = slot
+    return hn + 1
+
+
+@njit(cache=True, inline="always")
+def _heap_pop(hv, hn):
+    """Remove the top of the 4-ary max-heap (the caller read hv[0]); returns the new size.
+
+    Four children per node: half the depth of a binary heap, which is what the pops cost; a
+    node's key and slot sit side by side, so a level costs one cache line.
+    """
+    hn -= 1
+    key = hv[hn, 0]
+    slot = hv[hn, 1]
+    j = 0
+    while True:
+        c0 = 4 * j + 1
+        if c0 >= hn:
+            break
+        best = c0
+        bk = hv[c0, 0]
+        end = min(c0 + 4, hn)
+        for c in range(c0 + 1, end):
+            if hv[c, 0] > bk:
+                bk = hv[c, 0]
+                best = c
+        if bk <= key:
+            break
+        hv[j, 0] = bk
+        hv[j, 1] = hv[best, 1]
+        j = best
+    if hn > 0:
+        hv[j, 0] = key
+        hv[j, 1] = slot
+    return hn
+
+
+@njit(cache=True, parallel=True)
+def _kernel(S, c0, d0, order, keys, c_sorted, d_sorted, n_sorted,
+            LT, close_factor, full_hf, bonus, protocol_fee, small_usd, reserves,
+            k_vol, horizon, upd, lam, dfloor, dcap,
+            lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
+            rational, gas_usd, gas_spike,
+            track, fin_c, fin_d, units, out):
+    M = S.shape[0]
+    T = S.shape[1] - 1
+    opb = 1.0 + bonus
+    for m in prange(M):
+        if track:
+            for i in range(c0.shape[0]):
+                fin_c[m, i] = c0[i]
+                fin_d[m, i] = d0[i]
+        # Touched positions get a slot holding their state; open ones sit in a max-heap by key.
+        # Slot j is the position of rank j in the screening order (order[j]).
+        a_cd = np.empty((n_sorted, 2))
+        a_unprof = np.empty(n_sorted, np.bool_)
+        hv = np.empty((n_sorted, 2))
+        cand = np.empty(n_sorted, np.int64)
+        # Liquidatable but unprofitable last step: re-examined every step, outside the heap.
+        stuck = np.empty(n_sorted, np.int64)
+        n_stuck = 0
+        # This step's liquidations, accumulated afterwards in position order.
+        l_idx = np.empty(n_sorted, np.int64)
+        l_sold = np.empty(n_sorted)
+        l_repay = np.empty(n_sorted)
+        l_bad = np.empty(n_sorted)
+        l_closed = np.empty(n_sorted, np.bool_)
+        l_fee = np.empty(n_sorted)
+        l_perm = np.empty(n_sorted, np.int64)
+        p_hist = np.empty(T + 1)
+        ostate = np.zeros(2)
+        ostate[1] = -1.0
+        dstate = np.zeros(3)
+        dstate[2] = LT
+        J = 1.0
+        peak = 0.0
+        bad = 0.0
+        nliq = 0.0
+        vol = 0.0
+        pen = 0.0
+        fees = 0.0
+        sold_total = 0.0
+        n_unprof = 0.0
+        to_liq = 0.0
+        to_prot = 0.0
+        ptr = 0
+        hn = 0
+        for t in range(T):
+            # 1. market price and oracle (margin-engine.md section 4).
+            p = S[m, t] * J
+            p_hist[t] = p
+            if p > peak:
+                peak = p
+            po = oracle_price(p_hist, t, lag, deviation, heartbeat, ostate)
+            lt = dynamic_threshold(dstate, po, t, LT, -1.0, k_vol, horizon, upd, lam, dfloor, dcap)
+            q = po * lt
+            thr = q * (1.0 - _TOL)
+            # Candidates: untouched positions whose key reaches the screen, then touched ones.
+            nc_ = 0
+            while ptr < n_sorted and keys[ptr] >= thr:
+                a_cd[ptr, 0] = c_sorted[ptr]
+                a_cd[ptr, 1] = d_sorted[ptr]
+                a_unprof[ptr] = False
+                cand[nc_] = ptr
+                nc_ += 1
+                ptr += 1
+            while hn > 0 and hv[0, 0] >= thr:
+                cand[nc_] = np.int64(hv[0, 1])
+                nc_ += 1
+                hn = _heap_pop(hv, hn)
+            for r in range(n_stuck):
+                cand[nc_] = stuck[r]
+                nc_ += 1
+            n_stuck = 0
+            if nc_ == 0:
+                continue  # nothing can be liquidatable; no sale, J unchanged
+            # 2. exact check, every candidate against the same po and p, from its start-of-step state.
+            gas = gas_cost(gas_usd, gas_spike, p, peak)
+            nl = 0
+            for r in range(nc_):
+                j = cand[r]
+                ci = a_cd[j, 0]
+                di = a_cd[j, 1]
+                h = ci * q / di
+                if not h < 1.0:
+                    hn = _heap_push(hv, hn, di / ci, j)
+                    continue
+                cf = close_factor
+                if h < full_hf:
+                    cf = 1.0
+                elif small_usd > 0.0 and (ci * po < small_usd or di < small_usd):
+                    cf = 1.0
+                repay = cf * di
+                seize = repay * opb / po
+                closed = False
+                if seize >= ci:
+                    seize = ci
+                    repay = ci * po / opb
+                    closed = True
+                fee_units = 0.0
+                if protocol_fee > 0.0:
+                    fee_units = (seize - seize / opb) * protocol_fee
+                got = seize - fee_units
+                if rational and not liquidation_pays(got, repay, p, gas, k, depth, k_over_depth,
+                                                     sqrt_model, floor):
+                    if not a_unprof[j]:
+                        a_unprof[j] = True
+                        n_unprof += 1.0
+                    stuck[n_stuck] = j
+                    n_stuck += 1
+                    continue
+                i = order[j]
+                l_idx[nl] = i
+                l_sold[nl] = got * p
+                l_repay[nl] = repay
+                l_closed[nl] = closed
+                l_bad[nl] = di - repay
+                l_fee[nl] = fee_units * p
+                nl += 1
+                to_liq += got
+                to_prot += fee_units
+                nc = 0.0 if closed else ci - seize
+                nd = 0.0 if closed else di - repay
+                if track:
+                    fin_c[m, i] = nc
+                    fin_d[m, i] = nd
+                a_cd[j, 0] = nc
+                a_cd[j, 1] = nd
+                if nd > 0.0:
+                    hn = _heap_push(hv, hn, nd / nc, j)
+            if nl == 0:
+                continue
+            # 3. accumulate in position order (the order of workload.md's loop).
+            sold = 0.0
+            perm = l_perm[:nl]
+            if nl < 65536:
+                # sort (position, record) pairs packed in one int64: records in position order
+                for r in range(nl):
+                    perm[r] = (l_idx[r] << 16) | r
+                if nl <= 32:
+                    for r in range(1, nl):
+                        x = perm[r]
+                        j = r
+                        while j > 0 and perm[j - 1] > x:
+                            perm[j] = perm[j - 1]
+                            j -= 1
+                        perm[j] = x
+                else:
+                    perm.sort()
+                for r in range(nl):
+                    perm[r] &= 0xFFFF
+            else:
+                perm[:] = np.argsort(l_idx[:nl])
+            for r in range(nl):
+                x = perm[r]
+                if l_closed[x]:
+                    bad += l_bad[x]
+                sold += l_sold[x]
+                nliq += 1.0
+                vol += l_repay[x]
+                pen += bonus * l_repay[x]
+                fees += l_fee[x]
+            sold_total += sold
+            J = next_impact(J, sold, k, depth, k_over_depth, sqrt_model, floor)
+        pT = S[m, T] * J
+        # Unrealized bad debt at the horizon: open positions with c * p < d.
+        unreal = 0.0
+        for j in range(ptr):
+            if a_cd[j, 1] > 0.0 and a_cd[j, 0] * pT < a_cd[j, 1]:
+                unreal += a_cd[j, 1] - a_cd[j, 0] * pT
+        thr_T = pT * (1.0 - _TOL)
+        r = ptr
+        while r < n_sorted and keys[r] >= thr_T:
+            if c_sorted[r] * pT < d_sorted[r]:
+                unreal += d_sorted[r] - c_sorted[r] * pT
+            r += 1
+        used = min(bad, reserves)
+        out[m, 0] = bad
+        out[m, 1] = unreal
+        out[m, 2] = nliq
+        out[m, 3] = vol
+        out[m, 4] = sold_total
+        out[m, 5] = pen
+        out[m, 6] = fees
+        out[m, 7] = 0.0
+        out[m, 8] = used
+        out[m, 9] = bad - used
+        out[m, 10] = n_unprof
+        out[m, 11] = 1.0 if bad > reserves else 0.0
+        out[m, 12] = pT
+        if track:
+            units[m, 0] = to_liq
+            units[m, 1] = to_prot

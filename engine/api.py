@@ -1,0 +1,173 @@
+"""The engine's entry points: mechanism registry, ``run`` and ``compare``.
+
+Mechanism modules follow the interface of docs/engine.md (``Params``, ``Book``,
+``params_from_dict``, ``book_from_arrays``, ``simulate``); they are imported by name only when
+asked for, so a missing or broken module affects only its own mechanism.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, fields
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from engine._common import FIELD_INDEX, RESULT_FIELDS
+from engine.errors import EngineError
+from engine.market import Liquidators, Liquidity, MarketConditions, Oracle
+from engine.results import paired_differences, summarize
+
+MECHANISMS = {"aave-v3": "engine.aave", "compound-v3": "engine.compound",
+              "maker-clip": "engine.maker", "perp": "engine.perp", "cross": "engine.cross"}
+
+
+def load_mechanism(name: str) -> ModuleType:
+    """The module implementing mechanism ``name`` (a key of MECHANISMS)."""
+    if name not in MECHANISMS:
+        raise EngineError(f"mechanism must be one of {sorted(MECHANISMS)}; got {name!r}")
+    modname = MECHANISMS[name]
+    if importlib.util.find_spec(modname) is None:
+        raise EngineError(f"mechanism {name!r} is not available: module {modname} is missing")
+    return importlib.import_module(modname)
+
+
+def available_mechanisms() -> list[str]:
+    """Registered mechanisms whose module exists (not imported here)."""
+    return [n for n, mod in MECHANISMS.items() if importlib.util.find_spec(mod) is not None]
+
+
+def market_from_dict(d: dict | MarketConditions | None) -> MarketConditions:
+    """MarketConditions from ``{"oracle": {...}, "liquidity": {...}, "liquidators": {...},
+    "steps_per_year": x}`` (every part optional; field names of engine.market)."""
+    if isinstance(d, MarketConditions):
+        return d
+    d = dict(d or {})
+    parts = {"oracle": Oracle, "liquidity": Liquidity, "liquidators": Liquidators}
+    allowed = set(parts) | {"steps_per_year"}
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise EngineError(f"unknown market key {unknown[0]!r}; allowed: {sorted(allowed)}")
+    kw: dict[str, Any] = {}
+    for key, cls in parts.items():
+        sub = d.get(key, {})
+        if not isinstance(sub, dict):
+            raise EngineError(f"market.{key} must be an object; got {sub!r}")
+        names = {f.name for f in fields(cls)}
+        bad = sorted(set(sub) - names)
+        if bad:
+            raise EngineError(f"unknown market.{key} key {bad[0]!r}; allowed: {sorted(names)}")
+        kw[key] = cls(**sub)
+    if "steps_per_year" in d:
+        kw["steps_per_year"] = d["steps_per_year"]
+    return MarketConditions(**kw)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Per-path results (float64[M, F], columns RESULT_FIELDS) and statistics across paths."""
+
+    mechanism: str
+    per_path_array: np.ndarray
+    summary: dict
+
+    @property
+    def per_path(self) -> dict[str, np.ndarray]:
+        return {name: self.per_path_array[:, i] for name, i in FIELD_INDEX.items()}
+
+    def to_dict(self) -> dict:
+        """JSON-ready: mechanism, per-path lists by field, summary."""
+        return {"mechanism": self.mechanism,
+                "per_path": {k: v.tolist() for k, v in self.per_path.items()},
+                "summary": self.summary}
+
+
+def _resolve(mod: ModuleType, params: Any, book: Any) -> tuple[Any, Any]:
+    if isinstance(params, dict):
+        params = mod.params_from_dict(params)
+    if isinstance(book, dict):
+        book = mod.book_from_arrays(book)
+    if not isinstance(params, mod.Params):
+        raise EngineError(f"params must be {mod.__name__}.Params or a dict; got {type(params).__name__}")
+    if not isinstance(book, mod.Book):
+        raise EngineError(f"book must be {mod.__name__}.Book or a dict of arrays; got {type(book).__name__}")
+    return params, book
+
+
+def _simulate_chunked(mod: ModuleType, params: Any, book: Any, prices: np.ndarray,
+                      market: MarketConditions, chunk_paths: int | None) -> np.ndarray:
+    prices = np.asarray(prices, dtype=np.float64)
+    if prices.ndim not in (2, 3):
+        raise EngineError(f"prices must be (M, T+1) or (A, M, T+1); got shape {prices.shape}")
+    m = prices.shape[-2]
+    if chunk_paths is None or chunk_paths >= m:
+        return np.asarray(mod.simulate(params, book, prices, market), dtype=np.float64)
+    if int(chunk_paths) != chunk_paths or chunk_paths < 1:
+        raise EngineError(f"chunk_paths must be a whole number >= 1; got {chunk_paths!r}")
+    parts = [mod.simulate(params, book, np.ascontiguousarray(prices[..., a:a + chunk_paths, :]), market)
+             for a in range(0, m, int(chunk_paths))]
+    return np.concatenate(parts, axis=0)
+
+
+def start_price(prices: np.ndarray) -> float | np.ndarray:
+    """Mean start price over paths: a float for (M, T+1) prices, float64[A] for (A, M, T+1)."""
+    p = np.asarray(prices, dtype=np.float64)
+    return float(np.mean(p[:, 0])) if p.ndim == 2 else np.mean(p[:, :, 0], axis=1)
+
+
+def run(mechanism: str, params: Any, book: Any, prices: np.ndarray, market: MarketConditions | dict | None,
+        *, chunk_paths: int | None = None) -> RunResult:
+    """Simulate one parameter set over every path.
+
+    Parameters
+    ----------
+    mechanism: a key of MECHANISMS.
+    params: the mechanism's Params, or a dict for its ``params_from_dict``.
+    book: the mechanism's Book, or a dict of arrays for its ``book_from_arrays``.
+    prices: float64[M, T+1] market prices S (cross-collateral: [A, M, T+1]).
+    market: MarketConditions or a dict for ``market_from_dict``.
+    chunk_paths: simulate blocks of this many paths one after the other (bounded memory);
+        the results are the same bit for bit, paths being independent.
+
+    Returns
+    -------
+    RunResult with per-path results and ``summary`` = engine.results.summarize plus
+    ``borrowing_power`` (USD; None when the mechanism does not define it).
+    """
+    mod = load_mechanism(mechanism)
+    params, book = _resolve(mod, params, book)
+    market = market_from_dict(market)
+    out = _simulate_chunked(mod, params, book, prices, market, chunk_paths)
+    if out.ndim != 2 or out.shape[1] != len(RESULT_FIELDS):
+        raise EngineError(f"{mod.__name__}.simulate returned shape {out.shape}; "
+                          f"expected (M, {len(RESULT_FIELDS)})")
+    summary = summarize(out)
+    bp = getattr(mod, "borrowing_power", None)
+    summary["borrowing_power"] = float(bp(params, book, start_price(prices))) if bp else None
+    return RunResult(mechanism=mechanism, per_path_array=out, summary=summary)
+
+
+def compare(mechanism: str, params_a: Any, params_b: Any, book: Any, prices: np.ndarray,
+            market: MarketConditions | dict | None, *, rng: np.random.Generator, n_boot: int = 1000,
+            chunk_paths: int | None = None) -> dict:
+    """Paired comparison of parameter sets A and B on the same paths and book.
+
+    Returns ``{"a": summary A, "b": summary B, "differences": {stat: {a, b, diff, ci_low,
+    ci_high}}}`` where diff = B - A and the 95 % CI is a percentile bootstrap over paths drawn
+    with ``rng`` (engine.results.paired_differences). Borrowing power, a function of the book
+    and parameters only, is differenced without a CI.
+    """
+    ra = run(mechanism, params_a, book, prices, market, chunk_paths=chunk_paths)
+    rb = run(mechanism, params_b, book, prices, market, chunk_paths=chunk_paths)
+    return {"a": ra.summary, "b": rb.summary, "differences": paired(ra, rb, rng=rng, n_boot=n_boot)}
+
+
+def paired(ra: RunResult, rb: RunResult, *, rng: np.random.Generator, n_boot: int = 1000) -> dict:
+    """Paired differences B - A of two runs on the same paths and book (see ``compare``)."""
+    diffs = paired_differences(ra.per_path_array, rb.per_path_array, rng, n_boot)
+    bpa, bpb = ra.summary["borrowing_power"], rb.summary["borrowing_power"]
+    if bpa is not None and bpb is not None:
+        diffs["borrowing_power"] = {"a": bpa, "b": bpb, "diff": bpb - bpa, "ci_low": bpb - bpa,
+                                    "ci_high": bpb - bpa}
+    return diffs

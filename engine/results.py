@@ -1,0 +1,113 @@
+"""Statistics across paths and paired comparisons (margin-engine.md section 5).
+
+Per-path results are float64[M, F] arrays with the columns of ``engine._common.RESULT_FIELDS``.
+- VaR at level a: ``np.quantile(x, a)`` (linear interpolation, numpy's default);
+- CVaR at level a: mean of the paths with ``x >= VaR_a``;
+- P(any bad debt): share of paths with realized bad debt > 0;
+- P(insolvency): share of paths whose ``insolvent`` flag is set (bad debt above the reserves /
+  insurance fund, as each mechanism defines it);
+- liquidations at risk: 95th percentile of the liquidated volume (debt repaid) per path.
+Borrowing power depends on the book and the parameters, not on the paths: engine.api adds it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine._common import FIELD_INDEX, RESULT_FIELDS
+from engine.errors import EngineError
+
+LEVELS = (0.95, 0.99)
+
+
+def tail_stats(x: np.ndarray) -> dict[str, float]:
+    """VaR and CVaR at 95 % and 99 % of a float64[M] sample of losses."""
+    x = np.asarray(x, dtype=np.float64)
+    out: dict[str, float] = {}
+    for a in LEVELS:
+        var = float(np.quantile(x, a))
+        tag = f"{round(a * 100)}"
+        out[f"var{tag}"] = var
+        out[f"cvar{tag}"] = float(np.mean(x[x >= var]))
+    return out
+
+
+def _check(per_path: np.ndarray) -> np.ndarray:
+    a = np.asarray(per_path, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != len(RESULT_FIELDS) or a.shape[0] < 1:
+        raise EngineError(f"per_path must be M x {len(RESULT_FIELDS)} with M >= 1; got shape {a.shape}")
+    return a
+
+
+def summarize(per_path: np.ndarray) -> dict:
+    """Statistics across paths.
+
+    per_path: float64[M, F]. Returns a flat dict of floats: ``mean_<field>`` for every result
+    field; ``bad_debt_var95/99``, ``bad_debt_cvar95/99``; the same for total bad debt (realized +
+    unrealized at the horizon) as ``total_bad_debt_*``; ``p_bad_debt``; ``p_insolvency``;
+    ``liquidations_at_risk``; ``n_paths``.
+    """
+    a = _check(per_path)
+    s: dict = {"n_paths": int(a.shape[0])}
+    for name, i in FIELD_INDEX.items():
+        s[f"mean_{name}"] = float(np.mean(a[:, i]))
+    bad = a[:, FIELD_INDEX["bad_debt"]]
+    total = bad + a[:, FIELD_INDEX["unrealized_bad_debt"]]
+    for prefix, x in (("bad_debt", bad), ("total_bad_debt", total)):
+        for k, v in tail_stats(x).items():
+            s[f"{prefix}_{k}"] = v
+    s["p_bad_debt"] = float(np.mean(bad > 0))
+    s["p_insolvency"] = float(np.mean(a[:, FIELD_INDEX["insolvent"]] > 0))
+    s["liquidations_at_risk"] = float(np.quantile(a[:, FIELD_INDEX["liq_volume"]], 0.95))
+    return s
+
+
+def _batch_stats(a: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """Every summarize statistic (but n_paths) for each row of path indices idx (int[B, M])."""
+    x = a[idx]  # (B, M, F)
+    out: dict[str, np.ndarray] = {}
+    for name, i in FIELD_INDEX.items():
+        out[f"mean_{name}"] = x[:, :, i].mean(axis=1)
+    bad = x[:, :, FIELD_INDEX["bad_debt"]]
+    total = bad + x[:, :, FIELD_INDEX["unrealized_bad_debt"]]
+    for prefix, v in (("bad_debt", bad), ("total_bad_debt", total)):
+        for lvl in LEVELS:
+            var = np.quantile(v, lvl, axis=1)
+            tail = v >= var[:, None]
+            tag = f"{round(lvl * 100)}"
+            out[f"{prefix}_var{tag}"] = var
+            out[f"{prefix}_cvar{tag}"] = (v * tail).sum(axis=1) / tail.sum(axis=1)
+    out["p_bad_debt"] = (bad > 0).mean(axis=1)
+    out["p_insolvency"] = (x[:, :, FIELD_INDEX["insolvent"]] > 0).mean(axis=1)
+    out["liquidations_at_risk"] = np.quantile(x[:, :, FIELD_INDEX["liq_volume"]], 0.95, axis=1)
+    return out
+
+
+def paired_differences(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, n_boot: int = 1000) -> dict:
+    """B minus A on the same paths (common random numbers), with percentile bootstrap 95 % CIs.
+
+    a, b: float64[M, F] per-path results of parameter sets A and B on the same paths and book.
+    Every statistic of ``summarize`` (means, VaR/CVaR, probabilities, liquidations at risk) is
+    differenced; the bootstrap resamples path indices with replacement (the same indices for A
+    and B, which keeps the pairing) ``n_boot`` times with ``rng``. Returns
+    ``{stat: {"a", "b", "diff", "ci_low", "ci_high"}}``.
+    """
+    a, b = _check(a), _check(b)
+    if a.shape != b.shape:
+        raise EngineError(f"paired runs must have the same shape; got {a.shape} and {b.shape}")
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 1:
+        raise EngineError(f"n_boot must be a whole number >= 1; got {n_boot!r}")
+    sa, sb = summarize(a), summarize(b)
+    m = a.shape[0]
+    idx = rng.integers(0, m, (int(n_boot), m))
+    # blocks of resamples keep memory near 64 MB whatever M and n_boot
+    block = max(1, int(4e6 // (m * a.shape[1])))
+    diffs: dict[str, list[np.ndarray]] = {}
+    for r in range(0, int(n_boot), block):
+        ba, bb = _batch_stats(a, idx[r:r + block]), _batch_stats(b, idx[r:r + block])
+        for k in ba:
+            diffs.setdefault(k, []).append(bb[k] - ba[k])
+    out = {}
+    for k, parts in diffs.items():
+        lo, hi = np.quantile(np.concatenate(parts), [0.025, 0.975])
+        out[k] = {"a": sa[k], "b": sb[k], "diff": sb[k] - sa[k], "ci_low": float(lo), "ci_high": float(hi)}
+    return out
