@@ -1,0 +1,638 @@
+"""Cross-collateral lending accounts, Aave v3 style (the issue's "accounts holding several
+collateral assets with per-asset thresholds, on correlated price paths").
+
+Account i holds ``c[i, a]`` units of each collateral asset ``a`` against one USD debt ``d[i]``.
+Every asset has its own liquidation threshold ``LT_a`` and bonus ``b_a``, its own market price
+path ``S[a]``, its own oracle and its own impact factor ``J_a``; correlation between assets is
+whatever the price paths carry. The arithmetic follows Aave v3 (aave/aave-v3-core):
+
+- ``GenericLogic.calculateUserAccountData``: the health factor is
+  ``h = sum_a c_a * o_a * LT_a / d`` (collateral at the oracle weighted by each asset's LT);
+  liquidatable when ``h < 1``.
+- ``LiquidationLogic.executeLiquidationCall``: close factor 0.5 (``close_factor``), 1.0 when
+  ``h < 0.95`` (``full_close_hf``, v3.3 ``CLOSE_FACTOR_HF_THRESHOLD``); the liquidator names
+  one collateral asset, and ``_calculateAvailableCollateralToLiquidate`` seizes
+  ``s = r * (1 + b_a) / o_a`` of it, capped at the account's balance of that asset (the debt
+  repaid then falls to ``c_a * o_a / (1 + b_a)``); the treasury takes ``protocol_fee`` of the
+  bonus part (``liquidationProtocolFee``), the liquidator the rest.
+- Which asset: Aave lets the liquidator choose. We take the choice of a rational liquidator:
+  the asset whose seizure, sold at the market price net of that asset's own slippage and gas,
+  leaves the largest profit (ties: the lowest asset index). That is usually the asset with the
+  largest bonus unless its balance is too small to cover the close factor's repayment.
+- One liquidation per account per step (one liquidation call per block, as the reference
+  workload does for single-collateral positions).
+- Bad debt (Aave v3.3 ``_burnBadDebt``): when the account's collateral is all gone and debt
+  remains, the rest is written off at once; while any collateral asset is left the account
+  stays open and can be liquidated again against another asset in a later step.
+
+``reserves_usd`` absorbs realized bad debt first (``insurance_used``); the rest is reported as
+``socialized_loss`` and the path as ``insolvent``.
+
+Volatility-adjusted thresholds (margin-engine.md 2.5): with ``dynamic`` set, each asset's LT is
+recomputed from the EWMA of that asset's own oracle returns (sign -1: LTs fall as volatility
+rises) with ``engine._common.dynamic_threshold``.
+
+Speed (screening): with reference prices ``ref_a = S[a, 0, 0]`` an account's key
+``K_i = sum_a c_ia * LT_a * ref_a / d_i`` is fixed while the account is untouched, and with
+``r_a(t) = o_a(t) * LT_a(t) / (LT_a * ref_a)`` and the account's shares ``u_ia`` of ``K_i``,
+``h_i(t) = K_i * sum_a u_ia r_a(t)``. Accounts are bucketed by dominant asset and its share
+(``_SHARE_BINS`` bins), so a bucket has a lower bound ``rho_g(t)`` of ``sum_a u_a r_a`` (the
+dominant share at the bucket's extremes, every other asset at the smallest other ratio), and
+an untouched account can be liquidatable only if ``K_i * rho_g(t) < 1``. Within a bucket,
+accounts sorted by ``K`` form a prefix that grows as ``rho_g`` makes new lows; accounts in it
+live in an active list where the bucket's current bound (or, once an account was liquidated
+and its mix changed, ``min_a r_a``) skips them cheaply before the exact ``h < 1``. The bounds
+hold for any correlation; when assets diverge they admit more accounts, which costs time,
+never exactness. A step's sums run in account order, so results do not depend on ``ref`` or on
+the screening order: paths run alone give the same rows bit for bit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numba import njit, prange
+
+from engine._common import (
+    N_FIELDS, dynamic_threshold, gas_cost, next_impact, oracle_price, sale_slippage,
+)
+from engine.errors import EngineError, check_range
+from engine.market import DynamicThreshold, MarketConditions
+
+_TOL = 1e-9  # relative screening margin on the health-factor bound
+
+
+@dataclass(frozen=True)
+class Params:
+    """Per-asset thresholds and account-wide liquidation rules, engine units.
+
+    liquidation_threshold: LT per collateral asset, each in (0, 1], float tuple of length A.
+    liquidation_bonus: bonus per asset, each in (0, 1); ``LT_a * (1 + b_a) <= 1`` (Aave v3
+        PoolConfigurator.configureReserveAsCollateral).
+    close_factor: share of the debt one liquidation may repay while ``h >= full_close_hf``.
+    full_close_hf: below this health factor the whole debt may be repaid.
+    protocol_fee: treasury share of the bonus part of the seized collateral.
+    reserves_usd: treasury reserves that absorb realized bad debt.
+    dynamic: optional volatility-adjusted LTs, one EWMA per asset (sign -1).
+    """
+
+    liquidation_threshold: tuple[float, ...] = (0.825,)
+    liquidation_bonus: tuple[float, ...] = (0.05,)
+    close_factor: float = 0.5
+    full_close_hf: float = 0.95
+    protocol_fee: float = 0.10
+    reserves_usd: float = 0.0
+    dynamic: DynamicThreshold | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("liquidation_threshold", "liquidation_bonus"):
+            value = getattr(self, name)
+            try:
+                tup = tuple(float(x) for x in value)
+            except TypeError:
+                raise EngineError(f"{name} must be a sequence of numbers, one per asset; "
+                                  f"got {value!r}") from None
+            object.__setattr__(self, name, tup)
+        lt, b = self.liquidation_threshold, self.liquidation_bonus
+        if not lt or len(lt) != len(b):
+            raise EngineError("liquidation_threshold and liquidation_bonus must be non-empty and of one "
+                              f"length (one per asset); got lengths {len(lt)} and {len(b)}")
+        for a in range(len(lt)):
+            check_range(f"liquidation_threshold[{a}]", lt[a], 0.0, 1.0, lo_open=True)
+            check_range(f"liquidation_bonus[{a}]", b[a], 0.0, 1.0, lo_open=True, hi_open=True)
+            if lt[a] * (1.0 + b[a]) > 1.0:
+                raise EngineError(f"liquidation_threshold[{a}] * (1 + liquidation_bonus[{a}]) must be <= 1; "
+                                  f"got {lt[a]!r} * (1 + {b[a]!r})")
+        check_range("close_factor", self.close_factor, 0.0, 1.0, lo_open=True)
+        check_range("full_close_hf", self.full_close_hf, 0.0, 1.0)
+        check_range("protocol_fee", self.protocol_fee, 0.0, 1.0)
+        check_range("reserves_usd", self.reserves_usd, 0.0, None)
+        if self.dynamic is not None and not isinstance(self.dynamic, DynamicThreshold):
+            raise EngineError(f"dynamic must be a DynamicThreshold or None; got {self.dynamic!r}")
+
+    @property
+    def n_assets(self) -> int:
+        return len(self.liquidation_threshold)
+
+
+@dataclass(frozen=True)
+class Book:
+    """Accounts: ``collateral`` float64[N, A] (units of each asset, >= 0) and ``debt``
+    float64[N] (USD, >= 0)."""
+
+    collateral: np.ndarray
+    debt: np.ndarray
+
+    def __post_init__(self) -> None:
+        c = np.ascontiguousarray(self.collateral, dtype=np.float64)
+        d = np.ascontiguousarray(self.debt, dtype=np.float64)
+        if c.ndim != 2 or d.ndim != 1 or c.shape[0] != d.shape[0] or c.shape[1] < 1:
+            raise EngineError("book.collateral must be float64[N, A] and book.debt float64[N]; "
+                              f"got shapes {c.shape} and {d.shape}")
+        for name, arr in (("book.collateral", c), ("book.debt", d)):
+            ok = np.isfinite(arr) & (arr >= 0)
+            if not np.all(ok):
+                raise EngineError(f"{name} must be finite and >= 0; got {arr[~ok][0]!r}")
+        object.__setattr__(self, "collateral", c)
+        object.__setattr__(self, "debt", d)
+
+    def __len__(self) -> int:
+        return int(self.debt.shape[0])
+
+
+def params_from_dict(d: dict) -> Params:
+    """Params from a plain dict (JSON); ``dynamic`` may be a dict of DynamicThreshold fields."""
+    names = {f.name for f in fields(Params)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise EngineError(f"unknown cross parameter {unknown[0]!r}; allowed: {sorted(names)}")
+    kw = dict(d)
+    dyn = kw.get("dynamic")
+    if isinstance(dyn, dict):
+        dnames = {f.name for f in fields(DynamicThreshold)}
+        bad = sorted(set(dyn) - dnames)
+        if bad:
+            raise EngineError(f"unknown dynamic parameter {bad[0]!r}; allowed: {sorted(dnames)}")
+        kw["dynamic"] = DynamicThreshold(**dyn)
+    return Params(**kw)
+
+
+def book_from_arrays(d: dict[str, np.ndarray]) -> Book:
+    """Book from arrays ``collateral`` (N, A) and ``debt`` (N,)."""
+    for key in ("collateral", "debt"):
+        if key not in d:
+            raise EngineError(f"cross book needs array {key!r}; got keys {sorted(d)}")
+    return Book(collateral=np.asarray(d["collateral"], dtype=np.float64),
+                debt=np.asarray(d["debt"], dtype=np.float64))
+
+
+def health_factors(params: Params, book: Book, oracle_prices: np.ndarray) -> np.ndarray:
+    """``h_i = sum_a c_ia * o_a * LT_a / d_i`` (inf without debt), float64[N]; ``oracle_prices``
+    float64[A], USD per unit."""
+    lt = np.asarray(params.liquidation_threshold)
+    num = (book.collateral * (np.asarray(oracle_prices, dtype=np.float64) * lt)[None, :]).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(book.debt > 0, num / book.debt, np.inf)
+
+
+def borrowing_power(params: Params, book: Book, prices0: np.ndarray) -> float:
+    """Debt the book can carry at prices ``prices0`` (float64[A]) before liquidation, USD."""
+    lt = np.asarray(params.liquidation_threshold)
+    return float(np.sum(book.collateral * (np.asarray(prices0) * lt)[None, :]))
+
+
+def _check(params: Params, book: Book, prices: np.ndarray) -> np.ndarray:
+    s = np.ascontiguousarray(prices, dtype=np.float64)
+    A = params.n_assets
+    if s.ndim != 3 or s.shape[0] != A or s.shape[2] < 1:
+        raise EngineError(f"prices must be a 3-d array (A={A} assets, M paths, T+1 steps); "
+                          f"got shape {s.shape}")
+    if book.collateral.shape[1] != A:
+        raise EngineError(f"book.collateral must have one column per asset (A={A}); "
+                          f"got {book.collateral.shape[1]}")
+    if not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise EngineError("prices must be finite and > 0 everywhere")
+    return s
+
+
+_SHARE_BINS = 4  # buckets per dominant asset, by that asset's share of the account's K
+
+
+def _screening(params: Params, book: Book, ref: np.ndarray) -> tuple:
+    """Accounts with debt in buckets (dominant asset, its share of ``K``), each bucket sorted by
+    ``K = sum_a c_a LT_a ref_a / d`` ascending.
+
+    Returns ``order`` int64[n], ``keys`` float64[n] (in that order), ``g_start`` int64[G+1]
+    (bucket g is ``order[g_start[g]:g_start[g+1]]``), ``g_dom`` int64[G] (dominant asset),
+    ``g_lo``, ``g_hi`` float64[G] (the smallest and largest share of the dominant asset in the
+    bucket). An account with share ``u_a`` of each asset has ``h = K * sum_a u_a r_a`` where
+    ``r_a = o_a LT_a(t) / (LT_a ref_a)``, so in bucket g ``h >= K * min over u in
+    [lo, hi] of (u r_dom + (1 - u) min_{b != dom} r_b)``, which is reached at ``lo`` or ``hi``.
+    """
+    A = params.n_assets
+    lt = np.asarray(params.liquidation_threshold)
+    d = book.debt
+    w = book.collateral * (lt * ref)[None, :]
+    tot = w.sum(axis=1)
+    has = d > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        key = np.where(has, tot / d, np.inf)
+        share = np.where(tot[:, None] > 0, w / tot[:, None], 1.0 / A)
+    dom = np.argmax(share, axis=1)
+    top = share[np.arange(len(d)), dom]
+    lo_share = 1.0 / A
+    nbin = 1 if A == 1 else _SHARE_BINS
+    b = np.minimum(((top - lo_share) / max(1.0 - lo_share, 1e-300) * nbin).astype(np.int64), nbin - 1)
+    bucket = dom * nbin + np.maximum(b, 0)
+    G = A * nbin
+    idx = np.flatnonzero(has)
+    order = idx[np.lexsort((key[idx], bucket[idx]))].astype(np.int64)
+    counts = np.bincount(bucket[order], minlength=G)
+    g_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    g_dom = (np.arange(G) // nbin).astype(np.int64)
+    g_lo = np.ones(G)
+    g_hi = np.zeros(G)
+    for g in range(G):
+        seg = order[g_start[g]:g_start[g + 1]]
+        if seg.size:
+            g_lo[g] = top[seg].min()
+            g_hi[g] = top[seg].max()
+    return order, np.ascontiguousarray(key[order]), g_start, g_dom, g_lo, g_hi
+
+
+def _run(params: Params, book: Book, prices: np.ndarray, market: MarketConditions,
+         depth_usd: np.ndarray | None, track: bool) -> dict:
+    s = _check(params, book, prices)
+    A, M = s.shape[0], s.shape[1]
+    liq = market.liquidity
+    if depth_usd is None:
+        depth = np.full(A, float(liq.depth_usd))
+    else:
+        depth = np.ascontiguousarray(depth_usd, dtype=np.float64)
+        if depth.shape != (A,) or not np.all(depth > 0):
+            raise EngineError(f"depth_usd must be float64[A={A}] of values in (0, inf]; got {depth_usd!r}")
+    kod = liq.k / depth
+    ref = np.ascontiguousarray(s[:, 0, 0])
+    order, keys, g_start, g_dom, g_lo, g_hi = _screening(params, book, ref)
+    dyn = params.dynamic or DynamicThreshold()
+    lag, dev, hb, k, _, _, sqrt_model, floor, rational, gas_usd, gas_spike = market.kernel_args()
+    out = np.zeros((M, N_FIELDS))
+    shape = (M,) + book.collateral.shape if track else (0, 0, 0)
+    fin_c = np.zeros(shape)
+    fin_d = np.zeros(shape[:2])
+    units = np.zeros((M, A, 2) if track else (0, 0, 0))
+    _kernel(s, book.collateral, book.debt, order, keys, g_start, g_dom, g_lo, g_hi, ref,
+            np.asarray(params.liquidation_threshold), np.asarray(params.liquidation_bonus),
+            float(params.close_factor), float(params.full_close_hf), float(params.protocol_fee),
+            float(params.reserves_usd), *dyn.kernel_args(),
+            lag, dev, hb, k, depth, kod, sqrt_model, floor, rational, gas_usd, gas_spike,
+            track, fin_c, fin_d, units, out)
+    return {"per_path": out, "collateral": fin_c, "debt": fin_d,
+            "to_liquidators": units[..., 0] if track else units,
+            "to_protocol": units[..., 1] if track else units}
+
+
+def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
+             depth_usd: np.ndarray | None = None) -> np.ndarray:
+    """Run the accounts over every set of correlated price paths.
+
+    Parameters
+    ----------
+    params, book, market: see Params, Book, engine.market.MarketConditions (oracle, impact
+        model and liquidators apply to every asset).
+    prices: float64[A, M, T+1], exogenous market price of each asset (USD per unit).
+    depth_usd: optional float64[A], each asset's own market depth (USD); default
+        ``market.liquidity.depth_usd`` for every asset.
+
+    Returns
+    -------
+    float64[M, len(RESULT_FIELDS)] in the order of ``engine._common.RESULT_FIELDS``; rows
+    depend only on their own path (``prices[:, a:b]`` alone gives rows ``a:b`` bit for bit).
+    """
+    return _run(params, book, prices, market, depth_usd, False)["per_path"]
+
+
+def simulate_detail(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
+                    depth_usd: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """``simulate`` plus the accounts at the horizon: ``collateral`` float64[M, N, A], ``debt``
+    float64[M, N]; ``to_liquidators`` and ``to_protocol`` float64[M, A], units of each asset
+    received. Memory M * N * (A + 1) * 8 bytes: small books only."""
+    return _run(params, book, prices, market, depth_usd, True)
+
+
+@njit(cache=True, parallel=True)
+def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, close_factor,
+            full_hf, protocol_fee,
+            reserves, k_vol, horizon, upd, lam, dfloor, dcap,
+            lag, deviation, heartbeat, k, depth, kod, sqrt_model, floor, rational, gas_usd, gas_spike,
+            track, fin_c, fin_d, units, out):
+    A = S.shape[0]
+    M = S.shape[1]
+    T = S.shape[2] - 1
+    dyn = k_vol != 0.0
+    n_sorted = order.shape[0]
+    for m in prange(M):
+        if track:
+            for i in range(c0.shape[0]):
+                fin_d[m, i] = d0[i]
+                for a in range(A):
+                    fin_c[m, i, a] = c0[i, a]
+        a_idx = np.empty(n_sorted, np.int64)
+        a_c = np.empty((n_sorted, A))
+        a_d = np.empty(n_sorted)
+        a_unprof = np.empty(n_sorted, np.bool_)
+        a_key = np.empty(n_sorted)  # each active account's key K (recomputed when it changes)
+        a_g = np.empty(n_sorted, np.int64)  # its bucket while untouched, -1 once liquidated
+        k_min = np.inf              # no active account is below this key (conservative)
+        # This step's liquidations, summed afterwards in account order so that the figures do
+        # not depend on the screening order (which depends on the reference prices).
+        l_idx = np.empty(n_sorted, np.int64)
+        l_asset = np.empty(n_sorted, np.int64)
+        l_repay = np.empty(n_sorted)
+        l_bad = np.empty(n_sorted)
+        l_sold = np.empty(n_sorted)
+        l_fee = np.empty(n_sorted)
+        p_hist = np.empty((A, T + 1))
+        ostate = np.zeros((A, 2))
+        dstate = np.zeros((A, 3))
+        for a in range(A):
+            ostate[a, 1] = -1.0
+            dstate[a, 2] = LT[a]
+        J = np.ones(A)
+        peak = np.zeros(A)
+        p = np.empty(A)
+        po = np.empty(A)
+        lt = LT.copy()
+        q = np.empty(A)          # o_a * LT_a(t): the health factor's per-unit weight
+        sold = np.empty(A)
+        got_u = np.zeros(A)
+        fee_u = np.zeros(A)
+        bad = 0.0
+        nliq = 0.0
+        vol = 0.0
+        pen = 0.0
+        fees = 0.0
+        sold_total = 0.0
+        n_unprof = 0.0
+        G = g_dom.shape[0]
+        ptr = g_start[:G].copy()          # per bucket, next untouched account
+        rho_min = np.full(G, np.inf)      # per bucket, running minimum of its bound
+        ratio = np.empty(A)
+        lim_g = np.empty(G)               # per bucket, today's (1 + tol) / bound
+        na = 0
+        for t in range(T):
+            # 1. market prices, oracles and (dynamic) thresholds of every asset.
+            gas = 0.0
+            rho = np.inf
+            for a in range(A):
+                pa = S[a, m, t] * J[a]
+                p[a] = pa
+                p_hist[a, t] = pa
+                if pa > peak[a]:
+                    peak[a] = pa
+                po[a] = oracle_price(p_hist[a], t, lag, deviation, heartbeat, ostate[a])
+                if dyn:
+                    lt[a] = dynamic_threshold(dstate[a], po[a], t, LT[a], -1.0, k_vol, horizon, upd,
+                                              lam, dfloor, dcap)
+                q[a] = po[a] * lt[a]
+                r = q[a] / (LT[a] * ref[a])
+                ratio[a] = r
+                if r < rho:
+                    rho = r
+                g = gas_cost(gas_usd, gas_spike, pa, peak[a])
+                if g > gas:
+                    gas = g
+                sold[a] = 0.0
+            # Untouched accounts whose health-factor bound fell below 1 join the active list.
+            for g in range(G):
+                dom = g_dom[g]
+                other = np.inf
+                for a in range(A):
+                    if a != dom and ratio[a] < other:
+                        other = ratio[a]
+                if other == np.inf:
+                    bound = ratio[dom]
+                else:
+                    bound = min(g_lo[g] * ratio[dom] + (1.0 - g_lo[g]) * other,
+                                g_hi[g] * ratio[dom] + (1.0 - g_hi[g]) * other)
+                lim_g[g] = (1.0 + _TOL) / bound
+                if bound < rho_min[g]:
+                    rho_min[g] = bound
+                lim = (1.0 + _TOL) / rho_min[g]
+                end = g_start[g + 1]
+                while ptr[g] < end and keys[ptr[g]] < lim:
+                    x = ptr[g]
+                    i = order[x]
+                    a_idx[na] = i
+                    for a in range(A):
+                        a_c[na, a] = c0[i, a]
+                    a_d[na] = d0[i]
+                    a_unprof[na] = False
+                    a_key[na] = keys[x]
+                    a_g[na] = g
+                    if keys[x] < k_min:
+                        k_min = keys[x]
+                    na += 1
+                    ptr[g] = x + 1
+            # With today's prices an account needs K < (1 + tol) / rho to be liquidatable.
+            lim_now = (1.0 + _TOL) / rho
+            if na == 0 or not k_min < lim_now:
+                continue
+            # 2. exact check of the active accounts (Aave's h < 1), all against the same prices.
+            nl = 0
+            new_min = np.inf
+            j = na - 1
+            while j >= 0:
+                if not a_key[j] < (lim_g[a_g[j]] if a_g[j] >= 0 else lim_now):
+                    if a_key[j] < new_min:
+                        new_min = a_key[j]
+                    j -= 1
+                    continue
+                di = a_d[j]
+                num = 0.0
+                for a in range(A):
+                    num += a_c[j, a] * q[a]
+                h = num / di
+                if not h < 1.0:
+                    if a_key[j] < new_min:
+                        new_min = a_key[j]
+                    j -= 1
+                    continue
+                i = a_idx[j]
+                cf = 1.0 if h < full_hf else close_factor
+                r_full = cf * di
+                best = -1
+                best_profit = -np.inf
+                best_seize = 0.0
+                best_repay = 0.0
+                best_fee = 0.0
+                for a in range(A):
+                    ca = a_c[j, a]
+                    if ca <= 0.0:
+                        continue
+                    opb = 1.0 + bonus[a]
+                    repay = r_full
+                    seize = repay * opb / po[a]
+                    if seize >= ca:
+                        seize = ca
+                        repay = ca * po[a] / opb
+                    fee_units = 0.0
+                    if protocol_fee > 0.0:
+                        fee_units = (seize - seize / opb) * protocol_fee
+                    got = seize - fee_units
+                    value = got * p[a]
+                    proceeds = value * (1.0 - sale_slippage(value, k, depth[a], kod[a], sqrt_model, floor))
+                    profit = proceeds - repay - gas
+                    if profit > best_profit:
+                        best_profit = profit
+                        best = a
+                        best_seize = seize
+                        best_repay = repay
+                        best_fee = fee_units
+                if best < 0:
+                    # Debt with no collateral left at all: written off (Aave v3.3 deficit).
+                    l_idx[nl] = i
+                    l_asset[nl] = -1
+                    l_repay[nl] = 0.0
+                    l_bad[nl] = di
+                    l_sold[nl] = 0.0
+                    l_fee[nl] = 0.0
+                    nl += 1
+                    if track:
+                        fin_d[m, i] = 0.0
+                    na -= 1
+                    a_idx[j] = a_idx[na]
+                    a_c[j, :] = a_c[na, :]
+                    a_d[j] = a_d[na]
+                    a_unprof[j] = a_unprof[na]
+                    a_key[j] = a_key[na]
+                    a_g[j] = a_g[na]
+                    j -= 1
+                    continue
+                if rational and not best_profit > 0.0:
+                    if not a_unprof[j]:
+                        a_unprof[j] = True
+                        n_unprof += 1.0
+                    if a_key[j] < new_min:
+                        new_min = a_key[j]
+                    j -= 1
+                    continue
+                a = best
+                got = best_seize - best_fee
+                if best_seize >= a_c[j, a]:
+                    a_c[j, a] = 0.0
+                else:
+                    a_c[j, a] = a_c[j, a] - best_seize
+                nd = di - best_repay
+                got_u[a] += got
+                fee_u[a] += best_fee
+                l_idx[nl] = i
+                l_asset[nl] = a
+                l_repay[nl] = best_repay
+                l_bad[nl] = 0.0
+                l_sold[nl] = got * p[a]
+                l_fee[nl] = best_fee * p[a]
+                left = 0.0
+                for b in range(A):
+                    left += a_c[j, b]
+                closed = False
+                if nd <= 0.0:
+                    nd = 0.0
+                    closed = True
+                elif left == 0.0:
+                    l_bad[nl] = nd  # all collateral gone, debt remains: written off
+                    nd = 0.0
+                    closed = True
+                nl += 1
+                a_d[j] = nd
+                if track:
+                    fin_d[m, i] = nd
+                    for b in range(A):
+                        fin_c[m, i, b] = a_c[j, b]
+                if closed:
+                    na -= 1
+                    a_idx[j] = a_idx[na]
+                    a_c[j, :] = a_c[na, :]
+                    a_d[j] = a_d[na]
+                    a_unprof[j] = a_unprof[na]
+                    a_key[j] = a_key[na]
+                    a_g[j] = a_g[na]
+                else:
+                    kk = 0.0
+                    for b in range(A):
+                        kk += a_c[j, b] * (LT[b] * ref[b])
+                    a_key[j] = kk / nd
+                    a_g[j] = -1  # its mix of assets changed: the bucket's bound no longer applies
+                    if a_key[j] < new_min:
+                        new_min = a_key[j]
+                j -= 1
+            k_min = new_min
+            if nl == 0:
+                continue
+            # 3. sums in account order; each asset's sales move its own price for the next step.
+            perm = np.argsort(l_idx[:nl], kind="mergesort")
+            for r_ in range(nl):
+                x = perm[r_]
+                bad += l_bad[x]
+                a = l_asset[x]
+                if a >= 0:
+                    nliq += 1.0
+                    vol += l_repay[x]
+                    pen += bonus[a] * l_repay[x]
+                    fees += l_fee[x]
+                    sold[a] += l_sold[x]
+            for a in range(A):
+                sold_total += sold[a]
+                J[a] = next_impact(J[a], sold[a], k, depth[a], kod[a], sqrt_model, floor)
+        # Horizon: open accounts whose collateral at the market price is below their debt.
+        pT = np.empty(A)
+        rho_T = np.inf
+        for a in range(A):
+            pT[a] = S[a, m, T] * J[a]
+            r = pT[a] / ref[a]
+            if r < rho_T:
+                rho_T = r
+        # Collected then summed in account order (independent of the screening order).
+        nu = 0
+        for j in range(na):
+            v = 0.0
+            for a in range(A):
+                v += a_c[j, a] * pT[a]
+            if v < a_d[j]:
+                l_idx[nu] = a_idx[j]
+                l_bad[nu] = a_d[j] - v
+                nu += 1
+        # Untouched accounts: c * p < d implies K * min_a(p_a / ref_a) < 1 (LT <= 1).
+        lim_T = (1.0 + _TOL) / rho_T
+        for g in range(G):
+            r_i = ptr[g]
+            while r_i < g_start[g + 1] and keys[r_i] < lim_T:
+                i = order[r_i]
+                v = 0.0
+                for a in range(A):
+                    v += c0[i, a] * pT[a]
+                if v < d0[i]:
+                    l_idx[nu] = i
+                    l_bad[nu] = d0[i] - v
+                    nu += 1
+                r_i += 1
+        unreal = 0.0
+        perm = np.argsort(l_idx[:nu], kind="mergesort")
+        for r_ in range(nu):
+            unreal += l_bad[perm[r_]]
+        used = min(bad, reserves)
+        out[m, 0] = bad
+        out[m, 1] = unreal
+        out[m, 2] = nliq
+        out[m, 3] = vol
+        out[m, 4] = sold_total
+        out[m, 5] = pen
+        out[m, 6] = fees
+        out[m, 7] = 0.0
+        out[m, 8] = used
+        out[m, 9] = bad - used
+        out[m, 10] = n_unprof
+        out[m, 11] = 1.0 if bad > reserves else 0.0
+        out[m, 12] = pT[0]
+        if track:
+            for a in range(A):
+                units[m, a, 0] = got_u[a]
+                units[m, a, 1] = fee_u[a]
+
+
+def synthetic_book(params: Params, n_accounts: int, prices0: np.ndarray, rng: np.random.Generator, *,
+                   debt_median: float = 10_000.0, debt_sigma: float = 1.0) -> Book:
+    """A book for benchmarks and tests: each account holds a random mix of the assets (some
+    hold one only) and starts with a health factor ``1.03 + 0.57 * lognormal(0, 0.7)`` (the
+    reference workload's spread), debt log-normal around ``debt_median`` USD."""
+    A = params.n_assets
+    n = int(n_accounts)
+    lt = np.asarray(params.liquidation_threshold)
+    w = rng.dirichlet(np.ones(A), n) * (rng.random((n, A)) < 0.8)
+    w[w.sum(axis=1) == 0, 0] = 1.0
+    w /= w.sum(axis=1, keepdims=True)
+    debt = debt_median * np.exp(debt_sigma * rng.standard_normal(n))
+    hf = 1.03 + 0.57 * np.exp(0.7 * rng.standard_normal(n))
+    # sum_a c_a p_a LT_a = hf * d, split across assets by the weights w.
+    c = w * (hf * debt)[:, None] / (np.asarray(prices0)[None, :] * lt[None, :])
+    return Book(collateral=c, debt=debt)
