@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "governance",
     "proposals",
+    "scenarios",
+    "backtests",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +123,37 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers a message not acknowledged within the visibility timeout to another worker.
+# With acks_late a chunk is acknowledged when it ends, so the timeout must exceed the longest
+# chunk (seconds to a minute); an hour leaves room while still recovering a lost message. The
+# SQLite (SQLAlchemy) transport has no visibility timeout (it would pass the option on to
+# SQLAlchemy's create_engine, which refuses it): it redelivers only what a worker rejects or
+# restores (child killed, warm shutdown); see docs/backtests.md.
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else {}
+)
+# Seconds between polls of the SQLite broker's queue (set on the transport by backtests/apps.py).
+SQLITE_BROKER_POLLING_INTERVAL = float(os.environ.get("SQLITE_BROKER_POLLING_INTERVAL", "0.1"))
+
+# Backtests (docs/backtests.md): paths per scenario, paths per chunk (capped so that one chunk's
+# memory stays under BACKTEST_CHUNK_MEMORY_MB), bootstrap resamples, when a run without
+# progress is reported as stuck, and engine threads per worker process.
+BACKTEST_PATHS = int(os.environ.get("BACKTEST_PATHS", "1000"))
+BACKTEST_BLOCK_PATHS = int(os.environ.get("BACKTEST_BLOCK_PATHS", "250"))
+BACKTEST_CHUNK_MEMORY_MB = int(os.environ.get("BACKTEST_CHUNK_MEMORY_MB", "64"))
+BACKTEST_N_BOOT = int(os.environ.get("BACKTEST_N_BOOT", "1000"))
+BACKTEST_STUCK_SECONDS = int(os.environ.get("BACKTEST_STUCK_SECONDS", "600"))
+BACKTEST_ENGINE_THREADS = int(os.environ.get("BACKTEST_ENGINE_THREADS", "1"))
+# A fixed seed for every run (demos, benchmarks); unset, each run draws its own (recorded).
+BACKTEST_SEED = int(os.environ["BACKTEST_SEED"]) if os.environ.get("BACKTEST_SEED") else None
+# With a beat (``celery -A governance worker -B`` on one machine, or ``celery -A governance
+# beat`` once per site), stuck runs are resumed automatically; without one, ``manage.py
+# backtest --stuck`` lists them and ``--resume`` resumes one.
+CELERY_BEAT_SCHEDULE = {
+    "resume-stuck-backtests": {"task": "backtests.tasks.resume_stuck_backtests_task",
+                               "schedule": float(max(BACKTEST_STUCK_SECONDS // 2, 10))},
+}
 
 LOGGING = {
     "version": 1,

@@ -27,7 +27,7 @@ from engine.scenarios.garch import GarchTFit, fit_garch_t
 from engine.scenarios.generate import ScenarioPaths, generate
 from engine.scenarios.history import History
 from engine.scenarios.spec import KINDS, validate_spec
-from engine.scenarios.stress import STRESS_WINDOWS, StressWindow, standard_pack
+from engine.scenarios.stress import STRESS_WINDOWS, StressWindow, standard_pack, synthetic_pack
 
 __all__ = ["History", "ScenarioPaths", "generate", "validate_spec", "fit_garch_t", "GarchTFit",
-           "STRESS_WINDOWS", "StressWindow", "standard_pack", "KINDS"]
+           "STRESS_WINDOWS", "StressWindow", "standard_pack", "synthetic_pack", "KINDS"]

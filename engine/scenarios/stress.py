@@ -110,3 +110,37 @@ def standard_pack(asset: str, *, start_price: float | None, depth_usd: float,
          "conditions": {"depth_usd": depth_usd * 0.5}},
     ]
     return [validate_spec({**common, **s}) for s in specs]
+
+
+def synthetic_pack(asset: str, *, start_price: float, depth_usd: float,
+                   n_steps: int = 720) -> list[dict]:
+    """Six named, validated scenario specs that need no price history.
+
+    For a market with no imported history yet (the demo, a new deployment): calm and stressed
+    GBM, Merton jumps, GARCH(1,1)-t with hourly parameters of the order that fits on ETH
+    2022 gives (``fit_garch_t``; fit on real data with ``standard_pack`` once history is
+    imported), and two instantaneous shocks, the worse with thin depth, a gas spike and a
+    slower oracle (Black Thursday's conditions without its prices).
+    """
+    common = {"assets": [asset], "start_price": float(start_price), "n_steps": n_steps}
+    normal = {"depth_usd": depth_usd}
+    specs = [
+        {"name": "GBM, 60 % annual volatility", "kind": "gbm",
+         "params": {"mu": 0.0, "sigma": 0.6}, "conditions": normal},
+        {"name": "GBM, 120 % annual volatility", "kind": "gbm",
+         "params": {"mu": 0.0, "sigma": 1.2}, "conditions": normal},
+        {"name": "Merton jumps (about one -10 % jump a month)", "kind": "merton",
+         "params": {"mu": 0.0, "sigma": 0.7, "lam": 12.0, "jump_mu": -0.10, "jump_sigma": 0.05},
+         "conditions": normal},
+        {"name": "GARCH(1,1)-t, hourly", "kind": "garch",
+         "params": {"mu": 0.0, "omega": 2e-7, "alpha": 0.08, "beta": 0.91, "nu": 4.0},
+         "conditions": normal},
+        {"name": "-30 % shock then GBM (half depth)", "kind": "shock",
+         "params": {"drop": 0.30, "then_kind": "gbm", "mu": 0.0, "sigma": 0.9},
+         "conditions": {"depth_usd": depth_usd * 0.5}},
+        {"name": "-45 % shock, thin depth, gas spike, slow oracle", "kind": "shock",
+         "params": {"drop": 0.45, "then_kind": "gbm", "mu": 0.0, "sigma": 1.5},
+         "conditions": {"depth_usd": depth_usd * 0.15, "gas_cost_usd": 50.0, "gas_spike": 10.0,
+                        "oracle": {"latency": 2}}},
+    ]
+    return [validate_spec({**common, **s}) for s in specs]

@@ -5,10 +5,10 @@ packs; ``books``: position books. Everything public is importable from ``scenari
 """
 from scenarios.services.books import (
     book_for_market, book_manifest, book_page, book_sha256, decode_book, default_book, encode_book, generate_book,
-    import_book,
+    import_book, live_book_generator,
 )
 from scenarios.services.packs import (
-    create_stress_pack, default_pack, generate_paths, normalize_spec, pack_for_market, save_scenario,
+    create_stress_pack, create_synthetic_pack, default_pack, generate_paths, normalize_spec, pack_for_market, save_scenario,
     scenario_history, scenario_manifest, series_for_scenario,
 )
 from scenarios.services.prices import (
@@ -18,8 +18,8 @@ from scenarios.services.prices import (
 
 __all__ = [
     "ImportResult", "append_prices", "book_for_market", "book_manifest", "book_page", "book_sha256",
-    "create_stress_pack", "decode_book", "default_book", "default_pack", "download_binance", "encode_book",
-    "from_epoch", "generate_book", "generate_paths", "get_series", "import_book", "import_price_file", "iso",
+    "create_stress_pack", "create_synthetic_pack", "decode_book", "default_book", "default_pack", "download_binance", "encode_book",
+    "from_epoch", "generate_book", "generate_paths", "get_series", "import_book", "import_price_file", "iso", "live_book_generator",
     "load_history", "load_window", "normalize_spec", "pack_for_market", "save_scenario", "scenario_history",
     "scenario_manifest", "series_for_scenario", "series_name", "store_prices", "to_epoch", "window_sha256",
 ]

@@ -128,3 +128,22 @@ def book_page(book) -> dict:
     figures = [charts.histogram(s["hf_bins"], s["hf_counts"], title="Health factors",
                                 x_title="health factor (last bin: this value and above)")] if s.get("hf_bins") else []
     return {"rows": rows, "figures": figures}
+
+
+def live_book_generator(market, *, price: float, total_usd: float) -> dict:
+    """Generator keywords for a synthetic book of ``market`` valued at ``price`` with its live
+    version's threshold (Aave LT, Comet liquidate CF of the first collateral asset, Maker mat,
+    the perp's first-tier maintenance fraction), so that every position starts healthy."""
+    v = market.live_version.decimal_values()
+    if market.mechanism == "aave-v3":
+        return {"price": price, "threshold": float(v["liquidation_threshold"]), "total_debt_usd": total_usd}
+    if market.mechanism == "compound-v3":
+        first = v["assets"][sorted(v["assets"])[0]]
+        return {"price": price, "threshold": float(first["liquidate_collateral_factor"]), "total_debt_usd": total_usd}
+    if market.mechanism == "maker-clip":
+        return {"price": price, "mat": float(v["mat"]), "total_debt_usd": total_usd}
+    if market.mechanism == "perp":
+        tiers = sorted(v["tiers"], key=lambda t: t["notional_floor"])
+        return {"price": price, "mmf": float(tiers[0]["maintenance_margin_fraction"]),
+                "total_notional_usd": total_usd}
+    raise ValueError(f"no book generator for mechanism {market.mechanism!r}")

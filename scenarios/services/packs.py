@@ -116,9 +116,32 @@ def create_stress_pack(*, market, series: PriceSeries, depth_usd: float, start_p
     default. An existing pack of that name is replaced only when ``replace`` is set.
     """
     from engine.scenarios import standard_pack
-    from scenarios.models import PackEntry, Scenario, StressPack
 
     specs = standard_pack(series.symbol, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps)
+    return _create_pack(market=market, specs=specs, series=[series], seed=seed, name=name, replace=replace,
+                        description=f"engine.scenarios.standard_pack on {series.name}, "
+                                    f"depth {depth_usd:,.0f} USD, {n_steps} steps")
+
+
+@transaction.atomic
+def create_synthetic_pack(*, market, asset: str, start_price: float, depth_usd: float, n_steps: int = 720,
+                          seed: int = 20240805, name: str = "Synthetic stress pack", replace: bool = False):
+    """A default pack that needs no price history (engine.scenarios.synthetic_pack): for a market
+    whose history has not been imported yet. ``create_stress_pack`` replaces it as the default
+    once real history is there."""
+    from engine.scenarios import synthetic_pack
+
+    specs = synthetic_pack(asset, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps)
+    return _create_pack(market=market, specs=specs, series=[], seed=seed, name=name, replace=replace,
+                        description=f"engine.scenarios.synthetic_pack from {start_price:,.2f} USD, "
+                                    f"depth {depth_usd:,.0f} USD, {n_steps} steps (no history)")
+
+
+def _create_pack(*, market, specs: list[dict], series: list[PriceSeries], seed: int, name: str, replace: bool,
+                 description: str):
+    """Store ``specs`` as scenarios of a new pack that becomes the market's default."""
+    from scenarios.models import PackEntry, StressPack
+
     old = StressPack.objects.select_for_update().filter(market=market, name=name).first()
     if old is not None:
         if not replace:
@@ -127,12 +150,10 @@ def create_stress_pack(*, market, series: PriceSeries, depth_usd: float, start_p
         old.delete()
         _retire_scenarios(old_scenarios)
     StressPack.objects.filter(market=market, is_default=True).update(is_default=False)
-    pack = StressPack.objects.create(market=market, name=name, is_default=True,
-                                     description=f"engine.scenarios.standard_pack on {series.name}, "
-                                                 f"depth {depth_usd:,.0f} USD, {n_steps} steps")
+    pack = StressPack.objects.create(market=market, name=name, is_default=True, description=description)
     prefix = market.slug if name == "Standard stress pack" else f"{market.slug} / {name}"
     for i, spec in enumerate(specs):
-        sc = save_scenario(name=f"{prefix}: {spec['name']}"[:120], spec=spec, seed=seed + i, series=[series])
+        sc = save_scenario(name=f"{prefix}: {spec['name']}"[:120], spec=spec, seed=seed + i, series=series)
         PackEntry.objects.create(pack=pack, scenario=sc, position=i)
     return pack
 

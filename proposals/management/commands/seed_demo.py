@@ -22,6 +22,13 @@ from proposals import services
 from proposals.models import Market, Proposal
 
 DEMO_PASSWORD = "riskgov-demo"
+# The demo's market conditions: ETH near 3,000 USD, 50M USD of depth, 5,000-position books
+# carrying 100M USD of debt (notional for the perpetual).
+DEMO_PRICE = 3000.0
+DEMO_DEPTH_USD = 5e7
+DEMO_POSITIONS = 5000
+DEMO_BOOK_SEED = 20240805
+DEMO_BOOK_USD = 1e8
 DAY = timedelta(days=1)
 
 WETH = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"
@@ -191,6 +198,7 @@ class Command(BaseCommand):
             users = {name: self._user(name, role, power, staff) for name, role, power, staff in USERS}
             markets = {spec["slug"]: self._market(spec, users["admin"]) for spec in MARKETS}
             self._proposals(markets, users["contributor"])
+            self._scenario_library(markets)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: {Market.objects.count()} markets, {Proposal.objects.count()} proposals."
@@ -201,6 +209,21 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {name:<12} {role.label}" + (f", voting power {power}" if power != "0" else "")
             )
+
+    def _scenario_library(self, markets: dict[str, Market]) -> None:
+        """A default stress pack and position book per market, so that a proposal submitted on
+        the demo site is backtested at once. The pack is synthetic (the product ships no price
+        history); import real history and run ``create_stress_pack`` for the standard pack."""
+        from scenarios import services as scenarios
+
+        for slug, market in markets.items():
+            if scenarios.default_pack(market) is None:
+                scenarios.create_synthetic_pack(market=market, asset="ETHUSD", start_price=DEMO_PRICE,
+                                                depth_usd=DEMO_DEPTH_USD)
+            if scenarios.default_book(market) is None:
+                generator = scenarios.live_book_generator(market, price=DEMO_PRICE, total_usd=DEMO_BOOK_USD)
+                scenarios.generate_book(market=market, n=DEMO_POSITIONS, seed=DEMO_BOOK_SEED, generator=generator,
+                                        name="Demo synthetic book")
 
     def _user(self, username: str, role: str, power: str, staff: bool) -> Any:
         User = get_user_model()

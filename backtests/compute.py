@@ -1,0 +1,240 @@
+"""The numeric side of a backtest: one chunk, the merge, and the same in a single process.
+
+No database here: functions of the run's inputs (``RunInputs``, built by backtests.inputs)
+and arrays, so that a worker's chunk, the merge task and ``replay_run`` share one code path.
+
+Randomness. Paths of scenario ``s``, block ``b`` come from
+``np.random.default_rng([seed, 0, s, b])`` and the bootstrap of scenario ``s`` from
+``np.random.default_rng([seed, 1, s])``. A block's paths therefore depend only on the seed,
+the scenario and the block, never on which worker computes it or in what order, and the
+engine's paths are independent (rows a:b of a run equal a run of paths a:b alone), so the
+merged figures equal a single-process run bit for bit (tests/backtests/test_compute.py).
+The block size is part of the run's manifest: the same seed with another block size draws
+other paths.
+"""
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+# Generates one block of paths: (n_paths, rng) -> (prices (n, T+1) float64, market conditions).
+GenerateBlock = Callable[[int, np.random.Generator], tuple[np.ndarray, Any]]
+# The mechanism's engine entry: (params, book, prices, market) -> (n, len(fields)) float64.
+Simulate = Callable[[Any, Any, np.ndarray, Any], np.ndarray]
+
+# Steps sampled for the charts' bands: at most this many points per scenario.
+CHART_POINTS = 121
+BAND_QUANTILES = (0.05, 0.5, 0.95)
+
+
+@dataclass(frozen=True)
+class ScenarioInput:
+    """One scenario of the stress pack, ready to generate paths."""
+
+    index: int
+    name: str
+    n_paths: int               # M of this scenario (a replay of history has exactly one path)
+    steps: int                 # T: steps per path (prices have T + 1 columns)
+    interval_seconds: int      # length of one step
+    generate: GenerateBlock
+    live: Any                  # engine Params of each version; per scenario because units such
+    proposed: Any              # as Maker's tail (seconds -> steps) depend on the step length
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a chunk needs: the mechanism's engine, both versions' params, the book, scenarios."""
+
+    simulate: Simulate
+    book: Any
+    scenarios: tuple[ScenarioInput, ...]
+    fields: tuple[str, ...]
+    summarize: Callable[[np.ndarray], dict]
+    paired_differences: Callable[..., dict]
+    n_boot: int = 1000
+    # (params, book, start price) -> USD debt the parameters let the book carry, or None when
+    # the mechanism does not define it (margin-engine.md section 5, "borrowing power").
+    borrowing_power: Callable[[Any, Any, float], float] | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    scenario_index: int
+    block_index: int
+    start: int
+    stop: int
+
+
+def path_rng(seed: int, scenario_index: int, block_index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, 0, scenario_index, block_index])
+
+
+def bootstrap_rng(seed: int, scenario_index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, 1, scenario_index])
+
+
+def block_paths_for(*, n_paths: int, max_steps: int, target_paths: int, memory_bytes: int,
+                    n_positions: int = 0) -> int:
+    """Paths per chunk: at most ``target_paths`` and few enough that one chunk's price array
+    and per-path results stay under ``memory_bytes`` whatever the run's size.
+
+    A chunk holds the prices (n, T+1) float64, a few same-sized work arrays of the scenario
+    generator (counted as 3 more), and the book (positions, a few float64 arrays, shared).
+    """
+    per_path = 4 * (max_steps + 1) * 8 + 2 * 16 * 8
+    budget = max(memory_bytes - 8 * 8 * n_positions, per_path)
+    return max(1, min(target_paths, n_paths, budget // per_path))
+
+
+def plan_blocks(*, paths_per_scenario: list[int], block_paths: int) -> list[Block]:
+    """Chunks of a run, scenario by scenario, each a block of consecutive paths."""
+    return [
+        Block(s, b, start, min(start + block_paths, n_paths))
+        for s, n_paths in enumerate(paths_per_scenario)
+        for b, start in enumerate(range(0, n_paths, block_paths))
+    ]
+
+
+def chart_steps(steps: int) -> np.ndarray:
+    """The steps (0..T) the charts sample: int64 (K,), K <= CHART_POINTS, 0 and T included."""
+    return np.unique(np.linspace(0, steps, min(steps + 1, CHART_POINTS)).round().astype(np.int64))
+
+
+def generate_block(inputs: RunInputs, seed: int, block: Block) -> tuple[np.ndarray, Any]:
+    scenario = inputs.scenarios[block.scenario_index]
+    n = block.stop - block.start
+    prices, market = scenario.generate(n, path_rng(seed, block.scenario_index, block.block_index))
+    prices = np.ascontiguousarray(prices, dtype=np.float64)
+    if prices.shape[0] != n:
+        raise ValueError(f"scenario {scenario.name} generated {prices.shape[0]} paths; expected {n}")
+    return prices, market
+
+
+def compute_chunk(inputs: RunInputs, seed: int, block: Block, timings: dict | None = None) -> dict[str, np.ndarray]:
+    """Both versions over one block of paths (the same prices, the same book).
+
+    Returns ``live`` and ``proposed``: (n, F) float64 per-path figures (columns ``fields``),
+    and ``price``: (n, K) float64, the exogenous price at the chart steps. ``timings``, when
+    given, receives the seconds spent generating paths and in the engine.
+    """
+    t0 = time.perf_counter()
+    prices, market = generate_block(inputs, seed, block)
+    t1 = time.perf_counter()
+    scenario = inputs.scenarios[block.scenario_index]
+    live = np.asarray(inputs.simulate(scenario.live, inputs.book, prices, market), dtype=np.float64)
+    proposed = np.asarray(inputs.simulate(scenario.proposed, inputs.book, prices, market), dtype=np.float64)
+    if timings is not None:
+        timings["generate"] = t1 - t0
+        timings["engine"] = time.perf_counter() - t1
+    steps = chart_steps(scenario.steps)
+    return {"live": live, "proposed": proposed, "price": np.ascontiguousarray(prices[..., steps])}
+
+
+def pack(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def unpack(data: bytes | memoryview) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(bytes(data)), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+@dataclass(frozen=True)
+class ScenarioFigures:
+    """Merged figures of one scenario."""
+
+    index: int
+    name: str
+    live: np.ndarray           # (M, F) per-path figures
+    proposed: np.ndarray       # (M, F)
+    live_summary: dict
+    proposed_summary: dict
+    paired: dict
+    series: dict
+
+
+def merge_scenario(inputs: RunInputs, seed: int, scenario_index: int,
+                   chunks: list[dict[str, np.ndarray]]) -> ScenarioFigures:
+    """Concatenate a scenario's chunks (in block order) and compute its summaries, paired
+    differences (proposed minus live, bootstrap from ``bootstrap_rng``) and chart series."""
+    scenario = inputs.scenarios[scenario_index]
+    live = np.concatenate([c["live"] for c in chunks], axis=0)
+    proposed = np.concatenate([c["proposed"] for c in chunks], axis=0)
+    price = np.concatenate([c["price"] for c in chunks], axis=0)
+    return figures_of(inputs, seed, scenario, live, proposed, price)
+
+
+def figures_of(inputs: RunInputs, seed: int, scenario: ScenarioInput, live: np.ndarray,
+               proposed: np.ndarray, price: np.ndarray) -> ScenarioFigures:
+    # engine.results.paired_differences(a, b) reports b minus a: live is a, proposed is b.
+    paired = inputs.paired_differences(live, proposed, bootstrap_rng(seed, scenario.index), inputs.n_boot)
+    live_summary, proposed_summary = inputs.summarize(live), inputs.summarize(proposed)
+    if inputs.borrowing_power is not None:
+        # A function of the book and the parameters at the start price, not of the paths: its
+        # difference has no sampling interval (as engine.api.paired reports it).
+        p0 = float(np.mean(price[:, 0]))
+        a = float(inputs.borrowing_power(scenario.live, inputs.book, p0))
+        b = float(inputs.borrowing_power(scenario.proposed, inputs.book, p0))
+        live_summary["borrowing_power"], proposed_summary["borrowing_power"] = a, b
+        paired["borrowing_power"] = {"a": a, "b": b, "diff": b - a, "ci_low": b - a, "ci_high": b - a}
+    return ScenarioFigures(
+        index=scenario.index, name=scenario.name, live=live, proposed=proposed,
+        live_summary=to_json(live_summary), proposed_summary=to_json(proposed_summary),
+        paired=to_json(paired), series=price_series(scenario, price),
+    )
+
+
+def price_series(scenario: ScenarioInput, price: np.ndarray) -> dict:
+    """Median and 5/95 % bands of the exogenous price at the chart steps (hours from start)."""
+    steps = chart_steps(scenario.steps)
+    q = np.quantile(price, BAND_QUANTILES, axis=0) if price.ndim == 2 else np.quantile(
+        price, BAND_QUANTILES, axis=-2)
+    return {
+        "hours": (steps * scenario.interval_seconds / 3600.0).tolist(),
+        "price": {"p05": q[0].tolist(), "p50": q[1].tolist(), "p95": q[2].tolist()},
+    }
+
+
+def run_in_process(inputs: RunInputs, seed: int, block_paths: int) -> list[ScenarioFigures]:
+    """The whole run in this process, without chunking the engine: every block's paths are
+    generated as a worker would, concatenated, and each version simulated once over all M
+    paths. Equal to the merged chunks bit for bit when the engine's paths are independent."""
+    figures = []
+    for scenario in inputs.scenarios:
+        blocks = [b for b in plan_blocks(paths_per_scenario=[s.n_paths for s in inputs.scenarios],
+                                         block_paths=block_paths) if b.scenario_index == scenario.index]
+        generated = [generate_block(inputs, seed, b) for b in blocks]
+        prices = np.concatenate([g[0] for g in generated], axis=0)
+        market = generated[0][1]
+        if any(g[1] != market for g in generated):
+            raise ValueError(f"scenario {scenario.name}: market conditions differ between blocks")
+        live = np.asarray(inputs.simulate(scenario.live, inputs.book, prices, market), dtype=np.float64)
+        proposed = np.asarray(inputs.simulate(scenario.proposed, inputs.book, prices, market), dtype=np.float64)
+        price = np.ascontiguousarray(prices[..., chart_steps(scenario.steps)])
+        figures.append(figures_of(inputs, seed, scenario, live, proposed, price))
+    return figures
+
+
+def to_json(value: Any) -> Any:
+    """numpy scalars/arrays in nested dicts -> plain floats/ints/lists, NaN and inf -> None
+    (strict JSON, which PostgreSQL's jsonb requires, has neither)."""
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_json(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if np.isfinite(f) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value

@@ -1,0 +1,202 @@
+"""A run's inputs: fixed in its manifest at dispatch, loaded from the manifest by every chunk.
+
+The manifest names every row a run reads (parameter versions, book, scenarios, price windows)
+with its sha256, so a chunk computed an hour later, on another machine, reads the same inputs
+or refuses to run (EngineError: the run fails with the reason), and ``replay_run`` can check
+that nothing changed.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+import engine
+from backtests import compute
+from backtests.params import engine_module, engine_params, engine_params_dict, unmodelled
+from engine._common import RESULT_FIELDS
+from engine.errors import EngineError
+
+MANIFEST_FORMAT = 1
+
+
+def build_manifest(run) -> dict[str, Any]:
+    """Everything that determines the run's figures (see the module docstring)."""
+    from scenarios import services as scenario_services
+    from scenarios.models import Book
+
+    market = run.proposal.market
+    pack = scenario_services.default_pack(market)
+    if pack is None:
+        raise EngineError(f"market {market.slug} has no default stress pack; create one "
+                          f"(python manage.py help | grep pack) before backtesting")
+    book = Book.objects.filter(market=market, is_default=True).first()
+    if book is None:
+        raise EngineError(f"market {market.slug} has no default position book; create one before backtesting")
+    scenarios = []
+    for i, sc in enumerate(pack.ordered_scenarios()):
+        m = scenario_services.scenario_manifest(sc)
+        kind = sc.spec["kind"]
+        steps, interval = _shape_of(sc)
+        scenarios.append({
+            "index": i, "name": sc.name, "scenario_id": sc.pk, "kind": kind, "spec": m["spec"],
+            "scenario_seed": m["seed"], "prices": m["prices"], "steps": steps, "interval_seconds": interval,
+            "n_paths": 1 if kind == "replay" else run.n_paths,
+        })
+    if not scenarios:
+        raise EngineError(f"the default stress pack of {market.slug} has no scenarios")
+    max_steps = max(s["steps"] for s in scenarios)
+    block_paths = compute.block_paths_for(
+        n_paths=run.n_paths, max_steps=max_steps, target_paths=settings.BACKTEST_BLOCK_PATHS,
+        memory_bytes=settings.BACKTEST_CHUNK_MEMORY_MB * 2**20, n_positions=book.n_positions)
+    versions = {"live": run.base_version, "proposed": run.proposed_version}
+    chunks = compute.plan_blocks(paths_per_scenario=[s["n_paths"] for s in scenarios], block_paths=block_paths)
+    return {
+        "format": MANIFEST_FORMAT,
+        "engine_version": engine.__version__,
+        "mechanism": market.mechanism, "market": market.slug,
+        "seed": run.seed,
+        "rng": {"paths": "numpy default_rng([seed, 0, scenario_index, block_index]) (PCG64)",
+                "bootstrap": "numpy default_rng([seed, 1, scenario_index])",
+                "n_boot": settings.BACKTEST_N_BOOT},
+        "versions": {role: {"id": v.pk, "number": v.number, "content_hash": v.content_hash,
+                            "values": v.values,
+                            "engine_params": {str(s["interval_seconds"]): engine_params_dict(
+                                market.mechanism, v.decimal_values(), interval_seconds=s["interval_seconds"])
+                                for s in scenarios}}
+                     for role, v in versions.items()},
+        "unmodelled_parameters": unmodelled(market.mechanism),
+        "book": {"id": book.pk, "name": book.name, "sha256": book.sha256, "n_positions": book.n_positions},
+        "pack": {"id": pack.pk, "name": pack.name},
+        "scenarios": scenarios,
+        "chunking": {"block_paths": block_paths, "chunks": len(chunks), "n_paths": run.n_paths,
+                     "memory_mb": settings.BACKTEST_CHUNK_MEMORY_MB},
+        "fields": list(RESULT_FIELDS),
+    }
+
+
+def _shape_of(scenario) -> tuple[int, int]:
+    """(steps T, interval seconds) of a scenario.
+
+    A simulated scenario states its steps; its interval is the spec's, else its history's,
+    else hourly (engine.scenarios.generate's rule). A replay's length is its window's on the
+    history grid: one path is generated to learn it (cheap: no model is fitted for a replay).
+    Simulated ones are not generated here: fitting GARCH for a shape would cost seconds.
+    """
+    from scenarios.services import generate_paths, series_for_scenario
+
+    spec = scenario.spec
+    try:
+        if spec["kind"] != "replay" and spec.get("n_steps"):
+            interval = spec.get("interval_seconds")
+            if not interval and spec.get("window"):
+                interval = next(iter(series_for_scenario(scenario).values())).interval_seconds
+            return int(spec["n_steps"]), int(interval or 3600)
+        paths = generate_paths(scenario, n_paths=1)
+    except ValueError as exc:  # EngineError is a ValueError
+        raise EngineError(f"scenario {scenario.name!r}: {exc}") from None
+    return int(paths.n_steps), int(paths.interval_seconds)
+
+
+# A worker computes many chunks of the same run: keep its loaded inputs (book, histories,
+# params) for the last few runs instead of reading them from the database for every chunk.
+_cache: dict[tuple, compute.RunInputs] = {}
+_cache_lock = threading.Lock()
+_CACHE_RUNS = 2
+
+
+def load_inputs(run, *, cached: bool = True) -> compute.RunInputs:
+    if not cached:
+        return _load_inputs(run)
+    # Keyed by more than the id: a database reset (tests, a restored backup) reuses ids.
+    key = (run.pk, run.created_at, run.manifest.get("book", {}).get("sha256"), run.seed)
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    inputs = _load_inputs(run)
+    with _cache_lock:
+        while len(_cache) >= _CACHE_RUNS:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = inputs
+    return inputs
+
+
+def _load_inputs(run) -> compute.RunInputs:
+    from engine import results
+    from proposals.models import ParameterSetVersion
+    from scenarios.models import Book
+
+    m = run.manifest
+    mechanism = m["mechanism"]
+    module = engine_module(mechanism)
+    book_row = Book.objects.filter(pk=m["book"]["id"]).first()
+    if book_row is None or book_row.sha256 != m["book"]["sha256"]:
+        raise EngineError(f"book {m['book']['name']!r} changed or was deleted since the run started "
+                          f"(sha256 {m['book']['sha256'][:12]}...): start a new run")
+    book = module.book_from_arrays(book_arrays(book_row))
+    versions = {}
+    for role in ("live", "proposed"):
+        v = ParameterSetVersion.objects.get(pk=m["versions"][role]["id"])
+        if v.content_hash != m["versions"][role]["content_hash"]:
+            raise EngineError(f"the {role} version v{v.number} no longer has the hash the run recorded")
+        versions[role] = v.decimal_values()
+    scenarios = []
+    for s in m["scenarios"]:
+        scenarios.append(compute.ScenarioInput(
+            index=s["index"], name=s["name"], n_paths=s["n_paths"], steps=s["steps"],
+            interval_seconds=s["interval_seconds"], generate=_generator(s),
+            live=engine_params(mechanism, versions["live"], interval_seconds=s["interval_seconds"]),
+            proposed=engine_params(mechanism, versions["proposed"], interval_seconds=s["interval_seconds"]),
+        ))
+    return compute.RunInputs(
+        simulate=module.simulate, book=book, scenarios=tuple(scenarios), fields=tuple(m["fields"]),
+        summarize=results.summarize, paired_differences=results.paired_differences, n_boot=m["rng"]["n_boot"],
+        borrowing_power=getattr(module, "borrowing_power", None),
+    )
+
+
+def _history(s: dict) -> dict | None:
+    """The price windows the scenario reads, checked against the manifest's sha256."""
+    from scenarios.services import get_series, load_history, window_sha256
+
+    if not s["prices"]:
+        return None
+    out = {}
+    for asset, p in s["prices"].items():
+        series = get_series(p["series"])
+        if window_sha256(series, p["start"], p["end"]) != p["sha256"]:
+            raise EngineError(f"price series {p['series']} changed in {p['start']} .. {p['end']} since "
+                              f"the run started (scenario {s['name']!r}): start a new run")
+        out[asset] = load_history(series, p["start"], p["end"])
+    return out
+
+
+def _generator(s: dict) -> compute.GenerateBlock:
+    """Generates blocks of the scenario's paths; its price history is read (and checked
+    against the manifest) on first use, so a worker reads only the scenarios it computes."""
+    from engine.scenarios import generate
+
+    history: list = []
+
+    def generate_block(n_paths: int, rng: np.random.Generator):
+        if not history:
+            history.append(_history(s))
+        paths = generate(s["spec"], history=history[0], n_paths=n_paths, rng=rng)
+        return paths.prices, paths.conditions
+    return generate_block
+
+
+def book_arrays(book_row) -> dict[str, np.ndarray]:
+    from scenarios import services as scenario_services
+
+    return scenario_services.decode_book(book_row.data)
+
+
+def check_manifest(run) -> None:
+    """Refuse to replay when the engine changed version (figures may legitimately differ)."""
+    if run.manifest.get("engine_version") != engine.__version__:
+        raise EngineError(f"run {run.pk} was computed by engine {run.manifest.get('engine_version')}; "
+                          f"this is engine {engine.__version__}")

@@ -1,0 +1,119 @@
+"""A parameter set version's values (exact Decimals, proposals.schema units) -> engine Params.
+
+Engine units are floats: fractions stay fractions (proposals.schema stores Aave's bps fields as
+fractions already: 0.825, not 8250), USD stays USD. Maker's ``tail`` and ``step`` are seconds
+on chain and steps in the engine: divided by the scenario's step length (interval_seconds),
+so the same version gives other engine values on hourly and on minute data.
+
+Parameters the engine does not model (Aave reserve factor and caps, Compound supply caps) are
+left out; ``unmodelled(mechanism)`` lists them for the run's manifest.
+"""
+from __future__ import annotations
+
+import importlib
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from engine.errors import EngineError
+
+MECHANISM_MODULES = {
+    "aave-v3": "engine.aave",
+    "compound-v3": "engine.compound",
+    "maker-clip": "engine.maker",
+    "perp": "engine.perp",
+}
+
+
+def engine_module(mechanism: str) -> Any:
+    """The engine module of a mechanism (engine.api.MECHANISMS when it exists)."""
+    try:
+        from engine.api import MECHANISMS
+        name = MECHANISMS[mechanism]
+    except (ImportError, KeyError):
+        name = MECHANISM_MODULES.get(mechanism)
+    if name is None:
+        raise EngineError(f"mechanism must be one of {sorted(MECHANISM_MODULES)}; got {mechanism!r}")
+    return importlib.import_module(name)
+
+
+def _f(v: Decimal) -> float:
+    return float(v)
+
+
+def _aave(v: Mapping[str, Any], interval_seconds: int) -> dict:
+    # aave-v3 LiquidationLogic: close factor 0.5 and the 0.95 full-close threshold are
+    # protocol constants, not governed parameters: the engine's defaults stand.
+    return {
+        "ltv": _f(v["ltv"]),
+        "liquidation_threshold": _f(v["liquidation_threshold"]),
+        "liquidation_bonus": _f(v["liquidation_bonus"]),
+        "protocol_fee": _f(v["liquidation_protocol_fee"]),
+    }
+
+
+def _compound(v: Mapping[str, Any], interval_seconds: int) -> dict:
+    # One collateral asset per engine run: the first asset of the market's values (the book
+    # is of that asset). Comet's factors are fractions already.
+    symbol = sorted(v["assets"])[0]
+    a = v["assets"][symbol]
+    return {
+        "borrow_collateral_factor": _f(a["borrow_collateral_factor"]),
+        "liquidate_collateral_factor": _f(a["liquidate_collateral_factor"]),
+        "liquidation_factor": _f(a["liquidation_factor"]),
+        "store_front_price_factor": _f(v["store_front_price_factor"]),
+        "target_reserves": _f(v["target_reserves"]),
+    }
+
+
+def _maker(v: Mapping[str, Any], interval_seconds: int) -> dict:
+    # Clipper.sol: tail and step are seconds; the engine counts steps of the price series.
+    seconds = Decimal(interval_seconds)
+    return {
+        "mat": _f(v["mat"]), "chop": _f(v["chop"]), "hole": _f(v["hole"]), "buf": _f(v["buf"]),
+        "tail": _f(v["tail"] / seconds), "cusp": _f(v["cusp"]), "chip": _f(v["chip"]), "tip": _f(v["tip"]),
+        "cut": _f(v["cut"]), "step": _f(v["step"] / seconds), "dust": _f(v["dust"]),
+        # engine.maker measures tail and step in the unit of step_seconds: here, engine steps.
+        "step_seconds": 1.0,
+    }
+
+
+def _perp(v: Mapping[str, Any], interval_seconds: int) -> dict:
+    tiers = sorted(v["tiers"], key=lambda t: t["notional_floor"])
+    return {
+        "tier_floors": tuple(_f(t["notional_floor"]) for t in tiers),
+        "tier_imf": tuple(_f(t["initial_margin_fraction"]) for t in tiers),
+        "tier_mmf": tuple(_f(t["maintenance_margin_fraction"]) for t in tiers),
+        "liquidation_fee": _f(v["liquidation_fee"]),
+        "insurance_fund": _f(v["insurance_fund"]),
+    }
+
+
+MAPPINGS: dict[str, Callable[[Mapping[str, Any], int], dict]] = {
+    "aave-v3": _aave, "compound-v3": _compound, "maker-clip": _maker, "perp": _perp,
+}
+UNMODELLED = {
+    "aave-v3": ["reserve_factor", "supply_cap", "borrow_cap"],
+    "compound-v3": ["assets.*.supply_cap", "assets other than the first"],
+    "maker-clip": [],
+    "perp": [],
+}
+
+
+def engine_params_dict(mechanism: str, values: Mapping[str, Any], *, interval_seconds: int) -> dict:
+    """The engine-unit dict of a version's Decimal values (JSON-able: floats and tuples)."""
+    if mechanism not in MAPPINGS:
+        raise EngineError(f"mechanism must be one of {sorted(MAPPINGS)}; got {mechanism!r}")
+    try:
+        return MAPPINGS[mechanism](values, int(interval_seconds))
+    except KeyError as exc:
+        raise EngineError(f"{mechanism} parameter set lacks {exc.args[0]!r}") from None
+
+
+def engine_params(mechanism: str, values: Mapping[str, Any], *, interval_seconds: int) -> Any:
+    """The mechanism's validated engine Params (EngineError names a bad value)."""
+    d = engine_params_dict(mechanism, values, interval_seconds=interval_seconds)
+    return engine_module(mechanism).params_from_dict(d)
+
+
+def unmodelled(mechanism: str) -> list[str]:
+    return list(UNMODELLED.get(mechanism, []))

@@ -1,0 +1,467 @@
+"""Backtest workflows: start, dispatch (a Celery chord of chunks), store, merge, cancel, fail,
+resume, replay.
+
+State lives in the database, never in Celery: a chunk's result is a row unique per (run,
+scenario, block) written with an upsert, the run's progress is the count of those rows, and
+the merge reads the rows. So a chunk delivered twice (worker killed after writing, broker
+redelivery) changes nothing, and a run can be resumed by sending its missing chunks again.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from backtests import compute, inputs as run_inputs
+from backtests.models import FINISHED, BacktestRun, ChunkResult, Role, RunStatus, ScenarioComparison, ScenarioResult
+from engine.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+
+class BacktestError(Exception):
+    """A request about a run that cannot be honoured (e.g. cancel a finished run)."""
+
+
+# -- start and dispatch ---------------------------------------------------------------------
+
+
+def start_backtest(*, proposal, user=None, n_paths: int | None = None, seed: int | None = None) -> BacktestRun:
+    """Create a PENDING run of the proposal (proposed vs base version) and queue its dispatch on
+    commit. If a run of this proposal is already pending or running, return it instead."""
+    from proposals.models import Proposal
+
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        running = proposal.backtest_runs.exclude(status__in=FINISHED).first()
+        if running is not None:
+            return running
+        run = BacktestRun.objects.create(
+            proposal=proposal, proposed_version=proposal.proposed_version, base_version=proposal.base_version,
+            seed=seed if seed is not None else _new_seed(),
+            n_paths=n_paths or settings.BACKTEST_PATHS, block_paths=0, created_by=user,
+        )
+        transaction.on_commit(lambda: _send_dispatch(run.pk))
+    return run
+
+
+def _new_seed() -> int:
+    if settings.BACKTEST_SEED is not None:
+        return int(settings.BACKTEST_SEED)
+    return int(np.random.SeedSequence().entropy % 2**63)
+
+
+def _send_dispatch(run_id: int) -> None:
+    from backtests.tasks import dispatch_backtest_task
+
+    dispatch_backtest_task.delay(run_id)
+
+
+def dispatch_backtest(*, run_id: int) -> None:
+    """Fix the run's inputs in its manifest, plan its chunks and send them as a chord whose
+    body merges. Runs in a worker (loading the book and the history can take a while)."""
+    run = BacktestRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.PENDING:
+        return
+    # Built outside the transaction: it takes seconds, and on SQLite a write transaction
+    # would hold the database's write lock all that time.
+    try:
+        manifest = run_inputs.build_manifest(run)
+    except (EngineError, ValueError) as exc:  # scenario services raise ValueError for missing data
+        fail_backtest(run_id=run_id, message=f"The backtest's inputs are invalid: {exc}")
+        return
+    with transaction.atomic():
+        run = BacktestRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.PENDING:
+            return
+        run.manifest = manifest
+        run.block_paths = manifest["chunking"]["block_paths"]
+        blocks = blocks_of(run)
+        run.chunks_total = len(blocks)
+        run.chunks_done = 0
+        run.task_ids = [str(uuid.uuid4()) for _ in blocks]
+        run.status = RunStatus.RUNNING
+        run.started_at = run.last_progress_at = timezone.now()
+        run.save()
+        transaction.on_commit(lambda: _send_chord(run.pk, blocks, run.task_ids))
+
+
+def _send_chord(run_id: int, blocks: list[compute.Block], task_ids: list[str]) -> None:
+    from celery import chord
+
+    from backtests.tasks import merge_backtest_task, run_chunk_task
+
+    header = [run_chunk_task.si(run_id, b.scenario_index, b.block_index).set(task_id=tid)
+              for b, tid in zip(blocks, task_ids)]
+    chord(header, merge_backtest_task.si(run_id)).apply_async()
+
+
+def blocks_of(run: BacktestRun) -> list[compute.Block]:
+    return compute.plan_blocks(paths_per_scenario=[s["n_paths"] for s in run.manifest["scenarios"]],
+                               block_paths=run.block_paths)
+
+
+def block_of(run: BacktestRun, scenario_index: int, block_index: int) -> compute.Block:
+    for b in blocks_of(run):
+        if b.scenario_index == scenario_index and b.block_index == block_index:
+            return b
+    raise EngineError(f"run {run.pk} has no chunk (scenario {scenario_index}, block {block_index})")
+
+
+def resume_backtest(*, run: BacktestRun) -> int:
+    """Send again the chunks of a RUNNING run that have no stored result (e.g. after a worker's
+    main process was killed on the SQLite broker, which does not redeliver), as a new chord;
+    with every chunk stored, send the merges again. Safe while the old messages are still
+    around: every write is an upsert. Returns the number of chunks sent."""
+    if run.status == RunStatus.PENDING:
+        # The dispatch message was lost (e.g. broker restarted before a worker took it).
+        BacktestRun.objects.filter(pk=run.pk).update(last_progress_at=timezone.now())
+        _send_dispatch(run.pk)
+        return 0
+    if run.status == RunStatus.RUNNING and run.chunks.count() == run.chunks_total:
+        BacktestRun.objects.filter(pk=run.pk).update(last_progress_at=timezone.now())
+        merge_backtest(run_id=run.pk, again=True)
+        return 0
+    with transaction.atomic():
+        run = BacktestRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != RunStatus.RUNNING:
+            raise BacktestError(f"only a running run can be resumed; run {run.pk} is {run.status}")
+        done = set(run.chunks.values_list("scenario_index", "block_index"))
+        missing = [b for b in blocks_of(run) if (b.scenario_index, b.block_index) not in done]
+        ids = [str(uuid.uuid4()) for _ in missing]
+        run.task_ids = list(run.task_ids) + ids
+        run.last_progress_at = timezone.now()
+        run.save(update_fields=["task_ids", "last_progress_at"])
+        transaction.on_commit(lambda: _send_chord(run.pk, missing, ids))
+    return len(missing)
+
+
+# -- chunks ---------------------------------------------------------------------------------
+
+
+def run_chunk(*, run_id: int, scenario_index: int, block_index: int) -> bool:
+    """Compute one chunk and store it. Returns False when there was nothing to do (run gone,
+    cancelled, failed, or the chunk already stored). Bad input (EngineError) fails the run; it
+    is not retried. Transient database errors propagate to the task, which retries."""
+    run = BacktestRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.RUNNING:
+        return False
+    if run.chunks.filter(scenario_index=scenario_index, block_index=block_index).exists():
+        log.info("chunk run=%s scenario=%s block=%s already stored", run_id, scenario_index, block_index)
+        return False
+    block = block_of(run, scenario_index, block_index)
+    log.info("chunk run=%s scenario=%s block=%s started", run_id, scenario_index, block_index)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    try:
+        inputs = run_inputs.load_inputs(run)
+        timings["load"] = time.perf_counter() - t0
+        arrays = compute.compute_chunk(inputs, run.seed, block, timings)
+    except EngineError as exc:
+        name = run.manifest["scenarios"][scenario_index]["name"]
+        fail_backtest(run_id=run_id, message=f"Scenario {name!r}, paths {block.start}-{block.stop - 1}: {exc}")
+        return False
+    seconds = time.perf_counter() - t0
+    return store_chunk(run_id=run_id, block=block, arrays=arrays, seconds=seconds, timings=timings)
+
+
+def store_chunk(*, run_id: int, block: compute.Block, arrays: dict[str, np.ndarray], seconds: float,
+                timings: dict[str, float] | None = None) -> bool:
+    """Upsert one chunk's result and update the run's progress from the stored rows."""
+    t0 = time.perf_counter()
+    data = compute.pack(arrays)
+    timings = {**(timings or {}), "pack": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    with transaction.atomic():
+        run = BacktestRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.RUNNING:
+            return False
+        chunk, created = ChunkResult.objects.update_or_create(
+            run=run, scenario_index=block.scenario_index, block_index=block.block_index,
+            defaults={"path_start": block.start, "path_stop": block.stop, "data": data, "seconds": seconds,
+                      "timings": timings},
+        )
+        if not created:
+            ChunkResult.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1)
+        run.chunks_done = run.chunks.count()
+        run.last_progress_at = timezone.now()
+        run.save(update_fields=["chunks_done", "last_progress_at"])
+        if run.chunks_done == run.chunks_total:
+            # Normally the chord's body merges; but a chord whose bookkeeping in the result
+            # backend broke (backend down for a moment, broker restart) never calls its body,
+            # so the last chunk in asks for the merge too. merge_backtest runs once.
+            transaction.on_commit(lambda: _send_task("merge_backtest_task", run_id))
+    # The write's own time, recorded after the fact (a second, tiny update).
+    ChunkResult.objects.filter(pk=chunk.pk).update(timings={**timings, "store": time.perf_counter() - t0})
+    log.info("chunk run=%s scenario=%s block=%s stored (%.2f s)", run_id, block.scenario_index,
+             block.block_index, seconds)
+    return True
+
+
+# -- merge ----------------------------------------------------------------------------------
+# The chunks' chord ends in merge_backtest, which sends one merge per scenario (the bootstrap of
+# the paired differences is the costly part: scenarios are merged in parallel) as a second
+# chord ending in finish_backtest.
+
+
+def merge_backtest(*, run_id: int, again: bool = False) -> bool:
+    """Send the per-scenario merges once every chunk is stored. Does nothing unless the run is
+    RUNNING with every chunk stored, and (unless ``again``) sends them only once."""
+    with transaction.atomic():
+        run = BacktestRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status != RunStatus.RUNNING or (run.merge_sent_at and not again):
+            return False
+        stored = run.chunks.count()
+        if stored != run.chunks_total:
+            log.warning("run %s: merge found %s of %s chunks; it stays running (resume it)", run_id, stored,
+                        run.chunks_total)
+            return False
+        run.merge_sent_at = timezone.now()
+        run.save(update_fields=["merge_sent_at"])
+        n = len(run.manifest["scenarios"])
+        transaction.on_commit(lambda: _send_merges(run_id, n))
+    return True
+
+
+def _send_merges(run_id: int, n_scenarios: int) -> None:
+    from celery import chord
+
+    from backtests.tasks import finish_backtest_task, merge_scenario_task
+
+    chord([merge_scenario_task.si(run_id, s) for s in range(n_scenarios)], finish_backtest_task.si(run_id)).apply_async()
+
+
+def _send_task(name: str, run_id: int) -> None:
+    from backtests import tasks
+
+    getattr(tasks, name).delay(run_id)
+
+
+def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
+    """Merge one scenario's chunks into its results (upsert: a repeated merge changes nothing)."""
+    run = BacktestRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.RUNNING:
+        return False
+    chunks = list(run.chunks.filter(scenario_index=scenario_index).order_by("block_index"))
+    try:
+        inputs = run_inputs.load_inputs(run)
+        figures = compute.merge_scenario(inputs, run.seed, scenario_index, [compute.unpack(c.data) for c in chunks])
+    except EngineError as exc:
+        fail_backtest(run_id=run_id, message=f"Merging scenario {scenario_index} failed: {exc}")
+        return False
+    with transaction.atomic():
+        run = BacktestRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.RUNNING:
+            return False
+        save_figures(run, figures)
+        run.last_progress_at = timezone.now()
+        run.save(update_fields=["last_progress_at"])
+        if run.comparisons.count() == len(run.manifest["scenarios"]):
+            # As for chunks: finish does not depend on the chord's bookkeeping alone.
+            transaction.on_commit(lambda: _send_task("finish_backtest_task", run_id))
+    return True
+
+
+def finish_backtest(*, run_id: int) -> bool:
+    """Mark the run COMPLETE once every scenario's results are stored, and open the vote."""
+    with transaction.atomic():
+        run = BacktestRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status != RunStatus.RUNNING:
+            return False
+        n = len(run.manifest["scenarios"])
+        if run.comparisons.count() != n or run.results.count() != 2 * n:
+            log.warning("run %s: %s of %s scenarios merged; it stays running", run_id, run.comparisons.count(), n)
+            return False
+        run.status = RunStatus.COMPLETE
+        run.finished_at = run.last_progress_at = timezone.now()
+        run.save(update_fields=["status", "finished_at", "last_progress_at"])
+        _open_voting(run)
+    return True
+
+
+def save_figures(run: BacktestRun, f: compute.ScenarioFigures) -> None:
+    fields = list(run.manifest.get("fields", []))
+    for role, per_path, summary in ((Role.LIVE, f.live, f.live_summary), (Role.PROPOSED, f.proposed, f.proposed_summary)):
+        ScenarioResult.objects.update_or_create(
+            run=run, scenario_index=f.index, role=role,
+            defaults={"scenario_name": f.name, "summary": summary,
+                      "per_path": compute.pack({"per_path": per_path, "fields": np.array(fields)})})
+    ScenarioComparison.objects.update_or_create(
+        run=run, scenario_index=f.index,
+        defaults={"scenario_name": f.name, "paired": f.paired, "series": f.series})
+
+
+def _open_voting(run: BacktestRun) -> None:
+    """Move the proposal from backtesting to voting when its run completes (foundation's
+    service); a proposal in another state (withdrawn meanwhile) is left alone."""
+    from proposals import services as proposal_services
+    from proposals.models import Proposal
+
+    proposal = Proposal.objects.select_for_update().get(pk=run.proposal_id)
+    if proposal.status != Proposal.Status.BACKTESTING:
+        return
+    open_voting = getattr(proposal_services, "open_voting", None)
+    if open_voting is not None:
+        open_voting(proposal=proposal)
+
+
+# -- cancel, fail, stuck --------------------------------------------------------------------
+
+
+def cancel_backtest(*, run: BacktestRun, user) -> BacktestRun:
+    """Cancel a pending or running run (the caller checked that ``user`` may) and revoke its
+    pending chunks. A chunk already computing finishes but its result is discarded."""
+    with transaction.atomic():
+        run = BacktestRun.objects.select_for_update().get(pk=run.pk)
+        if run.is_finished:
+            raise BacktestError(f"run {run.pk} is already {run.status}; only a pending or running run can be cancelled")
+        run.status = RunStatus.CANCELLED
+        run.error = f"Cancelled by {user.get_username()}."
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        ids = list(run.task_ids)
+        transaction.on_commit(lambda: _revoke(ids))
+    return run
+
+
+def fail_backtest(*, run_id: int, message: str) -> None:
+    with transaction.atomic():
+        run = BacktestRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.is_finished:
+            return
+        _mark_failed(run, message)
+        ids = list(run.task_ids)
+        transaction.on_commit(lambda: _revoke(ids))
+
+
+def _mark_failed(run: BacktestRun, message: str) -> None:
+    log.error("run %s failed: %s", run.pk, message)
+    run.status = RunStatus.FAILED
+    run.error = message[:5000]
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+
+
+def _revoke(task_ids: list[str]) -> None:
+    """Best effort: workers drop revoked tasks they have not started. Chunks check the run's
+    status before computing and before storing, so a missed revoke only costs time."""
+    if not task_ids:
+        return
+    from governance.celery import app
+
+    try:
+        app.control.revoke(task_ids)
+    except Exception:  # the broker may not support broadcast (or be down): status check suffices
+        log.warning("could not broadcast revoke of %s tasks", len(task_ids), exc_info=True)
+
+
+def stuck_runs(now=None) -> list[BacktestRun]:
+    """Pending or running runs with no progress for BACKTEST_STUCK_SECONDS."""
+    now = now or timezone.now()
+    return [r for r in BacktestRun.objects.exclude(status__in=FINISHED) if r.is_stuck(now)]
+
+
+def resume_stuck_backtests() -> list[int]:
+    """Resume every stuck run (the periodic task; resuming marks progress, so a run is resumed
+    at most once per BACKTEST_STUCK_SECONDS). Returns the ids resumed."""
+    resumed = []
+    for run in stuck_runs():
+        try:
+            resume_backtest(run=run)
+        except BacktestError:
+            continue  # finished meanwhile
+        log.warning("run %s had no progress for %s s: resumed", run.pk, settings.BACKTEST_STUCK_SECONDS)
+        resumed.append(run.pk)
+    return resumed
+
+
+# -- progress and replay --------------------------------------------------------------------
+
+
+def progress(run: BacktestRun) -> dict:
+    """What the progress panel and the terminal show."""
+    now = timezone.now()
+    return {
+        "id": run.pk, "status": run.status, "status_label": run.get_status_display(),
+        "complete": run.is_complete, "finished": run.is_finished,
+        "chunks_done": run.chunks_done, "chunks_total": run.chunks_total,
+        "elapsed_seconds": run.elapsed_seconds(now), "eta_seconds": run.eta_seconds(now),
+        "stuck": run.is_stuck(now), "error": run.error,
+    }
+
+
+@dataclass(frozen=True)
+class Difference:
+    scenario: str
+    figure: str
+    detail: str
+
+
+def replay_backtest(*, run: BacktestRun) -> list[Difference]:
+    """Recompute a COMPLETE run in this process (no chunking, compute.run_in_process) and
+    compare every stored figure bit for bit. Returns the differences (empty: identical)."""
+    if not run.is_complete:
+        raise BacktestError(f"run {run.pk} is {run.status}; only a complete run can be replayed")
+    run_inputs.check_manifest(run)
+    figures = compute.run_in_process(run_inputs.load_inputs(run, cached=False), run.seed, run.block_paths)
+    return compare_figures(run, figures)
+
+
+def compare_figures(run: BacktestRun, figures: list[compute.ScenarioFigures]) -> list[Difference]:
+    out: list[Difference] = []
+    stored = {(r.scenario_index, r.role): r for r in run.results.all()}
+    comparisons = {c.scenario_index: c for c in run.comparisons.all()}
+    fields = list(run.manifest.get("fields", []))
+    for f in figures:
+        for role, per_path, summary in ((Role.LIVE, f.live, f.live_summary),
+                                        (Role.PROPOSED, f.proposed, f.proposed_summary)):
+            row = stored.get((f.index, role))
+            if row is None:
+                out.append(Difference(f.name, f"{role} results", "missing from the stored run"))
+                continue
+            old = compute.unpack(row.per_path)["per_path"]
+            if old.shape != per_path.shape or old.tobytes() != per_path.tobytes():
+                out.extend(_array_differences(f.name, role, fields, old, per_path))
+            out.extend(_dict_differences(f.name, f"{role} summary", row.summary, summary))
+        comp = comparisons.get(f.index)
+        if comp is None:
+            out.append(Difference(f.name, "paired differences", "missing from the stored run"))
+            continue
+        out.extend(_dict_differences(f.name, "paired differences", comp.paired, f.paired))
+        out.extend(_dict_differences(f.name, "chart series", comp.series, f.series))
+    return out
+
+
+def _array_differences(scenario: str, role: str, fields: list[str], old: np.ndarray,
+                       new: np.ndarray) -> list[Difference]:
+    if old.shape != new.shape:
+        return [Difference(scenario, f"{role} per-path", f"shape {old.shape} stored, {new.shape} recomputed")]
+    out = []
+    for j in range(old.shape[1]):
+        a, b = old[:, j], new[:, j]
+        if a.tobytes() != b.tobytes():
+            rows = np.flatnonzero(~((a == b) | (np.isnan(a) & np.isnan(b))))
+            name = fields[j] if j < len(fields) else f"column {j}"
+            first = int(rows[0]) if rows.size else 0
+            out.append(Difference(scenario, f"{role} per-path {name}",
+                                  f"{rows.size} paths differ; first path {first}: stored {a[first]!r}, "
+                                  f"recomputed {b[first]!r}"))
+    return out
+
+
+def _dict_differences(scenario: str, what: str, old: dict, new: dict, prefix: str = "") -> list[Difference]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(_dict_differences(scenario, what, a, b, f"{prefix}{key}."))
+        elif a != b:
+            out.append(Difference(scenario, f"{what} {prefix}{key}", f"stored {a!r}, recomputed {b!r}"))
+    return out

@@ -1,0 +1,72 @@
+"""Celery tasks of a backtest: each takes ids and calls its service.
+
+Every task is ``acks_late`` with ``reject_on_worker_lost`` (settings): a worker process killed
+in the middle of a chunk leaves the message to be delivered again, and the chunk's upsert
+makes the second delivery harmless. Transient errors (database locked or gone, broker
+connection) retry with exponential backoff; bad input (EngineError) is handled by the
+service, which fails the run without retrying.
+"""
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+from celery.signals import worker_process_init
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from backtests import services
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 2, "retry_backoff_max": 60, "retry_jitter": True,
+         "max_retries": 6, "acks_late": True, "reject_on_worker_lost": True}
+
+
+class RunTask(Task):
+    """Fails the run (with the error) when a task gives up after its retries."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        run_id = args[0] if args else kwargs.get("run_id")
+        if run_id is not None:
+            services.fail_backtest(run_id=run_id, message=f"{type(exc).__name__}: {exc}")
+
+
+@worker_process_init.connect
+def _limit_engine_threads(**_: object) -> None:
+    # One engine thread per worker process: a worker's concurrency (and the number of workers)
+    # is the parallelism, and the numba pool would otherwise oversubscribe the cores.
+    import numba
+
+    numba.set_num_threads(min(settings.BACKTEST_ENGINE_THREADS, numba.config.NUMBA_NUM_THREADS))
+
+
+@shared_task(base=RunTask, **RETRY)
+def dispatch_backtest_task(run_id: int) -> None:
+    services.dispatch_backtest(run_id=run_id)
+
+
+@shared_task(base=RunTask, **RETRY)
+def run_chunk_task(run_id: int, scenario_index: int, block_index: int) -> bool:
+    return services.run_chunk(run_id=run_id, scenario_index=scenario_index, block_index=block_index)
+
+
+@shared_task(base=RunTask, **RETRY)
+def merge_backtest_task(run_id: int) -> bool:
+    return services.merge_backtest(run_id=run_id)
+
+
+@shared_task(base=RunTask, **RETRY)
+def merge_scenario_task(run_id: int, scenario_index: int) -> bool:
+    return services.merge_scenario(run_id=run_id, scenario_index=scenario_index)
+
+
+@shared_task(base=RunTask, **RETRY)
+def finish_backtest_task(run_id: int) -> bool:
+    return services.finish_backtest(run_id=run_id)
+
+
+@shared_task(acks_late=True)
+def resume_stuck_backtests_task() -> list[int]:
+    return services.resume_stuck_backtests()

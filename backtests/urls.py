@@ -1,0 +1,12 @@
+from django.urls import path
+
+from backtests import views
+
+app_name = "backtests"
+urlpatterns = [
+    path("runs/<int:pk>/progress/", views.run_progress, name="progress"),
+    path("runs/<int:pk>/manifest/", views.run_manifest, name="manifest"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="cancel"),
+    path("proposals/<int:pk>/panel/", views.proposal_panel_fragment, name="panel"),
+    path("proposals/<int:pk>/start/", views.proposal_start, name="start"),
+]

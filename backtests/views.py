@@ -1,0 +1,81 @@
+"""Backtest pages: the progress JSON the panel polls, the panel itself, cancel, restart, manifest."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from backtests import services
+from backtests.models import BacktestRun
+from backtests.panels import may_control, proposal_panel
+from governance.services import is_administrator
+from proposals.models import Proposal
+
+
+def _visible_runs(request: HttpRequest) -> QuerySet[BacktestRun]:
+    """A run is visible to whoever may see its proposal: drafts only to their author and admins."""
+    qs = BacktestRun.objects.select_related("proposal")
+    if is_administrator(request.user):
+        return qs
+    return qs.filter(~Q(proposal__status=Proposal.Status.DRAFT) | Q(proposal__author=request.user))
+
+
+def _visible_proposal(request: HttpRequest, pk: int) -> Proposal:
+    qs = Proposal.objects.all()
+    if not is_administrator(request.user):
+        qs = qs.filter(~Q(status=Proposal.Status.DRAFT) | Q(author=request.user))
+    return get_object_or_404(qs, pk=pk)
+
+
+@login_required
+@require_GET
+def run_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    run = get_object_or_404(_visible_runs(request), pk=pk)
+    return JsonResponse(services.progress(run))
+
+
+@login_required
+@require_GET
+def run_manifest(request: HttpRequest, pk: int) -> JsonResponse:
+    run = get_object_or_404(_visible_runs(request), pk=pk)
+    return JsonResponse({"run": run.pk, "status": run.status, "manifest": run.manifest})
+
+
+@login_required
+@require_GET
+def proposal_panel_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _visible_proposal(request, pk)
+    panel = proposal_panel(proposal=proposal, user=request.user)
+    return render(request, panel["template"], {"panel": panel, "proposal": proposal})
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(_visible_runs(request), pk=pk)
+    if not may_control(run, request.user):
+        raise PermissionDenied("only the proposal's author or an administrator may cancel its backtest")
+    try:
+        services.cancel_backtest(run=run, user=request.user)
+        messages.success(request, f"Backtest run {run.pk} cancelled.")
+    except services.BacktestError as exc:
+        messages.error(request, str(exc))
+    return redirect("proposals:detail", pk=run.proposal_id)
+
+
+@login_required
+@require_POST
+def proposal_start(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _visible_proposal(request, pk)
+    if not may_control(proposal, request.user):
+        raise PermissionDenied("only the proposal's author or an administrator may start its backtest")
+    if proposal.status != Proposal.Status.BACKTESTING:
+        messages.error(request, f"proposal #{proposal.pk} is {proposal.status}: only a proposal in backtesting is backtested")
+    else:
+        run = services.start_backtest(proposal=proposal, user=request.user)
+        messages.success(request, f"Backtest run {run.pk} started.")
+    return redirect("proposals:detail", pk=proposal.pk)

@@ -1,0 +1,164 @@
+"""Backtests through a real broker and real worker processes (not eager mode)."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from backtests import compute, services
+from backtests.models import BacktestRun, ChunkResult, RunStatus
+from governance.models import Member
+from proposals import services as proposal_services
+from proposals.models import Proposal
+from scenarios import services as scenario_services
+from tests.backtests.conftest import make_book, make_pack, scenario_spec, wait_for_run
+from tests.proposals.factories import make_market, make_proposal, make_user
+
+pytestmark = pytest.mark.worker
+
+WORKER_ENV = {"BACKTEST_BLOCK_PATHS": "10"}
+
+
+@pytest.fixture
+def market(transactional_db):
+    """Small: chunks take milliseconds."""
+    market = make_market("aave-v3")
+    make_book(market)
+    make_pack(market, [scenario_spec("calm", 0.6, 48), scenario_spec("storm", 2.5, 48, lam=40.0)])
+    return market
+
+
+@pytest.fixture
+def heavy_market(transactional_db):
+    """Chunks of about a second (10 paths x 720 steps x 20,000 positions, twice), so that a
+    test can act while one is computing."""
+    market = make_market("aave-v3")
+    make_book(market, n=20_000)
+    make_pack(market, [scenario_spec("calm", 0.8, 720), scenario_spec("storm", 2.5, 720, lam=40.0)])
+    return market
+
+
+@pytest.fixture
+def author(transactional_db):
+    return make_user("carol", Member.Role.CONTRIBUTOR)
+
+
+def submit(market, author, settings, n_paths: int = 30) -> BacktestRun:
+    settings.BACKTEST_PATHS = n_paths
+    proposal = make_proposal(market, author, liquidation_threshold="0.80", ltv="0.78")
+    proposal_services.submit_proposal(proposal=proposal, actor=author)
+    return BacktestRun.objects.get(proposal=proposal)
+
+
+def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(market, author, settings, start_worker):
+    start_worker("w1", env=WORKER_ENV)
+    run = wait_for_run(submit(market, author, settings))
+    assert run.status == RunStatus.COMPLETE, run.error
+    assert (run.chunks_done, run.chunks_total) == (6, 6)  # 2 scenarios x 3 blocks of 10 paths
+    assert run.results.count() == 4 and run.comparisons.count() == 2
+    storm = run.results.get(scenario_index=1, role="proposed")
+    per_path = compute.unpack(storm.per_path)["per_path"]
+    assert per_path.shape == (30, len(run.manifest["fields"]))
+    assert storm.summary["n_paths"] == 30 and storm.summary["mean_n_liq"] > 0
+    manifest = run.manifest
+    assert manifest["versions"]["proposed"]["content_hash"] == run.proposed_version.content_hash
+    assert manifest["versions"]["live"]["content_hash"] == run.base_version.content_hash
+    assert len(manifest["book"]["sha256"]) == 64 and manifest["chunking"]["block_paths"] == 10
+    assert [s["name"] for s in manifest["scenarios"]] == ["aave-v3-ethereum-weth: calm", "aave-v3-ethereum-weth: storm"]
+    # A complete backtest opens the vote.
+    assert Proposal.objects.get(pk=run.proposal_id).status == Proposal.Status.VOTING
+
+
+def test_merged_figures_equal_a_single_process_run_bit_for_bit(market, author, settings, start_worker):
+    start_worker("w1", env=WORKER_ENV)
+    run = wait_for_run(submit(market, author, settings))
+    assert run.status == RunStatus.COMPLETE, run.error
+    assert services.replay_backtest(run=run) == []
+    # The comparison has teeth: a stored figure changed by one ulp is reported.
+    row = run.results.get(scenario_index=0, role="live")
+    arrays = compute.unpack(row.per_path)
+    arrays["per_path"][3, 0] = np.nextafter(arrays["per_path"][3, 0], np.inf)
+    row.per_path = compute.pack(arrays)
+    row.save()
+    differences = services.replay_backtest(run=run)
+    assert [d.figure for d in differences] == ["live per-path bad_debt"]
+
+
+def test_a_worker_killed_mid_chunk_leaves_the_chunk_to_another_and_the_figures_are_identical(
+        heavy_market, author, settings, start_worker):
+    first = start_worker("w1", env=WORKER_ENV)
+    run = submit(heavy_market, author, settings, n_paths=20)
+    first.wait_for("chunk run=%s scenario=0 block=1 started" % run.pk, timeout=60)
+    children = first.child_pids()
+    assert len(children) == 1
+    os.kill(children[0], signal.SIGKILL)
+    first.wait_for("signal 9 (SIGKILL)", timeout=30)
+    assert f"chunk run={run.pk} scenario=0 block=1 stored" not in first.text()
+    first.stop()
+    second = start_worker("w2", env=WORKER_ENV)
+    run = wait_for_run(run)
+    assert run.status == RunStatus.COMPLETE, run.error
+    assert f"chunk run={run.pk} scenario=0 block=1 started" in second.text() or \
+        first.text().count(f"chunk run={run.pk} scenario=0 block=1 started") == 2
+    assert ChunkResult.objects.filter(run=run).count() == 4
+    assert services.replay_backtest(run=run) == []
+
+
+def test_a_redelivered_chunk_does_not_double_count(market, author, settings, start_worker):
+    worker = start_worker("w1", env=WORKER_ENV)
+    run = wait_for_run(submit(market, author, settings))
+    assert run.status == RunStatus.COMPLETE, run.error
+    # Finishing is asked twice (by the chord and by the last scenario merged); let the second,
+    # a no-op, pass before the test reopens the run.
+    deadline = time.monotonic() + 30
+    while sum("finish_backtest_task[" in line and "succeeded" in line for line in worker.text().splitlines()) < 2:
+        assert time.monotonic() < deadline, worker.text()[-3000:]
+        time.sleep(0.05)
+    before = {(c.scenario_index, c.block_index): bytes(c.data) for c in run.chunks.all()}
+    # The broker delivers the same chunk again (as after a lost acknowledgement), and the
+    # chunk's write itself is repeated (two deliveries racing): one row, same figures.
+    from backtests.tasks import run_chunk_task
+
+    BacktestRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
+    run_chunk_task.delay(run.pk, 1, 2).get(timeout=60)
+    block = services.block_of(run, 1, 2)
+    assert services.store_chunk(run_id=run.pk, block=block, arrays=compute.unpack(before[(1, 2)]), seconds=0.0)
+    run.refresh_from_db()
+    assert run.chunks.count() == 6 and run.chunks_done == 6
+    assert run.chunks.get(scenario_index=1, block_index=2).attempts == 2
+    assert {(c.scenario_index, c.block_index): bytes(c.data) for c in run.chunks.all()} == before
+
+
+def test_a_cancelled_run_stops_and_shows_cancelled(heavy_market, author, settings, start_worker):
+    run = submit(heavy_market, author, settings, n_paths=100)  # 20 chunks of about a second
+    worker = start_worker("w1", env=WORKER_ENV)
+    worker.wait_for(f"chunk run={run.pk} scenario=0 block=0 stored", timeout=60)
+    services.cancel_backtest(run=run, user=author)
+    time.sleep(2)
+    run.refresh_from_db()
+    done = run.chunks.count()
+    time.sleep(2)
+    assert run.status == RunStatus.CANCELLED and run.chunks.count() == done < 20
+    assert not run.results.exists()
+    assert Proposal.objects.get(pk=run.proposal_id).status == Proposal.Status.BACKTESTING
+
+
+def test_bad_input_fails_the_run_with_the_engines_message_and_is_not_retried(market, author, settings, start_worker):
+    # A book with a negative debt (stored consistently, hash and all) is bad input: the engine
+    # refuses it when a chunk loads it.
+    book = scenario_services.default_book(market)
+    arrays = scenario_services.decode_book(book.data)
+    arrays["debt"][5] = -5.0
+    book.data = scenario_services.encode_book(arrays)
+    book.sha256 = scenario_services.book_sha256(arrays)
+    book.save()
+    worker = start_worker("w1", env=WORKER_ENV)
+    run = wait_for_run(submit(market, author, settings))
+    assert run.status == RunStatus.FAILED
+    assert "paths 0-9" in run.error and "debt" in run.error and "-5.0" in run.error, run.error
+    assert "Retry in" not in worker.text()
+    assert not run.chunks.exists() and not run.results.exists()
+    assert Proposal.objects.get(pk=run.proposal_id).status == Proposal.Status.BACKTESTING
