@@ -15,7 +15,7 @@ from django.conf import settings
 
 import engine
 from backtests import compute
-from backtests.params import engine_module, engine_params, engine_params_dict, unmodelled
+from backtests.params import engine_module, engine_params, engine_params_dict, simulated_asset, unmodelled
 from engine._common import RESULT_FIELDS
 from engine.errors import EngineError
 
@@ -57,6 +57,7 @@ def build_manifest(run) -> dict[str, Any]:
         "format": MANIFEST_FORMAT,
         "engine_version": engine.__version__,
         "mechanism": market.mechanism, "market": market.slug,
+        "collateral_asset": simulated_asset(market),
         "seed": run.seed,
         "rng": {"paths": "numpy default_rng([seed, 0, scenario_index, block_index]) (PCG64)",
                 "bootstrap": "numpy default_rng([seed, 1, scenario_index])",
@@ -64,7 +65,8 @@ def build_manifest(run) -> dict[str, Any]:
         "versions": {role: {"id": v.pk, "number": v.number, "content_hash": v.content_hash,
                             "values": v.values,
                             "engine_params": {str(s["interval_seconds"]): engine_params_dict(
-                                market.mechanism, v.decimal_values(), interval_seconds=s["interval_seconds"])
+                                market.mechanism, v.decimal_values(), interval_seconds=s["interval_seconds"],
+                                asset=simulated_asset(market))
                                 for s in scenarios}}
                      for role, v in versions.items()},
         "unmodelled_parameters": unmodelled(market.mechanism),
@@ -148,8 +150,10 @@ def _load_inputs(run) -> compute.RunInputs:
         scenarios.append(compute.ScenarioInput(
             index=s["index"], name=s["name"], n_paths=s["n_paths"], steps=s["steps"],
             interval_seconds=s["interval_seconds"], generate=_generator(s),
-            live=engine_params(mechanism, versions["live"], interval_seconds=s["interval_seconds"]),
-            proposed=engine_params(mechanism, versions["proposed"], interval_seconds=s["interval_seconds"]),
+            live=engine_params(mechanism, versions["live"], interval_seconds=s["interval_seconds"],
+                               asset=m.get("collateral_asset")),
+            proposed=engine_params(mechanism, versions["proposed"], interval_seconds=s["interval_seconds"],
+                                   asset=m.get("collateral_asset")),
         ))
     return compute.RunInputs(
         simulate=module.simulate, book=book, scenarios=tuple(scenarios), fields=tuple(m["fields"]),

@@ -51,10 +51,13 @@ def _aave(v: Mapping[str, Any], interval_seconds: int) -> dict:
     }
 
 
-def _compound(v: Mapping[str, Any], interval_seconds: int) -> dict:
-    # One collateral asset per engine run: the first asset of the market's values (the book
-    # is of that asset). Comet's factors are fractions already.
-    symbol = sorted(v["assets"])[0]
+def _compound(v: Mapping[str, Any], interval_seconds: int, asset: str | None = None) -> dict:
+    # One collateral asset per engine run: the market's backtest asset (see simulated_asset;
+    # the book is of that asset). Comet's factors are fractions already.
+    symbol = asset or sorted(v["assets"])[0]
+    if symbol not in v["assets"]:
+        raise EngineError(f"backtest_asset {symbol!r} is not a collateral asset of this market; "
+                          f"it has {sorted(v['assets'])}")
     a = v["assets"][symbol]
     return {
         "borrow_collateral_factor": _f(a["borrow_collateral_factor"]),
@@ -93,25 +96,40 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any], int], dict]] = {
 }
 UNMODELLED = {
     "aave-v3": ["reserve_factor", "supply_cap", "borrow_cap"],
-    "compound-v3": ["assets.*.supply_cap", "assets other than the first"],
+    "compound-v3": ["assets.*.supply_cap", "collateral assets other than the simulated one"],
     "maker-clip": [],
     "perp": [],
 }
 
 
-def engine_params_dict(mechanism: str, values: Mapping[str, Any], *, interval_seconds: int) -> dict:
-    """The engine-unit dict of a version's Decimal values (JSON-able: floats and tuples)."""
+def simulated_asset(market: Any) -> str | None:
+    """The collateral asset a Compound v3 market is backtested on: ``target["backtest_asset"]``
+    when the administrator set one, else the first asset by name; None for other mechanisms."""
+    if market.mechanism != "compound-v3":
+        return None
+    assets = sorted(market.target.get("assets", {}))
+    return market.target.get("backtest_asset") or (assets[0] if assets else None)
+
+
+def engine_params_dict(mechanism: str, values: Mapping[str, Any], *, interval_seconds: int,
+                       asset: str | None = None) -> dict:
+    """The engine-unit dict of a version's Decimal values (JSON-able: floats and tuples).
+
+    asset: for compound-v3, the collateral asset simulated (``simulated_asset(market)``)."""
     if mechanism not in MAPPINGS:
         raise EngineError(f"mechanism must be one of {sorted(MAPPINGS)}; got {mechanism!r}")
     try:
+        if mechanism == "compound-v3":
+            return _compound(values, int(interval_seconds), asset)
         return MAPPINGS[mechanism](values, int(interval_seconds))
     except KeyError as exc:
         raise EngineError(f"{mechanism} parameter set lacks {exc.args[0]!r}") from None
 
 
-def engine_params(mechanism: str, values: Mapping[str, Any], *, interval_seconds: int) -> Any:
+def engine_params(mechanism: str, values: Mapping[str, Any], *, interval_seconds: int,
+                  asset: str | None = None) -> Any:
     """The mechanism's validated engine Params (EngineError names a bad value)."""
-    d = engine_params_dict(mechanism, values, interval_seconds=interval_seconds)
+    d = engine_params_dict(mechanism, values, interval_seconds=interval_seconds, asset=asset)
     return engine_module(mechanism).params_from_dict(d)
 
 

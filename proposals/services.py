@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -281,6 +282,7 @@ def transition_proposal(
         before = proposal.status
         proposal.set_status(to)
         if to == Status.VOTING:
+            _require_complete_backtest(proposal)
             proposal.voting_started_at = now
         if to in (Status.APPROVED, Status.REJECTED):
             proposal.decided_at = now
@@ -290,8 +292,26 @@ def transition_proposal(
 
 
 def open_voting(*, proposal: Proposal, actor: AbstractBaseUser | None = None) -> Proposal:
-    """Backtesting -> voting (the backtests app calls this when the runs are complete)."""
+    """Backtesting -> voting, once the proposal has a complete backtest run (the backtests app
+    calls this when its run completes)."""
     return transition_proposal(proposal=proposal, to=Status.VOTING, actor=actor)
+
+
+def _require_complete_backtest(proposal: Proposal) -> None:
+    """Voters never vote on a proposal whose backtest is missing, running, failed or cancelled:
+    voting opens only on a complete run of exactly the proposal's base and proposed versions."""
+    if not apps.is_installed("backtests"):
+        return
+    from backtests.models import BacktestRun, RunStatus
+
+    complete = BacktestRun.objects.filter(
+        proposal=proposal, status=RunStatus.COMPLETE,
+        proposed_version_id=proposal.proposed_version_id, base_version_id=proposal.base_version_id,
+    )
+    if not complete.exists():
+        raise ValidationError(
+            f"proposal #{proposal.pk} has no complete backtest run: voting opens when its backtest is complete"
+        )
 
 
 def withdraw_proposal(*, proposal: Proposal, actor: AbstractBaseUser) -> Proposal:

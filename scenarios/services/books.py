@@ -132,14 +132,16 @@ def book_page(book) -> dict:
 
 def live_book_generator(market, *, price: float, total_usd: float) -> dict:
     """Generator keywords for a synthetic book of ``market`` valued at ``price`` with its live
-    version's threshold (Aave LT, Comet liquidate CF of the first collateral asset, Maker mat,
+    version's threshold (Aave LT, Comet liquidate CF of the simulated collateral asset, Maker mat,
     the perp's first-tier maintenance fraction), so that every position starts healthy."""
     v = market.live_version.decimal_values()
     if market.mechanism == "aave-v3":
         return {"price": price, "threshold": float(v["liquidation_threshold"]), "total_debt_usd": total_usd}
     if market.mechanism == "compound-v3":
-        first = v["assets"][sorted(v["assets"])[0]]
-        return {"price": price, "threshold": float(first["liquidate_collateral_factor"]), "total_debt_usd": total_usd}
+        # The collateral backtests simulate (backtests.params.simulated_asset).
+        symbol = market.target.get("backtest_asset") or sorted(v["assets"])[0]
+        asset = v["assets"][symbol]
+        return {"price": price, "threshold": float(asset["liquidate_collateral_factor"]), "total_debt_usd": total_usd}
     if market.mechanism == "maker-clip":
         return {"price": price, "mat": float(v["mat"]), "total_debt_usd": total_usd}
     if market.mechanism == "perp":

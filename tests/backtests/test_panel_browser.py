@@ -6,9 +6,6 @@ import pytest
 from backtests.models import BacktestRun
 from governance.models import Member
 from tests.backtests.conftest import make_book, make_pack, scenario_spec
-from tests.e2e.conftest import (  # noqa: F401  (fixtures)
-    chromium_browser, fast_password_hashing, logged_in_page, new_page,
-)
 from tests.proposals.factories import PASSWORD, make_market, make_proposal, make_user
 
 pytestmark = [pytest.mark.worker, pytest.mark.e2e]

@@ -408,3 +408,19 @@ def test_seed_backtests_gives_every_market_a_pack_and_a_book_once(db):
 
     book = decode_book(arrays)
     assert (book["collateral"] * 2000.0 * 0.83 / book["debt"]).min() > 1.0
+
+
+def test_a_compound_market_is_backtested_on_its_chosen_collateral_asset(db):
+    from backtests.params import engine_params_dict, simulated_asset
+
+    market = make_market("compound-v3")
+    values = market.live_version.decimal_values()
+    symbols = sorted(values["assets"])
+    assert simulated_asset(market) == symbols[0]
+    market.target = {**market.target, "backtest_asset": symbols[-1]}
+    assert simulated_asset(market) == symbols[-1]
+    chosen = engine_params_dict("compound-v3", values, interval_seconds=3600, asset=symbols[-1])
+    expected = values["assets"][symbols[-1]]["liquidate_collateral_factor"]
+    assert chosen["liquidate_collateral_factor"] == float(expected)
+    with pytest.raises(Exception, match="backtest_asset 'NOPE' is not a collateral asset"):
+        engine_params_dict("compound-v3", values, interval_seconds=3600, asset="NOPE")

@@ -79,7 +79,21 @@ def make_proposal(
     for step in path[1:]:
         if Proposal.objects.get(pk=proposal.pk).status == status:
             break
+        if step == Proposal.Status.VOTING:
+            complete_backtest(proposal)
         services.transition_proposal(proposal=proposal, to=step, actor=None)
     proposal.refresh_from_db()
     assert proposal.status == status
     return proposal
+
+
+def complete_backtest(proposal: Proposal) -> Any:
+    """A COMPLETE backtest run of the proposal's versions, standing for one the workers finished
+    (the backtests tests run real ones); voting opens only after one."""
+    from backtests.models import BacktestRun, RunStatus
+
+    proposal.refresh_from_db()
+    return BacktestRun.objects.create(
+        proposal=proposal, proposed_version_id=proposal.proposed_version_id,
+        base_version_id=proposal.base_version_id, status=RunStatus.COMPLETE, seed=1, n_paths=1, block_paths=1,
+    )

@@ -4,7 +4,7 @@ from django.test import Client
 from django.urls import reverse
 
 from proposals.models import ParameterSetVersion, Proposal
-from tests.proposals.factories import PASSWORD, make_proposal
+from tests.proposals.factories import PASSWORD, complete_backtest, make_proposal
 
 
 def admin_client(user) -> Client:
@@ -68,6 +68,9 @@ def test_proposals_move_in_the_admin_only_through_legal_transitions(admin_user, 
     url = reverse("admin:proposals_proposal_changelist")
     client.post(url, {"action": "approve", "_selected_action": [proposal.pk]})
     assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.BACKTESTING
+    client.post(url, {"action": "open_voting", "_selected_action": [proposal.pk]})
+    assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.BACKTESTING  # no complete backtest
+    complete_backtest(proposal)
     client.post(url, {"action": "open_voting", "_selected_action": [proposal.pk]})
     client.post(url, {"action": "approve", "_selected_action": [proposal.pk]})
     assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.APPROVED

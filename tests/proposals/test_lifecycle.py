@@ -9,7 +9,7 @@ from governance.models import AuditLog
 from proposals import services
 from proposals.models import TRANSITIONS, IllegalTransitionError, Proposal
 from proposals.signals import proposal_submitted
-from tests.proposals.factories import live_values, make_proposal
+from tests.proposals.factories import complete_backtest, live_values, make_proposal
 
 S = Proposal.Status
 TX = "0x" + "ab" * 32
@@ -139,8 +139,23 @@ def test_a_submitted_proposal_cannot_be_edited_even_bypassing_the_services(aave,
         )
 
 
+def test_voting_does_not_open_before_the_backtest_is_complete(aave, contributor):
+    from backtests.models import RunStatus
+
+    proposal = make_proposal(aave, contributor, S.BACKTESTING, ltv="0.8")
+    with pytest.raises(ValidationError, match="no complete backtest run"):
+        services.open_voting(proposal=proposal)
+    run = complete_backtest(proposal)
+    run.status = RunStatus.RUNNING
+    run.save()
+    with pytest.raises(ValidationError, match="no complete backtest run"):
+        services.transition_proposal(proposal=proposal, to=S.VOTING, actor=None)
+    assert Proposal.objects.get(pk=proposal.pk).status == S.BACKTESTING
+
+
 def test_open_voting_records_when_voting_started(aave, contributor):
     proposal = make_proposal(aave, contributor, S.BACKTESTING, ltv="0.8")
+    complete_backtest(proposal)
     services.open_voting(proposal=proposal)
     proposal.refresh_from_db()
     assert proposal.status == S.VOTING and proposal.voting_started_at is not None

@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from proposals.models import Proposal
-from tests.proposals.factories import PASSWORD, live_values, make_proposal
+from tests.proposals.factories import PASSWORD, complete_backtest, live_values, make_proposal
 
 S = Proposal.Status
 
@@ -178,6 +178,9 @@ def test_only_administrators_open_voting_and_record_execution(aave, contributor,
     assert (
         client_for(contributor).post(reverse("proposals:open_voting", args=[proposal.pk])).status_code == 403
     )
+    client_for(admin_user).post(reverse("proposals:open_voting", args=[proposal.pk]))
+    assert Proposal.objects.get(pk=proposal.pk).status == S.BACKTESTING  # no complete backtest yet
+    complete_backtest(proposal)
     client_for(admin_user).post(reverse("proposals:open_voting", args=[proposal.pk]))
     assert Proposal.objects.get(pk=proposal.pk).status == S.VOTING
     exported = make_proposal(aave, contributor, S.EXPORTED, reserve_factor="0.2")

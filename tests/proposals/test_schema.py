@@ -431,3 +431,15 @@ def test_a_market_with_a_bad_checksum_or_missing_contract_is_refused():
         {"configurator": bad.lower(), "proxy_admin": bad.lower()},
         {"comet": bad.lower(), "assets": {"WETH": weth}},
     ) == ["target.assets.WETH.decimals: an integer from 0 to 36 is required; it is '18'."]
+
+
+def test_a_compound_backtest_asset_must_be_one_of_its_collateral_assets():
+    from proposals.schema.market import check_market_config
+
+    addr = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
+    contracts = {"configurator": addr, "proxy_admin": addr}
+    target = {"comet": addr, "assets": {"WETH": {"asset": addr, "decimals": 18}}}
+    assert check_market_config("compound-v3", contracts, {**target, "backtest_asset": "WETH"}) == []
+    assert check_market_config("compound-v3", contracts, {**target, "backtest_asset": "WBTC"}) == [
+        "target.backtest_asset: must be one of the collateral assets ['WETH']; it is 'WBTC'."
+    ]

@@ -4,9 +4,6 @@ from pathlib import Path
 
 import pytest
 
-# The browser fixtures of tests/e2e (headless chromium on the live server, demo users).
-from tests.e2e.conftest import chromium_browser, demo_site, logged_in_page, new_page, page  # noqa: F401
-
 PRICES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "prices"
 
 

@@ -28,8 +28,10 @@ def test_admin_imports_eth_builds_a_pack_and_previews_each_scenario(demo_site, l
     admin.click("text=Build pack")
     # Building the pack and drawing its eight previews (two GARCH fits) takes a few seconds.
     admin.wait_for_url("**/scenarios/pack/*/", timeout=90_000)
-    pack = StressPack.objects.get(market=market)
+    # It replaces the demo's synthetic pack as the market's default.
+    pack = StressPack.objects.get(market=market, name="Standard stress pack")
     assert pack.is_default and pack.entries.count() == 8
+    assert list(StressPack.objects.filter(market=market, is_default=True)) == [pack]
 
     admin.goto("/scenarios/")
     admin.click("text=ETHUSDT-1h")

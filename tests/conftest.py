@@ -1,7 +1,11 @@
+"""Fixtures shared by the Django tests: demo-like users of each role and one market per mechanism;
+the browser fixtures come from tests/browser.py."""
 import pytest
 
 from governance.models import Member
 from tests.proposals.factories import make_market, make_user
+
+pytest_plugins = ["tests.browser"]
 
 
 @pytest.fixture
