@@ -41,25 +41,70 @@ def scenario_tables(run: BacktestRun) -> list[dict[str, Any]]:
     return out
 
 
+# Engine series charted per version: (key in the stored series, id suffix, title, axis label).
+VERSION_CHARTS = (
+    ("liq_volume_cum", "liq", "liquidated volume, cumulative", "debt repaid (USD)"),
+    ("bad_debt_cum", "bad", "realized bad debt, accumulated", "bad debt (USD)"),
+)
+# Colours: (line, band fill) per trace group.
+COLOURS = {"price": ("rgb(31,119,180)", "rgba(31,119,180,0.2)"),
+           "live": ("rgb(31,119,180)", "rgba(31,119,180,0.18)"),
+           "proposed": ("rgb(214,39,40)", "rgba(214,39,40,0.18)")}
+
+
+def _band_traces(x: list, band: dict, label: str, colours: tuple[str, str]) -> list[dict[str, Any]]:
+    """Three Plotly traces: the 95th percentile (invisible edge), the 5th filled up to it, the median."""
+    line, fill = colours
+    return [
+        {"x": x, "y": band["p95"], "type": "scatter", "mode": "lines", "line": {"width": 0},
+         "name": f"{label} 95th percentile", "showlegend": False, "legendgroup": label},
+        {"x": x, "y": band["p05"], "type": "scatter", "mode": "lines", "line": {"width": 0},
+         "fill": "tonexty", "fillcolor": fill, "name": f"{label} 5-95 % band", "legendgroup": label},
+        {"x": x, "y": band["p50"], "type": "scatter", "mode": "lines", "name": f"{label} median",
+         "line": {"color": line}, "legendgroup": label},
+    ]
+
+
+def _layout(title: str, y_label: str) -> dict[str, Any]:
+    return {"title": {"text": title}, "xaxis": {"title": {"text": "hours"}},
+            "yaxis": {"title": {"text": y_label}}, "height": 280,
+            "margin": {"l": 60, "r": 10, "t": 40, "b": 40}}
+
+
 def price_band_figure(series: dict, title: str) -> dict[str, Any]:
     """Plotly figure (dict): the median price and its 5-95 % band over time."""
     x, band = series["hours"], series["price"]
-    return {
-        "data": [
-            {"x": x, "y": band["p95"], "type": "scatter", "mode": "lines", "line": {"width": 0},
-             "name": "95th percentile", "showlegend": False},
-            {"x": x, "y": band["p05"], "type": "scatter", "mode": "lines", "line": {"width": 0},
-             "fill": "tonexty", "fillcolor": "rgba(31,119,180,0.2)", "name": "5-95 % band"},
-            {"x": x, "y": band["p50"], "type": "scatter", "mode": "lines", "name": "median",
-             "line": {"color": "rgb(31,119,180)"}},
-        ],
-        "layout": {"title": {"text": title}, "xaxis": {"title": {"text": "hours"}},
-                   "yaxis": {"title": {"text": "price (USD)"}}, "height": 280,
-                   "margin": {"l": 60, "r": 10, "t": 40, "b": 40}},
-    }
+    data = _band_traces(x, band, "", COLOURS["price"])
+    data[0]["name"], data[1]["name"], data[2]["name"] = "95th percentile", "5-95 % band", "median"
+    for trace in data:
+        trace.pop("legendgroup")
+    return {"data": data, "layout": _layout(title, "price (USD)")}
+
+
+def version_band_figure(series: dict, key: str, title: str, y_label: str,
+                        labels: dict[str, str]) -> dict[str, Any]:
+    """Plotly figure (dict): live and proposed medians of an engine series with their 5-95 % bands."""
+    x = series["hours"]
+    data = []
+    for version in ("live", "proposed"):
+        data.extend(_band_traces(x, series[key][version], labels[version], COLOURS[version]))
+    return {"data": data, "layout": _layout(title, y_label)}
 
 
 def price_band_figures(run: BacktestRun) -> list[dict[str, Any]]:
-    return [{"id": f"bt-chart-{run.pk}-{c.scenario_index}", "data_id": f"bt-chart-{run.pk}-{c.scenario_index}-data",
-             "figure": price_band_figure(c.series, c.scenario_name)}
-            for c in run.comparisons.all() if c.series.get("price")]
+    """Every chart of a COMPLETE run, per scenario: the price bands, then (runs stored since the
+    engine records per-step series) liquidated volume and accumulated bad debt, live vs proposed."""
+    labels = {"live": f"live v{run.base_version.number}",
+              "proposed": f"proposed v{run.proposed_version.number}"}
+    out = []
+    for c in run.comparisons.all():
+        base = f"bt-chart-{run.pk}-{c.scenario_index}"
+        if c.series.get("price"):
+            out.append({"id": base, "data_id": f"{base}-data",
+                        "figure": price_band_figure(c.series, c.scenario_name)})
+        for key, suffix, what, y_label in VERSION_CHARTS:
+            if c.series.get(key):
+                out.append({"id": f"{base}-{suffix}", "data_id": f"{base}-{suffix}-data",
+                            "figure": version_band_figure(c.series, key, f"{c.scenario_name}: {what}",
+                                                          y_label, labels)})
+    return out

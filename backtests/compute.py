@@ -23,12 +23,18 @@ import numpy as np
 
 # Generates one block of paths: (n_paths, rng) -> (prices (n, T+1) float64, market conditions).
 GenerateBlock = Callable[[int, np.random.Generator], tuple[np.ndarray, Any]]
-# The mechanism's engine entry: (params, book, prices, market) -> (n, len(fields)) float64.
-Simulate = Callable[[Any, Any, np.ndarray, Any], np.ndarray]
+# The mechanism's engine entry: (params, book, prices, market, *, record_steps) -> (n, len(fields))
+# float64 per-path figures and, at the recorded steps, a dict of (n, K) float64 series
+# (engine._common.SERIES_FIELDS).
+Simulate = Callable[..., Any]
 
 # Steps sampled for the charts' bands: at most this many points per scenario.
 CHART_POINTS = 121
 BAND_QUANTILES = (0.05, 0.5, 0.95)
+# Engine series charted per version (cumulative USD at the end of each chart step); a chunk
+# stores them raw, (n, K) per version, as "<version>_<series>", and the merge takes quantiles.
+VERSION_SERIES = ("liq_volume_cum", "bad_debt_cum")
+VERSIONS = ("live", "proposed")
 
 
 @dataclass(frozen=True)
@@ -114,24 +120,41 @@ def generate_block(inputs: RunInputs, seed: int, block: Block) -> tuple[np.ndarr
     return prices, market
 
 
+def simulate_versions(inputs: RunInputs, scenario: ScenarioInput, prices: np.ndarray,
+                      market: Any) -> dict[str, np.ndarray]:
+    """Both versions over the same prices: ``live``, ``proposed`` (n, F) per-path figures and
+    ``<version>_<series>`` (n, K) for every series of VERSION_SERIES at the chart steps."""
+    steps = chart_steps(scenario.steps)
+    arrays: dict[str, np.ndarray] = {}
+    for version in VERSIONS:
+        params = scenario.live if version == "live" else scenario.proposed
+        per_path, series = inputs.simulate(params, inputs.book, prices, market, record_steps=steps)
+        arrays[version] = np.asarray(per_path, dtype=np.float64)
+        for name in VERSION_SERIES:
+            arrays[f"{version}_{name}"] = np.ascontiguousarray(series[name], dtype=np.float64)
+    return arrays
+
+
 def compute_chunk(inputs: RunInputs, seed: int, block: Block, timings: dict | None = None) -> dict[str, np.ndarray]:
     """Both versions over one block of paths (the same prices, the same book).
 
-    Returns ``live`` and ``proposed``: (n, F) float64 per-path figures (columns ``fields``),
-    and ``price``: (n, K) float64, the exogenous price at the chart steps. ``timings``, when
-    given, receives the seconds spent generating paths and in the engine.
+    Returns ``live`` and ``proposed``: (n, F) float64 per-path figures (columns ``fields``);
+    ``price``: (n, K) float64, the exogenous price at the chart steps; and per version and
+    series of VERSION_SERIES, ``<version>_<series>``: (n, K) float64, the engine's cumulative
+    liquidated volume / realized bad debt at the chart steps (USD). ``timings``, when given,
+    receives the seconds spent generating paths and in the engine.
     """
     t0 = time.perf_counter()
     prices, market = generate_block(inputs, seed, block)
     t1 = time.perf_counter()
     scenario = inputs.scenarios[block.scenario_index]
-    live = np.asarray(inputs.simulate(scenario.live, inputs.book, prices, market), dtype=np.float64)
-    proposed = np.asarray(inputs.simulate(scenario.proposed, inputs.book, prices, market), dtype=np.float64)
+    arrays = simulate_versions(inputs, scenario, prices, market)
     if timings is not None:
         timings["generate"] = t1 - t0
         timings["engine"] = time.perf_counter() - t1
     steps = chart_steps(scenario.steps)
-    return {"live": live, "proposed": proposed, "price": np.ascontiguousarray(prices[..., steps])}
+    arrays["price"] = np.ascontiguousarray(prices[..., steps])
+    return arrays
 
 
 def pack(arrays: dict[str, np.ndarray]) -> bytes:
@@ -167,11 +190,18 @@ def merge_scenario(inputs: RunInputs, seed: int, scenario_index: int,
     live = np.concatenate([c["live"] for c in chunks], axis=0)
     proposed = np.concatenate([c["proposed"] for c in chunks], axis=0)
     price = np.concatenate([c["price"] for c in chunks], axis=0)
-    return figures_of(inputs, seed, scenario, live, proposed, price)
+    keys = [f"{v}_{name}" for v in VERSIONS for name in VERSION_SERIES]
+    # Chunks stored before the engine recorded series have none: then no series bands.
+    if all(k in c for c in chunks for k in keys):
+        engine_series = {k: np.concatenate([c[k] for c in chunks], axis=0) for k in keys}
+    else:
+        engine_series = None
+    return figures_of(inputs, seed, scenario, live, proposed, price, engine_series)
 
 
 def figures_of(inputs: RunInputs, seed: int, scenario: ScenarioInput, live: np.ndarray,
-               proposed: np.ndarray, price: np.ndarray) -> ScenarioFigures:
+               proposed: np.ndarray, price: np.ndarray,
+               engine_series: dict[str, np.ndarray] | None = None) -> ScenarioFigures:
     # engine.results.paired_differences(a, b) reports b minus a: live is a, proposed is b.
     paired = inputs.paired_differences(live, proposed, bootstrap_rng(seed, scenario.index), inputs.n_boot)
     live_summary, proposed_summary = inputs.summarize(live), inputs.summarize(proposed)
@@ -186,19 +216,28 @@ def figures_of(inputs: RunInputs, seed: int, scenario: ScenarioInput, live: np.n
     return ScenarioFigures(
         index=scenario.index, name=scenario.name, live=live, proposed=proposed,
         live_summary=to_json(live_summary), proposed_summary=to_json(proposed_summary),
-        paired=to_json(paired), series=price_series(scenario, price),
+        paired=to_json(paired), series=chart_series(scenario, price, engine_series),
     )
 
 
-def price_series(scenario: ScenarioInput, price: np.ndarray) -> dict:
-    """Median and 5/95 % bands of the exogenous price at the chart steps (hours from start)."""
+def bands(values: np.ndarray) -> dict[str, list]:
+    """Median and 5/95 % quantiles over paths (axis -2) of (..., M, K) values at each step."""
+    q = np.quantile(values, BAND_QUANTILES, axis=-2)
+    return to_json({"p05": q[0], "p50": q[1], "p95": q[2]})
+
+
+def chart_series(scenario: ScenarioInput, price: np.ndarray,
+                 engine_series: dict[str, np.ndarray] | None = None) -> dict:
+    """The charts' data at the chart steps (``hours`` from the start): ``price``, bands of the
+    exogenous price over all paths; and, when the engine recorded them, for each series of
+    VERSION_SERIES ``{"live": bands, "proposed": bands}`` over all the scenario's paths."""
     steps = chart_steps(scenario.steps)
-    q = np.quantile(price, BAND_QUANTILES, axis=0) if price.ndim == 2 else np.quantile(
-        price, BAND_QUANTILES, axis=-2)
-    return {
-        "hours": (steps * scenario.interval_seconds / 3600.0).tolist(),
-        "price": {"p05": q[0].tolist(), "p50": q[1].tolist(), "p95": q[2].tolist()},
-    }
+    out: dict[str, Any] = {"hours": (steps * scenario.interval_seconds / 3600.0).tolist(),
+                           "price": bands(price)}
+    if engine_series is not None:
+        for name in VERSION_SERIES:
+            out[name] = {v: bands(engine_series[f"{v}_{name}"]) for v in VERSIONS}
+    return out
 
 
 def run_in_process(inputs: RunInputs, seed: int, block_paths: int) -> list[ScenarioFigures]:
@@ -214,10 +253,11 @@ def run_in_process(inputs: RunInputs, seed: int, block_paths: int) -> list[Scena
         market = generated[0][1]
         if any(g[1] != market for g in generated):
             raise ValueError(f"scenario {scenario.name}: market conditions differ between blocks")
-        live = np.asarray(inputs.simulate(scenario.live, inputs.book, prices, market), dtype=np.float64)
-        proposed = np.asarray(inputs.simulate(scenario.proposed, inputs.book, prices, market), dtype=np.float64)
+        arrays = simulate_versions(inputs, scenario, prices, market)
+        engine_series = {k: v for k, v in arrays.items() if k not in VERSIONS}
         price = np.ascontiguousarray(prices[..., chart_steps(scenario.steps)])
-        figures.append(figures_of(inputs, seed, scenario, live, proposed, price))
+        figures.append(figures_of(inputs, seed, scenario, arrays["live"], arrays["proposed"], price,
+                                  engine_series))
     return figures
 
 

@@ -302,14 +302,17 @@ def _open_voting(run: BacktestRun) -> None:
     """Move the proposal from backtesting to voting when its run completes (foundation's
     service); a proposal in another state (withdrawn meanwhile) is left alone."""
     from proposals import services as proposal_services
-    from proposals.models import Proposal
+    from proposals.models import IllegalTransitionError, Proposal
 
-    proposal = Proposal.objects.select_for_update().get(pk=run.proposal_id)
+    # No lock here: open_voting locks the market, then the proposal (the order every proposal
+    # workflow uses), and refuses the move if the proposal left backtesting meanwhile.
+    proposal = Proposal.objects.get(pk=run.proposal_id)
     if proposal.status != Proposal.Status.BACKTESTING:
         return
-    open_voting = getattr(proposal_services, "open_voting", None)
-    if open_voting is not None:
-        open_voting(proposal=proposal)
+    try:
+        proposal_services.open_voting(proposal=proposal)
+    except IllegalTransitionError:
+        pass  # withdrawn or superseded while the run finished
 
 
 # -- cancel, fail, stuck --------------------------------------------------------------------
@@ -435,7 +438,11 @@ def compare_figures(run: BacktestRun, figures: list[compute.ScenarioFigures]) ->
             out.append(Difference(f.name, "paired differences", "missing from the stored run"))
             continue
         out.extend(_dict_differences(f.name, "paired differences", comp.paired, f.paired))
-        out.extend(_dict_differences(f.name, "chart series", comp.series, f.series))
+        new_series = f.series
+        if not any(k in comp.series for k in compute.VERSION_SERIES):
+            # Stored before the engine recorded per-step series: compare what it has.
+            new_series = {k: v for k, v in f.series.items() if k not in compute.VERSION_SERIES}
+        out.extend(_dict_differences(f.name, "chart series", comp.series, new_series))
     return out
 
 

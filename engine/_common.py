@@ -9,7 +9,10 @@ step, in the order of margin-engine.md section 4:
 """
 import math
 
+import numpy as np
 from numba import njit
+
+from engine.errors import EngineError
 
 # Result fields every mechanism reports per path (margin-engine.md section 5). A mechanism
 # writes 0 for what it does not have (Aave has no keeper rewards).
@@ -118,3 +121,54 @@ def dynamic_threshold(state, po, t, base, sign, k_vol, horizon_steps, update_int
         th = base + sign * k_vol * math.sqrt(state[1] * horizon_steps)
         state[2] = min(max(th, floor), cap)
     return state[2]
+
+
+# Per-step series a kernel records at the steps asked for (``simulate(..., record_steps=...)``).
+SERIES_FIELDS = (
+    "market_price",     # p = S[t] * J[t] at the step (cross: the first asset's)
+    "liq_volume_cum",   # liq_volume up to and including the step, USD
+    "bad_debt_cum",     # realized bad debt (column bad_debt) up to and including the step, USD
+)
+
+
+@njit(cache=True, inline="always")
+def record_until(rec, ri, t_end, ser, m, p, vol, bad):
+    """Write ``(p, vol, bad)`` into ``ser[m, ri]`` for every recorded step ``rec[ri] < t_end``.
+
+    rec: int64[K] sorted steps; ri: this path's pointer into rec; ser: float64[M, K, 3].
+    A kernel calls it at the top of step t with ``t_end = t`` (the state at the end of step
+    t - 1, whose market price is ``p``), and after its time loop for steps T - 1 and T.
+    Returns the new pointer. Costs one comparison on a step with nothing to record.
+    """
+    K = rec.shape[0]
+    while ri < K and rec[ri] < t_end:
+        ser[m, ri, 0] = p
+        ser[m, ri, 1] = vol
+        ser[m, ri, 2] = bad
+        ri += 1
+    return ri
+
+
+def record_arrays(record_steps: np.ndarray | None, n_paths: int,
+                  n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel arguments for ``record_steps``: (rec int64[K], ser float64[M, K, 3]).
+
+    ``record_steps``: sorted steps in 0..T (``n_steps`` = T), or None (K = 0: nothing recorded,
+    the kernel's results are those of a run without recording, bit for bit).
+    """
+    if record_steps is None:
+        return np.zeros(0, np.int64), np.zeros((n_paths, 0, len(SERIES_FIELDS)))
+    r = np.asarray(record_steps)
+    if r.ndim != 1 or not np.issubdtype(r.dtype, np.integer):
+        raise EngineError(f"record_steps must be a 1-d array of integer steps; got dtype {r.dtype} "
+                          f"shape {r.shape}")
+    r = np.ascontiguousarray(r, dtype=np.int64)
+    if r.size and (r[0] < 0 or r[-1] > n_steps or np.any(np.diff(r) < 0)):
+        raise EngineError(f"record_steps must be sorted steps in [0, {n_steps}]; got "
+                          f"{r.min()}..{r.max()}{' unsorted' if np.any(np.diff(r) < 0) else ''}")
+    return r, np.zeros((n_paths, r.shape[0], len(SERIES_FIELDS)))
+
+
+def series_dict(ser: np.ndarray) -> dict[str, np.ndarray]:
+    """The kernel's float64[M, K, 3] recording as ``{SERIES_FIELDS name: float64[M, K]}``."""
+    return {name: np.ascontiguousarray(ser[:, :, i]) for i, name in enumerate(SERIES_FIELDS)}

@@ -36,6 +36,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit, prange
 
+from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price,
 )
@@ -185,25 +186,33 @@ def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
             float(params.reserves_usd)) + dyn.kernel_args() + market.kernel_args()
 
 
-def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions) -> np.ndarray:
+def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
+             record_steps: np.ndarray | None = None
+             ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book over every price path.
 
     Parameters
     ----------
     params, book, market: see Params, Book, engine.market.MarketConditions.
     prices: float64[M, T+1], exogenous market price S (USD per unit of collateral).
+    record_steps: optional int64[K], sorted steps in 0..T at which to record per-step series.
 
     Returns
     -------
     float64[M, len(RESULT_FIELDS)]: per-path results, columns in the order of
     ``engine._common.RESULT_FIELDS``. Rows depend only on their own path: ``prices[a:b]`` alone
-    gives rows ``a:b`` bit for bit.
+    gives rows ``a:b`` bit for bit. With ``record_steps``: ``(per_path, series)``, series a dict
+    of float64[M, K] by ``engine._common.SERIES_FIELDS`` (market price, cumulative liquidated
+    volume and realized bad debt, USD, at the end of each recorded step); per_path unchanged.
     """
     s = _check_prices(prices)
     out = np.zeros((s.shape[0], N_FIELDS))
     empty = np.zeros((0, 0))
-    _kernel(s, *_kernel_args(params, book, market), False, empty, empty, empty, out)
-    return out
+    rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
+    _kernel(s, *_kernel_args(params, book, market), False, empty, empty, empty, out, rec, ser)
+    if record_steps is None:
+        return out
+    return out, series_dict(ser)
 
 
 def simulate_positions(params: Params, book: Book, prices: np.ndarray,
@@ -218,7 +227,8 @@ def simulate_positions(params: Params, book: Book, prices: np.ndarray,
     m, n = s.shape[0], len(book)
     out = np.zeros((m, N_FIELDS))
     fc, fd, units = np.empty((m, n)), np.empty((m, n)), np.zeros((m, 2))
-    _kernel(s, *_kernel_args(params, book, market), True, fc, fd, units, out)
+    rec, ser = record_arrays(None, m, s.shape[1] - 1)
+    _kernel(s, *_kernel_args(params, book, market), True, fc, fd, units, out, rec, ser)
     return {"per_path": out, "collateral": fc, "debt": fd,
             "to_liquidators": units[:, 0], "to_protocol": units[:, 1]}
 
@@ -278,8 +288,9 @@ def _kernel(S, c0, d0, order, keys, c_sorted, d_sorted, n_sorted,
             k_vol, horizon, upd, lam, dfloor, dcap,
             lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
             rational, gas_usd, gas_spike,
-            track, fin_c, fin_d, units, out):
+            track, fin_c, fin_d, units, out, rec, ser):
     M = S.shape[0]
+    K = rec.shape[0]
     T = S.shape[1] - 1
     opb = 1.0 + bonus
     for m in prange(M):
@@ -322,7 +333,10 @@ def _kernel(S, c0, d0, order, keys, c_sorted, d_sorted, n_sorted,
         to_prot = 0.0
         ptr = 0
         hn = 0
+        ri = 0  # pointer into rec: next step to record
         for t in range(T):
+            if ri < K and rec[ri] < t:
+                ri = record_until(rec, ri, t, ser, m, p_hist[t - 1], vol, bad)
             # 1. market price and oracle (margin-engine.md section 4).
             p = S[m, t] * J
             p_hist[t] = p
@@ -440,6 +454,10 @@ def _kernel(S, c0, d0, order, keys, c_sorted, d_sorted, n_sorted,
             sold_total += sold
             J = next_impact(J, sold, k, depth, k_over_depth, sqrt_model, floor)
         pT = S[m, T] * J
+        if ri < K:
+            if T > 0:
+                ri = record_until(rec, ri, T, ser, m, p_hist[T - 1], vol, bad)
+            ri = record_until(rec, ri, T + 1, ser, m, pT, vol, bad)
         # Unrealized bad debt at the horizon: open positions with c * p < d.
         unreal = 0.0
         for j in range(ptr):

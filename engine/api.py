@@ -66,11 +66,17 @@ def market_from_dict(d: dict | MarketConditions | None) -> MarketConditions:
 
 @dataclass(frozen=True)
 class RunResult:
-    """Per-path results (float64[M, F], columns RESULT_FIELDS) and statistics across paths."""
+    """Per-path results (float64[M, F], columns RESULT_FIELDS) and statistics across paths.
+
+    ``series``: None, or (``run(..., record_steps=...)``) float64[M, K] arrays by
+    ``engine._common.SERIES_FIELDS`` at the recorded steps ``record_steps`` (int64[K]).
+    """
 
     mechanism: str
     per_path_array: np.ndarray
     summary: dict
+    series: dict[str, np.ndarray] | None = None
+    record_steps: np.ndarray | None = None
 
     @property
     def per_path(self) -> dict[str, np.ndarray]:
@@ -96,18 +102,31 @@ def _resolve(mod: ModuleType, params: Any, book: Any) -> tuple[Any, Any]:
 
 
 def _simulate_chunked(mod: ModuleType, params: Any, book: Any, prices: np.ndarray,
-                      market: MarketConditions, chunk_paths: int | None) -> np.ndarray:
+                      market: MarketConditions, chunk_paths: int | None,
+                      record_steps: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
     prices = np.asarray(prices, dtype=np.float64)
     if prices.ndim not in (2, 3):
         raise EngineError(f"prices must be (M, T+1) or (A, M, T+1); got shape {prices.shape}")
     m = prices.shape[-2]
+    kw = {} if record_steps is None else {"record_steps": record_steps}
+
+    def one(block: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+        res = mod.simulate(params, book, block, market, **kw)
+        if record_steps is None:
+            return np.asarray(res, dtype=np.float64), None
+        return np.asarray(res[0], dtype=np.float64), res[1]
+
     if chunk_paths is None or chunk_paths >= m:
-        return np.asarray(mod.simulate(params, book, prices, market), dtype=np.float64)
+        return one(prices)
     if int(chunk_paths) != chunk_paths or chunk_paths < 1:
         raise EngineError(f"chunk_paths must be a whole number >= 1; got {chunk_paths!r}")
-    parts = [mod.simulate(params, book, np.ascontiguousarray(prices[..., a:a + chunk_paths, :]), market)
+    parts = [one(np.ascontiguousarray(prices[..., a:a + chunk_paths, :]))
              for a in range(0, m, int(chunk_paths))]
-    return np.concatenate(parts, axis=0)
+    out = np.concatenate([p[0] for p in parts], axis=0)
+    if record_steps is None:
+        return out, None
+    return out, {name: np.concatenate([p[1][name] for p in parts], axis=0) for name in parts[0][1]}
 
 
 def start_price(prices: np.ndarray) -> float | np.ndarray:
@@ -117,7 +136,7 @@ def start_price(prices: np.ndarray) -> float | np.ndarray:
 
 
 def run(mechanism: str, params: Any, book: Any, prices: np.ndarray, market: MarketConditions | dict | None,
-        *, chunk_paths: int | None = None) -> RunResult:
+        *, chunk_paths: int | None = None, record_steps: np.ndarray | None = None) -> RunResult:
     """Simulate one parameter set over every path.
 
     Parameters
@@ -129,6 +148,8 @@ def run(mechanism: str, params: Any, book: Any, prices: np.ndarray, market: Mark
     market: MarketConditions or a dict for ``market_from_dict``.
     chunk_paths: simulate blocks of this many paths one after the other (bounded memory);
         the results are the same bit for bit, paths being independent.
+    record_steps: optional int64[K], sorted steps in 0..T: also record per-step series there
+        (``RunResult.series``; the per-path results are the same as without).
 
     Returns
     -------
@@ -138,14 +159,16 @@ def run(mechanism: str, params: Any, book: Any, prices: np.ndarray, market: Mark
     mod = load_mechanism(mechanism)
     params, book = _resolve(mod, params, book)
     market = market_from_dict(market)
-    out = _simulate_chunked(mod, params, book, prices, market, chunk_paths)
+    out, series = _simulate_chunked(mod, params, book, prices, market, chunk_paths, record_steps)
     if out.ndim != 2 or out.shape[1] != len(RESULT_FIELDS):
         raise EngineError(f"{mod.__name__}.simulate returned shape {out.shape}; "
                           f"expected (M, {len(RESULT_FIELDS)})")
     summary = summarize(out)
     bp = getattr(mod, "borrowing_power", None)
     summary["borrowing_power"] = float(bp(params, book, start_price(prices))) if bp else None
-    return RunResult(mechanism=mechanism, per_path_array=out, summary=summary)
+    rec = None if record_steps is None else np.asarray(record_steps, dtype=np.int64)
+    return RunResult(mechanism=mechanism, per_path_array=out, summary=summary, series=series,
+                     record_steps=rec)
 
 
 def compare(mechanism: str, params_a: Any, params_b: Any, book: Any, prices: np.ndarray,

@@ -63,6 +63,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit, prange
 
+from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price, sale_slippage,
 )
@@ -241,7 +242,9 @@ def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
             ) + dyn.kernel_args() + market.kernel_args()
 
 
-def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions) -> np.ndarray:
+def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
+             record_steps: np.ndarray | None = None
+             ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book over every price path.
 
     Parameters
@@ -253,13 +256,19 @@ def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketCondi
     -------
     float64[M, len(RESULT_FIELDS)]: per-path results, columns in the order of
     ``engine._common.RESULT_FIELDS``. Rows depend only on their own path: ``prices[a:b]`` alone
-    gives rows ``a:b`` bit for bit.
+    gives rows ``a:b`` bit for bit. With ``record_steps`` (optional int64[K], sorted steps in
+    0..T): ``(per_path, series)``, series a dict of float64[M, K] by
+    ``engine._common.SERIES_FIELDS`` (market price, cumulative liquidated volume and realized
+    bad debt, USD, at the end of each recorded step); per_path unchanged.
     """
     s = check_prices(prices)
     out = np.zeros((s.shape[0], N_FIELDS))
+    rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
     _kernel(s, *_kernel_args(params, book, market), False, False, np.zeros((0, 0), np.bool_),
-            np.zeros((0, 0)), out)
-    return out
+            np.zeros((0, 0)), out, rec, ser)
+    if record_steps is None:
+        return out
+    return out, series_dict(ser)
 
 
 LEDGER_FIELDS = ("units_with_borrowers", "units_to_buyers", "units_with_protocol", "reserves_final",
@@ -282,7 +291,8 @@ def simulate_detail(params: Params, book: Book, prices: np.ndarray, market: Mark
     out = np.zeros((m, N_FIELDS))
     absorbed = np.zeros((m, n), np.bool_)
     ledger = np.zeros((m, len(LEDGER_FIELDS)))
-    _kernel(s, *_kernel_args(params, book, market), bool(full_scan), True, absorbed, ledger, out)
+    rec, ser = record_arrays(None, m, s.shape[1] - 1)
+    _kernel(s, *_kernel_args(params, book, market), bool(full_scan), True, absorbed, ledger, out, rec, ser)
     res = {"per_path": out, "absorbed": absorbed}
     for j, name in enumerate(LEDGER_FIELDS):
         res[name] = ledger[:, j]
@@ -295,13 +305,13 @@ def _kernel(S, c0, d0, order, keys, n_sorted,
             k_vol, horizon, upd, lam, dfloor, dcap,
             lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
             rational, gas_usd, gas_spike,
-            full_scan, track, absorbed, ledger, out):
+            full_scan, track, absorbed, ledger, out, rec, ser):
     M = S.shape[0]
     for m in prange(M):
         _path(m, S, c0, d0, order, keys, n_sorted, LCF, LF, discount, target, reserves0, k_vol,
               horizon, upd, lam, dfloor, dcap, lag, deviation, heartbeat, k, depth, k_over_depth,
               sqrt_model, floor, rational, gas_usd, gas_spike, full_scan, track, absorbed,
-              ledger, out)
+              ledger, out, rec, ser)
 
 
 @njit(cache=True)
@@ -310,7 +320,7 @@ def _path(m, S, c0, d0, order, keys, n_sorted,
           k_vol, horizon, upd, lam, dfloor, dcap,
           lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
           rational, gas_usd, gas_spike,
-          full_scan, track, absorbed, ledger, out):
+          full_scan, track, absorbed, ledger, out, rec, ser):
     """Path ``m`` of the kernel: compiled once, the parallel loop only calls it."""
     T = S.shape[1] - 1
     # Accounts screened in but not liquidatable by the exact test (sorted positions).
@@ -345,7 +355,11 @@ def _path(m, S, c0, d0, order, keys, n_sorted,
         na = n_sorted
         ptr = n_sorted
         amax = np.inf
+    K = rec.shape[0]
+    ri = 0  # pointer into rec: next step to record
     for t in range(T):
+        if ri < K and rec[ri] < t:
+            ri = record_until(rec, ri, t, ser, m, p_hist[t - 1], vol, bad)
         # 1. market price and oracle (margin-engine.md section 4).
         p = S[m, t] * J
         p_hist[t] = p
@@ -446,6 +460,10 @@ def _path(m, S, c0, d0, order, keys, n_sorted,
             sold_usd += sold
             J = next_impact(J, sold, k, depth, k_over_depth, sqrt_model, floor)
     pT = S[m, T] * J
+    if ri < K:
+        if T > 0:
+            ri = record_until(rec, ri, T, ser, m, p_hist[T - 1], vol, bad)
+        ri = record_until(rec, ri, T + 1, ser, m, pT, vol, bad)
     # Unrealized at the horizon: open accounts under water, and the held inventory's loss.
     unreal = 0.0
     for j in range(na):

@@ -53,6 +53,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit, prange
 
+from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, next_impact, oracle_price, sale_slippage,
 )
@@ -241,7 +242,7 @@ def _screening(params: Params, book: Book, ref: np.ndarray) -> tuple:
 
 
 def _run(params: Params, book: Book, prices: np.ndarray, market: MarketConditions,
-         depth_usd: np.ndarray | None, track: bool) -> dict:
+         depth_usd: np.ndarray | None, track: bool, record_steps: np.ndarray | None = None) -> dict:
     s = _check(params, book, prices)
     A, M = s.shape[0], s.shape[1]
     liq = market.liquidity
@@ -261,19 +262,23 @@ def _run(params: Params, book: Book, prices: np.ndarray, market: MarketCondition
     fin_c = np.zeros(shape)
     fin_d = np.zeros(shape[:2])
     units = np.zeros((M, A, 2) if track else (0, 0, 0))
+    rec, ser = record_arrays(record_steps, M, s.shape[2] - 1)
     _kernel(s, book.collateral, book.debt, order, keys, g_start, g_dom, g_lo, g_hi, ref,
             np.asarray(params.liquidation_threshold), np.asarray(params.liquidation_bonus),
             float(params.close_factor), float(params.full_close_hf), float(params.protocol_fee),
             float(params.reserves_usd), *dyn.kernel_args(),
             lag, dev, hb, k, depth, kod, sqrt_model, floor, rational, gas_usd, gas_spike,
-            track, fin_c, fin_d, units, out)
-    return {"per_path": out, "collateral": fin_c, "debt": fin_d,
-            "to_liquidators": units[..., 0] if track else units,
-            "to_protocol": units[..., 1] if track else units}
+            track, fin_c, fin_d, units, out, rec, ser)
+    res = {"series": series_dict(ser)} if record_steps is not None else {}
+    return res | {
+        "per_path": out, "collateral": fin_c, "debt": fin_d,
+        "to_liquidators": units[..., 0] if track else units,
+        "to_protocol": units[..., 1] if track else units}
 
 
 def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
-             depth_usd: np.ndarray | None = None) -> np.ndarray:
+             depth_usd: np.ndarray | None = None, record_steps: np.ndarray | None = None
+             ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the accounts over every set of correlated price paths.
 
     Parameters
@@ -288,8 +293,15 @@ def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketCondi
     -------
     float64[M, len(RESULT_FIELDS)] in the order of ``engine._common.RESULT_FIELDS``; rows
     depend only on their own path (``prices[:, a:b]`` alone gives rows ``a:b`` bit for bit).
+    With ``record_steps`` (optional int64[K], sorted steps in 0..T): ``(per_path, series)``,
+    series a dict of float64[M, K] by ``engine._common.SERIES_FIELDS``: the first asset's
+    market price (as ``final_price``), cumulative ``liq_volume`` and ``bad_debt`` (USD) at the
+    end of each recorded step.
     """
-    return _run(params, book, prices, market, depth_usd, False)["per_path"]
+    res = _run(params, book, prices, market, depth_usd, False, record_steps)
+    if record_steps is None:
+        return res["per_path"]
+    return res["per_path"], res["series"]
 
 
 def simulate_detail(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
@@ -305,8 +317,9 @@ def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, 
             full_hf, protocol_fee,
             reserves, k_vol, horizon, upd, lam, dfloor, dcap,
             lag, deviation, heartbeat, k, depth, kod, sqrt_model, floor, rational, gas_usd, gas_spike,
-            track, fin_c, fin_d, units, out):
+            track, fin_c, fin_d, units, out, rec, ser):
     A = S.shape[0]
+    K = rec.shape[0]
     M = S.shape[1]
     T = S.shape[2] - 1
     dyn = k_vol != 0.0
@@ -360,7 +373,10 @@ def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, 
         ratio = np.empty(A)
         lim_g = np.empty(G)               # per bucket, today's (1 + tol) / bound
         na = 0
+        ri = 0  # pointer into rec: next step to record
         for t in range(T):
+            if ri < K and rec[ri] < t:
+                ri = record_until(rec, ri, t, ser, m, p_hist[0, t - 1], vol, bad)
             # 1. market prices, oracles and (dynamic) thresholds of every asset.
             gas = 0.0
             rho = np.inf
@@ -572,6 +588,10 @@ def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, 
             r = pT[a] / ref[a]
             if r < rho_T:
                 rho_T = r
+        if ri < K:
+            if T > 0:
+                ri = record_until(rec, ri, T, ser, m, p_hist[0, T - 1], vol, bad)
+            ri = record_until(rec, ri, T + 1, ser, m, pT[0], vol, bad)
         # Collected then summed in account order (independent of the screening order).
         nu = 0
         for j in range(na):

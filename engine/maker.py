@@ -73,6 +73,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit, prange
 
+from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price,
 )
@@ -217,7 +218,9 @@ def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
             ) + dyn.kernel_args() + market.kernel_args()
 
 
-def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions) -> np.ndarray:
+def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
+             record_steps: np.ndarray | None = None
+             ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book over every price path.
 
     Parameters
@@ -229,13 +232,19 @@ def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketCondi
     -------
     float64[M, len(RESULT_FIELDS)]: per-path results, columns in the order of
     ``engine._common.RESULT_FIELDS``. Rows depend only on their own path: ``prices[a:b]`` alone
-    gives rows ``a:b`` bit for bit.
+    gives rows ``a:b`` bit for bit. With ``record_steps`` (optional int64[K], sorted steps in
+    0..T): ``(per_path, series)``, series a dict of float64[M, K] by
+    ``engine._common.SERIES_FIELDS`` (market price, cumulative liquidated volume and realized
+    bad debt, USD, at the end of each recorded step); per_path unchanged.
     """
     s = check_prices(prices)
     out = np.zeros((s.shape[0], N_FIELDS))
     empty = np.zeros((0, 0))
-    _kernel(s, *_kernel_args(params, book, market), False, False, empty, empty, empty, out)
-    return out
+    rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
+    _kernel(s, *_kernel_args(params, book, market), False, False, empty, empty, empty, out, rec, ser)
+    if record_steps is None:
+        return out
+    return out, series_dict(ser)
 
 
 LEDGER_FIELDS = ("units_with_vaults", "units_to_keepers", "units_in_auctions", "n_kicks", "n_redos",
@@ -261,7 +270,9 @@ def simulate_detail(params: Params, book: Book, prices: np.ndarray, market: Mark
     out = np.zeros((m, N_FIELDS))
     fin_ink, fin_debt = np.empty((m, n)), np.empty((m, n))
     ledger = np.zeros((m, len(LEDGER_FIELDS)))
-    _kernel(s, *_kernel_args(params, book, market), bool(full_scan), True, fin_ink, fin_debt, ledger, out)
+    rec, ser = record_arrays(None, m, s.shape[1] - 1)
+    _kernel(s, *_kernel_args(params, book, market), bool(full_scan), True, fin_ink, fin_debt, ledger, out,
+            rec, ser)
     res = {"per_path": out, "ink": fin_ink, "debt": fin_debt}
     for j, name in enumerate(LEDGER_FIELDS):
         res[name] = ledger[:, j]
@@ -305,7 +316,7 @@ def _kernel(S, ink0, debt0, order, keys, n_sorted,
             k_vol, horizon, upd, lam, dfloor, dcap,
             lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
             rational, gas_usd, gas_spike,
-            full_scan, track, fin_ink, fin_debt, ledger, out):
+            full_scan, track, fin_ink, fin_debt, ledger, out, rec, ser):
     M = S.shape[0]
     # cut ** n for every stair an auction can reach before a reset (age <= tail), shared read-only.
     n_tab = int(min(math.ceil((tail + ss) / step) + 2.0, float(_MAX_STAIRS)))
@@ -316,7 +327,7 @@ def _kernel(S, ink0, debt0, order, keys, n_sorted,
         _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted, mat, chop, buf, tail, cusp, cut, step,
               chip, tip, hole, dust, chost, km, ss, surplus0, k_vol, horizon, upd, lam, dfloor, dcap, lag,
               deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor, rational, gas_usd,
-              gas_spike, full_scan, track, fin_ink, fin_debt, ledger, out)
+              gas_spike, full_scan, track, fin_ink, fin_debt, ledger, out, rec, ser)
 
 
 @njit(cache=True)
@@ -325,7 +336,7 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
           k_vol, horizon, upd, lam, dfloor, dcap,
           lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
           rational, gas_usd, gas_spike,
-          full_scan, track, fin_ink, fin_debt, ledger, out):
+          full_scan, track, fin_ink, fin_debt, ledger, out, rec, ser):
     """Path ``m`` of the kernel: compiled once, the parallel loop only calls it."""
     T = S.shape[1] - 1
     N = ink0.shape[0]
@@ -379,7 +390,11 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
             v_list[r] = order[r]
         nv = n_sorted
         ptr = n_sorted
+    K = rec.shape[0]
+    ri = 0  # pointer into rec: next step to record
     for t in range(T):
+        if ri < K and rec[ri] < t:
+            ri = record_until(rec, ri, t, ser, m, p_hist[t - 1], vol, bad)
         # 1. market price and oracle (margin-engine.md section 4).
         p = S[m, t] * J
         p_hist[t] = p
@@ -596,6 +611,10 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
             sold_usd += sold
             J = next_impact(J, sold, k, depth, k_over_depth, sqrt_model, floor)
     pT = S[m, T] * J
+    if ri < K:
+        if T > 0:
+            ri = record_until(rec, ri, T, ser, m, p_hist[T - 1], vol, bad)
+        ri = record_until(rec, ri, T + 1, ser, m, pT, vol, bad)
     unreal = 0.0
     for i in range(N):
         if debt[i] > ink[i] * pT:

@@ -56,6 +56,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit, prange
 
+from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, next_impact, oracle_price, sale_slippage,
 )
@@ -314,7 +315,8 @@ def _check_prices(prices: np.ndarray) -> np.ndarray:
     return s
 
 
-def _run(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, track: bool) -> dict:
+def _run(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, track: bool,
+         record_steps: np.ndarray | None = None) -> dict:
     s = _check_prices(prices)
     M, N = s.shape[0], len(book)
     s_max, s_bound = _screen_scale(params)
@@ -326,18 +328,23 @@ def _run(params: Params, book: Book, prices: np.ndarray, market: MarketCondition
     fin_m, fin_e, payout, px = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape)
     fin_q, realized = np.zeros(shape), np.zeros(shape)
     status = np.zeros(shape, np.int8)
+    rec, ser = record_arrays(record_steps, M, s.shape[1] - 1)
     _kernel(s, book.size, book.entry_price, book.margin,
             np.asarray(params.tier_floors), np.asarray(params.tier_mmf), params.deductions,
             lo, lk, so, sk, *_adl_order(book),
             float(params.liquidation_fee), float(params.keeper_share), float(params.insurance_fund),
             float(params.partial_fraction), float(params.partial_above_usd),
             s_max, s_bound, *dyn.kernel_args(), *market.kernel_args(),
-            track, fin_m, fin_e, fin_q, payout, px, realized, status, extra, out)
-    return {"per_path": out, "extra": extra, "margin": fin_m, "entry_price": fin_e, "size": fin_q,
-            "payout": payout, "exec_price": px, "realized": realized, "status": status}
+            track, fin_m, fin_e, fin_q, payout, px, realized, status, extra, out, rec, ser)
+    res = {"series": series_dict(ser)} if record_steps is not None else {}
+    return res | {
+        "per_path": out, "extra": extra, "margin": fin_m, "entry_price": fin_e, "size": fin_q,
+        "payout": payout, "exec_price": px, "realized": realized, "status": status}
 
 
-def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions) -> np.ndarray:
+def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
+             record_steps: np.ndarray | None = None
+             ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book of perp positions over every price path.
 
     Parameters
@@ -355,8 +362,14 @@ def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketCondi
     ``keeper_rewards``; ``unrealized_bad_debt`` the negative equity of open positions at the
     horizon's market price; ``insolvent`` 1 when a shortfall exceeded the insurance fund.
     Rows depend only on their own path: ``prices[a:b]`` alone gives rows ``a:b`` bit for bit.
+    With ``record_steps`` (optional int64[K], sorted steps in 0..T): ``(per_path, series)``,
+    series a dict of float64[M, K] by ``engine._common.SERIES_FIELDS`` (market price,
+    cumulative ``liq_volume`` and ``bad_debt``, USD, at the end of each recorded step).
     """
-    return _run(params, book, prices, market, False)["per_path"]
+    res = _run(params, book, prices, market, False, record_steps)
+    if record_steps is None:
+        return res["per_path"]
+    return res["per_path"], res["series"]
 
 
 def simulate_detail(params: Params, book: Book, prices: np.ndarray,
@@ -514,8 +527,9 @@ def _kernel(S, q0, E0, m0, floors, mmf, ded, lo, lk, so, sk,
             k_vol, horizon, upd, lam, dfloor, dcap,
             lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
             rational, gas_usd, gas_spike,
-            track, fin_m, fin_e, fin_q, payout, px_out, realized, st_out, extra, out):
+            track, fin_m, fin_e, fin_q, payout, px_out, realized, st_out, extra, out, rec, ser):
     M = S.shape[0]
+    K = rec.shape[0]
     T = S.shape[1] - 1
     N = q0.shape[0]
     nL = lo.shape[0]
@@ -563,7 +577,10 @@ def _kernel(S, q0, E0, m0, floors, mmf, ded, lo, lk, so, sk,
         insolvent = 0.0
         lp = 0
         sp = 0
+        ri = 0  # pointer into rec: next step to record
         for t in range(T):
+            if ri < K and rec[ri] < t:
+                ri = record_until(rec, ri, t, ser, mi, p_hist[t - 1], vol, bad)
             # 1. market price and oracle (margin-engine.md section 4).
             p = S[mi, t] * J
             p_hist[t] = p
@@ -755,6 +772,10 @@ def _kernel(S, q0, E0, m0, floors, mmf, ded, lo, lk, so, sk,
             elif net < 0.0:
                 J = J * (1.0 + sale_slippage(-net, k, depth, k_over_depth, sqrt_model, floor))
         pT = S[mi, T] * J
+        if ri < K:
+            if T > 0:
+                ri = record_until(rec, ri, T, ser, mi, p_hist[T - 1], vol, bad)
+            ri = record_until(rec, ri, T + 1, ser, mi, pT, vol, bad)
         unreal = 0.0
         for i in range(N):
             if (status[i] & _CLOSED) == 0:

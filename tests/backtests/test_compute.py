@@ -63,6 +63,7 @@ def test_merged_chunks_equal_a_single_process_run_bit_for_bit():
         assert a.live_summary == b.live_summary and a.proposed_summary == b.proposed_summary
         assert a.paired == b.paired
         assert a.series == b.series
+        assert set(a.series) == {"hours", "price", "liq_volume_cum", "bad_debt_cum"}
     # The storm scenario liquidates: the comparison is not trivially all zeros.
     assert chunked[1].live[:, RESULT_FIELDS.index("n_liq")].sum() > 0
 
@@ -123,6 +124,50 @@ def test_price_bands_are_ordered_quantiles_of_the_paths():
     assert len(band["p50"]) == len(fig.series["hours"]) == 49
     assert all(lo <= mid <= hi for lo, mid, hi in zip(band["p05"], band["p50"], band["p95"]))
     assert band["p05"][-1] < band["p95"][-1]
+
+
+def test_a_chunk_holds_each_versions_raw_series_at_the_chart_steps():
+    inputs = make_inputs(6)
+    block = compute.plan_blocks(paths_per_scenario=[6, 6], block_paths=6)[1]
+    arrays = compute.compute_chunk(inputs, 9, block)
+    prices, market = compute.generate_block(inputs, 9, block)
+    steps = compute.chart_steps(48)
+    for version, params in (("live", inputs.scenarios[1].live), ("proposed", inputs.scenarios[1].proposed)):
+        per_path, series = aave.simulate(params, inputs.book, prices, market, record_steps=steps)
+        assert arrays[version].tobytes() == per_path.tobytes()
+        for name in compute.VERSION_SERIES:
+            assert arrays[f"{version}_{name}"].shape == (6, 49)
+            assert arrays[f"{version}_{name}"].tobytes() == series[name].tobytes()
+
+
+def test_volume_and_bad_debt_bands_are_quantiles_over_all_paths_merged_exactly():
+    inputs = make_inputs(40)
+    fig = chunked_figures(inputs, seed=1, block_paths=7)[1]
+    hours = fig.series["hours"]
+    for name, field in (("liq_volume_cum", "liq_volume"), ("bad_debt_cum", "bad_debt")):
+        for version, per_path in (("live", fig.live), ("proposed", fig.proposed)):
+            band = fig.series[name][version]
+            assert len(band["p05"]) == len(band["p50"]) == len(band["p95"]) == len(hours) == 49
+            assert all(lo <= mid <= hi for lo, mid, hi in zip(band["p05"], band["p50"], band["p95"]))
+            assert all(np.diff(band["p50"]) >= 0) and band["p05"][0] == 0.0  # cumulative from 0
+            # The last chart step is the horizon: the bands there are the quantiles of the
+            # per-path totals over all 40 paths (not a mean of per-chunk quantiles).
+            totals = per_path[:, RESULT_FIELDS.index(field)]
+            assert band["p50"][-1] == pytest.approx(float(np.quantile(totals, 0.5)), rel=1e-12)
+            assert band["p95"][-1] == pytest.approx(float(np.quantile(totals, 0.95)), rel=1e-12)
+    # The storm liquidates: the volume bands are not all zero.
+    assert fig.series["liq_volume_cum"]["live"]["p95"][-1] > 0
+
+
+def test_chunks_stored_before_the_engine_recorded_series_merge_without_them():
+    inputs = make_inputs(8)
+    blocks = compute.plan_blocks(paths_per_scenario=[8, 8], block_paths=4)
+    old = [{k: v for k, v in compute.compute_chunk(inputs, 2, b).items()
+            if k in ("live", "proposed", "price")}
+           for b in blocks if b.scenario_index == 0]
+    fig = compute.merge_scenario(inputs, 2, 0, old)
+    assert set(fig.series) == {"hours", "price"}
+    assert fig.series["price"] == chunked_figures(inputs, seed=2, block_paths=4)[0].series["price"]
 
 
 def test_borrowing_power_is_reported_for_both_versions_without_an_interval():

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
-from backtests import compute, params, services
+from backtests import charts, compute, params, services
 from backtests.models import BacktestRun, RunStatus
 from governance.models import Member
 from proposals import services as proposal_services
@@ -270,7 +270,25 @@ def test_the_proposal_page_shows_stored_results_of_a_complete_run(client, voter,
     assert html.count('class="backtest-results"') == 2
     assert "aave-v3-ethereum-weth: storm" in html and 'data-key="bad_debt_var99"' in html
     assert "js/plotly.min.js" in html and f"bt-chart-{run.pk}-1-data" in html
+    assert f"bt-chart-{run.pk}-1-liq-data" in html and f"bt-chart-{run.pk}-1-bad-data" in html
+    assert "are not charted" not in html
     assert '<progress id="backtest-progress"' not in html
+
+
+def test_the_volume_and_bad_debt_charts_plot_the_stored_bands_live_against_proposed(
+        run, django_capture_on_commit_callbacks):
+    run = drive(run, django_capture_on_commit_callbacks)
+    comp = run.comparisons.get(scenario_index=1)
+    figures = {f["id"]: f["figure"] for f in charts.price_band_figures(run)}
+    fig = figures[f"bt-chart-{run.pk}-1-bad"]
+    medians = [t for t in fig["data"] if t["name"].endswith("median")]
+    assert [t["name"] for t in medians] == [f"live v{run.base_version.number} median",
+                                            f"proposed v{run.proposed_version.number} median"]
+    assert medians[0]["y"] == comp.series["bad_debt_cum"]["live"]["p50"]
+    assert medians[1]["y"] == comp.series["bad_debt_cum"]["proposed"]["p50"]
+    assert medians[0]["x"] == comp.series["hours"]
+    liq = figures[f"bt-chart-{run.pk}-1-liq"]
+    assert liq["data"][0]["y"] == comp.series["liq_volume_cum"]["live"]["p95"]
 
 
 def test_the_panel_of_a_failed_run_shows_the_engines_message(client, voter, run):
@@ -416,7 +434,8 @@ def test_a_compound_market_is_backtested_on_its_chosen_collateral_asset(db):
     market = make_market("compound-v3")
     values = market.live_version.decimal_values()
     symbols = sorted(values["assets"])
-    assert simulated_asset(market) == symbols[0]
+    market.target = {k: v for k, v in market.target.items() if k != "backtest_asset"}
+    assert simulated_asset(market) == symbols[0]  # none chosen: the first by name
     market.target = {**market.target, "backtest_asset": symbols[-1]}
     assert simulated_asset(market) == symbols[-1]
     chosen = engine_params_dict("compound-v3", values, interval_seconds=3600, asset=symbols[-1])

@@ -22,10 +22,10 @@ from proposals import services
 from proposals.models import Market, Proposal
 
 DEMO_PASSWORD = "riskgov-demo"
-# The demo's market conditions: ETH near 3,000 USD, 50M USD of depth, 5,000-position books
+# The demo's market conditions: ETH near 3,000 USD, 500M USD of depth, 5,000-position books
 # carrying 100M USD of debt (notional for the perpetual).
 DEMO_PRICE = 3000.0
-DEMO_DEPTH_USD = 5e7
+DEMO_DEPTH_USD = 5e8
 DEMO_POSITIONS = 5000
 DEMO_BOOK_SEED = 20240805
 DEMO_BOOK_USD = 1e8
