@@ -31,7 +31,7 @@ are accumulated in position order, so every sum equals, bit for bit, the loop of
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
@@ -40,6 +40,7 @@ from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price,
 )
+from engine._inputs import check_prices, params_kwargs, screening_order
 from engine.errors import EngineError, check_range
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -120,19 +121,7 @@ class Book:
 
 def params_from_dict(d: dict) -> Params:
     """Params from a plain dict (JSON); ``dynamic`` may be a dict of DynamicThreshold fields."""
-    names = {f.name for f in fields(Params)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise EngineError(f"unknown aave-v3 parameter {unknown[0]!r}; allowed: {sorted(names)}")
-    kw = dict(d)
-    dyn = kw.get("dynamic")
-    if isinstance(dyn, dict):
-        dnames = {f.name for f in fields(DynamicThreshold)}
-        bad = sorted(set(dyn) - dnames)
-        if bad:
-            raise EngineError(f"unknown dynamic parameter {bad[0]!r}; allowed: {sorted(dnames)}")
-        kw["dynamic"] = DynamicThreshold(**dyn)
-    return Params(**kw)
+    return Params(**params_kwargs(Params, d, "aave-v3"))
 
 
 def book_from_arrays(d: dict[str, np.ndarray]) -> Book:
@@ -153,31 +142,9 @@ def borrowing_power(params: Params, book: Book, price0: float) -> float:
     return float(np.sum(book.collateral * float(price0) * params.liquidation_threshold))
 
 
-def screening_order(book: Book) -> tuple[np.ndarray, np.ndarray, int]:
-    """Positions sorted by ``key = d / c`` descending (int64[N]), their keys, and how many have debt.
-
-    ``c = 0`` with debt gives ``key = inf`` (liquidatable at any price); positions without debt
-    get ``key = -inf`` and sort last, never to be visited.
-    """
-    c, d = book.collateral, book.debt
-    with np.errstate(divide="ignore", invalid="ignore"):
-        key = np.where(d > 0, d / c, -np.inf)
-    order = np.argsort(-key, kind="stable").astype(np.int64)
-    return order, np.ascontiguousarray(key[order]), int(np.count_nonzero(d > 0))
-
-
-def _check_prices(prices: np.ndarray) -> np.ndarray:
-    s = np.ascontiguousarray(prices, dtype=np.float64)
-    if s.ndim != 2 or s.shape[1] < 1:
-        raise EngineError(f"prices must be a 2-d array (M paths, T+1 steps); got shape {s.shape}")
-    if not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise EngineError("prices must be finite and > 0 everywhere")
-    return s
-
-
 def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
     dyn = params.dynamic or DynamicThreshold()
-    order, keys, n_sorted = screening_order(book)
+    order, keys, n_sorted = screening_order(book.collateral, book.debt)
     c_sorted = np.ascontiguousarray(book.collateral[order])
     d_sorted = np.ascontiguousarray(book.debt[order])
     return (book.collateral, book.debt, order, keys, c_sorted, d_sorted, n_sorted,
@@ -205,7 +172,7 @@ def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketCondi
     of float64[M, K] by ``engine._common.SERIES_FIELDS`` (market price, cumulative liquidated
     volume and realized bad debt, USD, at the end of each recorded step); per_path unchanged.
     """
-    s = _check_prices(prices)
+    s = check_prices(prices)
     out = np.zeros((s.shape[0], N_FIELDS))
     empty = np.zeros((0, 0))
     rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
@@ -223,7 +190,7 @@ def simulate_positions(params: Params, book: Book, prices: np.ndarray,
     horizon; ``to_liquidators`` and ``to_protocol`` float64[M], collateral units received.
     Memory is M * N * 16 bytes: use on small books.
     """
-    s = _check_prices(prices)
+    s = check_prices(prices)
     m, n = s.shape[0], len(book)
     out = np.zeros((m, N_FIELDS))
     fc, fd, units = np.empty((m, n)), np.empty((m, n)), np.zeros((m, 2))

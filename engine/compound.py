@@ -58,7 +58,7 @@ Each path step is O(1 + absorbed + active).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
@@ -67,6 +67,7 @@ from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price, sale_slippage,
 )
+from engine._inputs import check_prices, params_kwargs, screening_order
 from engine.errors import EngineError, check_range
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -146,28 +147,9 @@ class Book:
         return int(self.collateral.shape[0])
 
 
-def dynamic_from_value(value: object) -> DynamicThreshold | None:
-    """``dynamic`` from None, a DynamicThreshold or a dict of its fields (unknown names rejected)."""
-    if value is None or isinstance(value, DynamicThreshold):
-        return value
-    if isinstance(value, dict):
-        names = {f.name for f in fields(DynamicThreshold)}
-        bad = sorted(set(value) - names)
-        if bad:
-            raise EngineError(f"unknown dynamic parameter {bad[0]!r}; allowed: {sorted(names)}")
-        return DynamicThreshold(**value)
-    raise EngineError(f"dynamic must be a dict of DynamicThreshold fields or None; got {value!r}")
-
-
 def params_from_dict(d: dict) -> Params:
     """Params from a plain dict (JSON); ``dynamic`` may be a dict of DynamicThreshold fields."""
-    names = {f.name for f in fields(Params)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise EngineError(f"unknown compound-v3 parameter {unknown[0]!r}; allowed: {sorted(names)}")
-    kw = dict(d)
-    kw["dynamic"] = dynamic_from_value(kw.get("dynamic"))
-    return Params(**kw)
+    return Params(**params_kwargs(Params, d, "compound-v3"))
 
 
 def book_from_arrays(d: dict[str, np.ndarray]) -> Book:
@@ -182,28 +164,6 @@ def book_from_arrays(d: dict[str, np.ndarray]) -> Book:
 def borrowing_power(params: Params, book: Book, price0: float) -> float:
     """Debt the book's collateral supports at ``price0`` under the borrow collateral factor, USD."""
     return float(np.sum(book.collateral * price0 * params.borrow_collateral_factor))
-
-
-def screening_order(collateral: np.ndarray, debt: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Rows sorted by ``key = debt / collateral`` descending (int64[N]), their keys, and how many have debt.
-
-    No collateral with debt gives ``key = inf`` (liquidatable at any price); rows without debt
-    get ``-inf``, sort last and are never visited.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        key = np.where(debt > 0, debt / collateral, -np.inf)
-    order = np.argsort(-key, kind="stable").astype(np.int64)
-    return order, np.ascontiguousarray(key[order]), int(np.count_nonzero(debt > 0))
-
-
-def check_prices(prices: np.ndarray) -> np.ndarray:
-    """``prices`` as contiguous float64[M, T+1], finite and > 0, or EngineError."""
-    s = np.ascontiguousarray(prices, dtype=np.float64)
-    if s.ndim != 2 or s.shape[1] < 1:
-        raise EngineError(f"prices must be a 2-d array (M paths, T+1 steps); got shape {s.shape}")
-    if not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise EngineError("prices must be finite and > 0 everywhere")
-    return s
 
 
 @njit(cache=True)

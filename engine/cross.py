@@ -48,7 +48,7 @@ the screening order: paths run alone give the same rows bit for bit.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
@@ -57,6 +57,7 @@ from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, next_impact, oracle_price, sale_slippage,
 )
+from engine._inputs import params_kwargs
 from engine.errors import EngineError, check_range
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -143,19 +144,7 @@ class Book:
 
 def params_from_dict(d: dict) -> Params:
     """Params from a plain dict (JSON); ``dynamic`` may be a dict of DynamicThreshold fields."""
-    names = {f.name for f in fields(Params)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise EngineError(f"unknown cross parameter {unknown[0]!r}; allowed: {sorted(names)}")
-    kw = dict(d)
-    dyn = kw.get("dynamic")
-    if isinstance(dyn, dict):
-        dnames = {f.name for f in fields(DynamicThreshold)}
-        bad = sorted(set(dyn) - dnames)
-        if bad:
-            raise EngineError(f"unknown dynamic parameter {bad[0]!r}; allowed: {sorted(dnames)}")
-        kw["dynamic"] = DynamicThreshold(**dyn)
-    return Params(**kw)
+    return Params(**params_kwargs(Params, d, "cross"))
 
 
 def book_from_arrays(d: dict[str, np.ndarray]) -> Book:

@@ -68,7 +68,7 @@ table of ``cut ** n`` built once per run (the same values as ``pow``) and a bise
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
@@ -77,7 +77,8 @@ from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price,
 )
-from engine.compound import best_purchase, check_prices, dynamic_from_value, screening_order
+from engine._inputs import check_prices, params_kwargs, screening_order
+from engine.compound import best_purchase
 from engine.errors import EngineError, check_range
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -180,13 +181,7 @@ class Book:
 
 def params_from_dict(d: dict) -> Params:
     """Params from a plain dict (JSON); ``dynamic`` may be a dict of DynamicThreshold fields."""
-    names = {f.name for f in fields(Params)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise EngineError(f"unknown maker-clip parameter {unknown[0]!r}; allowed: {sorted(names)}")
-    kw = dict(d)
-    kw["dynamic"] = dynamic_from_value(kw.get("dynamic"))
-    return Params(**kw)
+    return Params(**params_kwargs(Params, d, "maker-clip"))
 
 
 def book_from_arrays(d: dict[str, np.ndarray]) -> Book:

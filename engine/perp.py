@@ -51,7 +51,7 @@ whose scale exceeds it every untouched position is checked exactly, so results a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
@@ -60,6 +60,7 @@ from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, next_impact, oracle_price, sale_slippage,
 )
+from engine._inputs import check_prices, params_kwargs
 from engine.errors import EngineError, check_range
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -195,11 +196,7 @@ def params_from_dict(d: dict) -> Params:
     lists ``tier_floors``, ``tier_imf``, ``tier_mmf``; ``dynamic`` may be a dict of
     DynamicThreshold fields.
     """
-    names = {f.name for f in fields(Params)} | {"tiers"}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise EngineError(f"unknown perp parameter {unknown[0]!r}; allowed: {sorted(names)}")
-    kw = dict(d)
+    kw = params_kwargs(Params, d, "perp", extra=frozenset({"tiers"}))
     tiers = kw.pop("tiers", None)
     if tiers is not None:
         if any(k in kw for k in ("tier_floors", "tier_imf", "tier_mmf")):
@@ -211,13 +208,6 @@ def params_from_dict(d: dict) -> Params:
             kw["tier_mmf"] = tuple(t["mmf"] for t in tiers)
         except (KeyError, TypeError):
             raise EngineError(f"tiers must be a list of {{'floor', 'imf', 'mmf'}}; got {tiers!r}") from None
-    dyn = kw.get("dynamic")
-    if isinstance(dyn, dict):
-        dnames = {f.name for f in fields(DynamicThreshold)}
-        bad = sorted(set(dyn) - dnames)
-        if bad:
-            raise EngineError(f"unknown dynamic parameter {bad[0]!r}; allowed: {sorted(dnames)}")
-        kw["dynamic"] = DynamicThreshold(**dyn)
     return Params(**kw)
 
 
@@ -306,18 +296,9 @@ def _screening(params: Params, book: Book, scale: float) -> tuple:
     return lo, lk, so, sk
 
 
-def _check_prices(prices: np.ndarray) -> np.ndarray:
-    s = np.ascontiguousarray(prices, dtype=np.float64)
-    if s.ndim != 2 or s.shape[1] < 1:
-        raise EngineError(f"prices must be a 2-d array (M paths, T+1 steps); got shape {s.shape}")
-    if not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise EngineError("prices must be finite and > 0 everywhere")
-    return s
-
-
 def _run(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, track: bool,
          record_steps: np.ndarray | None = None) -> dict:
-    s = _check_prices(prices)
+    s = check_prices(prices)
     M, N = s.shape[0], len(book)
     s_max, s_bound = _screen_scale(params)
     lo, lk, so, sk = _screening(params, book, s_bound)

@@ -1,0 +1,57 @@
+"""Checks and preparation of a kernel's inputs, shared by every mechanism module."""
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+
+from engine.errors import EngineError
+from engine.market import DynamicThreshold
+
+
+def dynamic_from_value(value: object) -> DynamicThreshold | None:
+    """``dynamic`` from None, a DynamicThreshold or a dict of its fields (unknown names rejected)."""
+    if value is None or isinstance(value, DynamicThreshold):
+        return value
+    if isinstance(value, dict):
+        names = {f.name for f in fields(DynamicThreshold)}
+        bad = sorted(set(value) - names)
+        if bad:
+            raise EngineError(f"unknown dynamic parameter {bad[0]!r}; allowed: {sorted(names)}")
+        return DynamicThreshold(**value)
+    raise EngineError(f"dynamic must be a dict of DynamicThreshold fields or None; got {value!r}")
+
+
+def params_kwargs(cls: type, d: dict, mechanism: str, *, extra: frozenset[str] = frozenset()) -> dict:
+    """Keyword arguments for the mechanism's ``Params`` from a plain dict (JSON): unknown names
+    are rejected (``extra`` names are let through for the caller), ``dynamic`` may be a dict."""
+    names = {f.name for f in fields(cls)} | set(extra)
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise EngineError(f"unknown {mechanism} parameter {unknown[0]!r}; allowed: {sorted(names)}")
+    kw = dict(d)
+    if "dynamic" in kw:
+        kw["dynamic"] = dynamic_from_value(kw["dynamic"])
+    return kw
+
+
+def check_prices(prices: np.ndarray) -> np.ndarray:
+    """``prices`` as contiguous float64[M, T+1], finite and > 0, or EngineError."""
+    s = np.ascontiguousarray(prices, dtype=np.float64)
+    if s.ndim != 2 or s.shape[1] < 1:
+        raise EngineError(f"prices must be a 2-d array (M paths, T+1 steps); got shape {s.shape}")
+    if not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise EngineError("prices must be finite and > 0 everywhere")
+    return s
+
+
+def screening_order(collateral: np.ndarray, debt: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows sorted by ``key = debt / collateral`` descending (int64[N]), their keys, and how many have debt.
+
+    No collateral with debt gives ``key = inf`` (liquidatable at any price); rows without debt
+    get ``-inf``, sort last and are never visited.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        key = np.where(debt > 0, debt / collateral, -np.inf)
+    order = np.argsort(-key, kind="stable").astype(np.int64)
+    return order, np.ascontiguousarray(key[order]), int(np.count_nonzero(debt > 0))
