@@ -1,10 +1,16 @@
-"""Backtest workflows: start, dispatch (a Celery chord of chunks), store, merge, cancel, fail,
+"""Backtest workflows: start, dispatch (one Celery task per chunk), store, merge, cancel, fail,
 resume, replay.
 
 State lives in the database, never in Celery: a chunk's result is a row unique per (run,
 scenario, block) written with an upsert, the run's progress is the count of those rows, and
 the merge reads the rows. So a chunk delivered twice (worker killed after writing, broker
 redelivery) changes nothing, and a run can be resumed by sending its missing chunks again.
+
+What happens next is decided from those rows, not by a chord: the chunk whose write completes
+its scenario merges that scenario in the same task, while the other workers go on with other
+scenarios' chunks, and the merge that completes the run finishes it. So no worker waits at a
+barrier between the chunks and the merges, and no chord bookkeeping (which the database result
+backend does by polling) sits between a run's last chunk and its results.
 """
 from __future__ import annotations
 
@@ -90,17 +96,34 @@ def dispatch_backtest(*, run_id: int) -> None:
         run.status = RunStatus.RUNNING
         run.started_at = run.last_progress_at = timezone.now()
         run.save()
-        transaction.on_commit(lambda: _send_chord(run.pk, blocks, run.task_ids))
+        transaction.on_commit(lambda: _send_chunks(run.pk, blocks, run.task_ids))
 
 
-def _send_chord(run_id: int, blocks: list[compute.Block], task_ids: list[str]) -> None:
-    from celery import chord
+def send_order(blocks: list[compute.Block]) -> list[int]:
+    """Positions of ``blocks`` in the order their tasks are sent: scenario by scenario, the
+    scenarios with the most chunks first (stable).
 
-    from backtests.tasks import merge_backtest_task, run_chunk_task
+    Scenario by scenario, so that each scenario is complete, and merged by the worker that
+    stored its last chunk, while the others go on with the next scenario's chunks; the largest
+    first, so that what is left for the end, while one worker merges the last big scenario, is
+    the small chunks (one-path replays of history) that keep the others busy.
+    """
+    per_scenario: dict[int, int] = {}
+    for b in blocks:
+        per_scenario[b.scenario_index] = per_scenario.get(b.scenario_index, 0) + 1
+    return sorted(range(len(blocks)), key=lambda i: (-per_scenario[blocks[i].scenario_index],
+                                                     blocks[i].scenario_index, blocks[i].block_index))
 
-    header = [run_chunk_task.si(run_id, b.scenario_index, b.block_index).set(task_id=tid)
-              for b, tid in zip(blocks, task_ids)]
-    chord(header, merge_backtest_task.si(run_id)).apply_async()
+
+def _send_chunks(run_id: int, blocks: list[compute.Block], task_ids: list[str]) -> None:
+    from backtests.tasks import run_chunk_task
+    from governance.celery import app
+
+    with app.producer_or_acquire() as producer:  # one broker connection for the whole batch
+        for i in send_order(blocks):
+            b = blocks[i]
+            run_chunk_task.apply_async((run_id, b.scenario_index, b.block_index), task_id=task_ids[i],
+                                       producer=producer)
 
 
 def blocks_of(run: BacktestRun) -> list[compute.Block]:
@@ -116,18 +139,15 @@ def block_of(run: BacktestRun, scenario_index: int, block_index: int) -> compute
 
 
 def resume_backtest(*, run: BacktestRun) -> int:
-    """Send again the chunks of a RUNNING run that have no stored result (e.g. after a worker's
-    main process was killed on the SQLite broker, which does not redeliver), as a new chord;
-    with every chunk stored, send the merges again. Safe while the old messages are still
-    around: every write is an upsert. Returns the number of chunks sent."""
+    """Send again what a RUNNING run is missing: the chunks with no stored result (e.g. after a
+    worker's main process was killed on the SQLite broker, which does not redeliver), and the
+    merges of the scenarios whose chunks are all stored but whose results are not; with every
+    scenario merged, finish it. Safe while the old messages are still around: every write is
+    an upsert. Returns the number of chunks sent."""
     if run.status == RunStatus.PENDING:
         # The dispatch message was lost (e.g. broker restarted before a worker took it).
         BacktestRun.objects.filter(pk=run.pk).update(last_progress_at=timezone.now())
         _send_dispatch(run.pk)
-        return 0
-    if run.status == RunStatus.RUNNING and run.chunks.count() == run.chunks_total:
-        BacktestRun.objects.filter(pk=run.pk).update(last_progress_at=timezone.now())
-        merge_backtest(run_id=run.pk, again=True)
         return 0
     with transaction.atomic():
         run = BacktestRun.objects.select_for_update().get(pk=run.pk)
@@ -139,7 +159,9 @@ def resume_backtest(*, run: BacktestRun) -> int:
         run.task_ids = list(run.task_ids) + ids
         run.last_progress_at = timezone.now()
         run.save(update_fields=["task_ids", "last_progress_at"])
-        transaction.on_commit(lambda: _send_chord(run.pk, missing, ids))
+        if missing:
+            transaction.on_commit(lambda: _send_chunks(run.pk, missing, ids))
+    merge_backtest(run_id=run.pk)
     return len(missing)
 
 
@@ -147,14 +169,19 @@ def resume_backtest(*, run: BacktestRun) -> int:
 
 
 def run_chunk(*, run_id: int, scenario_index: int, block_index: int) -> bool:
-    """Compute one chunk and store it. Returns False when there was nothing to do (run gone,
-    cancelled, failed, or the chunk already stored). Bad input (EngineError) fails the run; it
-    is not retried. Transient database errors propagate to the task, which retries."""
+    """Compute one chunk and store it; if that completes its scenario, merge the scenario, and
+    if that completes the run, finish it. Returns False when there was no chunk to compute
+    (run gone, cancelled, failed, or the chunk already stored). Bad input (EngineError) fails
+    the run; it is not retried. Transient database errors propagate to the task, which retries:
+    the retry finds the chunk stored and does what is left (the merge, the finish)."""
     run = BacktestRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return False
     if run.chunks.filter(scenario_index=scenario_index, block_index=block_index).exists():
         log.info("chunk run=%s scenario=%s block=%s already stored", run_id, scenario_index, block_index)
+        # A redelivery (or a retry after the merge failed): merge if nobody has.
+        if scenario_ready_to_merge(run, scenario_index):
+            merge_scenario(run_id=run_id, scenario_index=scenario_index)
         return False
     block = block_of(run, scenario_index, block_index)
     log.info("chunk run=%s scenario=%s block=%s started", run_id, scenario_index, block_index)
@@ -169,12 +196,30 @@ def run_chunk(*, run_id: int, scenario_index: int, block_index: int) -> bool:
         fail_backtest(run_id=run_id, message=f"Scenario {name!r}, paths {block.start}-{block.stop - 1}: {exc}")
         return False
     seconds = time.perf_counter() - t0
-    return store_chunk(run_id=run_id, block=block, arrays=arrays, seconds=seconds, timings=timings)
+    stored = store_chunk(run_id=run_id, block=block, arrays=arrays, seconds=seconds, timings=timings)
+    if stored == COMPLETES_SCENARIO:
+        merge_scenario(run_id=run_id, scenario_index=scenario_index)
+    return bool(stored)
+
+
+def scenario_ready_to_merge(run: BacktestRun, scenario_index: int) -> bool:
+    """Every chunk of the scenario stored and its results not yet."""
+    expected = sum(1 for b in blocks_of(run) if b.scenario_index == scenario_index)
+    return (run.chunks.filter(scenario_index=scenario_index).count() == expected
+            and not run.comparisons.filter(scenario_index=scenario_index).exists())
+
+
+# store_chunk's results (truthy when the chunk was stored).
+NOT_STORED, STORED, COMPLETES_SCENARIO = 0, 1, 2
 
 
 def store_chunk(*, run_id: int, block: compute.Block, arrays: dict[str, np.ndarray], seconds: float,
-                timings: dict[str, float] | None = None) -> bool:
-    """Upsert one chunk's result and update the run's progress from the stored rows."""
+                timings: dict[str, float] | None = None) -> int:
+    """Upsert one chunk's result and update the run's progress from the stored rows.
+
+    Returns NOT_STORED (the run is no longer running), STORED, or COMPLETES_SCENARIO when this
+    write created the last missing chunk of its scenario: decided under the run's row lock, so
+    of two chunks of a scenario stored at once exactly one completes it."""
     t0 = time.perf_counter()
     data = compute.pack(arrays)
     timings = {**(timings or {}), "pack": time.perf_counter() - t0}
@@ -182,7 +227,7 @@ def store_chunk(*, run_id: int, block: compute.Block, arrays: dict[str, np.ndarr
     with transaction.atomic():
         run = BacktestRun.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING:
-            return False
+            return NOT_STORED
         chunk, created = ChunkResult.objects.update_or_create(
             run=run, scenario_index=block.scenario_index, block_index=block.block_index,
             defaults={"path_start": block.start, "path_stop": block.stop, "data": data, "seconds": seconds,
@@ -193,63 +238,53 @@ def store_chunk(*, run_id: int, block: compute.Block, arrays: dict[str, np.ndarr
         run.chunks_done = run.chunks.count()
         run.last_progress_at = timezone.now()
         run.save(update_fields=["chunks_done", "last_progress_at"])
-        if run.chunks_done == run.chunks_total:
-            # Normally the chord's body merges; but a chord whose bookkeeping in the result
-            # backend broke (backend down for a moment, broker restart) never calls its body,
-            # so the last chunk in asks for the merge too. merge_backtest runs once.
-            transaction.on_commit(lambda: _send_task("merge_backtest_task", run_id))
+        expected = sum(1 for b in blocks_of(run) if b.scenario_index == block.scenario_index)
+        completes = created and run.chunks.filter(scenario_index=block.scenario_index).count() == expected
     # The write's own time, recorded after the fact (a second, tiny update).
     ChunkResult.objects.filter(pk=chunk.pk).update(timings={**timings, "store": time.perf_counter() - t0})
     log.info("chunk run=%s scenario=%s block=%s stored (%.2f s)", run_id, block.scenario_index,
              block.block_index, seconds)
-    return True
+    return COMPLETES_SCENARIO if completes else STORED
 
 
 # -- merge ----------------------------------------------------------------------------------
-# The chunks' chord ends in merge_backtest, which sends one merge per scenario (the bootstrap of
-# the paired differences is the costly part: scenarios are merged in parallel) as a second
-# chord ending in finish_backtest.
+# A scenario is merged by the task that stored its last chunk (run_chunk). merge_backtest is
+# the safety net, used when resuming: it sends the merges nobody did.
 
 
 def merge_backtest(*, run_id: int, again: bool = False) -> bool:
-    """Send the per-scenario merges once every chunk is stored. Does nothing unless the run is
-    RUNNING with every chunk stored, and (unless ``again``) sends them only once."""
-    with transaction.atomic():
-        run = BacktestRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.status != RunStatus.RUNNING or (run.merge_sent_at and not again):
-            return False
-        stored = run.chunks.count()
-        if stored != run.chunks_total:
-            log.warning("run %s: merge found %s of %s chunks; it stays running (resume it)", run_id, stored,
-                        run.chunks_total)
-            return False
-        run.merge_sent_at = timezone.now()
-        run.save(update_fields=["merge_sent_at"])
-        n = len(run.manifest["scenarios"])
-        transaction.on_commit(lambda: _send_merges(run_id, n))
-    return True
+    """Send a merge for every scenario of a RUNNING run whose chunks are all stored and whose
+    results are not; with every scenario merged, finish the run. Returns whether it sent or
+    finished anything. (``again`` is accepted for messages sent by earlier versions.)"""
+    run = BacktestRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.RUNNING:
+        return False
+    pending = [s for s in range(len(run.manifest["scenarios"])) if scenario_ready_to_merge(run, s)]
+    if pending:
+        BacktestRun.objects.filter(pk=run_id).update(merge_sent_at=timezone.now())
+        transaction.on_commit(lambda: _send_merges(run_id, pending))
+        return True
+    if run.comparisons.count() == len(run.manifest["scenarios"]):
+        return finish_backtest(run_id=run_id)  # merged, but the finish was lost
+    return False
 
 
-def _send_merges(run_id: int, n_scenarios: int) -> None:
-    from celery import chord
+def _send_merges(run_id: int, scenario_indexes: list[int]) -> None:
+    from backtests.tasks import merge_scenario_task
 
-    from backtests.tasks import finish_backtest_task, merge_scenario_task
-
-    chord([merge_scenario_task.si(run_id, s) for s in range(n_scenarios)], finish_backtest_task.si(run_id)).apply_async()
-
-
-def _send_task(name: str, run_id: int) -> None:
-    from backtests import tasks
-
-    getattr(tasks, name).delay(run_id)
+    for s in scenario_indexes:
+        merge_scenario_task.delay(run_id, s)
 
 
 def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
-    """Merge one scenario's chunks into its results (upsert: a repeated merge changes nothing)."""
+    """Merge one scenario's chunks into its results (upsert: a repeated merge changes nothing);
+    if every scenario then has its results, finish the run (in this task: no message between
+    the last merge and the vote)."""
     run = BacktestRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return False
     chunks = list(run.chunks.filter(scenario_index=scenario_index).order_by("block_index"))
+    t0 = time.perf_counter()
     try:
         inputs = run_inputs.load_inputs(run)
         figures = compute.merge_scenario(inputs, run.seed, scenario_index, [compute.unpack(c.data) for c in chunks])
@@ -263,9 +298,10 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
         save_figures(run, figures)
         run.last_progress_at = timezone.now()
         run.save(update_fields=["last_progress_at"])
-        if run.comparisons.count() == len(run.manifest["scenarios"]):
-            # As for chunks: finish does not depend on the chord's bookkeeping alone.
-            transaction.on_commit(lambda: _send_task("finish_backtest_task", run_id))
+        merged_all = run.comparisons.count() == len(run.manifest["scenarios"])
+    log.info("scenario run=%s scenario=%s merged (%.2f s)", run_id, scenario_index, time.perf_counter() - t0)
+    if merged_all:
+        finish_backtest(run_id=run_id)
     return True
 
 

@@ -11,7 +11,14 @@ the standard pack (scenarios.services.create_stress_pack: 720 hourly steps), a s
 and a proposal; submits it with a fixed seed; starts N worker processes
 (``celery -A governance worker -P prefork --concurrency 1``) and times the run from submission
 to COMPLETE. Runs with different worker counts use the same seed: their figures must be
-identical (checked). Prints a table and writes JSON (--out).
+identical (checked). With --repeat N every worker count is timed N times (alternating) and the
+table shows the medians. Prints a table and writes JSON (--out).
+
+Where the time goes: ``dispatch`` (submission to the chunks sent: the worker builds the
+manifest), ``chunks`` (chunks sent to the last chunk stored; the merges of all but the last
+scenario run inside it, in the task that stored the scenario's last chunk), ``tail`` (last
+chunk stored to COMPLETE: the last merge and the finish), and the CPU seconds summed over the
+chunks (load inputs, generate paths, engine, pack, store) and over the merges.
 """
 from __future__ import annotations
 
@@ -37,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=720, help="hourly steps of the simulated scenarios")
     p.add_argument("--block-paths", type=int, default=250, help="paths per chunk (BACKTEST_BLOCK_PATHS)")
     p.add_argument("--seed", type=int, default=20240601)
+    p.add_argument("--repeat", type=int, default=1, help="time each worker count this many times (median)")
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     return p.parse_args()
 
@@ -145,12 +153,17 @@ def time_run(market, author, n_workers: int, seed: int, log_dir: Path) -> dict:
         stop_workers(procs)
     if not run.is_complete:
         raise SystemExit(f"run {run.pk} ended {run.status}: {run.error}")
-    return breakdown(run, wall, n_workers)
+    logs = "".join((log_dir / f"worker{i + 1}.log").read_text(errors="replace") for i in range(n_workers))
+    return breakdown(run, wall, n_workers, logs)
 
 
-def breakdown(run, wall: float, n_workers: int) -> dict:
+def breakdown(run, wall: float, n_workers: int, logs: str) -> dict:
+    import re
+
     chunks = list(run.chunks.all())
     total = {k: sum(c.timings.get(k, 0.0) for c in chunks) for k in ("load", "generate", "engine", "pack", "store")}
+    merges = [float(m) for m in re.findall(rf"scenario run={run.pk} scenario=\d+ merged \(([0-9.]+) s\)", logs)]
+    total["merge"] = sum(merges)
     last_chunk = max(c.updated_at for c in chunks)
     return {
         "workers": n_workers, "run": run.pk, "seed": run.seed, "wall_seconds": wall,
@@ -159,7 +172,8 @@ def breakdown(run, wall: float, n_workers: int) -> dict:
         "paths": sum(s["n_paths"] for s in run.manifest["scenarios"]),
         "dispatch_seconds": (run.started_at - run.created_at).total_seconds(),
         "chunk_phase_seconds": (last_chunk - run.started_at).total_seconds(),
-        "merge_phase_seconds": (run.finished_at - last_chunk).total_seconds(),
+        "tail_seconds": (run.finished_at - last_chunk).total_seconds(),
+        "merges": len(merges),
         "chunk_cpu_seconds": {k: round(v, 3) for k, v in total.items()},
     }
 
@@ -181,33 +195,47 @@ def main() -> None:
     market, author = build_market(args)
     print(f"setup (migrate, import prices, pack, book of {args.positions}): {time.perf_counter() - t0:.1f} s; "
           f"VAR_DIR={os.environ['VAR_DIR']}", flush=True)
-    results = []
-    for n in [int(x) for x in args.workers.split(",")]:
-        r = time_run(market, author, n, args.seed, log_dir)
-        results.append(r)
-        print(json.dumps(r), flush=True)
-    if len(results) > 1:
-        first = per_path_bytes(results[0]["run"])
-        for r in results[1:]:
-            same = {k: compute.unpack(v)["per_path"].tobytes() for k, v in per_path_bytes(r["run"]).items()} == \
-                   {k: compute.unpack(v)["per_path"].tobytes() for k, v in first.items()}
-            r["identical_to_first"] = same
-            if not same:
-                raise SystemExit(f"run {r['run']} ({r['workers']} workers) differs from run {results[0]['run']}")
-        base = results[0]["wall_seconds"]
-        for r in results:
-            r["speedup_vs_first"] = base / r["wall_seconds"]
+    counts = [int(x) for x in args.workers.split(",")]
+    runs: dict[int, list[dict]] = {n: [] for n in counts}
+    for _ in range(args.repeat):
+        for n in counts:
+            r = time_run(market, author, n, args.seed, log_dir)
+            runs[n].append(r)
+            print(json.dumps(r), flush=True)
+    every = [r for n in counts for r in runs[n]]
+    first = per_path_bytes(every[0]["run"])
+    first = {k: compute.unpack(v)["per_path"].tobytes() for k, v in first.items()}
+    for r in every[1:]:
+        same = {k: compute.unpack(v)["per_path"].tobytes() for k, v in per_path_bytes(r["run"]).items()} == first
+        r["identical_to_first"] = same
+        if not same:
+            raise SystemExit(f"run {r['run']} ({r['workers']} workers) differs from run {every[0]['run']}")
+    results = [median_run(runs[n]) for n in counts]
+    base = results[0]["wall_seconds"]
+    for r in results:
+        r["speedup_vs_first"] = base / r["wall_seconds"]
     print()
     print(f"{'workers':>7} {'wall s':>8} {'speed-up':>8} {'chunks':>6} {'dispatch':>8} {'chunks s':>8} "
-          f"{'merge s':>8} | chunk CPU s: load generate engine pack store")
+          f"{'tail s':>8} | CPU s: load generate engine pack store merge")
     for r in results:
         c = r["chunk_cpu_seconds"]
-        print(f"{r['workers']:>7} {r['wall_seconds']:>8.1f} {r.get('speedup_vs_first', 1.0):>8.2f} {r['chunks']:>6} "
-              f"{r['dispatch_seconds']:>8.1f} {r['chunk_phase_seconds']:>8.1f} {r['merge_phase_seconds']:>8.1f} | "
-              f"{c['load']:.1f} {c['generate']:.1f} {c['engine']:.1f} {c['pack']:.2f} {c['store']:.2f}")
+        print(f"{r['workers']:>7} {r['wall_seconds']:>8.1f} {r['speedup_vs_first']:>8.2f} {r['chunks']:>6} "
+              f"{r['dispatch_seconds']:>8.1f} {r['chunk_phase_seconds']:>8.1f} {r['tail_seconds']:>8.1f} | "
+              f"{c['load']:.1f} {c['generate']:.1f} {c['engine']:.1f} {c['pack']:.2f} {c['store']:.2f} "
+              f"{c['merge']:.1f}")
+    if args.repeat > 1:
+        print(f"(medians of {args.repeat} runs; wall seconds of each: "
+              + "; ".join(f"{n} worker(s): " + ", ".join(f"{r['wall_seconds']:.2f}" for r in runs[n]) for n in counts)
+              + ")")
     if args.out:
-        args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": results},
-                                       indent=2))
+        args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "medians": results,
+                                        "runs": every}, indent=2))
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median wall time (the lower middle of an even count)."""
+    ordered = sorted(runs, key=lambda r: r["wall_seconds"])
+    return dict(ordered[(len(ordered) - 1) // 2])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Backtest services, pages and commands in this process (the worker tests run them through a
-real broker; here the tasks' services are called directly, in the order the chords call them)."""
+real broker; here the tasks' services are called directly, in the order the workers call them)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -58,7 +58,8 @@ def submitted(market, author, settings, django_capture_on_commit_callbacks) -> B
 
 
 def drive(run: BacktestRun, django_capture_on_commit_callbacks, *, until: str = "complete") -> BacktestRun:
-    """What the workers do: dispatch, every chunk, the merges, finish."""
+    """What the workers do: dispatch, then every chunk (the chunk that completes a scenario merges
+    it, and the last merge finishes the run)."""
     with django_capture_on_commit_callbacks(execute=False):
         services.dispatch_backtest(run_id=run.pk)
     run.refresh_from_db()
@@ -68,11 +69,9 @@ def drive(run: BacktestRun, django_capture_on_commit_callbacks, *, until: str = 
         assert services.run_chunk(run_id=run.pk, scenario_index=block.scenario_index, block_index=block.block_index)
         if until == "one chunk":
             break
-    if until == "complete":
-        for s in range(len(run.manifest["scenarios"])):
-            assert services.merge_scenario(run_id=run.pk, scenario_index=s)
-        assert services.finish_backtest(run_id=run.pk)
     run.refresh_from_db()
+    if until == "complete":
+        assert run.status == RunStatus.COMPLETE, run.error
     return run
 
 
@@ -134,7 +133,7 @@ def test_a_chunk_of_a_cancelled_run_is_discarded(run, author, django_capture_on_
         services.cancel_backtest(run=run, user=author)
     assert services.run_chunk(run_id=run.pk, scenario_index=0, block_index=1) is False
     arrays = {"live": np.zeros((5, 13)), "proposed": np.zeros((5, 13)), "price": np.zeros((5, 3))}
-    assert services.store_chunk(run_id=run.pk, block=services.block_of(run, 0, 1), arrays=arrays, seconds=0) is False
+    assert services.store_chunk(run_id=run.pk, block=services.block_of(run, 0, 1), arrays=arrays, seconds=0) == services.NOT_STORED
     assert not run.chunks.exists()
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED and "carol" in run.error
@@ -194,21 +193,62 @@ def test_resuming_a_stuck_run_sends_only_its_missing_chunks(run, django_capture_
     assert len(callbacks) == 1
 
 
-def test_the_last_chunk_stored_asks_for_the_merge_which_is_sent_once(run, django_capture_on_commit_callbacks):
+def test_the_chunk_that_completes_a_scenario_merges_it_and_the_last_merge_finishes_the_run(
+        run, django_capture_on_commit_callbacks):
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
-    blocks = services.blocks_of(run)
-    for b in blocks[:-1]:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    blocks = services.blocks_of(run)  # scenario 0: blocks 0-2, scenario 1: blocks 0-2
+    merged = []
+    for b in blocks:
+        with django_capture_on_commit_callbacks(execute=False):
+            assert services.run_chunk(run_id=run.pk, scenario_index=b.scenario_index, block_index=b.block_index)
+        merged.append(sorted(run.comparisons.values_list("scenario_index", flat=True)))
+    assert merged == [[], [], [0], [0], [0], [0, 1]]
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETE
+    # A chunk delivered again after the run completed computes and merges nothing.
+    before = run.comparisons.get(scenario_index=0).paired
+    assert services.run_chunk(run_id=run.pk, scenario_index=0, block_index=2) is False
+    assert run.comparisons.get(scenario_index=0).paired == before and run.chunks.count() == 6
+
+
+def test_of_two_writes_of_a_scenarios_last_chunk_only_the_first_completes_it(run, django_capture_on_commit_callbacks):
+    run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
+    inputs_ = services.run_inputs.load_inputs(run)
+    results = []
+    for b in services.blocks_of(run)[:3] + services.blocks_of(run)[2:3]:
+        arrays = compute.compute_chunk(inputs_, run.seed, b)
+        results.append(services.store_chunk(run_id=run.pk, block=b, arrays=arrays, seconds=0.0))
+    assert results == [services.STORED, services.STORED, services.COMPLETES_SCENARIO, services.STORED]
+
+
+def test_a_scenario_whose_merge_was_lost_is_merged_when_the_run_is_resumed(run, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
+    with mock.patch("backtests.services.merge_scenario") as merge:  # the merging worker died
+        for b in services.blocks_of(run)[:3]:
             services.run_chunk(run_id=run.pk, scenario_index=b.scenario_index, block_index=b.block_index)
-        assert callbacks == []
-    last = blocks[-1]
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.run_chunk(run_id=run.pk, scenario_index=last.scenario_index, block_index=last.block_index)
-    assert len(callbacks) == 1  # merge_backtest_task, in case the chord never calls its body
-    with django_capture_on_commit_callbacks(execute=False) as sent:
-        assert services.merge_backtest(run_id=run.pk) is True
-        assert services.merge_backtest(run_id=run.pk) is False  # the chord's body, later: no-op
-    assert len(sent) == 1
+        merge.assert_called_once_with(run_id=run.pk, scenario_index=0)
+    assert not run.comparisons.exists()
+    with mock.patch("backtests.services._send_chunks") as send_chunks, \
+            mock.patch("backtests.services._send_merges") as send_merges:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.resume_backtest(run=run) == 3
+    assert [(b.scenario_index, b.block_index) for b in send_chunks.call_args.args[1]] == [(1, 0), (1, 1), (1, 2)]
+    send_merges.assert_called_once_with(run.pk, [0])
+    # The merge task, as the worker runs it, then the resent chunks: the run completes.
+    assert services.merge_scenario(run_id=run.pk, scenario_index=0)
+    for b in services.blocks_of(run)[3:]:
+        services.run_chunk(run_id=run.pk, scenario_index=b.scenario_index, block_index=b.block_index)
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETE
+    assert services.replay_backtest(run=run) == []
+
+
+def test_chunks_are_sent_scenario_by_scenario_the_largest_scenarios_first():
+    blocks = compute.plan_blocks(paths_per_scenario=[1, 5, 1, 9], block_paths=4)
+    order = [(blocks[i].scenario_index, blocks[i].block_index) for i in services.send_order(blocks)]
+    assert order == [(3, 0), (3, 1), (3, 2), (1, 0), (1, 1), (0, 0), (2, 0)]
 
 
 def test_a_pending_run_whose_dispatch_was_lost_is_resumed_automatically(run, settings,
