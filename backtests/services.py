@@ -291,11 +291,12 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
     except EngineError as exc:
         fail_backtest(run_id=run_id, message=f"Merging scenario {scenario_index} failed: {exc}")
         return False
+    packed = pack_figures(run, figures)  # before taking the run's lock, which chunks wait for
     with transaction.atomic():
         run = BacktestRun.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING:
             return False
-        save_figures(run, figures)
+        save_figures(run, figures, packed)
         run.last_progress_at = timezone.now()
         run.save(update_fields=["last_progress_at"])
         merged_all = run.comparisons.count() == len(run.manifest["scenarios"])
@@ -322,13 +323,19 @@ def finish_backtest(*, run_id: int) -> bool:
     return True
 
 
-def save_figures(run: BacktestRun, f: compute.ScenarioFigures) -> None:
-    fields = list(run.manifest.get("fields", []))
-    for role, per_path, summary in ((Role.LIVE, f.live, f.live_summary), (Role.PROPOSED, f.proposed, f.proposed_summary)):
+def pack_figures(run: BacktestRun, f: compute.ScenarioFigures) -> dict[str, bytes]:
+    """The stored form of each version's per-path figures (compressed arrays)."""
+    fields = np.array(list(run.manifest.get("fields", [])))
+    return {Role.LIVE: compute.pack({"per_path": f.live, "fields": fields}),
+            Role.PROPOSED: compute.pack({"per_path": f.proposed, "fields": fields})}
+
+
+def save_figures(run: BacktestRun, f: compute.ScenarioFigures, packed: dict[str, bytes] | None = None) -> None:
+    packed = packed or pack_figures(run, f)
+    for role, summary in ((Role.LIVE, f.live_summary), (Role.PROPOSED, f.proposed_summary)):
         ScenarioResult.objects.update_or_create(
             run=run, scenario_index=f.index, role=role,
-            defaults={"scenario_name": f.name, "summary": summary,
-                      "per_path": compute.pack({"per_path": per_path, "fields": np.array(fields)})})
+            defaults={"scenario_name": f.name, "summary": summary, "per_path": packed[role]})
     ScenarioComparison.objects.update_or_create(
         run=run, scenario_index=f.index,
         defaults={"scenario_name": f.name, "paired": f.paired, "series": f.series})

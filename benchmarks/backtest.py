@@ -133,6 +133,8 @@ def time_run(market, author, n_workers: int, seed: int, log_dir: Path) -> dict:
 
     settings.BACKTEST_SEED = seed
     app.control.purge()
+    log_dir = log_dir / f"{n_workers}-workers-{time.strftime('%H%M%S')}"  # one folder per timed run
+    log_dir.mkdir()
     procs = start_workers(n_workers, log_dir)
     try:
         values = {**market.live_version.values, "liquidation_threshold": "0.835", "ltv": "0.81"}

@@ -6,7 +6,9 @@ from the Generator passed in, drawn in a fixed order, so the same inputs give th
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
 
 import numpy as np
 from scipy import special
@@ -147,11 +149,35 @@ def normal_to_standard_t(z: np.ndarray, nu: float) -> np.ndarray:
     return table[i] + pos * (table[i + 1] - table[i])
 
 
+# fit_assets is a deterministic function of the returns: a process generating many blocks of
+# the same scenario (a backtest worker) fits each window once. Keyed by the returns' bytes.
+_FITS: dict[bytes, tuple[list[GarchTFit], np.ndarray, np.ndarray]] = {}
+_FITS_LOCK = threading.Lock()
+_FITS_KEEP = 16
+
+
 def fit_assets(R: np.ndarray) -> tuple[list[GarchTFit], np.ndarray, np.ndarray]:
     """GARCH-t fit of each asset's returns R (A, n).
 
-    Returns the fits, the standardized residuals (A, n) and the next-step variances (A,).
+    Returns the fits, the standardized residuals (A, n) and the next-step variances (A,):
+    the same values for the same returns, bit for bit, whether fitted now or remembered from
+    an earlier call in this process (callers get their own copies of the arrays).
     """
+    R = np.ascontiguousarray(R, dtype=np.float64)
+    key = hashlib.sha256(repr(R.shape).encode() + R.tobytes()).digest()
+    with _FITS_LOCK:
+        hit = _FITS.get(key)
+    if hit is None:
+        hit = _fit_assets(R)
+        with _FITS_LOCK:
+            while len(_FITS) >= _FITS_KEEP:
+                _FITS.pop(next(iter(_FITS)))
+            _FITS[key] = hit
+    fits, Z, s2 = hit
+    return list(fits), Z.copy(), s2.copy()
+
+
+def _fit_assets(R: np.ndarray) -> tuple[list[GarchTFit], np.ndarray, np.ndarray]:
     fits, Z, s2 = [], [], []
     for r in R:
         f = fit_garch_t(r)

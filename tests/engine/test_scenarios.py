@@ -415,3 +415,19 @@ def test_scenario_paths_carry_the_normalized_spec() -> None:
     assert p.spec == validate_spec(GBM)
     assert p.spec["conditions"]["depth_usd"] is None
     assert (p.n_paths, p.n_steps) == (50, 100)
+
+
+def test_a_garch_fit_remembered_for_the_same_returns_is_the_fit_bit_for_bit_and_not_shared() -> None:
+    from engine.scenarios import models
+
+    R = aligned_returns([synthetic_history(seed=21, n=24 * 40)])[0]
+    models._FITS.clear()
+    fits, Z, s2 = models.fit_assets(R)          # fitted
+    fits2, Z2, s22 = models.fit_assets(R.copy())  # remembered
+    assert fits2 == fits and Z2.tobytes() == Z.tobytes() and s22.tobytes() == s2.tobytes()
+    fresh = models._fit_assets(np.ascontiguousarray(R))
+    assert fresh[0] == fits and fresh[1].tobytes() == Z.tobytes() and fresh[2].tobytes() == s2.tobytes()
+    Z2[:] = 0.0  # a caller's copy: changing it changes nothing remembered
+    assert models.fit_assets(R)[1].tobytes() == Z.tobytes()
+    other = aligned_returns([synthetic_history(seed=22, n=24 * 40)])[0]
+    assert models.fit_assets(other)[0] != fits
