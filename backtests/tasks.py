@@ -2,8 +2,8 @@
 
 A run is one ``run_chunk_task`` per chunk; the task that stores a scenario's last chunk merges
 the scenario, and the one that merges the last scenario finishes the run (backtests.services).
-``merge_scenario_task``, ``merge_backtest_task`` and ``finish_backtest_task`` are sent when a
-run is resumed (and may still be queued by earlier versions, which sent a chord).
+``merge_scenario_task`` is sent when a run is resumed; ``merge_backtest_task`` and
+``finish_backtest_task`` are no longer sent, and stay for messages queued by earlier versions.
 
 Every task is ``acks_late`` with ``reject_on_worker_lost`` (settings): a worker process killed
 in the middle of a chunk leaves the message to be delivered again, and the chunk's upsert
