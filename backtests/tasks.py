@@ -25,8 +25,10 @@ from backtests import services
 log = logging.getLogger(__name__)
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+# ignore_result: a run's state is in the database; nothing reads these tasks' Celery results,
+# so no task writes one (one write less per chunk, and no dependence on the result backend).
 RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 2, "retry_backoff_max": 60, "retry_jitter": True,
-         "max_retries": 6, "acks_late": True, "reject_on_worker_lost": True}
+         "max_retries": 6, "acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
 
 class RunTask(Task):
@@ -101,6 +103,6 @@ def finish_backtest_task(run_id: int) -> bool:
     return services.finish_backtest(run_id=run_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, ignore_result=True)
 def resume_stuck_backtests_task() -> list[int]:
     return services.resume_stuck_backtests()

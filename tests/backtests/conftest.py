@@ -126,7 +126,7 @@ def start_worker(transactional_db, tmp_path) -> Callable[..., Worker]:
     app.control.purge()  # messages left by an earlier, interrupted session
     workers: list[Worker] = []
 
-    def start(name: str = "w1", concurrency: int = 1, env: dict | None = None) -> Worker:
+    def start(name: str = "w1", concurrency: int = 1, env: dict | None = None, args: tuple[str, ...] = ()) -> Worker:
         log = tmp_path / f"{name}.log"
         full_env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "governance.settings",
                     "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -134,7 +134,7 @@ def start_worker(transactional_db, tmp_path) -> Callable[..., Worker]:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "governance", "worker", "-P", "prefork",
                  "--concurrency", str(concurrency), "-n", f"{name}-{os.getpid()}@%h", "--loglevel", "INFO",
-                 "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                 "--without-gossip", "--without-mingle", "--without-heartbeat", *args],
                 cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         worker = Worker(name, proc, log)
         workers.append(worker)

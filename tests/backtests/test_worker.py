@@ -120,10 +120,15 @@ def test_a_redelivered_chunk_does_not_double_count(market, author, settings, sta
     before = {(c.scenario_index, c.block_index): bytes(c.data) for c in run.chunks.all()}
     # The broker delivers the same chunk again (as after a lost acknowledgement), and the
     # chunk's write itself is repeated (two deliveries racing): one row, same figures.
+    import uuid
+
     from backtests.tasks import run_chunk_task
 
     BacktestRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
-    run_chunk_task.delay(run.pk, 1, 2).get(timeout=60)
+    task_id = str(uuid.uuid4())
+    run_chunk_task.apply_async((run.pk, 1, 2), task_id=task_id)
+    worker.wait_for(f"run_chunk_task[{task_id}] succeeded", timeout=60)
+    assert f"chunk run={run.pk} scenario=1 block=2 already stored" in worker.text()
     block = services.block_of(run, 1, 2)
     assert services.store_chunk(run_id=run.pk, block=block, arrays=compute.unpack(before[(1, 2)]), seconds=0.0)
     run.refresh_from_db()
