@@ -47,6 +47,18 @@ def make_book(market, n: int = 2000, seed: int = 1):
         generator={"price": 2000.0, "threshold": 0.83, "total_debt_usd": 5e7, "h_min": 1.01, "h_median": 1.3})
 
 
+@pytest.fixture
+def heavy_market(transactional_db):
+    """Chunks of a few tenths of a second (10 paths x 720 steps x 20,000 positions, twice), so
+    that a test can act while one is computing."""
+    from tests.proposals.factories import make_market
+
+    market = make_market("aave-v3")
+    make_book(market, n=20_000)
+    make_pack(market, [scenario_spec("calm", 0.8, 720), scenario_spec("storm", 2.5, 720, lam=40.0)])
+    return market
+
+
 def database_url() -> str:
     """The URL of the test database this process uses, for the worker processes."""
     s = connection.settings_dict

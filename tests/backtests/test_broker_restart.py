@@ -23,8 +23,8 @@ from backtests import services
 from backtests.models import BacktestRun, ChunkResult, RunStatus
 from governance.models import Member
 from proposals import services as proposal_services
-from tests.backtests.conftest import ROOT, database_url, make_book, make_pack, scenario_spec, wait_for_run
-from tests.proposals.factories import make_market, make_proposal, make_user
+from tests.backtests.conftest import ROOT, database_url, wait_for_run
+from tests.proposals.factories import make_proposal, make_user
 
 pytestmark = pytest.mark.worker
 
@@ -73,14 +73,6 @@ def redis_server(tmp_path):
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def heavy_market(transactional_db):
-    market = make_market("aave-v3")
-    make_book(market, n=20_000)
-    make_pack(market, [scenario_spec("calm", 0.8, 720), scenario_spec("storm", 2.5, 720, lam=40.0)])
-    return market
 
 
 def test_a_broker_restart_mid_run_ends_in_a_complete_run_with_identical_figures(

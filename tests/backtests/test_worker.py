@@ -32,16 +32,6 @@ def market(transactional_db):
 
 
 @pytest.fixture
-def heavy_market(transactional_db):
-    """Chunks of about a second (10 paths x 720 steps x 20,000 positions, twice), so that a
-    test can act while one is computing."""
-    market = make_market("aave-v3")
-    make_book(market, n=20_000)
-    make_pack(market, [scenario_spec("calm", 0.8, 720), scenario_spec("storm", 2.5, 720, lam=40.0)])
-    return market
-
-
-@pytest.fixture
 def author(transactional_db):
     return make_user("carol", Member.Role.CONTRIBUTOR)
 
