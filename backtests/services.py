@@ -1,16 +1,17 @@
-"""Backtest workflows: start, dispatch (one Celery task per chunk), store, merge, cancel, fail,
-resume, replay.
+"""Backtest workflows: start, dispatch (a Celery group of chunk tasks), store, merge, cancel,
+fail, resume, replay.
 
 State lives in the database, never in Celery: a chunk's result is a row unique per (run,
 scenario, block) written with an upsert, the run's progress is the count of those rows, and
 the merge reads the rows. So a chunk delivered twice (worker killed after writing, broker
 redelivery) changes nothing, and a run can be resumed by sending its missing chunks again.
 
-What happens next is decided from those rows, not by a chord: the chunk whose write completes
-its scenario merges that scenario in the same task, while the other workers go on with other
-scenarios' chunks, and the merge that completes the run finishes it. So no worker waits at a
-barrier between the chunks and the merges, and no chord bookkeeping (which the database result
-backend does by polling) sits between a run's last chunk and its results.
+What happens next is decided from those rows, not by a chord's callback: the chunk whose write
+completes its scenario merges that scenario in the same task, while the other workers go on
+with other scenarios' chunks, and the merge that completes the run (the final merge) finishes
+it. So no worker waits at a barrier between the chunks and the merges, and no chord
+bookkeeping (which the database result backend does by polling, and which a broker restart can
+lose) sits between a run's last chunk and its results.
 """
 from __future__ import annotations
 
@@ -116,14 +117,13 @@ def send_order(blocks: list[compute.Block]) -> list[int]:
 
 
 def _send_chunks(run_id: int, blocks: list[compute.Block], task_ids: list[str]) -> None:
-    from backtests.tasks import run_chunk_task
-    from governance.celery import app
+    """The chunks as one Celery group (no callback: see the module docstring), in send_order."""
+    from celery import group
 
-    with app.producer_or_acquire() as producer:  # one broker connection for the whole batch
-        for i in send_order(blocks):
-            b = blocks[i]
-            run_chunk_task.apply_async((run_id, b.scenario_index, b.block_index), task_id=task_ids[i],
-                                       producer=producer)
+    from backtests.tasks import run_chunk_task
+
+    group(run_chunk_task.si(run_id, blocks[i].scenario_index, blocks[i].block_index).set(task_id=task_ids[i])
+          for i in send_order(blocks)).apply_async()
 
 
 def blocks_of(run: BacktestRun) -> list[compute.Block]:
