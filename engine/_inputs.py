@@ -55,3 +55,40 @@ def screening_order(collateral: np.ndarray, debt: np.ndarray) -> tuple[np.ndarra
         key = np.where(debt > 0, debt / collateral, -np.inf)
     order = np.argsort(-key, kind="stable").astype(np.int64)
     return order, np.ascontiguousarray(key[order]), int(np.count_nonzero(debt > 0))
+
+
+def set_book_arrays(book: object, ndim: dict[str, int]) -> None:
+    """Check a (frozen dataclass) book's arrays and store them back as C-contiguous float64.
+
+    ``ndim`` names each field and its dimensions (1: one value per row; 2: a row of values per
+    row, as cross-margin collateral per asset). Every array must have that many dimensions, all
+    the same number of rows (and a 2-d one at least one column), and only finite values >= 0.
+    EngineError names the field, and for a bad value its row.
+    """
+    arrays = {name: np.ascontiguousarray(getattr(book, name), dtype=np.float64) for name in ndim}
+    rows = {a.shape[0] if a.ndim else -1 for a in arrays.values()}
+    if (any(a.ndim != ndim[name] for name, a in arrays.items()) or len(rows) != 1
+            or any(a.ndim == 2 and a.shape[1] < 1 for a in arrays.values())):
+        names = " and ".join(f"book.{name}" for name in ndim)
+        if set(ndim.values()) == {1}:
+            want = "1-d arrays of one length"
+        else:
+            want = "arrays of one number of rows: " + ", ".join(
+                f"{name} float64[{'N' if n == 1 else 'N, A'}]" for name, n in ndim.items())
+        shapes = " and ".join(str(a.shape) for a in arrays.values())
+        raise EngineError(f"{names} must be {want}; got shapes {shapes}")
+    for name, a in arrays.items():
+        bad = ~(np.isfinite(a) & (a >= 0))
+        if np.any(bad):
+            row = int(np.argwhere(bad)[0][0])
+            raise EngineError(f"book.{name} must be finite and >= 0; got {float(a[bad][0])!r} (row {row})")
+        object.__setattr__(book, name, a)
+
+
+def book_kwargs(d: dict, names: tuple[str, ...], mechanism: str) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of a book given as a dict of arrays (e.g. from a stored book), as
+    float64; EngineError naming the first one missing."""
+    for key in names:
+        if key not in d:
+            raise EngineError(f"{mechanism} book needs array {key!r}; got keys {sorted(d)}")
+    return {key: np.asarray(d[key], dtype=np.float64) for key in names}

@@ -67,7 +67,7 @@ from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price, sale_slippage,
 )
-from engine._inputs import check_prices, params_kwargs, screening_order
+from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.errors import EngineError, check_range
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -131,17 +131,7 @@ class Book:
     debt: np.ndarray
 
     def __post_init__(self) -> None:
-        c = np.ascontiguousarray(self.collateral, dtype=np.float64)
-        d = np.ascontiguousarray(self.debt, dtype=np.float64)
-        if c.ndim != 1 or d.ndim != 1 or c.shape != d.shape:
-            raise EngineError(f"book.collateral and book.debt must be 1-d arrays of one length; "
-                              f"got shapes {c.shape} and {d.shape}")
-        for name, a in (("book.collateral", c), ("book.debt", d)):
-            ok = np.isfinite(a) & (a >= 0)
-            if not np.all(ok):
-                raise EngineError(f"{name} must be finite and >= 0; got {a[~ok][0]!r}")
-        object.__setattr__(self, "collateral", c)
-        object.__setattr__(self, "debt", d)
+        set_book_arrays(self, {"collateral": 1, "debt": 1})
 
     def __len__(self) -> int:
         return int(self.collateral.shape[0])
@@ -154,11 +144,7 @@ def params_from_dict(d: dict) -> Params:
 
 def book_from_arrays(d: dict[str, np.ndarray]) -> Book:
     """Book from arrays ``collateral`` (units) and ``debt`` (USD)."""
-    for key in ("collateral", "debt"):
-        if key not in d:
-            raise EngineError(f"compound-v3 book needs array {key!r}; got keys {sorted(d)}")
-    return Book(collateral=np.asarray(d["collateral"], dtype=np.float64),
-                debt=np.asarray(d["debt"], dtype=np.float64))
+    return Book(**book_kwargs(d, ("collateral", "debt"), "compound-v3"))
 
 
 def borrowing_power(params: Params, book: Book, price0: float) -> float:

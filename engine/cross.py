@@ -57,7 +57,7 @@ from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, next_impact, oracle_price, sale_slippage,
 )
-from engine._inputs import params_kwargs
+from engine._inputs import book_kwargs, params_kwargs, set_book_arrays
 from engine.errors import EngineError, check_range
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -126,17 +126,7 @@ class Book:
     debt: np.ndarray
 
     def __post_init__(self) -> None:
-        c = np.ascontiguousarray(self.collateral, dtype=np.float64)
-        d = np.ascontiguousarray(self.debt, dtype=np.float64)
-        if c.ndim != 2 or d.ndim != 1 or c.shape[0] != d.shape[0] or c.shape[1] < 1:
-            raise EngineError("book.collateral must be float64[N, A] and book.debt float64[N]; "
-                              f"got shapes {c.shape} and {d.shape}")
-        for name, arr in (("book.collateral", c), ("book.debt", d)):
-            ok = np.isfinite(arr) & (arr >= 0)
-            if not np.all(ok):
-                raise EngineError(f"{name} must be finite and >= 0; got {arr[~ok][0]!r}")
-        object.__setattr__(self, "collateral", c)
-        object.__setattr__(self, "debt", d)
+        set_book_arrays(self, {"collateral": 2, "debt": 1})
 
     def __len__(self) -> int:
         return int(self.debt.shape[0])
@@ -149,11 +139,7 @@ def params_from_dict(d: dict) -> Params:
 
 def book_from_arrays(d: dict[str, np.ndarray]) -> Book:
     """Book from arrays ``collateral`` (N, A) and ``debt`` (N,)."""
-    for key in ("collateral", "debt"):
-        if key not in d:
-            raise EngineError(f"cross book needs array {key!r}; got keys {sorted(d)}")
-    return Book(collateral=np.asarray(d["collateral"], dtype=np.float64),
-                debt=np.asarray(d["debt"], dtype=np.float64))
+    return Book(**book_kwargs(d, ("collateral", "debt"), "cross"))
 
 
 def health_factors(params: Params, book: Book, oracle_prices: np.ndarray) -> np.ndarray:

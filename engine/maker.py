@@ -77,7 +77,7 @@ from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price,
 )
-from engine._inputs import check_prices, params_kwargs, screening_order
+from engine._inputs import check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.compound import best_purchase
 from engine.errors import EngineError, check_range
 from engine.market import DynamicThreshold, MarketConditions
@@ -163,17 +163,7 @@ class Book:
     debt: np.ndarray
 
     def __post_init__(self) -> None:
-        c = np.ascontiguousarray(self.ink, dtype=np.float64)
-        d = np.ascontiguousarray(self.debt, dtype=np.float64)
-        if c.ndim != 1 or d.ndim != 1 or c.shape != d.shape:
-            raise EngineError(f"book.ink and book.debt must be 1-d arrays of one length; "
-                              f"got shapes {c.shape} and {d.shape}")
-        for name, a in (("book.ink", c), ("book.debt", d)):
-            ok = np.isfinite(a) & (a >= 0)
-            if not np.all(ok):
-                raise EngineError(f"{name} must be finite and >= 0; got {a[~ok][0]!r}")
-        object.__setattr__(self, "ink", c)
-        object.__setattr__(self, "debt", d)
+        set_book_arrays(self, {"ink": 1, "debt": 1})
 
     def __len__(self) -> int:
         return int(self.ink.shape[0])

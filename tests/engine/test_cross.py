@@ -240,3 +240,19 @@ def test_paths_run_alone_give_the_same_rows_bit_for_bit(case, data) -> None:
     a = data.draw(st.integers(0, prices.shape[1] - 1))
     b = data.draw(st.integers(a + 1, prices.shape[1]))
     assert np.array_equal(cross.simulate(params, book, prices[:, a:b], market), full[a:b])
+
+
+def test_books_reject_bad_arrays_naming_the_field_and_the_row() -> None:
+    from engine import maker
+
+    with pytest.raises(EngineError, match=r"book.collateral and book.debt must be arrays of one number of rows: "
+                                          r"collateral float64\[N, A\], debt float64\[N\]; got shapes \(3,\) and \(3,\)"):
+        cross.Book(collateral=np.ones(3), debt=np.ones(3))
+    with pytest.raises(EngineError, match=r"book.collateral must be finite and >= 0; got -2.0 \(row 1\)"):
+        cross.Book(collateral=np.array([[1.0, 1.0], [1.0, -2.0]]), debt=np.ones(2))
+    with pytest.raises(EngineError, match=r"book.ink must be finite and >= 0; got nan \(row 2\)"):
+        maker.Book(ink=np.array([1.0, 2.0, np.nan]), debt=np.ones(3))
+    with pytest.raises(EngineError, match="cross book needs array 'debt'"):
+        cross.book_from_arrays({"collateral": np.ones((2, 2))})
+    book = cross.Book(collateral=[[1, 2]], debt=[3])
+    assert book.collateral.dtype == np.float64 and book.collateral.flags.c_contiguous and len(book) == 1
