@@ -50,9 +50,6 @@ class BacktestRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     last_progress_at = models.DateTimeField(null=True, blank=True)
-    # Set when the per-scenario merges are sent, so that the chord's body and the last chunk
-    # (whichever comes first) send them once.
-    merge_sent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -202,10 +202,15 @@ def run_chunk(*, run_id: int, scenario_index: int, block_index: int) -> bool:
     return bool(stored)
 
 
+def scenario_complete(run: BacktestRun, scenario_index: int) -> bool:
+    """Every chunk of the scenario stored."""
+    expected = sum(1 for b in blocks_of(run) if b.scenario_index == scenario_index)
+    return run.chunks.filter(scenario_index=scenario_index).count() == expected
+
+
 def scenario_ready_to_merge(run: BacktestRun, scenario_index: int) -> bool:
     """Every chunk of the scenario stored and its results not yet."""
-    expected = sum(1 for b in blocks_of(run) if b.scenario_index == scenario_index)
-    return (run.chunks.filter(scenario_index=scenario_index).count() == expected
+    return (scenario_complete(run, scenario_index)
             and not run.comparisons.filter(scenario_index=scenario_index).exists())
 
 
@@ -238,8 +243,7 @@ def store_chunk(*, run_id: int, block: compute.Block, arrays: dict[str, np.ndarr
         run.chunks_done = run.chunks.count()
         run.last_progress_at = timezone.now()
         run.save(update_fields=["chunks_done", "last_progress_at"])
-        expected = sum(1 for b in blocks_of(run) if b.scenario_index == block.scenario_index)
-        completes = created and run.chunks.filter(scenario_index=block.scenario_index).count() == expected
+        completes = created and scenario_complete(run, block.scenario_index)
     # The write's own time, recorded after the fact (a second, tiny update).
     ChunkResult.objects.filter(pk=chunk.pk).update(timings={**timings, "store": time.perf_counter() - t0})
     log.info("chunk run=%s scenario=%s block=%s stored (%.2f s)", run_id, block.scenario_index,
@@ -252,16 +256,15 @@ def store_chunk(*, run_id: int, block: compute.Block, arrays: dict[str, np.ndarr
 # the safety net, used when resuming: it sends the merges nobody did.
 
 
-def merge_backtest(*, run_id: int, again: bool = False) -> bool:
+def merge_backtest(*, run_id: int) -> bool:
     """Send a merge for every scenario of a RUNNING run whose chunks are all stored and whose
     results are not; with every scenario merged, finish the run. Returns whether it sent or
-    finished anything. (``again`` is accepted for messages sent by earlier versions.)"""
+    finished anything."""
     run = BacktestRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return False
     pending = [s for s in range(len(run.manifest["scenarios"])) if scenario_ready_to_merge(run, s)]
     if pending:
-        BacktestRun.objects.filter(pk=run_id).update(merge_sent_at=timezone.now())
         transaction.on_commit(lambda: _send_merges(run_id, pending))
         return True
     if run.comparisons.count() == len(run.manifest["scenarios"]):
@@ -330,8 +333,8 @@ def pack_figures(run: BacktestRun, f: compute.ScenarioFigures) -> dict[str, byte
             Role.PROPOSED: compute.pack({"per_path": f.proposed, "fields": fields})}
 
 
-def save_figures(run: BacktestRun, f: compute.ScenarioFigures, packed: dict[str, bytes] | None = None) -> None:
-    packed = packed or pack_figures(run, f)
+def save_figures(run: BacktestRun, f: compute.ScenarioFigures, packed: dict[str, bytes]) -> None:
+    """Upsert a scenario's results; ``packed`` is pack_figures(run, f)."""
     for role, summary in ((Role.LIVE, f.live_summary), (Role.PROPOSED, f.proposed_summary)):
         ScenarioResult.objects.update_or_create(
             run=run, scenario_index=f.index, role=role,

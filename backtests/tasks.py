@@ -2,8 +2,7 @@
 
 A run is one ``run_chunk_task`` per chunk; the task that stores a scenario's last chunk merges
 the scenario, and the one that merges the last scenario finishes the run (backtests.services).
-``merge_scenario_task`` is sent when a run is resumed; ``merge_backtest_task`` and
-``finish_backtest_task`` are no longer sent, and stay for messages queued by earlier versions.
+``merge_scenario_task`` is sent when a run is resumed.
 
 Every task is ``acks_late`` with ``reject_on_worker_lost`` (settings): a worker process killed
 in the middle of a chunk leaves the message to be delivered again, and the chunk's upsert
@@ -89,18 +88,8 @@ def run_chunk_task(run_id: int, scenario_index: int, block_index: int) -> bool:
 
 
 @shared_task(base=RunTask, **RETRY)
-def merge_backtest_task(run_id: int) -> bool:
-    return services.merge_backtest(run_id=run_id)
-
-
-@shared_task(base=RunTask, **RETRY)
 def merge_scenario_task(run_id: int, scenario_index: int) -> bool:
     return services.merge_scenario(run_id=run_id, scenario_index=scenario_index)
-
-
-@shared_task(base=RunTask, **RETRY)
-def finish_backtest_task(run_id: int) -> bool:
-    return services.finish_backtest(run_id=run_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -23,6 +23,7 @@ from django.db import connection
 
 from scenarios import services as scenario_services
 from scenarios.models import PackEntry, StressPack
+from tests.proposals.factories import make_market
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,8 +52,6 @@ def make_book(market, n: int = 2000, seed: int = 1):
 def heavy_market(transactional_db):
     """Chunks of a few tenths of a second (10 paths x 720 steps x 20,000 positions, twice), so
     that a test can act while one is computing."""
-    from tests.proposals.factories import make_market
-
     market = make_market("aave-v3")
     make_book(market, n=20_000)
     make_pack(market, [scenario_spec("calm", 0.8, 720), scenario_spec("storm", 2.5, 720, lam=40.0)])
