@@ -1,4 +1,5 @@
 """Tables and Plotly figures built from a COMPLETE run's stored results (never re-computed)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,12 +33,29 @@ def scenario_tables(run: BacktestRun) -> list[dict[str, Any]]:
             p = comp.paired.get(key)
             if p is None:
                 continue
-            rows.append({"key": key, "label": label, "unit": unit, "live": p["a"], "proposed": p["b"],
-                         "diff": p["diff"], "ci_low": p["ci_low"], "ci_high": p["ci_high"],
-                         "significant": p["ci_low"] is not None and p["ci_high"] is not None
-                         and (p["ci_low"] > 0 or p["ci_high"] < 0)})
-        out.append({"index": comp.scenario_index, "name": comp.scenario_name,
-                    "n_paths": live.get("n_paths"), "rows": rows})
+            rows.append(
+                {
+                    "key": key,
+                    "label": label,
+                    "unit": unit,
+                    "live": p["a"],
+                    "proposed": p["b"],
+                    "diff": p["diff"],
+                    "ci_low": p["ci_low"],
+                    "ci_high": p["ci_high"],
+                    "significant": p["ci_low"] is not None
+                    and p["ci_high"] is not None
+                    and (p["ci_low"] > 0 or p["ci_high"] < 0),
+                }
+            )
+        out.append(
+            {
+                "index": comp.scenario_index,
+                "name": comp.scenario_name,
+                "n_paths": live.get("n_paths"),
+                "rows": rows,
+            }
+        )
     return out
 
 
@@ -47,28 +65,58 @@ VERSION_CHARTS = (
     ("bad_debt_cum", "bad", "realized bad debt, accumulated", "bad debt (USD)"),
 )
 # Colours: (line, band fill) per trace group.
-COLOURS = {"price": ("rgb(31,119,180)", "rgba(31,119,180,0.2)"),
-           "live": ("rgb(31,119,180)", "rgba(31,119,180,0.18)"),
-           "proposed": ("rgb(214,39,40)", "rgba(214,39,40,0.18)")}
+COLOURS = {
+    "price": ("rgb(31,119,180)", "rgba(31,119,180,0.2)"),
+    "live": ("rgb(31,119,180)", "rgba(31,119,180,0.18)"),
+    "proposed": ("rgb(214,39,40)", "rgba(214,39,40,0.18)"),
+}
 
 
 def _band_traces(x: list, band: dict, label: str, colours: tuple[str, str]) -> list[dict[str, Any]]:
     """Three Plotly traces: the 95th percentile (invisible edge), the 5th filled up to it, the median."""
     line, fill = colours
     return [
-        {"x": x, "y": band["p95"], "type": "scatter", "mode": "lines", "line": {"width": 0},
-         "name": f"{label} 95th percentile", "showlegend": False, "legendgroup": label},
-        {"x": x, "y": band["p05"], "type": "scatter", "mode": "lines", "line": {"width": 0},
-         "fill": "tonexty", "fillcolor": fill, "name": f"{label} 5-95 % band", "legendgroup": label},
-        {"x": x, "y": band["p50"], "type": "scatter", "mode": "lines", "name": f"{label} median",
-         "line": {"color": line}, "legendgroup": label},
+        {
+            "x": x,
+            "y": band["p95"],
+            "type": "scatter",
+            "mode": "lines",
+            "line": {"width": 0},
+            "name": f"{label} 95th percentile",
+            "showlegend": False,
+            "legendgroup": label,
+        },
+        {
+            "x": x,
+            "y": band["p05"],
+            "type": "scatter",
+            "mode": "lines",
+            "line": {"width": 0},
+            "fill": "tonexty",
+            "fillcolor": fill,
+            "name": f"{label} 5-95 % band",
+            "legendgroup": label,
+        },
+        {
+            "x": x,
+            "y": band["p50"],
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"{label} median",
+            "line": {"color": line},
+            "legendgroup": label,
+        },
     ]
 
 
 def _layout(title: str, y_label: str) -> dict[str, Any]:
-    return {"title": {"text": title}, "xaxis": {"title": {"text": "hours"}},
-            "yaxis": {"title": {"text": y_label}}, "height": 280,
-            "margin": {"l": 60, "r": 10, "t": 40, "b": 40}}
+    return {
+        "title": {"text": title},
+        "xaxis": {"title": {"text": "hours"}},
+        "yaxis": {"title": {"text": y_label}},
+        "height": 280,
+        "margin": {"l": 60, "r": 10, "t": 40, "b": 40},
+    }
 
 
 def price_band_figure(series: dict, title: str) -> dict[str, Any]:
@@ -81,8 +129,9 @@ def price_band_figure(series: dict, title: str) -> dict[str, Any]:
     return {"data": data, "layout": _layout(title, "price (USD)")}
 
 
-def version_band_figure(series: dict, key: str, title: str, y_label: str,
-                        labels: dict[str, str]) -> dict[str, Any]:
+def version_band_figure(
+    series: dict, key: str, title: str, y_label: str, labels: dict[str, str]
+) -> dict[str, Any]:
     """Plotly figure (dict): live and proposed medians of an engine series with their 5-95 % bands."""
     x = series["hours"]
     data = []
@@ -94,17 +143,30 @@ def version_band_figure(series: dict, key: str, title: str, y_label: str,
 def price_band_figures(run: BacktestRun) -> list[dict[str, Any]]:
     """Every chart of a COMPLETE run, per scenario: the price bands, then (runs stored since the
     engine records per-step series) liquidated volume and accumulated bad debt, live vs proposed."""
-    labels = {"live": f"live v{run.base_version.number}",
-              "proposed": f"proposed v{run.proposed_version.number}"}
+    labels = {
+        "live": f"live v{run.base_version.number}",
+        "proposed": f"proposed v{run.proposed_version.number}",
+    }
     out = []
     for c in run.comparisons.all():
         base = f"bt-chart-{run.pk}-{c.scenario_index}"
         if c.series.get("price"):
-            out.append({"id": base, "data_id": f"{base}-data",
-                        "figure": price_band_figure(c.series, c.scenario_name)})
+            out.append(
+                {
+                    "id": base,
+                    "data_id": f"{base}-data",
+                    "figure": price_band_figure(c.series, c.scenario_name),
+                }
+            )
         for key, suffix, what, y_label in VERSION_CHARTS:
             if c.series.get(key):
-                out.append({"id": f"{base}-{suffix}", "data_id": f"{base}-{suffix}-data",
-                            "figure": version_band_figure(c.series, key, f"{c.scenario_name}: {what}",
-                                                          y_label, labels)})
+                out.append(
+                    {
+                        "id": f"{base}-{suffix}",
+                        "data_id": f"{base}-{suffix}-data",
+                        "figure": version_band_figure(
+                            c.series, key, f"{c.scenario_name}: {what}", y_label, labels
+                        ),
+                    }
+                )
     return out

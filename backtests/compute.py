@@ -12,6 +12,7 @@ merged figures equal a single-process run bit for bit (tests/backtests/test_comp
 The block size is part of the run's manifest: the same seed with another block size draws
 other paths.
 """
+
 from __future__ import annotations
 
 import io
@@ -43,12 +44,12 @@ class ScenarioInput:
 
     index: int
     name: str
-    n_paths: int               # M of this scenario (a replay of history has exactly one path)
-    steps: int                 # T: steps per path (prices have T + 1 columns)
-    interval_seconds: int      # length of one step
+    n_paths: int  # M of this scenario (a replay of history has exactly one path)
+    steps: int  # T: steps per path (prices have T + 1 columns)
+    interval_seconds: int  # length of one step
     generate: GenerateBlock
-    live: Any                  # engine Params of each version; per scenario because units such
-    proposed: Any              # as Maker's tail (seconds -> steps) depend on the step length
+    live: Any  # engine Params of each version; per scenario because units such
+    proposed: Any  # as Maker's tail (seconds -> steps) depend on the step length
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,9 @@ def bootstrap_rng(seed: int, scenario_index: int) -> np.random.Generator:
     return np.random.default_rng([seed, 1, scenario_index])
 
 
-def block_paths_for(*, n_paths: int, max_steps: int, target_paths: int, memory_bytes: int,
-                    n_positions: int = 0) -> int:
+def block_paths_for(
+    *, n_paths: int, max_steps: int, target_paths: int, memory_bytes: int, n_positions: int = 0
+) -> int:
     """Paths per chunk: at most ``target_paths`` and few enough that one chunk's price array
     and per-path results stay under ``memory_bytes`` whatever the run's size.
 
@@ -120,8 +122,9 @@ def generate_block(inputs: RunInputs, seed: int, block: Block) -> tuple[np.ndarr
     return prices, market
 
 
-def simulate_versions(inputs: RunInputs, scenario: ScenarioInput, prices: np.ndarray,
-                      market: Any) -> dict[str, np.ndarray]:
+def simulate_versions(
+    inputs: RunInputs, scenario: ScenarioInput, prices: np.ndarray, market: Any
+) -> dict[str, np.ndarray]:
     """Both versions over the same prices: ``live``, ``proposed`` (n, F) per-path figures and
     ``<version>_<series>`` (n, K) for every series of VERSION_SERIES at the chart steps."""
     steps = chart_steps(scenario.steps)
@@ -135,7 +138,9 @@ def simulate_versions(inputs: RunInputs, scenario: ScenarioInput, prices: np.nda
     return arrays
 
 
-def compute_chunk(inputs: RunInputs, seed: int, block: Block, timings: dict | None = None) -> dict[str, np.ndarray]:
+def compute_chunk(
+    inputs: RunInputs, seed: int, block: Block, timings: dict | None = None
+) -> dict[str, np.ndarray]:
     """Both versions over one block of paths (the same prices, the same book).
 
     Returns ``live`` and ``proposed``: (n, F) float64 per-path figures (columns ``fields``);
@@ -174,16 +179,17 @@ class ScenarioFigures:
 
     index: int
     name: str
-    live: np.ndarray           # (M, F) per-path figures
-    proposed: np.ndarray       # (M, F)
+    live: np.ndarray  # (M, F) per-path figures
+    proposed: np.ndarray  # (M, F)
     live_summary: dict
     proposed_summary: dict
     paired: dict
     series: dict
 
 
-def merge_scenario(inputs: RunInputs, seed: int, scenario_index: int,
-                   chunks: list[dict[str, np.ndarray]]) -> ScenarioFigures:
+def merge_scenario(
+    inputs: RunInputs, seed: int, scenario_index: int, chunks: list[dict[str, np.ndarray]]
+) -> ScenarioFigures:
     """Concatenate a scenario's chunks (in block order) and compute its summaries, paired
     differences (proposed minus live, bootstrap from ``bootstrap_rng``) and chart series."""
     scenario = inputs.scenarios[scenario_index]
@@ -199,9 +205,15 @@ def merge_scenario(inputs: RunInputs, seed: int, scenario_index: int,
     return figures_of(inputs, seed, scenario, live, proposed, price, engine_series)
 
 
-def figures_of(inputs: RunInputs, seed: int, scenario: ScenarioInput, live: np.ndarray,
-               proposed: np.ndarray, price: np.ndarray,
-               engine_series: dict[str, np.ndarray] | None = None) -> ScenarioFigures:
+def figures_of(
+    inputs: RunInputs,
+    seed: int,
+    scenario: ScenarioInput,
+    live: np.ndarray,
+    proposed: np.ndarray,
+    price: np.ndarray,
+    engine_series: dict[str, np.ndarray] | None = None,
+) -> ScenarioFigures:
     # engine.results.paired_differences(a, b) reports b minus a: live is a, proposed is b.
     paired = inputs.paired_differences(live, proposed, bootstrap_rng(seed, scenario.index), inputs.n_boot)
     live_summary, proposed_summary = inputs.summarize(live), inputs.summarize(proposed)
@@ -214,9 +226,14 @@ def figures_of(inputs: RunInputs, seed: int, scenario: ScenarioInput, live: np.n
         live_summary["borrowing_power"], proposed_summary["borrowing_power"] = a, b
         paired["borrowing_power"] = {"a": a, "b": b, "diff": b - a, "ci_low": b - a, "ci_high": b - a}
     return ScenarioFigures(
-        index=scenario.index, name=scenario.name, live=live, proposed=proposed,
-        live_summary=to_json(live_summary), proposed_summary=to_json(proposed_summary),
-        paired=to_json(paired), series=chart_series(scenario, price, engine_series),
+        index=scenario.index,
+        name=scenario.name,
+        live=live,
+        proposed=proposed,
+        live_summary=to_json(live_summary),
+        proposed_summary=to_json(proposed_summary),
+        paired=to_json(paired),
+        series=chart_series(scenario, price, engine_series),
     )
 
 
@@ -226,14 +243,17 @@ def bands(values: np.ndarray) -> dict[str, list]:
     return to_json({"p05": q[0], "p50": q[1], "p95": q[2]})
 
 
-def chart_series(scenario: ScenarioInput, price: np.ndarray,
-                 engine_series: dict[str, np.ndarray] | None = None) -> dict:
+def chart_series(
+    scenario: ScenarioInput, price: np.ndarray, engine_series: dict[str, np.ndarray] | None = None
+) -> dict:
     """The charts' data at the chart steps (``hours`` from the start): ``price``, bands of the
     exogenous price over all paths; and, when the engine recorded them, for each series of
     VERSION_SERIES ``{"live": bands, "proposed": bands}`` over all the scenario's paths."""
     steps = chart_steps(scenario.steps)
-    out: dict[str, Any] = {"hours": (steps * scenario.interval_seconds / 3600.0).tolist(),
-                           "price": bands(price)}
+    out: dict[str, Any] = {
+        "hours": (steps * scenario.interval_seconds / 3600.0).tolist(),
+        "price": bands(price),
+    }
     if engine_series is not None:
         for name in VERSION_SERIES:
             out[name] = {v: bands(engine_series[f"{v}_{name}"]) for v in VERSIONS}
@@ -246,8 +266,13 @@ def run_in_process(inputs: RunInputs, seed: int, block_paths: int) -> list[Scena
     paths. Equal to the merged chunks bit for bit when the engine's paths are independent."""
     figures = []
     for scenario in inputs.scenarios:
-        blocks = [b for b in plan_blocks(paths_per_scenario=[s.n_paths for s in inputs.scenarios],
-                                         block_paths=block_paths) if b.scenario_index == scenario.index]
+        blocks = [
+            b
+            for b in plan_blocks(
+                paths_per_scenario=[s.n_paths for s in inputs.scenarios], block_paths=block_paths
+            )
+            if b.scenario_index == scenario.index
+        ]
         generated = [generate_block(inputs, seed, b) for b in blocks]
         prices = np.concatenate([g[0] for g in generated], axis=0)
         market = generated[0][1]
@@ -256,8 +281,9 @@ def run_in_process(inputs: RunInputs, seed: int, block_paths: int) -> list[Scena
         arrays = simulate_versions(inputs, scenario, prices, market)
         engine_series = {k: v for k, v in arrays.items() if k not in VERSIONS}
         price = np.ascontiguousarray(prices[..., chart_steps(scenario.steps)])
-        figures.append(figures_of(inputs, seed, scenario, arrays["live"], arrays["proposed"], price,
-                                  engine_series))
+        figures.append(
+            figures_of(inputs, seed, scenario, arrays["live"], arrays["proposed"], price, engine_series)
+        )
     return figures
 
 

@@ -5,6 +5,7 @@ with its sha256, so a chunk computed an hour later, on another machine, reads th
 or refuses to run (EngineError: the run fails with the reason), and ``replay_run`` can check
 that nothing changed.
 """
+
 from __future__ import annotations
 
 import threading
@@ -30,8 +31,10 @@ def build_manifest(run) -> dict[str, Any]:
     market = run.proposal.market
     pack = scenario_services.default_pack(market)
     if pack is None:
-        raise EngineError(f"market {market.slug} has no default stress pack; create one "
-                          f"(python manage.py help | grep pack) before backtesting")
+        raise EngineError(
+            f"market {market.slug} has no default stress pack; create one "
+            f"(python manage.py help | grep pack) before backtesting"
+        )
     book = Book.objects.filter(market=market, is_default=True).first()
     if book is None:
         raise EngineError(f"market {market.slug} has no default position book; create one before backtesting")
@@ -40,41 +43,74 @@ def build_manifest(run) -> dict[str, Any]:
         m = scenario_services.scenario_manifest(sc)
         kind = sc.spec["kind"]
         steps, interval = _shape_of(sc)
-        scenarios.append({
-            "index": i, "name": sc.name, "scenario_id": sc.pk, "kind": kind, "spec": m["spec"],
-            "scenario_seed": m["seed"], "prices": m["prices"], "steps": steps, "interval_seconds": interval,
-            "n_paths": 1 if kind == "replay" else run.n_paths,
-        })
+        scenarios.append(
+            {
+                "index": i,
+                "name": sc.name,
+                "scenario_id": sc.pk,
+                "kind": kind,
+                "spec": m["spec"],
+                "scenario_seed": m["seed"],
+                "prices": m["prices"],
+                "steps": steps,
+                "interval_seconds": interval,
+                "n_paths": 1 if kind == "replay" else run.n_paths,
+            }
+        )
     if not scenarios:
         raise EngineError(f"the default stress pack of {market.slug} has no scenarios")
     max_steps = max(s["steps"] for s in scenarios)
     block_paths = compute.block_paths_for(
-        n_paths=run.n_paths, max_steps=max_steps, target_paths=settings.BACKTEST_BLOCK_PATHS,
-        memory_bytes=settings.BACKTEST_CHUNK_MEMORY_MB * 2**20, n_positions=book.n_positions)
+        n_paths=run.n_paths,
+        max_steps=max_steps,
+        target_paths=settings.BACKTEST_BLOCK_PATHS,
+        memory_bytes=settings.BACKTEST_CHUNK_MEMORY_MB * 2**20,
+        n_positions=book.n_positions,
+    )
     versions = {"live": run.base_version, "proposed": run.proposed_version}
-    chunks = compute.plan_blocks(paths_per_scenario=[s["n_paths"] for s in scenarios], block_paths=block_paths)
+    chunks = compute.plan_blocks(
+        paths_per_scenario=[s["n_paths"] for s in scenarios], block_paths=block_paths
+    )
     return {
         "format": MANIFEST_FORMAT,
         "engine_version": engine.__version__,
-        "mechanism": market.mechanism, "market": market.slug,
+        "mechanism": market.mechanism,
+        "market": market.slug,
         "collateral_asset": simulated_asset(market),
         "seed": run.seed,
-        "rng": {"paths": "numpy default_rng([seed, 0, scenario_index, block_index]) (PCG64)",
-                "bootstrap": "numpy default_rng([seed, 1, scenario_index])",
-                "n_boot": settings.BACKTEST_N_BOOT},
-        "versions": {role: {"id": v.pk, "number": v.number, "content_hash": v.content_hash,
-                            "values": v.values,
-                            "engine_params": {str(s["interval_seconds"]): engine_params_dict(
-                                market.mechanism, v.decimal_values(), interval_seconds=s["interval_seconds"],
-                                asset=simulated_asset(market))
-                                for s in scenarios}}
-                     for role, v in versions.items()},
+        "rng": {
+            "paths": "numpy default_rng([seed, 0, scenario_index, block_index]) (PCG64)",
+            "bootstrap": "numpy default_rng([seed, 1, scenario_index])",
+            "n_boot": settings.BACKTEST_N_BOOT,
+        },
+        "versions": {
+            role: {
+                "id": v.pk,
+                "number": v.number,
+                "content_hash": v.content_hash,
+                "values": v.values,
+                "engine_params": {
+                    str(s["interval_seconds"]): engine_params_dict(
+                        market.mechanism,
+                        v.decimal_values(),
+                        interval_seconds=s["interval_seconds"],
+                        asset=simulated_asset(market),
+                    )
+                    for s in scenarios
+                },
+            }
+            for role, v in versions.items()
+        },
         "unmodelled_parameters": unmodelled(market.mechanism),
         "book": {"id": book.pk, "name": book.name, "sha256": book.sha256, "n_positions": book.n_positions},
         "pack": {"id": pack.pk, "name": pack.name},
         "scenarios": scenarios,
-        "chunking": {"block_paths": block_paths, "chunks": len(chunks), "n_paths": run.n_paths,
-                     "memory_mb": settings.BACKTEST_CHUNK_MEMORY_MB},
+        "chunking": {
+            "block_paths": block_paths,
+            "chunks": len(chunks),
+            "n_paths": run.n_paths,
+            "memory_mb": settings.BACKTEST_CHUNK_MEMORY_MB,
+        },
         "fields": list(RESULT_FIELDS),
     }
 
@@ -136,8 +172,10 @@ def _load_inputs(run) -> compute.RunInputs:
     module = engine_module(mechanism)
     book_row = Book.objects.filter(pk=m["book"]["id"]).first()
     if book_row is None or book_row.sha256 != m["book"]["sha256"]:
-        raise EngineError(f"book {m['book']['name']!r} changed or was deleted since the run started "
-                          f"(sha256 {m['book']['sha256'][:12]}...): start a new run")
+        raise EngineError(
+            f"book {m['book']['name']!r} changed or was deleted since the run started "
+            f"(sha256 {m['book']['sha256'][:12]}...): start a new run"
+        )
     book = module.book_from_arrays(book_arrays(book_row))
     versions = {}
     for role in ("live", "proposed"):
@@ -147,17 +185,36 @@ def _load_inputs(run) -> compute.RunInputs:
         versions[role] = v.decimal_values()
     scenarios = []
     for s in m["scenarios"]:
-        scenarios.append(compute.ScenarioInput(
-            index=s["index"], name=s["name"], n_paths=s["n_paths"], steps=s["steps"],
-            interval_seconds=s["interval_seconds"], generate=_generator(s),
-            live=engine_params(mechanism, versions["live"], interval_seconds=s["interval_seconds"],
-                               asset=m.get("collateral_asset")),
-            proposed=engine_params(mechanism, versions["proposed"], interval_seconds=s["interval_seconds"],
-                                   asset=m.get("collateral_asset")),
-        ))
+        scenarios.append(
+            compute.ScenarioInput(
+                index=s["index"],
+                name=s["name"],
+                n_paths=s["n_paths"],
+                steps=s["steps"],
+                interval_seconds=s["interval_seconds"],
+                generate=_generator(s),
+                live=engine_params(
+                    mechanism,
+                    versions["live"],
+                    interval_seconds=s["interval_seconds"],
+                    asset=m.get("collateral_asset"),
+                ),
+                proposed=engine_params(
+                    mechanism,
+                    versions["proposed"],
+                    interval_seconds=s["interval_seconds"],
+                    asset=m.get("collateral_asset"),
+                ),
+            )
+        )
     return compute.RunInputs(
-        simulate=module.simulate, book=book, scenarios=tuple(scenarios), fields=tuple(m["fields"]),
-        summarize=results.summarize, paired_differences=results.paired_differences, n_boot=m["rng"]["n_boot"],
+        simulate=module.simulate,
+        book=book,
+        scenarios=tuple(scenarios),
+        fields=tuple(m["fields"]),
+        summarize=results.summarize,
+        paired_differences=results.paired_differences,
+        n_boot=m["rng"]["n_boot"],
         borrowing_power=getattr(module, "borrowing_power", None),
     )
 
@@ -172,8 +229,10 @@ def _history(s: dict) -> dict | None:
     for asset, p in s["prices"].items():
         series = get_series(p["series"])
         if window_sha256(series, p["start"], p["end"]) != p["sha256"]:
-            raise EngineError(f"price series {p['series']} changed in {p['start']} .. {p['end']} since "
-                              f"the run started (scenario {s['name']!r}): start a new run")
+            raise EngineError(
+                f"price series {p['series']} changed in {p['start']} .. {p['end']} since "
+                f"the run started (scenario {s['name']!r}): start a new run"
+            )
         out[asset] = load_history(series, p["start"], p["end"])
     return out
 
@@ -190,6 +249,7 @@ def _generator(s: dict) -> compute.GenerateBlock:
             history.append(_history(s))
         paths = generate(s["spec"], history=history[0], n_paths=n_paths, rng=rng)
         return paths.prices, paths.conditions
+
     return generate_block
 
 
@@ -202,5 +262,7 @@ def book_arrays(book_row) -> dict[str, np.ndarray]:
 def check_manifest(run) -> None:
     """Refuse to replay when the engine changed version (figures may legitimately differ)."""
     if run.manifest.get("engine_version") != engine.__version__:
-        raise EngineError(f"run {run.pk} was computed by engine {run.manifest.get('engine_version')}; "
-                          f"this is engine {engine.__version__}")
+        raise EngineError(
+            f"run {run.pk} was computed by engine {run.manifest.get('engine_version')}; "
+            f"this is engine {engine.__version__}"
+        )

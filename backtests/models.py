@@ -6,6 +6,7 @@ over the market's stress pack, on the same paths and the same book. It is split 
 block), so a redelivered chunk overwrites instead of double-counting. The merged results
 (per scenario and version) are what the proposal page shows; it never re-runs the engine.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -30,9 +31,12 @@ class BacktestRun(models.Model):
     """One backtest of a proposal: proposed and live versions over the market's stress pack."""
 
     proposal = models.ForeignKey("proposals.Proposal", on_delete=models.CASCADE, related_name="backtest_runs")
-    proposed_version = models.ForeignKey("proposals.ParameterSetVersion", on_delete=models.PROTECT,
-                                         related_name="+")
-    base_version = models.ForeignKey("proposals.ParameterSetVersion", on_delete=models.PROTECT, related_name="+")
+    proposed_version = models.ForeignKey(
+        "proposals.ParameterSetVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    base_version = models.ForeignKey(
+        "proposals.ParameterSetVersion", on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.PENDING)
     seed = models.PositiveBigIntegerField()
     n_paths = models.PositiveIntegerField()
@@ -45,8 +49,9 @@ class BacktestRun(models.Model):
     # Celery ids of the chunk tasks, so that a cancel can revoke those still pending.
     task_ids = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     last_progress_at = models.DateTimeField(null=True, blank=True)
@@ -108,7 +113,9 @@ class ChunkResult(models.Model):
     class Meta:
         ordering = ["run", "scenario_index", "block_index"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "scenario_index", "block_index"], name="unique_chunk_per_run"),
+            models.UniqueConstraint(
+                fields=["run", "scenario_index", "block_index"], name="unique_chunk_per_run"
+            ),
         ]
 
     def __str__(self) -> str:

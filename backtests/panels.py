@@ -1,4 +1,5 @@
 """The backtest panel of the proposal page (proposals/panels.py includes it)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,12 +16,18 @@ def may_control(run_or_proposal: Any, user: Any) -> bool:
 
 
 def proposal_panel(*, proposal: Any, user: Any) -> dict[str, Any]:
-    run = (BacktestRun.objects.filter(proposal=proposal)
-           .select_related("proposed_version", "base_version").first())
+    run = (
+        BacktestRun.objects.filter(proposal=proposal)
+        .select_related("proposed_version", "base_version")
+        .first()
+    )
     context: dict[str, Any] = {
-        "template": "backtests/_panel.html", "run": run, "proposal": proposal,
+        "template": "backtests/_panel.html",
+        "run": run,
+        "proposal": proposal,
         "may_control": may_control(proposal, user),
-        "may_start": may_control(proposal, user) and proposal.status == "backtesting"
+        "may_start": may_control(proposal, user)
+        and proposal.status == "backtesting"
         and (run is None or run.is_finished and not run.is_complete),
     }
     if run is None:

@@ -8,6 +8,7 @@ so the same version gives other engine values on hourly and on minute data.
 Parameters the engine does not model (Aave reserve factor and caps, Compound supply caps) are
 left out; ``unmodelled(mechanism)`` lists them for the run's manifest.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -28,6 +29,7 @@ def engine_module(mechanism: str) -> Any:
     """The engine module of a mechanism (engine.api.MECHANISMS when it exists)."""
     try:
         from engine.api import MECHANISMS
+
         name = MECHANISMS[mechanism]
     except (ImportError, KeyError):
         name = MECHANISM_MODULES.get(mechanism)
@@ -56,8 +58,10 @@ def _compound(v: Mapping[str, Any], interval_seconds: int, asset: str | None = N
     # the book is of that asset). Comet's factors are fractions already.
     symbol = asset or sorted(v["assets"])[0]
     if symbol not in v["assets"]:
-        raise EngineError(f"backtest_asset {symbol!r} is not a collateral asset of this market; "
-                          f"it has {sorted(v['assets'])}")
+        raise EngineError(
+            f"backtest_asset {symbol!r} is not a collateral asset of this market; "
+            f"it has {sorted(v['assets'])}"
+        )
     a = v["assets"][symbol]
     return {
         "borrow_collateral_factor": _f(a["borrow_collateral_factor"]),
@@ -72,9 +76,17 @@ def _maker(v: Mapping[str, Any], interval_seconds: int) -> dict:
     # Clipper.sol: tail and step are seconds; the engine counts steps of the price series.
     seconds = Decimal(interval_seconds)
     return {
-        "mat": _f(v["mat"]), "chop": _f(v["chop"]), "hole": _f(v["hole"]), "buf": _f(v["buf"]),
-        "tail": _f(v["tail"] / seconds), "cusp": _f(v["cusp"]), "chip": _f(v["chip"]), "tip": _f(v["tip"]),
-        "cut": _f(v["cut"]), "step": _f(v["step"] / seconds), "dust": _f(v["dust"]),
+        "mat": _f(v["mat"]),
+        "chop": _f(v["chop"]),
+        "hole": _f(v["hole"]),
+        "buf": _f(v["buf"]),
+        "tail": _f(v["tail"] / seconds),
+        "cusp": _f(v["cusp"]),
+        "chip": _f(v["chip"]),
+        "tip": _f(v["tip"]),
+        "cut": _f(v["cut"]),
+        "step": _f(v["step"] / seconds),
+        "dust": _f(v["dust"]),
         # engine.maker measures tail and step in the unit of step_seconds: here, engine steps.
         "step_seconds": 1.0,
     }
@@ -92,7 +104,10 @@ def _perp(v: Mapping[str, Any], interval_seconds: int) -> dict:
 
 
 MAPPINGS: dict[str, Callable[[Mapping[str, Any], int], dict]] = {
-    "aave-v3": _aave, "compound-v3": _compound, "maker-clip": _maker, "perp": _perp,
+    "aave-v3": _aave,
+    "compound-v3": _compound,
+    "maker-clip": _maker,
+    "perp": _perp,
 }
 UNMODELLED = {
     "aave-v3": ["reserve_factor", "supply_cap", "borrow_cap"],
@@ -111,8 +126,9 @@ def simulated_asset(market: Any) -> str | None:
     return market.target.get("backtest_asset") or (assets[0] if assets else None)
 
 
-def engine_params_dict(mechanism: str, values: Mapping[str, Any], *, interval_seconds: int,
-                       asset: str | None = None) -> dict:
+def engine_params_dict(
+    mechanism: str, values: Mapping[str, Any], *, interval_seconds: int, asset: str | None = None
+) -> dict:
     """The engine-unit dict of a version's Decimal values (JSON-able: floats and tuples).
 
     asset: for compound-v3, the collateral asset simulated (``simulated_asset(market)``)."""
@@ -126,8 +142,9 @@ def engine_params_dict(mechanism: str, values: Mapping[str, Any], *, interval_se
         raise EngineError(f"{mechanism} parameter set lacks {exc.args[0]!r}") from None
 
 
-def engine_params(mechanism: str, values: Mapping[str, Any], *, interval_seconds: int,
-                  asset: str | None = None) -> Any:
+def engine_params(
+    mechanism: str, values: Mapping[str, Any], *, interval_seconds: int, asset: str | None = None
+) -> Any:
     """The mechanism's validated engine Params (EngineError names a bad value)."""
     d = engine_params_dict(mechanism, values, interval_seconds=interval_seconds, asset=asset)
     return engine_module(mechanism).params_from_dict(d)

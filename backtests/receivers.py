@@ -1,5 +1,6 @@
 """Submitting a proposal starts its backtest (proposals.signals.proposal_submitted is sent
 inside submit_proposal's transaction; start_backtest queues the work on commit)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -13,6 +13,7 @@ it. So no worker waits at a barrier between the chunks and the merges, and no ch
 bookkeeping (which the database result backend does by polling, and which a broker restart can
 lose) sits between a run's last chunk and its results.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from backtests import compute, inputs as run_inputs
-from backtests.models import FINISHED, BacktestRun, ChunkResult, Role, RunStatus, ScenarioComparison, ScenarioResult
+from backtests.models import (
+    FINISHED,
+    BacktestRun,
+    ChunkResult,
+    Role,
+    RunStatus,
+    ScenarioComparison,
+    ScenarioResult,
+)
 from engine.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -40,7 +49,9 @@ class BacktestError(Exception):
 # -- start and dispatch ---------------------------------------------------------------------
 
 
-def start_backtest(*, proposal, user=None, n_paths: int | None = None, seed: int | None = None) -> BacktestRun:
+def start_backtest(
+    *, proposal, user=None, n_paths: int | None = None, seed: int | None = None
+) -> BacktestRun:
     """Create a PENDING run of the proposal (proposed vs base version) and queue its dispatch on
     commit. If a run of this proposal is already pending or running, return it instead."""
     from proposals.models import Proposal
@@ -51,9 +62,13 @@ def start_backtest(*, proposal, user=None, n_paths: int | None = None, seed: int
         if running is not None:
             return running
         run = BacktestRun.objects.create(
-            proposal=proposal, proposed_version=proposal.proposed_version, base_version=proposal.base_version,
+            proposal=proposal,
+            proposed_version=proposal.proposed_version,
+            base_version=proposal.base_version,
             seed=seed if seed is not None else _new_seed(),
-            n_paths=n_paths or settings.BACKTEST_PATHS, block_paths=0, created_by=user,
+            n_paths=n_paths or settings.BACKTEST_PATHS,
+            block_paths=0,
+            created_by=user,
         )
         transaction.on_commit(lambda: _send_dispatch(run.pk))
     return run
@@ -112,8 +127,14 @@ def send_order(blocks: list[compute.Block]) -> list[int]:
     per_scenario: dict[int, int] = {}
     for b in blocks:
         per_scenario[b.scenario_index] = per_scenario.get(b.scenario_index, 0) + 1
-    return sorted(range(len(blocks)), key=lambda i: (-per_scenario[blocks[i].scenario_index],
-                                                     blocks[i].scenario_index, blocks[i].block_index))
+    return sorted(
+        range(len(blocks)),
+        key=lambda i: (
+            -per_scenario[blocks[i].scenario_index],
+            blocks[i].scenario_index,
+            blocks[i].block_index,
+        ),
+    )
 
 
 def _send_chunks(run_id: int, blocks: list[compute.Block], task_ids: list[str]) -> None:
@@ -122,13 +143,16 @@ def _send_chunks(run_id: int, blocks: list[compute.Block], task_ids: list[str]) 
 
     from backtests.tasks import run_chunk_task
 
-    group(run_chunk_task.si(run_id, blocks[i].scenario_index, blocks[i].block_index).set(task_id=task_ids[i])
-          for i in send_order(blocks)).apply_async()
+    group(
+        run_chunk_task.si(run_id, blocks[i].scenario_index, blocks[i].block_index).set(task_id=task_ids[i])
+        for i in send_order(blocks)
+    ).apply_async()
 
 
 def blocks_of(run: BacktestRun) -> list[compute.Block]:
-    return compute.plan_blocks(paths_per_scenario=[s["n_paths"] for s in run.manifest["scenarios"]],
-                               block_paths=run.block_paths)
+    return compute.plan_blocks(
+        paths_per_scenario=[s["n_paths"] for s in run.manifest["scenarios"]], block_paths=run.block_paths
+    )
 
 
 def block_of(run: BacktestRun, scenario_index: int, block_index: int) -> compute.Block:
@@ -193,7 +217,9 @@ def run_chunk(*, run_id: int, scenario_index: int, block_index: int) -> bool:
         arrays = compute.compute_chunk(inputs, run.seed, block, timings)
     except EngineError as exc:
         name = run.manifest["scenarios"][scenario_index]["name"]
-        fail_backtest(run_id=run_id, message=f"Scenario {name!r}, paths {block.start}-{block.stop - 1}: {exc}")
+        fail_backtest(
+            run_id=run_id, message=f"Scenario {name!r}, paths {block.start}-{block.stop - 1}: {exc}"
+        )
         return False
     seconds = time.perf_counter() - t0
     stored = store_chunk(run_id=run_id, block=block, arrays=arrays, seconds=seconds, timings=timings)
@@ -210,16 +236,24 @@ def scenario_complete(run: BacktestRun, scenario_index: int) -> bool:
 
 def scenario_ready_to_merge(run: BacktestRun, scenario_index: int) -> bool:
     """Every chunk of the scenario stored and its results not yet."""
-    return (scenario_complete(run, scenario_index)
-            and not run.comparisons.filter(scenario_index=scenario_index).exists())
+    return (
+        scenario_complete(run, scenario_index)
+        and not run.comparisons.filter(scenario_index=scenario_index).exists()
+    )
 
 
 # store_chunk's results (truthy when the chunk was stored).
 NOT_STORED, STORED, COMPLETES_SCENARIO = 0, 1, 2
 
 
-def store_chunk(*, run_id: int, block: compute.Block, arrays: dict[str, np.ndarray], seconds: float,
-                timings: dict[str, float] | None = None) -> int:
+def store_chunk(
+    *,
+    run_id: int,
+    block: compute.Block,
+    arrays: dict[str, np.ndarray],
+    seconds: float,
+    timings: dict[str, float] | None = None,
+) -> int:
     """Upsert one chunk's result and update the run's progress from the stored rows.
 
     Returns NOT_STORED (the run is no longer running), STORED, or COMPLETES_SCENARIO when this
@@ -234,9 +268,16 @@ def store_chunk(*, run_id: int, block: compute.Block, arrays: dict[str, np.ndarr
         if run.status != RunStatus.RUNNING:
             return NOT_STORED
         chunk, created = ChunkResult.objects.update_or_create(
-            run=run, scenario_index=block.scenario_index, block_index=block.block_index,
-            defaults={"path_start": block.start, "path_stop": block.stop, "data": data, "seconds": seconds,
-                      "timings": timings},
+            run=run,
+            scenario_index=block.scenario_index,
+            block_index=block.block_index,
+            defaults={
+                "path_start": block.start,
+                "path_stop": block.stop,
+                "data": data,
+                "seconds": seconds,
+                "timings": timings,
+            },
         )
         if not created:
             ChunkResult.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1)
@@ -246,8 +287,13 @@ def store_chunk(*, run_id: int, block: compute.Block, arrays: dict[str, np.ndarr
         completes = created and scenario_complete(run, block.scenario_index)
     # The write's own time, recorded after the fact (a second, tiny update).
     ChunkResult.objects.filter(pk=chunk.pk).update(timings={**timings, "store": time.perf_counter() - t0})
-    log.info("chunk run=%s scenario=%s block=%s stored (%.2f s)", run_id, block.scenario_index,
-             block.block_index, seconds)
+    log.info(
+        "chunk run=%s scenario=%s block=%s stored (%.2f s)",
+        run_id,
+        block.scenario_index,
+        block.block_index,
+        seconds,
+    )
     return COMPLETES_SCENARIO if completes else STORED
 
 
@@ -290,7 +336,9 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
     t0 = time.perf_counter()
     try:
         inputs = run_inputs.load_inputs(run)
-        figures = compute.merge_scenario(inputs, run.seed, scenario_index, [compute.unpack(c.data) for c in chunks])
+        figures = compute.merge_scenario(
+            inputs, run.seed, scenario_index, [compute.unpack(c.data) for c in chunks]
+        )
     except EngineError as exc:
         fail_backtest(run_id=run_id, message=f"Merging scenario {scenario_index} failed: {exc}")
         return False
@@ -317,7 +365,9 @@ def finish_backtest(*, run_id: int) -> bool:
             return False
         n = len(run.manifest["scenarios"])
         if run.comparisons.count() != n or run.results.count() != 2 * n:
-            log.warning("run %s: %s of %s scenarios merged; it stays running", run_id, run.comparisons.count(), n)
+            log.warning(
+                "run %s: %s of %s scenarios merged; it stays running", run_id, run.comparisons.count(), n
+            )
             return False
         run.status = RunStatus.COMPLETE
         run.finished_at = run.last_progress_at = timezone.now()
@@ -329,19 +379,26 @@ def finish_backtest(*, run_id: int) -> bool:
 def pack_figures(run: BacktestRun, f: compute.ScenarioFigures) -> dict[str, bytes]:
     """The stored form of each version's per-path figures (compressed arrays)."""
     fields = np.array(list(run.manifest.get("fields", [])))
-    return {Role.LIVE: compute.pack({"per_path": f.live, "fields": fields}),
-            Role.PROPOSED: compute.pack({"per_path": f.proposed, "fields": fields})}
+    return {
+        Role.LIVE: compute.pack({"per_path": f.live, "fields": fields}),
+        Role.PROPOSED: compute.pack({"per_path": f.proposed, "fields": fields}),
+    }
 
 
 def save_figures(run: BacktestRun, f: compute.ScenarioFigures, packed: dict[str, bytes]) -> None:
     """Upsert a scenario's results; ``packed`` is pack_figures(run, f)."""
     for role, summary in ((Role.LIVE, f.live_summary), (Role.PROPOSED, f.proposed_summary)):
         ScenarioResult.objects.update_or_create(
-            run=run, scenario_index=f.index, role=role,
-            defaults={"scenario_name": f.name, "summary": summary, "per_path": packed[role]})
+            run=run,
+            scenario_index=f.index,
+            role=role,
+            defaults={"scenario_name": f.name, "summary": summary, "per_path": packed[role]},
+        )
     ScenarioComparison.objects.update_or_create(
-        run=run, scenario_index=f.index,
-        defaults={"scenario_name": f.name, "paired": f.paired, "series": f.series})
+        run=run,
+        scenario_index=f.index,
+        defaults={"scenario_name": f.name, "paired": f.paired, "series": f.series},
+    )
 
 
 def _open_voting(run: BacktestRun) -> None:
@@ -370,7 +427,9 @@ def cancel_backtest(*, run: BacktestRun, user) -> BacktestRun:
     with transaction.atomic():
         run = BacktestRun.objects.select_for_update().get(pk=run.pk)
         if run.is_finished:
-            raise BacktestError(f"run {run.pk} is already {run.status}; only a pending or running run can be cancelled")
+            raise BacktestError(
+                f"run {run.pk} is already {run.status}; only a pending or running run can be cancelled"
+            )
         run.status = RunStatus.CANCELLED
         run.error = f"Cancelled by {user.get_username()}."
         run.finished_at = timezone.now()
@@ -438,11 +497,17 @@ def progress(run: BacktestRun) -> dict:
     """What the progress panel and the terminal show."""
     now = timezone.now()
     return {
-        "id": run.pk, "status": run.status, "status_label": run.get_status_display(),
-        "complete": run.is_complete, "finished": run.is_finished,
-        "chunks_done": run.chunks_done, "chunks_total": run.chunks_total,
-        "elapsed_seconds": run.elapsed_seconds(now), "eta_seconds": run.eta_seconds(now),
-        "stuck": run.is_stuck(now), "error": run.error,
+        "id": run.pk,
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "complete": run.is_complete,
+        "finished": run.is_finished,
+        "chunks_done": run.chunks_done,
+        "chunks_total": run.chunks_total,
+        "elapsed_seconds": run.elapsed_seconds(now),
+        "eta_seconds": run.eta_seconds(now),
+        "stuck": run.is_stuck(now),
+        "error": run.error,
     }
 
 
@@ -469,8 +534,10 @@ def compare_figures(run: BacktestRun, figures: list[compute.ScenarioFigures]) ->
     comparisons = {c.scenario_index: c for c in run.comparisons.all()}
     fields = list(run.manifest.get("fields", []))
     for f in figures:
-        for role, per_path, summary in ((Role.LIVE, f.live, f.live_summary),
-                                        (Role.PROPOSED, f.proposed, f.proposed_summary)):
+        for role, per_path, summary in (
+            (Role.LIVE, f.live, f.live_summary),
+            (Role.PROPOSED, f.proposed, f.proposed_summary),
+        ):
             row = stored.get((f.index, role))
             if row is None:
                 out.append(Difference(f.name, f"{role} results", "missing from the stored run"))
@@ -492,8 +559,9 @@ def compare_figures(run: BacktestRun, figures: list[compute.ScenarioFigures]) ->
     return out
 
 
-def _array_differences(scenario: str, role: str, fields: list[str], old: np.ndarray,
-                       new: np.ndarray) -> list[Difference]:
+def _array_differences(
+    scenario: str, role: str, fields: list[str], old: np.ndarray, new: np.ndarray
+) -> list[Difference]:
     if old.shape != new.shape:
         return [Difference(scenario, f"{role} per-path", f"shape {old.shape} stored, {new.shape} recomputed")]
     out = []
@@ -503,9 +571,14 @@ def _array_differences(scenario: str, role: str, fields: list[str], old: np.ndar
             rows = np.flatnonzero(~((a == b) | (np.isnan(a) & np.isnan(b))))
             name = fields[j] if j < len(fields) else f"column {j}"
             first = int(rows[0]) if rows.size else 0
-            out.append(Difference(scenario, f"{role} per-path {name}",
-                                  f"{rows.size} paths differ; first path {first}: stored {a[first]!r}, "
-                                  f"recomputed {b[first]!r}"))
+            out.append(
+                Difference(
+                    scenario,
+                    f"{role} per-path {name}",
+                    f"{rows.size} paths differ; first path {first}: stored {a[first]!r}, "
+                    f"recomputed {b[first]!r}",
+                )
+            )
     return out
 
 

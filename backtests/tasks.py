@@ -10,6 +10,7 @@ makes the second delivery harmless. Transient errors (database locked or gone, b
 connection) retry with exponential backoff; bad input (EngineError) is handled by the
 service, which fails the run without retrying.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,16 @@ log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 # ignore_result: a run's state is in the database; nothing reads these tasks' Celery results,
 # so no task writes one (one write less per chunk, and no dependence on the result backend).
-RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 2, "retry_backoff_max": 60, "retry_jitter": True,
-         "max_retries": 6, "acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+RETRY = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 6,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+}
 
 
 class RunTask(Task):

@@ -1,4 +1,5 @@
 """Backtest pages: the progress JSON the panel polls, the panel itself, cancel, restart, manifest."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -74,7 +75,10 @@ def proposal_start(request: HttpRequest, pk: int) -> HttpResponse:
     if not may_control(proposal, request.user):
         raise PermissionDenied("only the proposal's author or an administrator may start its backtest")
     if proposal.status != Proposal.Status.BACKTESTING:
-        messages.error(request, f"proposal #{proposal.pk} is {proposal.status}: only a proposal in backtesting is backtested")
+        messages.error(
+            request,
+            f"proposal #{proposal.pk} is {proposal.status}: only a proposal in backtesting is backtested",
+        )
     else:
         run = services.start_backtest(proposal=proposal, user=request.user)
         messages.success(request, f"Backtest run {run.pk} started.")

@@ -20,6 +20,7 @@ scenario run inside it, in the task that stored the scenario's last chunk), ``ta
 chunk stored to COMPLETE: the last merge and the finish), and the CPU seconds summed over the
 chunks (load inputs, generate paths, engine, pack, store) and over the merges.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,13 @@ def build_market(args: argparse.Namespace):
 
     call_command("migrate", verbosity=0)
     spec = next(m for m in MARKETS if m["mechanism"] == "aave-v3")
-    market = Market.objects.create(slug="bench-" + spec["slug"], name=spec["name"], mechanism="aave-v3",
-                                   contracts=spec["contracts"], target=spec["target"])
+    market = Market.objects.create(
+        slug="bench-" + spec["slug"],
+        name=spec["name"],
+        mechanism="aave-v3",
+        contracts=spec["contracts"],
+        target=spec["target"],
+    )
     version = services.create_version(market=market, values=spec["values"], author=None, parent=None)
     services.bootstrap_live_version(version=version, actor=None)
     GovernancePolicy.objects.create(market=market)
@@ -84,10 +90,15 @@ def build_market(args: argparse.Namespace):
     result = scenario_services.import_price_file(path=PRICES, symbol="ETHUSDT")
     series = getattr(result, "series", None) or scenario_services.get_series("ETHUSDT-1h")
     book_debt = 1e8
-    scenario_services.create_stress_pack(market=market, series=series, depth_usd=5 * book_debt, start_price=2000.0,
-                                         n_steps=args.steps)
-    scenario_services.generate_book(market=market, n=args.positions, seed=1, generator={
-        "price": 2000.0, "threshold": 0.83, "total_debt_usd": book_debt})
+    scenario_services.create_stress_pack(
+        market=market, series=series, depth_usd=5 * book_debt, start_price=2000.0, n_steps=args.steps
+    )
+    scenario_services.generate_book(
+        market=market,
+        n=args.positions,
+        seed=1,
+        generator={"price": 2000.0, "threshold": 0.83, "total_debt_usd": book_debt},
+    )
     return market, author
 
 
@@ -100,11 +111,34 @@ def start_workers(n: int, log_dir: Path) -> list[subprocess.Popen]:
     procs = []
     for i in range(n):
         log = open(log_dir / f"worker{i + 1}.log", "wb")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "governance", "worker", "-P", "prefork", "--concurrency", "1",
-             "-n", f"bench{i + 1}-{os.getpid()}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "governance",
+                    "worker",
+                    "-P",
+                    "prefork",
+                    "--concurrency",
+                    "1",
+                    "-n",
+                    f"bench{i + 1}-{os.getpid()}@%h",
+                    "--loglevel",
+                    "INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     deadline = time.monotonic() + 120
     for i in range(n):
         while b"ready." not in (log_dir / f"worker{i + 1}.log").read_bytes():
@@ -138,8 +172,9 @@ def time_run(market, author, n_workers: int, seed: int, log_dir: Path) -> dict:
     procs = start_workers(n_workers, log_dir)
     try:
         values = {**market.live_version.values, "liquidation_threshold": "0.835", "ltv": "0.81"}
-        proposal = services.create_draft(author=author, market=market, title=f"bench {n_workers}",
-                                         rationale="benchmark", values=values)
+        proposal = services.create_draft(
+            author=author, market=market, title=f"bench {n_workers}", rationale="benchmark", values=values
+        )
         t0 = time.perf_counter()
         services.submit_proposal(proposal=proposal, actor=author)
         run = BacktestRun.objects.get(proposal=proposal)
@@ -163,13 +198,21 @@ def breakdown(run, wall: float, n_workers: int, logs: str) -> dict:
     import re
 
     chunks = list(run.chunks.all())
-    total = {k: sum(c.timings.get(k, 0.0) for c in chunks) for k in ("load", "generate", "engine", "pack", "store")}
-    merges = [float(m) for m in re.findall(rf"scenario run={run.pk} scenario=\d+ merged \(([0-9.]+) s\)", logs)]
+    total = {
+        k: sum(c.timings.get(k, 0.0) for c in chunks) for k in ("load", "generate", "engine", "pack", "store")
+    }
+    merges = [
+        float(m) for m in re.findall(rf"scenario run={run.pk} scenario=\d+ merged \(([0-9.]+) s\)", logs)
+    ]
     total["merge"] = sum(merges)
     last_chunk = max(c.updated_at for c in chunks)
     return {
-        "workers": n_workers, "run": run.pk, "seed": run.seed, "wall_seconds": wall,
-        "chunks": len(chunks), "block_paths": run.block_paths,
+        "workers": n_workers,
+        "run": run.pk,
+        "seed": run.seed,
+        "wall_seconds": wall,
+        "chunks": len(chunks),
+        "block_paths": run.block_paths,
         "scenarios": len(run.manifest["scenarios"]),
         "paths": sum(s["n_paths"] for s in run.manifest["scenarios"]),
         "dispatch_seconds": (run.started_at - run.created_at).total_seconds(),
@@ -183,7 +226,9 @@ def breakdown(run, wall: float, n_workers: int, logs: str) -> dict:
 def per_path_bytes(run_id: int) -> dict:
     from backtests.models import ScenarioResult
 
-    return {(r.scenario_index, r.role): bytes(r.per_path) for r in ScenarioResult.objects.filter(run_id=run_id)}
+    return {
+        (r.scenario_index, r.role): bytes(r.per_path) for r in ScenarioResult.objects.filter(run_id=run_id)
+    }
 
 
 def main() -> None:
@@ -195,8 +240,11 @@ def main() -> None:
     log_dir.mkdir(exist_ok=True)
     t0 = time.perf_counter()
     market, author = build_market(args)
-    print(f"setup (migrate, import prices, pack, book of {args.positions}): {time.perf_counter() - t0:.1f} s; "
-          f"VAR_DIR={os.environ['VAR_DIR']}", flush=True)
+    print(
+        f"setup (migrate, import prices, pack, book of {args.positions}): {time.perf_counter() - t0:.1f} s; "
+        f"VAR_DIR={os.environ['VAR_DIR']}",
+        flush=True,
+    )
     counts = [int(x) for x in args.workers.split(",")]
     runs: dict[int, list[dict]] = {n: [] for n in counts}
     for _ in range(args.repeat):
@@ -208,7 +256,9 @@ def main() -> None:
     first = per_path_bytes(every[0]["run"])
     first = {k: compute.unpack(v)["per_path"].tobytes() for k, v in first.items()}
     for r in every[1:]:
-        same = {k: compute.unpack(v)["per_path"].tobytes() for k, v in per_path_bytes(r["run"]).items()} == first
+        same = {
+            k: compute.unpack(v)["per_path"].tobytes() for k, v in per_path_bytes(r["run"]).items()
+        } == first
         r["identical_to_first"] = same
         if not same:
             raise SystemExit(f"run {r['run']} ({r['workers']} workers) differs from run {every[0]['run']}")
@@ -217,21 +267,33 @@ def main() -> None:
     for r in results:
         r["speedup_vs_first"] = base / r["wall_seconds"]
     print()
-    print(f"{'workers':>7} {'wall s':>8} {'speed-up':>8} {'chunks':>6} {'dispatch':>8} {'chunks s':>8} "
-          f"{'tail s':>8} | CPU s: load generate engine pack store merge")
+    print(
+        f"{'workers':>7} {'wall s':>8} {'speed-up':>8} {'chunks':>6} {'dispatch':>8} {'chunks s':>8} "
+        f"{'tail s':>8} | CPU s: load generate engine pack store merge"
+    )
     for r in results:
         c = r["chunk_cpu_seconds"]
-        print(f"{r['workers']:>7} {r['wall_seconds']:>8.1f} {r['speedup_vs_first']:>8.2f} {r['chunks']:>6} "
-              f"{r['dispatch_seconds']:>8.1f} {r['chunk_phase_seconds']:>8.1f} {r['tail_seconds']:>8.1f} | "
-              f"{c['load']:.1f} {c['generate']:.1f} {c['engine']:.1f} {c['pack']:.2f} {c['store']:.2f} "
-              f"{c['merge']:.1f}")
+        print(
+            f"{r['workers']:>7} {r['wall_seconds']:>8.1f} {r['speedup_vs_first']:>8.2f} {r['chunks']:>6} "
+            f"{r['dispatch_seconds']:>8.1f} {r['chunk_phase_seconds']:>8.1f} {r['tail_seconds']:>8.1f} | "
+            f"{c['load']:.1f} {c['generate']:.1f} {c['engine']:.1f} {c['pack']:.2f} {c['store']:.2f} "
+            f"{c['merge']:.1f}"
+        )
     if args.repeat > 1:
-        print(f"(medians of {args.repeat} runs; wall seconds of each: "
-              + "; ".join(f"{n} worker(s): " + ", ".join(f"{r['wall_seconds']:.2f}" for r in runs[n]) for n in counts)
-              + ")")
+        print(
+            f"(medians of {args.repeat} runs; wall seconds of each: "
+            + "; ".join(
+                f"{n} worker(s): " + ", ".join(f"{r['wall_seconds']:.2f}" for r in runs[n]) for n in counts
+            )
+            + ")"
+        )
     if args.out:
-        args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "medians": results,
-                                        "runs": every}, indent=2))
+        args.out.write_text(
+            json.dumps(
+                {"args": {k: str(v) for k, v in vars(args).items()}, "medians": results, "runs": every},
+                indent=2,
+            )
+        )
 
 
 def median_run(runs: list[dict]) -> dict:

@@ -8,6 +8,7 @@ Every measurement runs in its own process, so that its peak resident memory (ru_
 including input generation) is its own; the time is the simulation alone (median of
 ``--repeat`` runs after a warm-up that loads the compiled kernel). Prints markdown tables.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,12 @@ def one_reference(variant: str, n: int, m: int, t: int, repeat: int) -> dict:
         per, sec = R.run_reference(w, c0, d0, S)
         times.append(sec)
     sec = statistics.median(times)
-    return {"seconds": sec, "rate": n * m * t / sec, "maxrss_mb": _maxrss_mb(),
-            "n_liq_mean": float(per["n_liq"].mean())}
+    return {
+        "seconds": sec,
+        "rate": n * m * t / sec,
+        "maxrss_mb": _maxrss_mb(),
+        "n_liq_mean": float(per["n_liq"].mean()),
+    }
 
 
 def _mechanism_inputs(name: str, n: int, m: int, t: int):
@@ -55,11 +60,13 @@ def _mechanism_inputs(name: str, n: int, m: int, t: int):
     rng = np.random.default_rng(7)
     w = R.variant("reference")
     S = R.generate_paths(w, m, t)
-    kw = {"aave-v3": {"price": w.p0, "threshold": 0.825},
-          "compound-v3": {"price": w.p0, "threshold": 0.83},
-          "maker-clip": {"price": w.p0, "mat": 1.45},
-          "perp": {"price": w.p0, "mmf": 0.03},
-          "cross": {"prices": np.array([w.p0, w.p0]), "thresholds": np.array([0.825, 0.8])}}[name]
+    kw = {
+        "aave-v3": {"price": w.p0, "threshold": 0.825},
+        "compound-v3": {"price": w.p0, "threshold": 0.83},
+        "maker-clip": {"price": w.p0, "mat": 1.45},
+        "perp": {"price": w.p0, "mmf": 0.03},
+        "cross": {"prices": np.array([w.p0, w.p0]), "thresholds": np.array([0.825, 0.8])},
+    }[name]
     book = books.synthetic_book(name, n, rng=rng, **kw)
     if name == "cross":
         S = np.stack([S, S[::-1].copy()])
@@ -74,8 +81,11 @@ def one_mechanism(name: str, n: int, m: int, t: int, repeat: int) -> dict:
 
     mod = api.load_mechanism(name)
     book, S = _mechanism_inputs(name, n, m, t)
-    params = mod.Params(liquidation_threshold=(0.825, 0.8), liquidation_bonus=(0.05, 0.05)) \
-        if name == "cross" else mod.Params()
+    params = (
+        mod.Params(liquidation_threshold=(0.825, 0.8), liquidation_bonus=(0.05, 0.05))
+        if name == "cross"
+        else mod.Params()
+    )
     book_obj = mod.book_from_arrays(book)
     market = MarketConditions(oracle=Oracle(latency=1), liquidity=Liquidity(depth_usd=1e9))
     mod.simulate(params, book_obj, np.ascontiguousarray(S[..., :2, :3]), market)  # load the kernel
@@ -90,12 +100,17 @@ def one_mechanism(name: str, n: int, m: int, t: int, repeat: int) -> dict:
 
 def compile_time() -> dict:
     """First call in a fresh numba cache directory (compile) and in the project's (cache load)."""
+
     def child(env: dict) -> float:
-        code = ("import time; t=time.perf_counter(); from engine import reference as R; R.warm_up(); "
-                "print(time.perf_counter()-t)")
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                             text=True, check=True)
+        code = (
+            "import time; t=time.perf_counter(); from engine import reference as R; R.warm_up(); "
+            "print(time.perf_counter()-t)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
         return float(out.stdout.strip())
+
     with tempfile.TemporaryDirectory() as tmp:
         fresh = child({**os.environ, "NUMBA_CACHE_DIR": tmp})
         again = child({**os.environ, "NUMBA_CACHE_DIR": tmp})
@@ -103,7 +118,9 @@ def compile_time() -> dict:
 
 
 def run_child(args: list[str]) -> dict | None:
-    out = subprocess.run([sys.executable, __file__, "--child", *args], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], cwd=ROOT, capture_output=True, text=True
+    )
     if out.returncode != 0:
         print(f"note: {' '.join(args)} failed: {out.stderr.strip().splitlines()[-1:]}")
         return None
@@ -114,8 +131,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--sections", default="compile,reference,growth,mechanisms",
-                    help="comma-separated subset of compile,reference,growth,mechanisms")
+    ap.add_argument(
+        "--sections",
+        default="compile,reference,growth,mechanisms",
+        help="comma-separated subset of compile,reference,growth,mechanisms",
+    )
     ap.add_argument("--child", nargs="+")
     a = ap.parse_args()
     if a.child:
@@ -128,10 +148,11 @@ def main() -> int:
     sections = set(a.sections.split(","))
     if "compile" in sections:
         ct = compile_time()
-        print(f"kernel: first call compiles in {ct['compile_s']:.1f} s; later processes load the "
-              f"cache in {ct['cached_load_s']:.2f} s\n")
-    sizes = [("small", 1_000, 100, 720), ("medium", 10_000, 1_000, 720),
-             ("large book", 100_000, 1_000, 720)]
+        print(
+            f"kernel: first call compiles in {ct['compile_s']:.1f} s; later processes load the "
+            f"cache in {ct['cached_load_s']:.2f} s\n"
+        )
+    sizes = [("small", 1_000, 100, 720), ("medium", 10_000, 1_000, 720), ("large book", 100_000, 1_000, 720)]
     if a.quick:
         sizes = sizes[:1]
     if "reference" in sections:
@@ -150,16 +171,25 @@ def reference_table(sizes: list, rep: str) -> None:
         for variant in ("reference", "stressed"):
             r = run_child(["ref", variant, str(n), str(m), str(t), "--repeat", rep])
             if r:
-                print(f"| {label} | {variant} | {n:,} | {m:,} | {t} | {r['seconds']:.3f} | {r['rate']:.3g} | "
-                      f"{r['maxrss_mb']:.0f} | {r['n_liq_mean']:.0f} |")
+                print(
+                    f"| {label} | {variant} | {n:,} | {m:,} | {t} | {r['seconds']:.3f} | {r['rate']:.3g} | "
+                    f"{r['maxrss_mb']:.0f} | {r['n_liq_mean']:.0f} |"
+                )
 
 
 def growth_table(rep: str) -> None:
     print("\nGrowth (reference variant; one factor varied from 10,000 x 1,000 x 720):\n")
     print("| N | M | T | seconds | position-steps/s | peak RSS MB |")
     print("|---|---|---|---|---|---|")
-    grid = [(1_000, 1_000, 720), (30_000, 1_000, 720), (300_000, 1_000, 720),
-            (10_000, 100, 720), (10_000, 10_000, 720), (10_000, 1_000, 72), (10_000, 1_000, 7_200)]
+    grid = [
+        (1_000, 1_000, 720),
+        (30_000, 1_000, 720),
+        (300_000, 1_000, 720),
+        (10_000, 100, 720),
+        (10_000, 10_000, 720),
+        (10_000, 1_000, 72),
+        (10_000, 1_000, 7_200),
+    ]
     for n, m, t in grid:
         r = run_child(["ref", "reference", str(n), str(m), str(t), "--repeat", rep])
         if r:
@@ -168,8 +198,11 @@ def growth_table(rep: str) -> None:
 
 def mechanism_table(sizes: list, rep: str) -> None:
     from engine import api
-    print("\nMechanisms (default Params; cross: two assets, LT 0.825 / 0.8; books from engine.books; "
-          "latency-1 oracle; 1e9 USD depth):\n")
+
+    print(
+        "\nMechanisms (default Params; cross: two assets, LT 0.825 / 0.8; books from engine.books; "
+        "latency-1 oracle; 1e9 USD depth):\n"
+    )
     print("| mechanism | N | M | T | seconds | position-steps/s | peak RSS MB |")
     print("|---|---|---|---|---|---|---|")
     for name in api.MECHANISMS:
@@ -179,8 +212,10 @@ def mechanism_table(sizes: list, rep: str) -> None:
         for _, n, m, t in sizes:
             r = run_child(["mech", name, str(n), str(m), str(t), "--repeat", rep])
             if r:
-                print(f"| {name} | {n:,} | {m:,} | {t} | {r['seconds']:.3f} | {r['rate']:.3g} | "
-                      f"{r['maxrss_mb']:.0f} |")
+                print(
+                    f"| {name} | {n:,} | {m:,} | {t} | {r['seconds']:.3f} | {r['rate']:.3g} | "
+                    f"{r['maxrss_mb']:.0f} |"
+                )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Never imports Django, Celery or Plotly (a test guards it). See ../shared/spec/ma
 and docs/engine.md. Importing ``engine`` is light: no kernel is loaded or compiled until a
 mechanism is used; ``engine.run`` / ``engine.compare`` resolve to engine.api lazily.
 """
+
 from engine.errors import EngineError
 
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ step, in the order of margin-engine.md section 4:
      the start of the step; a rational liquidator acts only if ``liquidation_pays(...)``
   3. balances updated; ``J = next_impact(J, sold_usd, ...)``
 """
+
 import math
 
 import numpy as np
@@ -17,19 +18,19 @@ from engine.errors import EngineError
 # Result fields every mechanism reports per path (margin-engine.md section 5). A mechanism
 # writes 0 for what it does not have (Aave has no keeper rewards).
 RESULT_FIELDS = (
-    "bad_debt",             # realized bad debt, USD
+    "bad_debt",  # realized bad debt, USD
     "unrealized_bad_debt",  # at the horizon: sum of max(d - c * p, 0) over open positions, USD
-    "n_liq",                # number of liquidations (partial ones each count)
-    "liq_volume",           # debt repaid by liquidations, USD
+    "n_liq",  # number of liquidations (partial ones each count)
+    "liq_volume",  # debt repaid by liquidations, USD
     "collateral_sold_usd",  # seized collateral valued at the market price when sold, USD
-    "penalty",              # penalty paid by borrowers, USD
-    "protocol_fees",        # protocol's share, USD
-    "keeper_rewards",       # paid by the protocol to keepers (Maker tip + chip), USD
-    "insurance_used",       # insurance fund / reserves spent on shortfalls, USD
-    "socialized_loss",      # loss beyond the insurance fund (ADL), USD
-    "n_unprofitable",       # positions liquidatable at some step but left open because it did not pay
-    "insolvent",            # 1.0 when bad debt exceeded the reserves / insurance fund, else 0.0
-    "final_price",          # market price at the horizon, S[T] * J[T]
+    "penalty",  # penalty paid by borrowers, USD
+    "protocol_fees",  # protocol's share, USD
+    "keeper_rewards",  # paid by the protocol to keepers (Maker tip + chip), USD
+    "insurance_used",  # insurance fund / reserves spent on shortfalls, USD
+    "socialized_loss",  # loss beyond the insurance fund (ADL), USD
+    "n_unprofitable",  # positions liquidatable at some step but left open because it did not pay
+    "insolvent",  # 1.0 when bad debt exceeded the reserves / insurance fund, else 0.0
+    "final_price",  # market price at the horizon, S[T] * J[T]
 )
 FIELD_INDEX = {name: i for i, name in enumerate(RESULT_FIELDS)}
 N_FIELDS = len(RESULT_FIELDS)
@@ -125,9 +126,9 @@ def dynamic_threshold(state, po, t, base, sign, k_vol, horizon_steps, update_int
 
 # Per-step series a kernel records at the steps asked for (``simulate(..., record_steps=...)``).
 SERIES_FIELDS = (
-    "market_price",     # p = S[t] * J[t] at the step (cross: the first asset's)
-    "liq_volume_cum",   # liq_volume up to and including the step, USD
-    "bad_debt_cum",     # realized bad debt (column bad_debt) up to and including the step, USD
+    "market_price",  # p = S[t] * J[t] at the step (cross: the first asset's)
+    "liq_volume_cum",  # liq_volume up to and including the step, USD
+    "bad_debt_cum",  # realized bad debt (column bad_debt) up to and including the step, USD
 )
 
 
@@ -149,8 +150,9 @@ def record_until(rec, ri, t_end, ser, m, p, vol, bad):
     return ri
 
 
-def record_arrays(record_steps: np.ndarray | None, n_paths: int,
-                  n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+def record_arrays(
+    record_steps: np.ndarray | None, n_paths: int, n_steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Kernel arguments for ``record_steps``: (rec int64[K], ser float64[M, K, 3]).
 
     ``record_steps``: sorted steps in 0..T (``n_steps`` = T), or None (K = 0: nothing recorded,
@@ -160,12 +162,15 @@ def record_arrays(record_steps: np.ndarray | None, n_paths: int,
         return np.zeros(0, np.int64), np.zeros((n_paths, 0, len(SERIES_FIELDS)))
     r = np.asarray(record_steps)
     if r.ndim != 1 or not np.issubdtype(r.dtype, np.integer):
-        raise EngineError(f"record_steps must be a 1-d array of integer steps; got dtype {r.dtype} "
-                          f"shape {r.shape}")
+        raise EngineError(
+            f"record_steps must be a 1-d array of integer steps; got dtype {r.dtype} shape {r.shape}"
+        )
     r = np.ascontiguousarray(r, dtype=np.int64)
     if r.size and (r[0] < 0 or r[-1] > n_steps or np.any(np.diff(r) < 0)):
-        raise EngineError(f"record_steps must be sorted steps in [0, {n_steps}]; got "
-                          f"{r.min()}..{r.max()}{' unsorted' if np.any(np.diff(r) < 0) else ''}")
+        raise EngineError(
+            f"record_steps must be sorted steps in [0, {n_steps}]; got "
+            f"{r.min()}..{r.max()}{' unsorted' if np.any(np.diff(r) < 0) else ''}"
+        )
     return r, np.zeros((n_paths, r.shape[0], len(SERIES_FIELDS)))
 
 

@@ -1,4 +1,5 @@
 """Checks and preparation of a kernel's inputs, shared by every mechanism module."""
+
 from __future__ import annotations
 
 from dataclasses import fields
@@ -67,14 +68,18 @@ def set_book_arrays(book: object, ndim: dict[str, int]) -> None:
     """
     arrays = {name: np.ascontiguousarray(getattr(book, name), dtype=np.float64) for name in ndim}
     rows = {a.shape[0] if a.ndim else -1 for a in arrays.values()}
-    if (any(a.ndim != ndim[name] for name, a in arrays.items()) or len(rows) != 1
-            or any(a.ndim == 2 and a.shape[1] < 1 for a in arrays.values())):
+    if (
+        any(a.ndim != ndim[name] for name, a in arrays.items())
+        or len(rows) != 1
+        or any(a.ndim == 2 and a.shape[1] < 1 for a in arrays.values())
+    ):
         names = " and ".join(f"book.{name}" for name in ndim)
         if set(ndim.values()) == {1}:
             want = "1-d arrays of one length"
         else:
             want = "arrays of one number of rows: " + ", ".join(
-                f"{name} float64[{'N' if n == 1 else 'N, A'}]" for name, n in ndim.items())
+                f"{name} float64[{'N' if n == 1 else 'N, A'}]" for name, n in ndim.items()
+            )
         shapes = " and ".join(str(a.shape) for a in arrays.values())
         raise EngineError(f"{names} must be {want}; got shapes {shapes}")
     for name, a in arrays.items():

@@ -29,6 +29,7 @@ larger than the rounding of ``c * q / d``, and the decision itself is always the
 ``h < 1`` computed as the protocol does, so results equal a full scan. A step's liquidations
 are accumulated in position order, so every sum equals, bit for bit, the loop of workload.md.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,7 +39,12 @@ from numba import njit, prange
 
 from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
-    N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price,
+    N_FIELDS,
+    dynamic_threshold,
+    gas_cost,
+    liquidation_pays,
+    next_impact,
+    oracle_price,
 )
 from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.errors import EngineError, check_range
@@ -83,14 +89,16 @@ class Params:
         check_range("small_position_usd", self.small_position_usd, 0.0, None)
         check_range("reserves_usd", self.reserves_usd, 0.0, None)
         if self.ltv > self.liquidation_threshold:
-            raise EngineError(f"ltv must be <= liquidation_threshold ({self.liquidation_threshold!r}); "
-                              f"got {self.ltv!r}")
+            raise EngineError(
+                f"ltv must be <= liquidation_threshold ({self.liquidation_threshold!r}); got {self.ltv!r}"
+            )
         # Aave v3 PoolConfigurator.configureReserveAsCollateral: LT * bonus <= 100 %.
         lt_b = self.liquidation_threshold * (1.0 + self.liquidation_bonus)
         if self.liquidation_threshold > 0 and lt_b > 1.0:
             raise EngineError(
                 "liquidation_threshold * (1 + liquidation_bonus) must be <= 1; got "
-                f"{self.liquidation_threshold!r} * (1 + {self.liquidation_bonus!r})")
+                f"{self.liquidation_threshold!r} * (1 + {self.liquidation_bonus!r})"
+            )
         if self.dynamic is not None and not isinstance(self.dynamic, DynamicThreshold):
             raise EngineError(f"dynamic must be a DynamicThreshold or None; got {self.dynamic!r}")
 
@@ -133,15 +141,36 @@ def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
     order, keys, n_sorted = screening_order(book.collateral, book.debt)
     c_sorted = np.ascontiguousarray(book.collateral[order])
     d_sorted = np.ascontiguousarray(book.debt[order])
-    return (book.collateral, book.debt, order, keys, c_sorted, d_sorted, n_sorted,
-            float(params.liquidation_threshold), float(params.close_factor), float(params.full_close_hf),
-            float(params.liquidation_bonus), float(params.protocol_fee), float(params.small_position_usd),
-            float(params.reserves_usd)) + dyn.kernel_args() + market.kernel_args()
+    return (
+        (
+            book.collateral,
+            book.debt,
+            order,
+            keys,
+            c_sorted,
+            d_sorted,
+            n_sorted,
+            float(params.liquidation_threshold),
+            float(params.close_factor),
+            float(params.full_close_hf),
+            float(params.liquidation_bonus),
+            float(params.protocol_fee),
+            float(params.small_position_usd),
+            float(params.reserves_usd),
+        )
+        + dyn.kernel_args()
+        + market.kernel_args()
+    )
 
 
-def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
-             record_steps: np.ndarray | None = None
-             ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
+def simulate(
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    record_steps: np.ndarray | None = None,
+) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book over every price path.
 
     Parameters
@@ -168,8 +197,9 @@ def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketCondi
     return out, series_dict(ser)
 
 
-def simulate_positions(params: Params, book: Book, prices: np.ndarray,
-                       market: MarketConditions) -> dict[str, np.ndarray]:
+def simulate_positions(
+    params: Params, book: Book, prices: np.ndarray, market: MarketConditions
+) -> dict[str, np.ndarray]:
     """Like ``simulate`` but also returns each position's state at the horizon (for tests and audits).
 
     Returns a dict: ``per_path`` float64[M, F]; ``collateral``, ``debt`` float64[M, N] at the
@@ -182,8 +212,13 @@ def simulate_positions(params: Params, book: Book, prices: np.ndarray,
     fc, fd, units = np.empty((m, n)), np.empty((m, n)), np.zeros((m, 2))
     rec, ser = record_arrays(None, m, s.shape[1] - 1)
     _kernel(s, *_kernel_args(params, book, market), True, fc, fd, units, out, rec, ser)
-    return {"per_path": out, "collateral": fc, "debt": fd,
-            "to_liquidators": units[:, 0], "to_protocol": units[:, 1]}
+    return {
+        "per_path": out,
+        "collateral": fc,
+        "debt": fd,
+        "to_liquidators": units[:, 0],
+        "to_protocol": units[:, 1],
+    }
 
 
 @njit(cache=True, inline="always")
@@ -236,12 +271,47 @@ def _heap_pop(hv, hn):
 
 
 @njit(cache=True, parallel=True)
-def _kernel(S, c0, d0, order, keys, c_sorted, d_sorted, n_sorted,
-            LT, close_factor, full_hf, bonus, protocol_fee, small_usd, reserves,
-            k_vol, horizon, upd, lam, dfloor, dcap,
-            lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
-            rational, gas_usd, gas_spike,
-            track, fin_c, fin_d, units, out, rec, ser):
+def _kernel(
+    S,
+    c0,
+    d0,
+    order,
+    keys,
+    c_sorted,
+    d_sorted,
+    n_sorted,
+    LT,
+    close_factor,
+    full_hf,
+    bonus,
+    protocol_fee,
+    small_usd,
+    reserves,
+    k_vol,
+    horizon,
+    upd,
+    lam,
+    dfloor,
+    dcap,
+    lag,
+    deviation,
+    heartbeat,
+    k,
+    depth,
+    k_over_depth,
+    sqrt_model,
+    floor,
+    rational,
+    gas_usd,
+    gas_spike,
+    track,
+    fin_c,
+    fin_d,
+    units,
+    out,
+    rec,
+    ser,
+):
     M = S.shape[0]
     K = rec.shape[0]
     T = S.shape[1] - 1
@@ -345,8 +415,9 @@ def _kernel(S, c0, d0, order, keys, c_sorted, d_sorted, n_sorted,
                 if protocol_fee > 0.0:
                     fee_units = (seize - seize / opb) * protocol_fee
                 got = seize - fee_units
-                if rational and not liquidation_pays(got, repay, p, gas, k, depth, k_over_depth,
-                                                     sqrt_model, floor):
+                if rational and not liquidation_pays(
+                    got, repay, p, gas, k, depth, k_over_depth, sqrt_model, floor
+                ):
                     if not a_unprof[j]:
                         a_unprof[j] = True
                         n_unprof += 1.0

@@ -4,6 +4,7 @@ Mechanism modules follow the interface of docs/engine.md (``Params``, ``Book``,
 ``params_from_dict``, ``book_from_arrays``, ``simulate``); they are imported by name only when
 asked for, so a missing or broken module affects only its own mechanism.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,8 +20,13 @@ from engine.errors import EngineError
 from engine.market import Liquidators, Liquidity, MarketConditions, Oracle
 from engine.results import paired_differences, summarize
 
-MECHANISMS = {"aave-v3": "engine.aave", "compound-v3": "engine.compound",
-              "maker-clip": "engine.maker", "perp": "engine.perp", "cross": "engine.cross"}
+MECHANISMS = {
+    "aave-v3": "engine.aave",
+    "compound-v3": "engine.compound",
+    "maker-clip": "engine.maker",
+    "perp": "engine.perp",
+    "cross": "engine.cross",
+}
 
 
 def load_mechanism(name: str) -> ModuleType:
@@ -84,9 +90,11 @@ class RunResult:
 
     def to_dict(self) -> dict:
         """JSON-ready: mechanism, per-path lists by field, summary."""
-        return {"mechanism": self.mechanism,
-                "per_path": {k: v.tolist() for k, v in self.per_path.items()},
-                "summary": self.summary}
+        return {
+            "mechanism": self.mechanism,
+            "per_path": {k: v.tolist() for k, v in self.per_path.items()},
+            "summary": self.summary,
+        }
 
 
 def _resolve(mod: ModuleType, params: Any, book: Any) -> tuple[Any, Any]:
@@ -101,10 +109,15 @@ def _resolve(mod: ModuleType, params: Any, book: Any) -> tuple[Any, Any]:
     return params, book
 
 
-def _simulate_chunked(mod: ModuleType, params: Any, book: Any, prices: np.ndarray,
-                      market: MarketConditions, chunk_paths: int | None,
-                      record_steps: np.ndarray | None = None
-                      ) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+def _simulate_chunked(
+    mod: ModuleType,
+    params: Any,
+    book: Any,
+    prices: np.ndarray,
+    market: MarketConditions,
+    chunk_paths: int | None,
+    record_steps: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
     prices = np.asarray(prices, dtype=np.float64)
     if prices.ndim not in (2, 3):
         raise EngineError(f"prices must be (M, T+1) or (A, M, T+1); got shape {prices.shape}")
@@ -121,8 +134,9 @@ def _simulate_chunked(mod: ModuleType, params: Any, book: Any, prices: np.ndarra
         return one(prices)
     if int(chunk_paths) != chunk_paths or chunk_paths < 1:
         raise EngineError(f"chunk_paths must be a whole number >= 1; got {chunk_paths!r}")
-    parts = [one(np.ascontiguousarray(prices[..., a:a + chunk_paths, :]))
-             for a in range(0, m, int(chunk_paths))]
+    parts = [
+        one(np.ascontiguousarray(prices[..., a : a + chunk_paths, :])) for a in range(0, m, int(chunk_paths))
+    ]
     out = np.concatenate([p[0] for p in parts], axis=0)
     if record_steps is None:
         return out, None
@@ -135,8 +149,16 @@ def start_price(prices: np.ndarray) -> float | np.ndarray:
     return float(np.mean(p[:, 0])) if p.ndim == 2 else np.mean(p[:, :, 0], axis=1)
 
 
-def run(mechanism: str, params: Any, book: Any, prices: np.ndarray, market: MarketConditions | dict | None,
-        *, chunk_paths: int | None = None, record_steps: np.ndarray | None = None) -> RunResult:
+def run(
+    mechanism: str,
+    params: Any,
+    book: Any,
+    prices: np.ndarray,
+    market: MarketConditions | dict | None,
+    *,
+    chunk_paths: int | None = None,
+    record_steps: np.ndarray | None = None,
+) -> RunResult:
     """Simulate one parameter set over every path.
 
     Parameters
@@ -161,19 +183,30 @@ def run(mechanism: str, params: Any, book: Any, prices: np.ndarray, market: Mark
     market = market_from_dict(market)
     out, series = _simulate_chunked(mod, params, book, prices, market, chunk_paths, record_steps)
     if out.ndim != 2 or out.shape[1] != len(RESULT_FIELDS):
-        raise EngineError(f"{mod.__name__}.simulate returned shape {out.shape}; "
-                          f"expected (M, {len(RESULT_FIELDS)})")
+        raise EngineError(
+            f"{mod.__name__}.simulate returned shape {out.shape}; expected (M, {len(RESULT_FIELDS)})"
+        )
     summary = summarize(out)
     bp = getattr(mod, "borrowing_power", None)
     summary["borrowing_power"] = float(bp(params, book, start_price(prices))) if bp else None
     rec = None if record_steps is None else np.asarray(record_steps, dtype=np.int64)
-    return RunResult(mechanism=mechanism, per_path_array=out, summary=summary, series=series,
-                     record_steps=rec)
+    return RunResult(
+        mechanism=mechanism, per_path_array=out, summary=summary, series=series, record_steps=rec
+    )
 
 
-def compare(mechanism: str, params_a: Any, params_b: Any, book: Any, prices: np.ndarray,
-            market: MarketConditions | dict | None, *, rng: np.random.Generator, n_boot: int = 1000,
-            chunk_paths: int | None = None) -> dict:
+def compare(
+    mechanism: str,
+    params_a: Any,
+    params_b: Any,
+    book: Any,
+    prices: np.ndarray,
+    market: MarketConditions | dict | None,
+    *,
+    rng: np.random.Generator,
+    n_boot: int = 1000,
+    chunk_paths: int | None = None,
+) -> dict:
     """Paired comparison of parameter sets A and B on the same paths and book.
 
     Returns ``{"a": summary A, "b": summary B, "differences": {stat: {a, b, diff, ci_low,
@@ -191,6 +224,11 @@ def paired(ra: RunResult, rb: RunResult, *, rng: np.random.Generator, n_boot: in
     diffs = paired_differences(ra.per_path_array, rb.per_path_array, rng, n_boot)
     bpa, bpb = ra.summary["borrowing_power"], rb.summary["borrowing_power"]
     if bpa is not None and bpb is not None:
-        diffs["borrowing_power"] = {"a": bpa, "b": bpb, "diff": bpb - bpa, "ci_low": bpb - bpa,
-                                    "ci_high": bpb - bpa}
+        diffs["borrowing_power"] = {
+            "a": bpa,
+            "b": bpb,
+            "diff": bpb - bpa,
+            "ci_low": bpb - bpa,
+            "ci_high": bpb - bpa,
+        }
     return diffs

@@ -13,6 +13,7 @@ held by the ten largest positions can be set exactly; health factors start at th
 mechanism's minimum ``h_min`` and spread upward (``h = h_min + (h_median - h_min) * X``,
 X lognormal with median 1), so the book's most fragile position sits at ``h_min``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,8 +33,16 @@ TOP = 10
 # Sizes and health factors
 
 
-def debt_sizes(n: int, *, rng: np.random.Generator, total_usd: float, dist: str = "lognormal",
-               sigma: float = 1.5, alpha: float = 1.3, top10_share: float | None = None) -> np.ndarray:
+def debt_sizes(
+    n: int,
+    *,
+    rng: np.random.Generator,
+    total_usd: float,
+    dist: str = "lognormal",
+    sigma: float = 1.5,
+    alpha: float = 1.3,
+    top10_share: float | None = None,
+) -> np.ndarray:
     """Position sizes (N,) in USD summing to ``total_usd``.
 
     dist: ``lognormal`` (log sizes normal with std ``sigma``) or ``pareto`` (tail index
@@ -78,8 +87,9 @@ def _set_top_share(d: np.ndarray, share: float) -> np.ndarray:
     return np.where(mask, d * a, d * b)
 
 
-def health_factors(n: int, *, rng: np.random.Generator, h_min: float = 1.05, h_median: float = 1.6,
-                   spread: float = 0.6) -> np.ndarray:
+def health_factors(
+    n: int, *, rng: np.random.Generator, h_min: float = 1.05, h_median: float = 1.6, spread: float = 0.6
+) -> np.ndarray:
     """Health factors (N,) >= h_min: ``h_min + (h_median - h_min) * X``, X lognormal(0, spread).
 
     The smallest is set to exactly ``h_min`` (the book's edge case is always present).
@@ -102,10 +112,21 @@ def _check_count(n: int) -> None:
 # Synthetic books per mechanism
 
 
-def lending_book(n: int, *, rng: np.random.Generator, price: float, threshold: float,
-                 total_debt_usd: float = 1e8, h_min: float = 1.05, h_median: float = 1.6,
-                 spread: float = 0.6, dist: str = "lognormal", sigma: float = 1.5,
-                 alpha: float = 1.3, top10_share: float | None = None) -> dict[str, np.ndarray]:
+def lending_book(
+    n: int,
+    *,
+    rng: np.random.Generator,
+    price: float,
+    threshold: float,
+    total_debt_usd: float = 1e8,
+    h_min: float = 1.05,
+    h_median: float = 1.6,
+    spread: float = 0.6,
+    dist: str = "lognormal",
+    sigma: float = 1.5,
+    alpha: float = 1.3,
+    top10_share: float | None = None,
+) -> dict[str, np.ndarray]:
     """Aave v3 / Compound v3 book: ``{"collateral", "debt"}``.
 
     threshold: the liquidation threshold (Aave LT; Comet liquidate_collateral_factor), so that
@@ -114,31 +135,56 @@ def lending_book(n: int, *, rng: np.random.Generator, price: float, threshold: f
     """
     check_range("price", price, 0.0, None, lo_open=True)
     check_range("threshold", threshold, 0.0, 1.0, lo_open=True)
-    d = debt_sizes(n, rng=rng, total_usd=total_debt_usd, dist=dist, sigma=sigma, alpha=alpha,
-                   top10_share=top10_share)
+    d = debt_sizes(
+        n, rng=rng, total_usd=total_debt_usd, dist=dist, sigma=sigma, alpha=alpha, top10_share=top10_share
+    )
     h = health_factors(n, rng=rng, h_min=h_min, h_median=h_median, spread=spread)
     return {"collateral": h * d / (price * threshold), "debt": d}
 
 
-def maker_book(n: int, *, rng: np.random.Generator, price: float, mat: float,
-               total_debt_usd: float = 1e8, h_min: float = 1.05, h_median: float = 1.6,
-               spread: float = 0.6, dist: str = "lognormal", sigma: float = 1.5,
-               alpha: float = 1.3, top10_share: float | None = None) -> dict[str, np.ndarray]:
+def maker_book(
+    n: int,
+    *,
+    rng: np.random.Generator,
+    price: float,
+    mat: float,
+    total_debt_usd: float = 1e8,
+    h_min: float = 1.05,
+    h_median: float = 1.6,
+    spread: float = 0.6,
+    dist: str = "lognormal",
+    sigma: float = 1.5,
+    alpha: float = 1.3,
+    top10_share: float | None = None,
+) -> dict[str, np.ndarray]:
     """Maker vaults: ``{"ink", "debt"}`` with collateralization ``ink * price / debt = h * mat``
     (safe while ``ink * o / mat >= debt``, i.e. h >= 1)."""
     check_range("price", price, 0.0, None, lo_open=True)
     check_range("mat", mat, 1.0, 100.0)
-    d = debt_sizes(n, rng=rng, total_usd=total_debt_usd, dist=dist, sigma=sigma, alpha=alpha,
-                   top10_share=top10_share)
+    d = debt_sizes(
+        n, rng=rng, total_usd=total_debt_usd, dist=dist, sigma=sigma, alpha=alpha, top10_share=top10_share
+    )
     h = health_factors(n, rng=rng, h_min=h_min, h_median=h_median, spread=spread)
     return {"ink": h * mat * d / price, "debt": d}
 
 
-def perp_book(n: int, *, rng: np.random.Generator, price: float, mmf: float,
-              total_notional_usd: float = 1e8, long_share: float = 0.5, entry_spread: float = 0.05,
-              h_min: float = 1.05, h_median: float = 2.0, spread: float = 0.6,
-              dist: str = "lognormal", sigma: float = 1.5, alpha: float = 1.3,
-              top10_share: float | None = None) -> dict[str, np.ndarray]:
+def perp_book(
+    n: int,
+    *,
+    rng: np.random.Generator,
+    price: float,
+    mmf: float,
+    total_notional_usd: float = 1e8,
+    long_share: float = 0.5,
+    entry_spread: float = 0.05,
+    h_min: float = 1.05,
+    h_median: float = 2.0,
+    spread: float = 0.6,
+    dist: str = "lognormal",
+    sigma: float = 1.5,
+    alpha: float = 1.3,
+    top10_share: float | None = None,
+) -> dict[str, np.ndarray]:
     """Perp positions: ``{"size", "entry_price", "margin"}``.
 
     Notional ``|q| * price`` sized like debt; ``long_share`` of positions long; entries spread
@@ -152,8 +198,9 @@ def perp_book(n: int, *, rng: np.random.Generator, price: float, mmf: float,
     check_range("mmf", mmf, 0.0, 1.0, lo_open=True, hi_open=True)
     check_range("long_share", long_share, 0.0, 1.0)
     check_range("entry_spread", entry_spread, 0.0, 1.0)
-    notional = debt_sizes(n, rng=rng, total_usd=total_notional_usd, dist=dist, sigma=sigma,
-                          alpha=alpha, top10_share=top10_share)
+    notional = debt_sizes(
+        n, rng=rng, total_usd=total_notional_usd, dist=dist, sigma=sigma, alpha=alpha, top10_share=top10_share
+    )
     h = health_factors(n, rng=rng, h_min=h_min, h_median=h_median, spread=spread)
     side = np.where(rng.random(n) < long_share, 1.0, -1.0)
     entry = price * rng.lognormal(0.0, entry_spread, size=n)
@@ -162,11 +209,22 @@ def perp_book(n: int, *, rng: np.random.Generator, price: float, mmf: float,
     return {"size": q, "entry_price": entry, "margin": margin}
 
 
-def cross_book(n: int, *, rng: np.random.Generator, prices: np.ndarray, thresholds: np.ndarray,
-               total_debt_usd: float = 1e8, concentration: float = 1.0, h_min: float = 1.05,
-               h_median: float = 1.6, spread: float = 0.6, dist: str = "lognormal",
-               sigma: float = 1.5, alpha: float = 1.3,
-               top10_share: float | None = None) -> dict[str, np.ndarray]:
+def cross_book(
+    n: int,
+    *,
+    rng: np.random.Generator,
+    prices: np.ndarray,
+    thresholds: np.ndarray,
+    total_debt_usd: float = 1e8,
+    concentration: float = 1.0,
+    h_min: float = 1.05,
+    h_median: float = 1.6,
+    spread: float = 0.6,
+    dist: str = "lognormal",
+    sigma: float = 1.5,
+    alpha: float = 1.3,
+    top10_share: float | None = None,
+) -> dict[str, np.ndarray]:
     """Cross-collateral accounts: ``{"collateral": (N, A), "debt": (N,)}``.
 
     prices, thresholds: (A,) per collateral asset; ``h = sum_a c_a p_a LT_a / d``. Each
@@ -176,14 +234,16 @@ def cross_book(n: int, *, rng: np.random.Generator, prices: np.ndarray, threshol
     p = np.asarray(prices, dtype=np.float64).reshape(-1)
     lt = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     if p.shape != lt.shape or p.size < 1:
-        raise EngineError(f"prices and thresholds must be (A,) arrays of one length >= 1; got "
-                          f"{p.shape} and {lt.shape}")
+        raise EngineError(
+            f"prices and thresholds must be (A,) arrays of one length >= 1; got {p.shape} and {lt.shape}"
+        )
     for a in range(p.size):
         check_range(f"prices[{a}]", p[a], 0.0, None, lo_open=True)
         check_range(f"thresholds[{a}]", lt[a], 0.0, 1.0, lo_open=True)
     check_range("concentration", concentration, 0.0, None, lo_open=True)
-    d = debt_sizes(n, rng=rng, total_usd=total_debt_usd, dist=dist, sigma=sigma, alpha=alpha,
-                   top10_share=top10_share)
+    d = debt_sizes(
+        n, rng=rng, total_usd=total_debt_usd, dist=dist, sigma=sigma, alpha=alpha, top10_share=top10_share
+    )
     h = health_factors(n, rng=rng, h_min=h_min, h_median=h_median, spread=spread)
     w = rng.dirichlet(np.full(p.size, concentration), size=n)
     return {"collateral": (h * d)[:, None] * w / (p * lt)[None, :], "debt": d}
@@ -191,8 +251,13 @@ def cross_book(n: int, *, rng: np.random.Generator, prices: np.ndarray, threshol
 
 def synthetic_book(mechanism: str, n: int, *, rng: np.random.Generator, **kw) -> dict[str, np.ndarray]:
     """Dispatch to the generator of ``mechanism`` (see MECHANISMS); keyword arguments pass through."""
-    makers = {"aave-v3": lending_book, "compound-v3": lending_book, "maker-clip": maker_book,
-              "perp": perp_book, "cross": cross_book}
+    makers = {
+        "aave-v3": lending_book,
+        "compound-v3": lending_book,
+        "maker-clip": maker_book,
+        "perp": perp_book,
+        "cross": cross_book,
+    }
     if mechanism not in makers:
         raise EngineError(f"mechanism must be one of {MECHANISMS}; got {mechanism!r}")
     return makers[mechanism](n, rng=rng, **kw)
@@ -229,16 +294,20 @@ def parse_book_csv(text: str) -> dict[str, np.ndarray]:
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
-        raise BookFileError(0, "the file is empty; expected the header "
-                               f"{','.join(CSV_HEADER)}[,extra columns]")
+        raise BookFileError(
+            0, f"the file is empty; expected the header {','.join(CSV_HEADER)}[,extra columns]"
+        )
     header = [c.strip() for c in next(csv.reader([lines[0]]))]
     if tuple(header[:4]) != CSV_HEADER:
         raise BookFileError(1, f"the header must start with {','.join(CSV_HEADER)}; got {lines[0]!r}")
     extras = header[4:]
     for name in extras:
         if not _NAME.match(name) or name in ("collateral", "debt") or header.count(name) > 1:
-            raise BookFileError(1, f"extra column {name!r} must be a unique lower-case name "
-                                   "(letters, digits, _) other than collateral/debt")
+            raise BookFileError(
+                1,
+                f"extra column {name!r} must be a unique lower-case name "
+                "(letters, digits, _) other than collateral/debt",
+            )
     if len(lines) < 2:
         raise BookFileError(0, "the file has a header but no positions")
     cols: list[list] = [[] for _ in header]
@@ -254,17 +323,20 @@ def parse_book_csv(text: str) -> dict[str, np.ndarray]:
         if not asset:
             raise BookFileError(i, "collateral_asset is empty")
         if (account, asset) in seen:
-            raise BookFileError(i, f"account {account!r} already has a row for {asset!r} "
-                                   f"(line {seen[account, asset]})")
+            raise BookFileError(
+                i, f"account {account!r} already has a row for {asset!r} (line {seen[account, asset]})"
+            )
         seen[account, asset] = i
         cols[0].append(account)
         cols[1].append(asset)
         for j in range(2, len(header)):
             cols[j].append(_amount(i, header[j], row[j], nonnegative=j < 4))
-    out: dict[str, np.ndarray] = {"account": np.array(cols[0], dtype=str),
-                                  "collateral_asset": np.array(cols[1], dtype=str),
-                                  "collateral": np.array(cols[2], dtype=np.float64),
-                                  "debt": np.array(cols[3], dtype=np.float64)}
+    out: dict[str, np.ndarray] = {
+        "account": np.array(cols[0], dtype=str),
+        "collateral_asset": np.array(cols[1], dtype=str),
+        "collateral": np.array(cols[2], dtype=np.float64),
+        "debt": np.array(cols[3], dtype=np.float64),
+    }
     for j, name in enumerate(extras, start=4):
         out[name] = np.array(cols[j], dtype=np.float64)
     return out
@@ -282,8 +354,9 @@ def _amount(line: int, name: str, text: str, *, nonnegative: bool) -> float:
     return v
 
 
-def book_arrays(parsed: dict[str, np.ndarray], mechanism: str, *,
-                assets: list[str] | None = None) -> dict[str, np.ndarray]:
+def book_arrays(
+    parsed: dict[str, np.ndarray], mechanism: str, *, assets: list[str] | None = None
+) -> dict[str, np.ndarray]:
     """Turn ``parse_book_csv`` rows into a mechanism's ``book_from_arrays`` input.
 
     lending / maker: one row per account, one collateral asset in the file. perp: extra
@@ -298,8 +371,11 @@ def book_arrays(parsed: dict[str, np.ndarray], mechanism: str, *,
         if unknown:
             raise EngineError(f"collateral_asset {unknown[0]!r} is not one of the assets {names}")
         accounts, row_acc = np.unique(acc, return_inverse=True)
-        col = np.searchsorted(np.array(names), asset) if names == sorted(names) else \
-            np.array([names.index(a) for a in asset.tolist()])
+        col = (
+            np.searchsorted(np.array(names), asset)
+            if names == sorted(names)
+            else np.array([names.index(a) for a in asset.tolist()])
+        )
         c = np.zeros((accounts.size, len(names)))
         np.add.at(c, (row_acc, col), parsed["collateral"])
         return {"collateral": c, "debt": np.bincount(row_acc, parsed["debt"], accounts.size)}
@@ -309,17 +385,20 @@ def book_arrays(parsed: dict[str, np.ndarray], mechanism: str, *,
     if len(kinds) != 1:
         raise EngineError(f"a {mechanism} book must have one collateral_asset; got {kinds}")
     if np.unique(acc).size != acc.size:
-        raise EngineError(f"a {mechanism} book must have one row per account; account "
-                          f"{_first_duplicate(acc)!r} repeats")
+        raise EngineError(
+            f"a {mechanism} book must have one row per account; account {_first_duplicate(acc)!r} repeats"
+        )
     if mechanism == "perp":
         for key in ("size", "entry_price"):
             if key not in parsed:
-                raise EngineError(f"a perp book needs the extra column {key!r}; got "
-                                  f"{sorted(parsed)}")
+                raise EngineError(f"a perp book needs the extra column {key!r}; got {sorted(parsed)}")
         if np.any(parsed["debt"] != 0):
             raise EngineError("a perp book's debt_amount must be 0 (margin goes in collateral_amount)")
-        return {"size": parsed["size"].copy(), "entry_price": parsed["entry_price"].copy(),
-                "margin": parsed["collateral"].copy()}
+        return {
+            "size": parsed["size"].copy(),
+            "entry_price": parsed["entry_price"].copy(),
+            "margin": parsed["collateral"].copy(),
+        }
     if mechanism == "maker-clip":
         return {"ink": parsed["collateral"].copy(), "debt": parsed["debt"].copy()}
     return {"collateral": parsed["collateral"].copy(), "debt": parsed["debt"].copy()}
@@ -334,8 +413,9 @@ def _first_duplicate(a: np.ndarray) -> str:
 # Summaries
 
 
-def health(book: dict[str, np.ndarray], mechanism: str, *, price: float | np.ndarray,
-           threshold: float | np.ndarray) -> np.ndarray:
+def health(
+    book: dict[str, np.ndarray], mechanism: str, *, price: float | np.ndarray, threshold: float | np.ndarray
+) -> np.ndarray:
     """Health factor per position (N,); liquidatable below 1, inf without debt.
 
     threshold: aave-v3 LT, compound-v3 liquidate_collateral_factor, maker-clip mat, perp the
@@ -371,8 +451,14 @@ def top_share(sizes: np.ndarray, k: int = TOP) -> float:
 HF_BINS = (0.0, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 
-def summarize_book(book: dict[str, np.ndarray], mechanism: str, *, price: float | np.ndarray,
-                   threshold: float | np.ndarray, bins: tuple[float, ...] = HF_BINS) -> dict:
+def summarize_book(
+    book: dict[str, np.ndarray],
+    mechanism: str,
+    *,
+    price: float | np.ndarray,
+    threshold: float | np.ndarray,
+    bins: tuple[float, ...] = HF_BINS,
+) -> dict:
     """Totals and shape of a book at ``price``.
 
     Returns ``{"n_positions", "total_collateral" (units; (A,) list for cross),

@@ -7,6 +7,7 @@
 The run.json format is documented in docs/engine.md (example: benchmarks/example_run.json).
 A bad configuration prints one message naming the key and exits with status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,23 @@ import numpy as np
 from engine.errors import EngineError
 
 RUN_KEYS = {"mechanism", "params", "params_b", "book", "prices", "market", "seed", "chunk_paths", "n_boot"}
-SUMMARY_ROWS = ("mean_bad_debt", "bad_debt_var95", "bad_debt_var99", "bad_debt_cvar95", "bad_debt_cvar99",
-                "p_bad_debt", "p_insolvency", "mean_unrealized_bad_debt", "mean_n_liq", "mean_liq_volume",
-                "liquidations_at_risk", "mean_penalty", "mean_protocol_fees", "mean_n_unprofitable",
-                "borrowing_power")
+SUMMARY_ROWS = (
+    "mean_bad_debt",
+    "bad_debt_var95",
+    "bad_debt_var99",
+    "bad_debt_cvar95",
+    "bad_debt_cvar99",
+    "p_bad_debt",
+    "p_insolvency",
+    "mean_unrealized_bad_debt",
+    "mean_n_liq",
+    "mean_liq_volume",
+    "liquidations_at_risk",
+    "mean_penalty",
+    "mean_protocol_fees",
+    "mean_n_unprofitable",
+    "borrowing_power",
+)
 
 
 class ConfigError(EngineError):
@@ -65,8 +79,9 @@ def _reference(args: argparse.Namespace) -> int:
     if args.inputs:
         given = [f"--{k}" for k in ("positions", "paths", "steps") if getattr(args, k) is not None]
         if given:
-            raise EngineError(f"{', '.join(given)} cannot be combined with --inputs "
-                              "(sizes come from the file)")
+            raise EngineError(
+                f"{', '.join(given)} cannot be combined with --inputs (sizes come from the file)"
+            )
         c0, d0, S = R.load_inputs(args.inputs)
     else:
         n = 1_000 if args.positions is None else args.positions
@@ -85,15 +100,19 @@ def _reference(args: argparse.Namespace) -> int:
     n = c0.shape[0]
     result = {
         "variant": args.variant,
-        "positions": n, "paths": m, "steps": t,
+        "positions": n,
+        "paths": m,
+        "steps": t,
         "per_path": {k: v.tolist() for k, v in per_path.items()},
         "stats": R.reference_stats(per_path),
         "seconds": seconds,
         "position_steps_per_second": n * m * t / seconds if seconds > 0 else None,
     }
     Path(args.out).write_text(json.dumps(result))
-    print(f"{args.variant}: N={n} M={m} T={t}  {seconds:.3f} s  "
-          f"{result['position_steps_per_second']:.3g} position-steps/s")
+    print(
+        f"{args.variant}: N={n} M={m} T={t}  {seconds:.3f} s  "
+        f"{result['position_steps_per_second']:.3g} position-steps/s"
+    )
     for k, v in result["stats"].items():
         print(f"  {k:18s} {v:.6g}")
     return 0
@@ -130,14 +149,16 @@ def _path(base: Path, key: str, v: Any) -> Path:
 def load_book(spec: Any, mechanism: str, base: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """``{"generate": {...engine.books.synthetic_book keywords, "n": N}}`` or ``{"file": csv|npz}``."""
     if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("generate", "file"):
-        raise ConfigError("config key 'book' must be {\"generate\": {...}} or {\"file\": path}; "
-                          f"got {spec!r}")
+        raise ConfigError(
+            f'config key \'book\' must be {{"generate": {{...}}}} or {{"file": path}}; got {spec!r}'
+        )
     if "file" in spec:
         p = _path(base, "book.file", spec["file"])
         if p.suffix == ".npz":
             with np.load(p) as z:
                 return {k: np.asarray(z[k]) for k in z.files}
         from engine import books
+
         try:
             return books.book_arrays(books.parse_book_csv(p.read_text()), mechanism)
         except EngineError as exc:
@@ -146,6 +167,7 @@ def load_book(spec: Any, mechanism: str, base: Path, rng: np.random.Generator) -
     if not isinstance(gen, dict) or "n" not in gen:
         raise ConfigError(f"config key 'book.generate' must be an object with 'n'; got {gen!r}")
     from engine import books
+
     kw = dict(gen)
     n = _whole("book.generate.n", kw.pop("n"), 1)
     try:
@@ -172,12 +194,15 @@ def load_prices(spec: Any, base: Path, rng: np.random.Generator) -> tuple[np.nda
             raise ConfigError(f"config key 'prices.file' ({p.name}): {exc}") from None
         return np.asarray(s, dtype=np.float64), None
     from engine import scenarios
+
     history = None
     if "history" in spec:
         from engine.prices import parse_prices
+
         if not isinstance(spec["history"], dict):
-            raise ConfigError("config key 'prices.history' must map symbols to CSV files; "
-                              f"got {spec['history']!r}")
+            raise ConfigError(
+                f"config key 'prices.history' must map symbols to CSV files; got {spec['history']!r}"
+            )
         history = {}
         for sym, f in spec["history"].items():
             pd = parse_prices(_path(base, f"prices.history.{sym}", f).read_text())
@@ -193,6 +218,7 @@ def load_prices(spec: Any, base: Path, rng: np.random.Generator) -> tuple[np.nda
 def _stat_line(name: str, *vals: Any) -> str:
     def f(v: Any) -> str:
         return "-" if v is None else f"{v:,.6g}"
+
     return f"| {name} | " + " | ".join(f(v) for v in vals) + " |"
 
 
@@ -214,8 +240,9 @@ def _run(args: argparse.Namespace) -> int:
     base = cfg_path.resolve().parent
     mechanism = _section(cfg, "mechanism")
     if mechanism not in api.MECHANISMS:
-        raise ConfigError(f"config key 'mechanism' must be one of {sorted(api.MECHANISMS)}; "
-                          f"got {mechanism!r}")
+        raise ConfigError(
+            f"config key 'mechanism' must be one of {sorted(api.MECHANISMS)}; got {mechanism!r}"
+        )
     mod = api.load_mechanism(mechanism)
     seed = _whole("seed", cfg.get("seed", 0), 0)
     rng_book, rng_prices, rng_boot = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
@@ -259,9 +286,15 @@ def _run(args: argparse.Namespace) -> int:
     except EngineError as exc:
         raise ConfigError(f"run failed: {exc}") from None
     seconds = time.perf_counter() - start
-    result.update({"config": cfg, "seconds": seconds, "n_paths": int(prices.shape[-2]),
-                   "n_steps": int(prices.shape[-1] - 1),
-                   "n_positions": int(len(next(iter(book_arrays.values()))))})
+    result.update(
+        {
+            "config": cfg,
+            "seconds": seconds,
+            "n_paths": int(prices.shape[-2]),
+            "n_steps": int(prices.shape[-1] - 1),
+            "n_positions": int(len(next(iter(book_arrays.values())))),
+        }
+    )
     Path(args.out).write_text(json.dumps(result, default=float))
     print(f"{mechanism}: {result['n_paths']} paths x {result['n_steps']} steps, {seconds:.2f} s")
     if rb is None:

@@ -55,6 +55,7 @@ grows as ``o * liquidate_collateral_factor`` makes new lows. The screen uses a r
 accounts screened in but not liquidatable by the exact Comet test wait in a small active list.
 Each path step is O(1 + absorbed + active).
 """
+
 from __future__ import annotations
 
 import math
@@ -65,7 +66,13 @@ from numba import njit, prange
 
 from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
-    N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price, sale_slippage,
+    N_FIELDS,
+    dynamic_threshold,
+    gas_cost,
+    liquidation_pays,
+    next_impact,
+    oracle_price,
+    sale_slippage,
 )
 from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.errors import EngineError, check_range
@@ -107,13 +114,16 @@ class Params:
         check_range("target_reserves", self.target_reserves, 0.0, None)
         check_range("reserves", self.reserves, 0.0, None)
         if not math.isfinite(self.target_reserves) or not math.isfinite(self.reserves):
-            raise EngineError(f"target_reserves and reserves must be finite; got "
-                              f"{self.target_reserves!r}, {self.reserves!r}")
+            raise EngineError(
+                f"target_reserves and reserves must be finite; got "
+                f"{self.target_reserves!r}, {self.reserves!r}"
+            )
         # Comet._getPackedAsset: ``borrowCollateralFactor >= liquidateCollateralFactor`` reverts.
         if self.borrow_collateral_factor >= self.liquidate_collateral_factor:
             raise EngineError(
                 "borrow_collateral_factor must be < liquidate_collateral_factor "
-                f"({self.liquidate_collateral_factor!r}); got {self.borrow_collateral_factor!r}")
+                f"({self.liquidate_collateral_factor!r}); got {self.borrow_collateral_factor!r}"
+            )
         if self.dynamic is not None and not isinstance(self.dynamic, DynamicThreshold):
             raise EngineError(f"dynamic must be a DynamicThreshold or None; got {self.dynamic!r}")
 
@@ -182,15 +192,32 @@ def best_purchase(p, unit_cost, max_units, gas, k, depth, k_over_depth, sqrt_mod
 def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
     dyn = params.dynamic or DynamicThreshold()
     order, keys, n_sorted = screening_order(book.collateral, book.debt)
-    return (book.collateral, book.debt, order, keys, n_sorted,
-            float(params.liquidate_collateral_factor), float(params.liquidation_factor),
-            float(params.store_front_discount), float(params.target_reserves), float(params.reserves),
-            ) + dyn.kernel_args() + market.kernel_args()
+    return (
+        (
+            book.collateral,
+            book.debt,
+            order,
+            keys,
+            n_sorted,
+            float(params.liquidate_collateral_factor),
+            float(params.liquidation_factor),
+            float(params.store_front_discount),
+            float(params.target_reserves),
+            float(params.reserves),
+        )
+        + dyn.kernel_args()
+        + market.kernel_args()
+    )
 
 
-def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
-             record_steps: np.ndarray | None = None
-             ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
+def simulate(
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    record_steps: np.ndarray | None = None,
+) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book over every price path.
 
     Parameters
@@ -210,19 +237,35 @@ def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketCondi
     s = check_prices(prices)
     out = np.zeros((s.shape[0], N_FIELDS))
     rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
-    _kernel(s, *_kernel_args(params, book, market), False, False, np.zeros((0, 0), np.bool_),
-            np.zeros((0, 0)), out, rec, ser)
+    _kernel(
+        s,
+        *_kernel_args(params, book, market),
+        False,
+        False,
+        np.zeros((0, 0), np.bool_),
+        np.zeros((0, 0)),
+        out,
+        rec,
+        ser,
+    )
     if record_steps is None:
         return out
     return out, series_dict(ser)
 
 
-LEDGER_FIELDS = ("units_with_borrowers", "units_to_buyers", "units_with_protocol", "reserves_final",
-                 "comet_reserves_final", "basis_final")
+LEDGER_FIELDS = (
+    "units_with_borrowers",
+    "units_to_buyers",
+    "units_with_protocol",
+    "reserves_final",
+    "comet_reserves_final",
+    "basis_final",
+)
 
 
-def simulate_detail(params: Params, book: Book, prices: np.ndarray, market: MarketConditions,
-                    *, full_scan: bool = False) -> dict[str, np.ndarray]:
+def simulate_detail(
+    params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *, full_scan: bool = False
+) -> dict[str, np.ndarray]:
     """Like ``simulate`` but also returns where the collateral went (for tests and audits).
 
     Returns a dict: ``per_path`` float64[M, F]; ``absorbed`` bool[M, N] (account absorbed by the
@@ -246,27 +289,124 @@ def simulate_detail(params: Params, book: Book, prices: np.ndarray, market: Mark
 
 
 @njit(cache=True, parallel=True)
-def _kernel(S, c0, d0, order, keys, n_sorted,
-            LCF, LF, discount, target, reserves0,
-            k_vol, horizon, upd, lam, dfloor, dcap,
-            lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
-            rational, gas_usd, gas_spike,
-            full_scan, track, absorbed, ledger, out, rec, ser):
+def _kernel(
+    S,
+    c0,
+    d0,
+    order,
+    keys,
+    n_sorted,
+    LCF,
+    LF,
+    discount,
+    target,
+    reserves0,
+    k_vol,
+    horizon,
+    upd,
+    lam,
+    dfloor,
+    dcap,
+    lag,
+    deviation,
+    heartbeat,
+    k,
+    depth,
+    k_over_depth,
+    sqrt_model,
+    floor,
+    rational,
+    gas_usd,
+    gas_spike,
+    full_scan,
+    track,
+    absorbed,
+    ledger,
+    out,
+    rec,
+    ser,
+):
     M = S.shape[0]
     for m in prange(M):
-        _path(m, S, c0, d0, order, keys, n_sorted, LCF, LF, discount, target, reserves0, k_vol,
-              horizon, upd, lam, dfloor, dcap, lag, deviation, heartbeat, k, depth, k_over_depth,
-              sqrt_model, floor, rational, gas_usd, gas_spike, full_scan, track, absorbed,
-              ledger, out, rec, ser)
+        _path(
+            m,
+            S,
+            c0,
+            d0,
+            order,
+            keys,
+            n_sorted,
+            LCF,
+            LF,
+            discount,
+            target,
+            reserves0,
+            k_vol,
+            horizon,
+            upd,
+            lam,
+            dfloor,
+            dcap,
+            lag,
+            deviation,
+            heartbeat,
+            k,
+            depth,
+            k_over_depth,
+            sqrt_model,
+            floor,
+            rational,
+            gas_usd,
+            gas_spike,
+            full_scan,
+            track,
+            absorbed,
+            ledger,
+            out,
+            rec,
+            ser,
+        )
 
 
 @njit(cache=True)
-def _path(m, S, c0, d0, order, keys, n_sorted,
-          LCF, LF, discount, target, reserves0,
-          k_vol, horizon, upd, lam, dfloor, dcap,
-          lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
-          rational, gas_usd, gas_spike,
-          full_scan, track, absorbed, ledger, out, rec, ser):
+def _path(
+    m,
+    S,
+    c0,
+    d0,
+    order,
+    keys,
+    n_sorted,
+    LCF,
+    LF,
+    discount,
+    target,
+    reserves0,
+    k_vol,
+    horizon,
+    upd,
+    lam,
+    dfloor,
+    dcap,
+    lag,
+    deviation,
+    heartbeat,
+    k,
+    depth,
+    k_over_depth,
+    sqrt_model,
+    floor,
+    rational,
+    gas_usd,
+    gas_spike,
+    full_scan,
+    track,
+    absorbed,
+    ledger,
+    out,
+    rec,
+    ser,
+):
     """Path ``m`` of the kernel: compiled once, the parallel loop only calls it."""
     T = S.shape[1] - 1
     # Accounts screened in but not liquidatable by the exact test (sorted positions).
@@ -278,10 +418,10 @@ def _path(m, S, c0, d0, order, keys, n_sorted,
     dstate[2] = LCF
     J = 1.0
     peak = 0.0
-    R = reserves0          # equity reserves: cover shortfalls
-    inv = 0.0              # absorbed collateral held by the protocol, units
-    basis = 0.0            # its cost: value credited at absorb, USD
-    lost = 0.0             # losses beyond R (socialized), USD
+    R = reserves0  # equity reserves: cover shortfalls
+    inv = 0.0  # absorbed collateral held by the protocol, units
+    basis = 0.0  # its cost: value credited at absorb, USD
+    lost = 0.0  # losses beyond R (socialized), USD
     bad = 0.0
     used = 0.0
     nliq = 0.0
@@ -371,8 +511,9 @@ def _path(m, S, c0, d0, order, keys, n_sorted,
             gas = gas_cost(gas_usd, gas_spike, p, peak)
             if rational:
                 qty = best_purchase(p, unit_cost, inv, gas, k, depth, k_over_depth, sqrt_model, floor)
-                if qty > 0.0 and not liquidation_pays(qty, qty * unit_cost, p, gas, k, depth,
-                                                      k_over_depth, sqrt_model, floor):
+                if qty > 0.0 and not liquidation_pays(
+                    qty, qty * unit_cost, p, gas, k, depth, k_over_depth, sqrt_model, floor
+                ):
                     qty = 0.0
             else:
                 qty = inv

@@ -46,6 +46,7 @@ hold for any correlation; when assets diverge they admit more accounts, which co
 never exactness. A step's sums run in account order, so results do not depend on ``ref`` or on
 the screening order: paths run alone give the same rows bit for bit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,7 +56,12 @@ from numba import njit, prange
 
 from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
-    N_FIELDS, dynamic_threshold, gas_cost, next_impact, oracle_price, sale_slippage,
+    N_FIELDS,
+    dynamic_threshold,
+    gas_cost,
+    next_impact,
+    oracle_price,
+    sale_slippage,
 )
 from engine._inputs import book_kwargs, params_kwargs, set_book_arrays
 from engine.errors import EngineError, check_range
@@ -92,19 +98,24 @@ class Params:
             try:
                 tup = tuple(float(x) for x in value)
             except TypeError:
-                raise EngineError(f"{name} must be a sequence of numbers, one per asset; "
-                                  f"got {value!r}") from None
+                raise EngineError(
+                    f"{name} must be a sequence of numbers, one per asset; got {value!r}"
+                ) from None
             object.__setattr__(self, name, tup)
         lt, b = self.liquidation_threshold, self.liquidation_bonus
         if not lt or len(lt) != len(b):
-            raise EngineError("liquidation_threshold and liquidation_bonus must be non-empty and of one "
-                              f"length (one per asset); got lengths {len(lt)} and {len(b)}")
+            raise EngineError(
+                "liquidation_threshold and liquidation_bonus must be non-empty and of one "
+                f"length (one per asset); got lengths {len(lt)} and {len(b)}"
+            )
         for a in range(len(lt)):
             check_range(f"liquidation_threshold[{a}]", lt[a], 0.0, 1.0, lo_open=True)
             check_range(f"liquidation_bonus[{a}]", b[a], 0.0, 1.0, lo_open=True, hi_open=True)
             if lt[a] * (1.0 + b[a]) > 1.0:
-                raise EngineError(f"liquidation_threshold[{a}] * (1 + liquidation_bonus[{a}]) must be <= 1; "
-                                  f"got {lt[a]!r} * (1 + {b[a]!r})")
+                raise EngineError(
+                    f"liquidation_threshold[{a}] * (1 + liquidation_bonus[{a}]) must be <= 1; "
+                    f"got {lt[a]!r} * (1 + {b[a]!r})"
+                )
         check_range("close_factor", self.close_factor, 0.0, 1.0, lo_open=True)
         check_range("full_close_hf", self.full_close_hf, 0.0, 1.0)
         check_range("protocol_fee", self.protocol_fee, 0.0, 1.0)
@@ -161,11 +172,13 @@ def _check(params: Params, book: Book, prices: np.ndarray) -> np.ndarray:
     s = np.ascontiguousarray(prices, dtype=np.float64)
     A = params.n_assets
     if s.ndim != 3 or s.shape[0] != A or s.shape[2] < 1:
-        raise EngineError(f"prices must be a 3-d array (A={A} assets, M paths, T+1 steps); "
-                          f"got shape {s.shape}")
+        raise EngineError(
+            f"prices must be a 3-d array (A={A} assets, M paths, T+1 steps); got shape {s.shape}"
+        )
     if book.collateral.shape[1] != A:
-        raise EngineError(f"book.collateral must have one column per asset (A={A}); "
-                          f"got {book.collateral.shape[1]}")
+        raise EngineError(
+            f"book.collateral must have one column per asset (A={A}); got {book.collateral.shape[1]}"
+        )
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise EngineError("prices must be finite and > 0 everywhere")
     return s
@@ -209,15 +222,22 @@ def _screening(params: Params, book: Book, ref: np.ndarray) -> tuple:
     g_lo = np.ones(G)
     g_hi = np.zeros(G)
     for g in range(G):
-        seg = order[g_start[g]:g_start[g + 1]]
+        seg = order[g_start[g] : g_start[g + 1]]
         if seg.size:
             g_lo[g] = top[seg].min()
             g_hi[g] = top[seg].max()
     return order, np.ascontiguousarray(key[order]), g_start, g_dom, g_lo, g_hi
 
 
-def _run(params: Params, book: Book, prices: np.ndarray, market: MarketConditions,
-         depth_usd: np.ndarray | None, track: bool, record_steps: np.ndarray | None = None) -> dict:
+def _run(
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    depth_usd: np.ndarray | None,
+    track: bool,
+    record_steps: np.ndarray | None = None,
+) -> dict:
     s = _check(params, book, prices)
     A, M = s.shape[0], s.shape[1]
     liq = market.liquidity
@@ -238,22 +258,62 @@ def _run(params: Params, book: Book, prices: np.ndarray, market: MarketCondition
     fin_d = np.zeros(shape[:2])
     units = np.zeros((M, A, 2) if track else (0, 0, 0))
     rec, ser = record_arrays(record_steps, M, s.shape[2] - 1)
-    _kernel(s, book.collateral, book.debt, order, keys, g_start, g_dom, g_lo, g_hi, ref,
-            np.asarray(params.liquidation_threshold), np.asarray(params.liquidation_bonus),
-            float(params.close_factor), float(params.full_close_hf), float(params.protocol_fee),
-            float(params.reserves_usd), *dyn.kernel_args(),
-            lag, dev, hb, k, depth, kod, sqrt_model, floor, rational, gas_usd, gas_spike,
-            track, fin_c, fin_d, units, out, rec, ser)
+    _kernel(
+        s,
+        book.collateral,
+        book.debt,
+        order,
+        keys,
+        g_start,
+        g_dom,
+        g_lo,
+        g_hi,
+        ref,
+        np.asarray(params.liquidation_threshold),
+        np.asarray(params.liquidation_bonus),
+        float(params.close_factor),
+        float(params.full_close_hf),
+        float(params.protocol_fee),
+        float(params.reserves_usd),
+        *dyn.kernel_args(),
+        lag,
+        dev,
+        hb,
+        k,
+        depth,
+        kod,
+        sqrt_model,
+        floor,
+        rational,
+        gas_usd,
+        gas_spike,
+        track,
+        fin_c,
+        fin_d,
+        units,
+        out,
+        rec,
+        ser,
+    )
     res = {"series": series_dict(ser)} if record_steps is not None else {}
     return res | {
-        "per_path": out, "collateral": fin_c, "debt": fin_d,
+        "per_path": out,
+        "collateral": fin_c,
+        "debt": fin_d,
         "to_liquidators": units[..., 0] if track else units,
-        "to_protocol": units[..., 1] if track else units}
+        "to_protocol": units[..., 1] if track else units,
+    }
 
 
-def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
-             depth_usd: np.ndarray | None = None, record_steps: np.ndarray | None = None
-             ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
+def simulate(
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    depth_usd: np.ndarray | None = None,
+    record_steps: np.ndarray | None = None,
+) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the accounts over every set of correlated price paths.
 
     Parameters
@@ -279,8 +339,14 @@ def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketCondi
     return res["per_path"], res["series"]
 
 
-def simulate_detail(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
-                    depth_usd: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def simulate_detail(
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    depth_usd: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """``simulate`` plus the accounts at the horizon: ``collateral`` float64[M, N, A], ``debt``
     float64[M, N]; ``to_liquidators`` and ``to_protocol`` float64[M, A], units of each asset
     received. Memory M * N * (A + 1) * 8 bytes: small books only."""
@@ -288,11 +354,48 @@ def simulate_detail(params: Params, book: Book, prices: np.ndarray, market: Mark
 
 
 @njit(cache=True, parallel=True)
-def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, close_factor,
-            full_hf, protocol_fee,
-            reserves, k_vol, horizon, upd, lam, dfloor, dcap,
-            lag, deviation, heartbeat, k, depth, kod, sqrt_model, floor, rational, gas_usd, gas_spike,
-            track, fin_c, fin_d, units, out, rec, ser):
+def _kernel(
+    S,
+    c0,
+    d0,
+    order,
+    keys,
+    g_start,
+    g_dom,
+    g_lo,
+    g_hi,
+    ref,
+    LT,
+    bonus,
+    close_factor,
+    full_hf,
+    protocol_fee,
+    reserves,
+    k_vol,
+    horizon,
+    upd,
+    lam,
+    dfloor,
+    dcap,
+    lag,
+    deviation,
+    heartbeat,
+    k,
+    depth,
+    kod,
+    sqrt_model,
+    floor,
+    rational,
+    gas_usd,
+    gas_spike,
+    track,
+    fin_c,
+    fin_d,
+    units,
+    out,
+    rec,
+    ser,
+):
     A = S.shape[0]
     K = rec.shape[0]
     M = S.shape[1]
@@ -311,7 +414,7 @@ def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, 
         a_unprof = np.empty(n_sorted, np.bool_)
         a_key = np.empty(n_sorted)  # each active account's key K (recomputed when it changes)
         a_g = np.empty(n_sorted, np.int64)  # its bucket while untouched, -1 once liquidated
-        k_min = np.inf              # no active account is below this key (conservative)
+        k_min = np.inf  # no active account is below this key (conservative)
         # This step's liquidations, summed afterwards in account order so that the figures do
         # not depend on the screening order (which depends on the reference prices).
         l_idx = np.empty(n_sorted, np.int64)
@@ -331,7 +434,7 @@ def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, 
         p = np.empty(A)
         po = np.empty(A)
         lt = LT.copy()
-        q = np.empty(A)          # o_a * LT_a(t): the health factor's per-unit weight
+        q = np.empty(A)  # o_a * LT_a(t): the health factor's per-unit weight
         sold = np.empty(A)
         got_u = np.zeros(A)
         fee_u = np.zeros(A)
@@ -343,10 +446,10 @@ def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, 
         sold_total = 0.0
         n_unprof = 0.0
         G = g_dom.shape[0]
-        ptr = g_start[:G].copy()          # per bucket, next untouched account
-        rho_min = np.full(G, np.inf)      # per bucket, running minimum of its bound
+        ptr = g_start[:G].copy()  # per bucket, next untouched account
+        rho_min = np.full(G, np.inf)  # per bucket, running minimum of its bound
         ratio = np.empty(A)
-        lim_g = np.empty(G)               # per bucket, today's (1 + tol) / bound
+        lim_g = np.empty(G)  # per bucket, today's (1 + tol) / bound
         na = 0
         ri = 0  # pointer into rec: next step to record
         for t in range(T):
@@ -363,8 +466,9 @@ def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, 
                     peak[a] = pa
                 po[a] = oracle_price(p_hist[a], t, lag, deviation, heartbeat, ostate[a])
                 if dyn:
-                    lt[a] = dynamic_threshold(dstate[a], po[a], t, LT[a], -1.0, k_vol, horizon, upd,
-                                              lam, dfloor, dcap)
+                    lt[a] = dynamic_threshold(
+                        dstate[a], po[a], t, LT[a], -1.0, k_vol, horizon, upd, lam, dfloor, dcap
+                    )
                 q[a] = po[a] * lt[a]
                 r = q[a] / (LT[a] * ref[a])
                 ratio[a] = r
@@ -384,8 +488,10 @@ def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, 
                 if other == np.inf:
                     bound = ratio[dom]
                 else:
-                    bound = min(g_lo[g] * ratio[dom] + (1.0 - g_lo[g]) * other,
-                                g_hi[g] * ratio[dom] + (1.0 - g_hi[g]) * other)
+                    bound = min(
+                        g_lo[g] * ratio[dom] + (1.0 - g_lo[g]) * other,
+                        g_hi[g] * ratio[dom] + (1.0 - g_hi[g]) * other,
+                    )
                 lim_g[g] = (1.0 + _TOL) / bound
                 if bound < rho_min[g]:
                     rho_min[g] = bound
@@ -615,8 +721,15 @@ def _kernel(S, c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, bonus, 
                 units[m, a, 1] = fee_u[a]
 
 
-def synthetic_book(params: Params, n_accounts: int, prices0: np.ndarray, rng: np.random.Generator, *,
-                   debt_median: float = 10_000.0, debt_sigma: float = 1.0) -> Book:
+def synthetic_book(
+    params: Params,
+    n_accounts: int,
+    prices0: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    debt_median: float = 10_000.0,
+    debt_sigma: float = 1.0,
+) -> Book:
     """A book for benchmarks and tests: each account holds a random mix of the assets (some
     hold one only) and starts with a health factor ``1.03 + 0.57 * lognormal(0, 0.7)`` (the
     reference workload's spread), debt log-normal around ``debt_median`` USD."""

@@ -5,8 +5,15 @@ class EngineError(ValueError):
     """Bad input to the engine: the message names the parameter, its range and the value."""
 
 
-def check_range(name: str, value: float, lo: float | None = None, hi: float | None = None,
-                *, lo_open: bool = False, hi_open: bool = False) -> None:
+def check_range(
+    name: str,
+    value: float,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> None:
     """Raise EngineError unless ``lo <= value <= hi`` (open ends when asked).
 
     >>> check_range("liquidation_threshold", 1.2, 0, 1)
@@ -20,8 +27,9 @@ def check_range(name: str, value: float, lo: float | None = None, hi: float | No
         raise EngineError(f"{name} must be a number; got {value!r}") from None
     if v != v:
         raise EngineError(f"{name} must be a number; got NaN")
-    bad = (lo is not None and (v <= lo if lo_open else v < lo)) or \
-          (hi is not None and (v >= hi if hi_open else v > hi))
+    bad = (lo is not None and (v <= lo if lo_open else v < lo)) or (
+        hi is not None and (v >= hi if hi_open else v > hi)
+    )
     if bad:
         left = "(" if lo_open else "["
         right = ")" if hi_open else "]"

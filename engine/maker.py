@@ -65,6 +65,7 @@ lows; vaults screened in (unsafe or borderline, partly barked or waiting for roo
 active list; each path step is O(1 + active vaults + running auctions). Stair prices come from a
 table of ``cut ** n`` built once per run (the same values as ``pow``) and a bisection.
 """
+
 from __future__ import annotations
 
 import math
@@ -75,7 +76,12 @@ from numba import njit, prange
 
 from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
-    N_FIELDS, dynamic_threshold, gas_cost, liquidation_pays, next_impact, oracle_price,
+    N_FIELDS,
+    dynamic_threshold,
+    gas_cost,
+    liquidation_pays,
+    next_impact,
+    oracle_price,
 )
 from engine._inputs import check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.compound import best_purchase
@@ -178,8 +184,9 @@ def book_from_arrays(d: dict[str, np.ndarray]) -> Book:
     """Book from arrays ``ink`` (or ``collateral``, the name the other mechanisms use) and ``debt``."""
     ink = d.get("ink", d.get("collateral"))
     if ink is None or "debt" not in d:
-        raise EngineError("maker-clip book needs arrays 'ink' (or 'collateral') and 'debt'; "
-                          f"got keys {sorted(d)}")
+        raise EngineError(
+            f"maker-clip book needs arrays 'ink' (or 'collateral') and 'debt'; got keys {sorted(d)}"
+        )
     return Book(ink=np.asarray(ink, dtype=np.float64), debt=np.asarray(d["debt"], dtype=np.float64))
 
 
@@ -194,18 +201,42 @@ def borrowing_power(params: Params, book: Book, price0: float) -> float:
 def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
     dyn = params.dynamic or DynamicThreshold()
     order, keys, n_sorted = screening_order(book.ink, book.debt)
-    return (book.ink, book.debt, order, keys, n_sorted,
-            float(params.mat), float(params.chop), float(params.buf), float(params.tail),
-            float(params.cusp), float(params.cut), float(params.step), float(params.chip),
-            float(params.tip), float(params.hole), float(params.dust),
-            float(params.dust * params.chop), float(params.keeper_margin),
-            float(params.seconds_per_step(market)), float(params.surplus_buffer),
-            ) + dyn.kernel_args() + market.kernel_args()
+    return (
+        (
+            book.ink,
+            book.debt,
+            order,
+            keys,
+            n_sorted,
+            float(params.mat),
+            float(params.chop),
+            float(params.buf),
+            float(params.tail),
+            float(params.cusp),
+            float(params.cut),
+            float(params.step),
+            float(params.chip),
+            float(params.tip),
+            float(params.hole),
+            float(params.dust),
+            float(params.dust * params.chop),
+            float(params.keeper_margin),
+            float(params.seconds_per_step(market)),
+            float(params.surplus_buffer),
+        )
+        + dyn.kernel_args()
+        + market.kernel_args()
+    )
 
 
-def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
-             record_steps: np.ndarray | None = None
-             ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
+def simulate(
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    record_steps: np.ndarray | None = None,
+) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book over every price path.
 
     Parameters
@@ -232,13 +263,25 @@ def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketCondi
     return out, series_dict(ser)
 
 
-LEDGER_FIELDS = ("units_with_vaults", "units_to_keepers", "units_in_auctions", "n_kicks", "n_redos",
-                 "n_takes", "n_exhausted", "uncovered_with_collateral_left", "min_tab", "dirt_final",
-                 "vault_visits", "auction_visits")
+LEDGER_FIELDS = (
+    "units_with_vaults",
+    "units_to_keepers",
+    "units_in_auctions",
+    "n_kicks",
+    "n_redos",
+    "n_takes",
+    "n_exhausted",
+    "uncovered_with_collateral_left",
+    "min_tab",
+    "dirt_final",
+    "vault_visits",
+    "auction_visits",
+)
 
 
-def simulate_detail(params: Params, book: Book, prices: np.ndarray, market: MarketConditions,
-                    *, full_scan: bool = False) -> dict[str, np.ndarray]:
+def simulate_detail(
+    params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *, full_scan: bool = False
+) -> dict[str, np.ndarray]:
     """Like ``simulate`` but also returns vault states and where the collateral went (tests, audits).
 
     Returns a dict: ``per_path`` float64[M, F]; ``ink`` and ``debt`` float64[M, N] at the
@@ -256,8 +299,18 @@ def simulate_detail(params: Params, book: Book, prices: np.ndarray, market: Mark
     fin_ink, fin_debt = np.empty((m, n)), np.empty((m, n))
     ledger = np.zeros((m, len(LEDGER_FIELDS)))
     rec, ser = record_arrays(None, m, s.shape[1] - 1)
-    _kernel(s, *_kernel_args(params, book, market), bool(full_scan), True, fin_ink, fin_debt, ledger, out,
-            rec, ser)
+    _kernel(
+        s,
+        *_kernel_args(params, book, market),
+        bool(full_scan),
+        True,
+        fin_ink,
+        fin_debt,
+        ledger,
+        out,
+        rec,
+        ser,
+    )
     res = {"per_path": out, "ink": fin_ink, "debt": fin_debt}
     for j, name in enumerate(LEDGER_FIELDS):
         res[name] = ledger[:, j]
@@ -272,7 +325,7 @@ def _stair_factor(cut_pow, cut, n):
     """``cut ** n``, from the kernel's table when it holds stair ``n`` (same value either way)."""
     if n < cut_pow.shape[0]:
         return cut_pow[n]
-    return cut ** n
+    return cut**n
 
 
 @njit(cache=True)
@@ -296,32 +349,164 @@ def _first_stair_at_or_below(top, cut_pow, cut, target, n0, n1):
 
 
 @njit(cache=True, parallel=True)
-def _kernel(S, ink0, debt0, order, keys, n_sorted,
-            mat, chop, buf, tail, cusp, cut, step, chip, tip, hole, dust, chost, km, ss, surplus0,
-            k_vol, horizon, upd, lam, dfloor, dcap,
-            lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
-            rational, gas_usd, gas_spike,
-            full_scan, track, fin_ink, fin_debt, ledger, out, rec, ser):
+def _kernel(
+    S,
+    ink0,
+    debt0,
+    order,
+    keys,
+    n_sorted,
+    mat,
+    chop,
+    buf,
+    tail,
+    cusp,
+    cut,
+    step,
+    chip,
+    tip,
+    hole,
+    dust,
+    chost,
+    km,
+    ss,
+    surplus0,
+    k_vol,
+    horizon,
+    upd,
+    lam,
+    dfloor,
+    dcap,
+    lag,
+    deviation,
+    heartbeat,
+    k,
+    depth,
+    k_over_depth,
+    sqrt_model,
+    floor,
+    rational,
+    gas_usd,
+    gas_spike,
+    full_scan,
+    track,
+    fin_ink,
+    fin_debt,
+    ledger,
+    out,
+    rec,
+    ser,
+):
     M = S.shape[0]
     # cut ** n for every stair an auction can reach before a reset (age <= tail), shared read-only.
     n_tab = int(min(math.ceil((tail + ss) / step) + 2.0, float(_MAX_STAIRS)))
     cut_pow = np.empty(n_tab)
     for n in range(n_tab):
-        cut_pow[n] = cut ** n
+        cut_pow[n] = cut**n
     for m in prange(M):
-        _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted, mat, chop, buf, tail, cusp, cut, step,
-              chip, tip, hole, dust, chost, km, ss, surplus0, k_vol, horizon, upd, lam, dfloor, dcap, lag,
-              deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor, rational, gas_usd,
-              gas_spike, full_scan, track, fin_ink, fin_debt, ledger, out, rec, ser)
+        _path(
+            m,
+            cut_pow,
+            S,
+            ink0,
+            debt0,
+            order,
+            keys,
+            n_sorted,
+            mat,
+            chop,
+            buf,
+            tail,
+            cusp,
+            cut,
+            step,
+            chip,
+            tip,
+            hole,
+            dust,
+            chost,
+            km,
+            ss,
+            surplus0,
+            k_vol,
+            horizon,
+            upd,
+            lam,
+            dfloor,
+            dcap,
+            lag,
+            deviation,
+            heartbeat,
+            k,
+            depth,
+            k_over_depth,
+            sqrt_model,
+            floor,
+            rational,
+            gas_usd,
+            gas_spike,
+            full_scan,
+            track,
+            fin_ink,
+            fin_debt,
+            ledger,
+            out,
+            rec,
+            ser,
+        )
 
 
 @njit(cache=True)
-def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
-          mat, chop, buf, tail, cusp, cut, step, chip, tip, hole, dust, chost, km, ss, surplus0,
-          k_vol, horizon, upd, lam, dfloor, dcap,
-          lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
-          rational, gas_usd, gas_spike,
-          full_scan, track, fin_ink, fin_debt, ledger, out, rec, ser):
+def _path(
+    m,
+    cut_pow,
+    S,
+    ink0,
+    debt0,
+    order,
+    keys,
+    n_sorted,
+    mat,
+    chop,
+    buf,
+    tail,
+    cusp,
+    cut,
+    step,
+    chip,
+    tip,
+    hole,
+    dust,
+    chost,
+    km,
+    ss,
+    surplus0,
+    k_vol,
+    horizon,
+    upd,
+    lam,
+    dfloor,
+    dcap,
+    lag,
+    deviation,
+    heartbeat,
+    k,
+    depth,
+    k_over_depth,
+    sqrt_model,
+    floor,
+    rational,
+    gas_usd,
+    gas_spike,
+    full_scan,
+    track,
+    fin_ink,
+    fin_debt,
+    ledger,
+    out,
+    rec,
+    ser,
+):
     """Path ``m`` of the kernel: compiled once, the parallel loop only calls it."""
     T = S.shape[1] - 1
     N = ink0.shape[0]
@@ -330,8 +515,8 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
     # Active vaults: screened in and still with debt.
     v_list = np.empty(n_sorted, np.int64)
     nv = 0
-    vmax = -np.inf        # largest key in the list (may be stale high: a screen only)
-    vmin_d = np.inf       # smallest debt in the list (may be stale low)
+    vmax = -np.inf  # largest key in the list (may be stale high: a screen only)
+    vmin_d = np.inf  # smallest debt in the list (may be stale low)
     # Running auctions (clip.sol Sale), grown on demand.
     cap = 64
     au_v = np.empty(cap, np.int64)
@@ -400,8 +585,9 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
         # 2a. Dog.bark every unsafe vault while there is room under the hole. With less
         #     room than dust * chop only a vault with debt < dust + room / chop can go (whole).
         room = hole - dirt
-        if nv > 0 and (full_scan or (vmax >= thr and room > 0.0
-                                     and (room >= chost or vmin_d < dust + room / chop))):
+        if nv > 0 and (
+            full_scan or (vmax >= thr and room > 0.0 and (room >= chost or vmin_d < dust + room / chop))
+        ):
             newmax = -np.inf
             newmin = np.inf
             full_pass = True
@@ -412,7 +598,7 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
                 v_visits += 1.0
                 room = hole - dirt
                 if room <= 0.0:
-                    full_pass = False   # the rest cannot be barked this step
+                    full_pass = False  # the rest cannot be barked this step
                     if w < j:
                         for r in range(j, nv):
                             v_list[w + r - j] = v_list[r]
@@ -426,9 +612,9 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
                     ok = True
                     if di > dart:
                         if di - dart < dust:
-                            dart = di      # leftover would be dusty: take the whole vault
+                            dart = di  # leftover would be dusty: take the whole vault
                         elif dart < dust:
-                            ok = False     # Dog/dusty-auction-from-partial-liquidation
+                            ok = False  # Dog/dusty-auction-from-partial-liquidation
                     dink = ci if dart == di else ci * dart / di
                     if ok and dink > 0.0:
                         if na == cap:
@@ -450,7 +636,7 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
                         au_top[na] = po * buf
                         au_unp[na] = False
                         na += 1
-                        reward = tip + chip * tab   # Clipper.kick: vat.suck(vow, kpr, tip + chip * tab)
+                        reward = tip + chip * tab  # Clipper.kick: vat.suck(vow, kpr, tip + chip * tab)
                         kr += reward
                         buffer -= reward
                         nliq += 1.0
@@ -461,7 +647,7 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
                             debt[i] = di - dart
                             ink[i] = ci - dink
                             if debt[i] < vmin_d:
-                                vmin_d = debt[i]   # keep the screen conservative on an early break
+                                vmin_d = debt[i]  # keep the screen conservative on an early break
                 if debt[i] > 0.0:
                     key = debt[i] / ink[i] if ink[i] > 0.0 else np.inf
                     if key > newmax:
@@ -506,7 +692,7 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
                 price = top * _stair_factor(cut_pow, cut, n)
                 if max(age0, n * step) > tail or price / top < cusp:
                     j += 1
-                    continue   # the auction needs a reset before that stair
+                    continue  # the auction needs a reset before that stair
                 tab = au_tab[j]
                 lot = au_lot[j]
                 if rational:
@@ -645,19 +831,19 @@ def _path(m, cut_pow, S, ink0, debt0, order, keys, n_sorted,
 @njit(cache=True)
 def _grow_f(a, cap):
     b = np.empty(cap)
-    b[:a.shape[0]] = a
+    b[: a.shape[0]] = a
     return b
 
 
 @njit(cache=True)
 def _grow_i(a, cap):
     b = np.empty(cap, np.int64)
-    b[:a.shape[0]] = a
+    b[: a.shape[0]] = a
     return b
 
 
 @njit(cache=True)
 def _grow_b(a, cap):
     b = np.empty(cap, np.bool_)
-    b[:a.shape[0]] = a
+    b[: a.shape[0]] = a
     return b

@@ -2,6 +2,7 @@
 
 margin-engine.md sections 1 and 3. Prices are USD per unit of collateral.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,7 +32,9 @@ class Oracle:
             raise EngineError(f"oracle.latency must be a whole number of steps >= 0; got {self.latency!r}")
         check_range("oracle.deviation", self.deviation, 0.0, 1.0, hi_open=True)
         if int(self.heartbeat) != self.heartbeat or self.heartbeat < 0:
-            raise EngineError(f"oracle.heartbeat must be a whole number of steps >= 0; got {self.heartbeat!r}")
+            raise EngineError(
+                f"oracle.heartbeat must be a whole number of steps >= 0; got {self.heartbeat!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,16 @@ class MarketConditions:
         o = self.oracle
         k_over_depth = liq.k / liq.depth_usd
         return (
-            int(o.latency), float(o.deviation), int(o.heartbeat),
-            float(liq.k), float(liq.depth_usd), float(k_over_depth),
-            1 if liq.model == "sqrt" else 0, float(1.0 - liq.max_step_impact),
-            bool(self.liquidators.rational), float(self.liquidators.gas_cost_usd),
+            int(o.latency),
+            float(o.deviation),
+            int(o.heartbeat),
+            float(liq.k),
+            float(liq.depth_usd),
+            float(k_over_depth),
+            1 if liq.model == "sqrt" else 0,
+            float(1.0 - liq.max_step_impact),
+            bool(self.liquidators.rational),
+            float(self.liquidators.gas_cost_usd),
             float(self.liquidators.gas_spike),
         )
 
@@ -122,11 +131,21 @@ class DynamicThreshold:
         check_range("dynamic.k_vol", self.k_vol, 0.0, None)
         check_range("dynamic.horizon_steps", self.horizon_steps, 0.0, None, lo_open=True)
         if int(self.update_interval) != self.update_interval or self.update_interval < 1:
-            raise EngineError(f"dynamic.update_interval must be a whole number of steps >= 1; got {self.update_interval!r}")
+            raise EngineError(
+                f"dynamic.update_interval must be a whole number of steps >= 1; got {self.update_interval!r}"
+            )
         check_range("dynamic.ewma_lambda", self.ewma_lambda, 0.0, 1.0, hi_open=True)
         if self.floor > self.cap:
-            raise EngineError(f"dynamic.floor must be <= dynamic.cap; got floor={self.floor!r}, cap={self.cap!r}")
+            raise EngineError(
+                f"dynamic.floor must be <= dynamic.cap; got floor={self.floor!r}, cap={self.cap!r}"
+            )
 
     def kernel_args(self) -> tuple:
-        return (float(self.k_vol), float(self.horizon_steps), int(self.update_interval),
-                float(self.ewma_lambda), float(self.floor), float(self.cap))
+        return (
+            float(self.k_vol),
+            float(self.horizon_steps),
+            int(self.update_interval),
+            float(self.ewma_lambda),
+            float(self.floor),
+            float(self.cap),
+        )

@@ -49,6 +49,7 @@ ADL, live in a per-path active list checked exactly every step. With a dynamic m
 fraction, keys are computed at the largest scale the screen covers (``_screen_scale``); in a step
 whose scale exceeds it every untouched position is checked exactly, so results are always exact.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,14 +59,19 @@ from numba import njit, prange
 
 from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
-    N_FIELDS, dynamic_threshold, gas_cost, next_impact, oracle_price, sale_slippage,
+    N_FIELDS,
+    dynamic_threshold,
+    gas_cost,
+    next_impact,
+    oracle_price,
+    sale_slippage,
 )
 from engine._inputs import check_prices, params_kwargs
 from engine.errors import EngineError, check_range
 from engine.market import DynamicThreshold, MarketConditions
 
-_TOL = 1e-9          # relative screening margin around a liquidation price
-_MAX_SCALE = 2.0     # the screen covers dynamic maintenance fractions up to 2x the static ones
+_TOL = 1e-9  # relative screening margin around a liquidation price
+_MAX_SCALE = 2.0  # the screen covers dynamic maintenance fractions up to 2x the static ones
 _MAX_FRACTION = 0.999  # a dynamic maintenance fraction is capped below 100 % of notional
 
 # Columns of ``simulate_detail``'s ``extra`` array.
@@ -117,27 +123,36 @@ class Params:
             object.__setattr__(self, name, tup)
         fl, imf, mmf = self.tier_floors, self.tier_imf, self.tier_mmf
         if not fl or len(fl) != len(imf) or len(fl) != len(mmf):
-            raise EngineError("tier_floors, tier_imf and tier_mmf must be non-empty and of one length; "
-                              f"got lengths {len(fl)}, {len(imf)}, {len(mmf)}")
+            raise EngineError(
+                "tier_floors, tier_imf and tier_mmf must be non-empty and of one length; "
+                f"got lengths {len(fl)}, {len(imf)}, {len(mmf)}"
+            )
         if fl[0] != 0.0:
-            raise EngineError("tier_floors[0] must be 0 (the first tier starts at no notional); "
-                              f"got {fl[0]!r}")
+            raise EngineError(
+                f"tier_floors[0] must be 0 (the first tier starts at no notional); got {fl[0]!r}"
+            )
         for n in range(len(fl)):
             check_range(f"tier_floors[{n}]", fl[n], 0.0, None)
             check_range(f"tier_imf[{n}]", imf[n], 0.0, 1.0, lo_open=True)
             check_range(f"tier_mmf[{n}]", mmf[n], 0.0, imf[n], lo_open=True, hi_open=True)
             if n > 0:
                 if not fl[n] > fl[n - 1]:
-                    raise EngineError(f"tier_floors must be strictly increasing; got tier_floors[{n}] = "
-                                      f"{fl[n]!r} after {fl[n - 1]!r}")
+                    raise EngineError(
+                        f"tier_floors must be strictly increasing; got tier_floors[{n}] = "
+                        f"{fl[n]!r} after {fl[n - 1]!r}"
+                    )
                 # Non-decreasing, as proposals/schema.py accepts; a falling fraction would make
                 # the maintenance margin fall with notional.
                 if imf[n] < imf[n - 1]:
-                    raise EngineError(f"tier_imf must not decrease with the tier; got tier_imf[{n}] = "
-                                      f"{imf[n]!r} after {imf[n - 1]!r}")
+                    raise EngineError(
+                        f"tier_imf must not decrease with the tier; got tier_imf[{n}] = "
+                        f"{imf[n]!r} after {imf[n - 1]!r}"
+                    )
                 if mmf[n] < mmf[n - 1]:
-                    raise EngineError(f"tier_mmf must not decrease with the tier; got tier_mmf[{n}] = "
-                                      f"{mmf[n]!r} after {mmf[n - 1]!r}")
+                    raise EngineError(
+                        f"tier_mmf must not decrease with the tier; got tier_mmf[{n}] = "
+                        f"{mmf[n]!r} after {mmf[n - 1]!r}"
+                    )
         check_range("liquidation_fee", self.liquidation_fee, 0.0, 1.0, hi_open=True)
         check_range("keeper_share", self.keeper_share, 0.0, 1.0)
         check_range("insurance_fund", self.insurance_fund, 0.0, None)
@@ -174,8 +189,10 @@ class Book:
             arrs[name] = a
         n = arrs["size"].shape[0]
         if n == 0 or any(a.shape[0] != n for a in arrs.values()):
-            raise EngineError("book.size, book.entry_price and book.margin must be non-empty and of one "
-                              f"length; got {[a.shape[0] for a in arrs.values()]}")
+            raise EngineError(
+                "book.size, book.entry_price and book.margin must be non-empty and of one "
+                f"length; got {[a.shape[0] for a in arrs.values()]}"
+            )
         if np.any(arrs["size"] == 0):
             raise EngineError("book.size must be != 0 (signed units; > 0 long, < 0 short); got 0.0")
         if np.any(arrs["entry_price"] <= 0):
@@ -200,8 +217,9 @@ def params_from_dict(d: dict) -> Params:
     tiers = kw.pop("tiers", None)
     if tiers is not None:
         if any(k in kw for k in ("tier_floors", "tier_imf", "tier_mmf")):
-            raise EngineError("give perp tiers either as 'tiers' or as tier_floors/tier_imf/tier_mmf, "
-                              "not both")
+            raise EngineError(
+                "give perp tiers either as 'tiers' or as tier_floors/tier_imf/tier_mmf, not both"
+            )
         try:
             kw["tier_floors"] = tuple(t["floor"] for t in tiers)
             kw["tier_imf"] = tuple(t["imf"] for t in tiers)
@@ -216,9 +234,11 @@ def book_from_arrays(d: dict[str, np.ndarray]) -> Book:
     for key in ("size", "entry_price", "margin"):
         if key not in d:
             raise EngineError(f"perp book needs array {key!r}; got keys {sorted(d)}")
-    return Book(size=np.asarray(d["size"], dtype=np.float64),
-                entry_price=np.asarray(d["entry_price"], dtype=np.float64),
-                margin=np.asarray(d["margin"], dtype=np.float64))
+    return Book(
+        size=np.asarray(d["size"], dtype=np.float64),
+        entry_price=np.asarray(d["entry_price"], dtype=np.float64),
+        margin=np.asarray(d["margin"], dtype=np.float64),
+    )
 
 
 def maintenance_deductions(floors: tuple[float, ...], mmf: tuple[float, ...]) -> np.ndarray:
@@ -255,9 +275,9 @@ def liquidation_prices(params: Params, book: Book, scale: float = 1.0) -> np.nda
     fl = np.asarray(params.tier_floors)
     mmf = np.asarray(params.tier_mmf) * scale
     ded = params.deductions * scale
-    ob = fl[None, :] / a[:, None]                          # tier boundaries in price, (N, K)
-    mm_b = fl[None, :] * mmf[None, :] - ded[None, :]        # MM at each boundary, (N, K)
-    e_b = m[:, None] + q[:, None] * (ob - E[:, None])       # equity at each boundary
+    ob = fl[None, :] / a[:, None]  # tier boundaries in price, (N, K)
+    mm_b = fl[None, :] * mmf[None, :] - ded[None, :]  # MM at each boundary, (N, K)
+    e_b = m[:, None] + q[:, None] * (ob - E[:, None])  # equity at each boundary
     gap = e_b - mm_b
     long = q > 0
     # The root's tier: the last boundary still on the liquidatable side (gap < 0 for a long,
@@ -296,8 +316,14 @@ def _screening(params: Params, book: Book, scale: float) -> tuple:
     return lo, lk, so, sk
 
 
-def _run(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, track: bool,
-         record_steps: np.ndarray | None = None) -> dict:
+def _run(
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    track: bool,
+    record_steps: np.ndarray | None = None,
+) -> dict:
     s = check_prices(prices)
     M, N = s.shape[0], len(book)
     s_max, s_bound = _screen_scale(params)
@@ -310,22 +336,63 @@ def _run(params: Params, book: Book, prices: np.ndarray, market: MarketCondition
     fin_q, realized = np.zeros(shape), np.zeros(shape)
     status = np.zeros(shape, np.int8)
     rec, ser = record_arrays(record_steps, M, s.shape[1] - 1)
-    _kernel(s, book.size, book.entry_price, book.margin,
-            np.asarray(params.tier_floors), np.asarray(params.tier_mmf), params.deductions,
-            lo, lk, so, sk, *_adl_order(book),
-            float(params.liquidation_fee), float(params.keeper_share), float(params.insurance_fund),
-            float(params.partial_fraction), float(params.partial_above_usd),
-            s_max, s_bound, *dyn.kernel_args(), *market.kernel_args(),
-            track, fin_m, fin_e, fin_q, payout, px, realized, status, extra, out, rec, ser)
+    _kernel(
+        s,
+        book.size,
+        book.entry_price,
+        book.margin,
+        np.asarray(params.tier_floors),
+        np.asarray(params.tier_mmf),
+        params.deductions,
+        lo,
+        lk,
+        so,
+        sk,
+        *_adl_order(book),
+        float(params.liquidation_fee),
+        float(params.keeper_share),
+        float(params.insurance_fund),
+        float(params.partial_fraction),
+        float(params.partial_above_usd),
+        s_max,
+        s_bound,
+        *dyn.kernel_args(),
+        *market.kernel_args(),
+        track,
+        fin_m,
+        fin_e,
+        fin_q,
+        payout,
+        px,
+        realized,
+        status,
+        extra,
+        out,
+        rec,
+        ser,
+    )
     res = {"series": series_dict(ser)} if record_steps is not None else {}
     return res | {
-        "per_path": out, "extra": extra, "margin": fin_m, "entry_price": fin_e, "size": fin_q,
-        "payout": payout, "exec_price": px, "realized": realized, "status": status}
+        "per_path": out,
+        "extra": extra,
+        "margin": fin_m,
+        "entry_price": fin_e,
+        "size": fin_q,
+        "payout": payout,
+        "exec_price": px,
+        "realized": realized,
+        "status": status,
+    }
 
 
-def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *,
-             record_steps: np.ndarray | None = None
-             ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
+def simulate(
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    record_steps: np.ndarray | None = None,
+) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book of perp positions over every price path.
 
     Parameters
@@ -353,8 +420,9 @@ def simulate(params: Params, book: Book, prices: np.ndarray, market: MarketCondi
     return res["per_path"], res["series"]
 
 
-def simulate_detail(params: Params, book: Book, prices: np.ndarray,
-                    market: MarketConditions) -> dict[str, np.ndarray]:
+def simulate_detail(
+    params: Params, book: Book, prices: np.ndarray, market: MarketConditions
+) -> dict[str, np.ndarray]:
     """``simulate`` plus each position's state at the horizon (tests, audits; memory M * N * 49 bytes).
 
     Returns a dict: ``per_path`` float64[M, F]; ``extra`` float64[M, 3] (``DETAIL_FIELDS``: ADL
@@ -502,13 +570,61 @@ def _adl(rem, side, q, E, m, status, o, by_size, size0, bound_price, hp, hi, tou
 
 
 @njit(cache=True, parallel=True)
-def _kernel(S, q0, E0, m0, floors, mmf, ded, lo, lk, so, sk,
-            adl_long, adl_long_q, adl_short, adl_short_q, e_min_long, e_max_short,
-            liq_fee, keeper_share, if0, part_f, part_above, s_max, s_bound,
-            k_vol, horizon, upd, lam, dfloor, dcap,
-            lag, deviation, heartbeat, k, depth, k_over_depth, sqrt_model, floor,
-            rational, gas_usd, gas_spike,
-            track, fin_m, fin_e, fin_q, payout, px_out, realized, st_out, extra, out, rec, ser):
+def _kernel(
+    S,
+    q0,
+    E0,
+    m0,
+    floors,
+    mmf,
+    ded,
+    lo,
+    lk,
+    so,
+    sk,
+    adl_long,
+    adl_long_q,
+    adl_short,
+    adl_short_q,
+    e_min_long,
+    e_max_short,
+    liq_fee,
+    keeper_share,
+    if0,
+    part_f,
+    part_above,
+    s_max,
+    s_bound,
+    k_vol,
+    horizon,
+    upd,
+    lam,
+    dfloor,
+    dcap,
+    lag,
+    deviation,
+    heartbeat,
+    k,
+    depth,
+    k_over_depth,
+    sqrt_model,
+    floor,
+    rational,
+    gas_usd,
+    gas_spike,
+    track,
+    fin_m,
+    fin_e,
+    fin_q,
+    payout,
+    px_out,
+    realized,
+    st_out,
+    extra,
+    out,
+    rec,
+    ser,
+):
     M = S.shape[0]
     K = rec.shape[0]
     T = S.shape[1] - 1
@@ -655,7 +771,7 @@ def _kernel(S, q0, E0, m0, floors, mmf, ded, lo, lk, so, sk,
                         val = a * p
                         slip = sale_slippage(val, k, depth, k_over_depth, sqrt_model, floor)
                         pxi = p * (1.0 - slip) if qi > 0.0 else p * (1.0 + slip)
-                    ec = m[i] + f * qi * (pxi - E[i])   # margin after the closed part's PnL
+                    ec = m[i] + f * qi * (pxi - E[i])  # margin after the closed part's PnL
                     fee = min(liq_fee * val, max(ec, 0.0))
                     reward = keeper_share * fee
                     if rational and gas > 0.0 and not reward > gas:
@@ -677,7 +793,7 @@ def _kernel(S, q0, E0, m0, floors, mmf, ded, lo, lk, so, sk,
                             realized[mi, i] += f * qi * (pxi - E0[i])
                             px_out[mi, i] = pxi
                         if f < 1.0:
-                            m[i] = ec - fee   # > 0: the rest stays open with this margin
+                            m[i] = ec - fee  # > 0: the rest stays open with this margin
                             q[i] = qi - f * qi
                             a_key[j] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
                         else:
@@ -722,11 +838,37 @@ def _kernel(S, q0, E0, m0, floors, mmf, ded, lo, lk, so, sk,
                         if not part > 0.0:
                             continue
                         if side < 0.0:
-                            cov, ev = _adl(part, side, q, E, m, status, o, adl_short, adl_short_q,
-                                           e_max_short, heap_p, heap_i, touched)
+                            cov, ev = _adl(
+                                part,
+                                side,
+                                q,
+                                E,
+                                m,
+                                status,
+                                o,
+                                adl_short,
+                                adl_short_q,
+                                e_max_short,
+                                heap_p,
+                                heap_i,
+                                touched,
+                            )
                         else:
-                            cov, ev = _adl(part, side, q, E, m, status, o, adl_long, adl_long_q,
-                                           e_min_long, heap_p, heap_i, touched)
+                            cov, ev = _adl(
+                                part,
+                                side,
+                                q,
+                                E,
+                                m,
+                                status,
+                                o,
+                                adl_long,
+                                adl_long_q,
+                                e_min_long,
+                                heap_p,
+                                heap_i,
+                                touched,
+                            )
                         social += cov
                         adl_events += ev
                         uncovered += part - cov
@@ -787,8 +929,15 @@ def _kernel(S, q0, E0, m0, floors, mmf, ded, lo, lk, so, sk,
                 st_out[mi, i] = status[i]
 
 
-def synthetic_book(params: Params, n_positions: int, price0: float, rng: np.random.Generator, *,
-                   notional_median: float = 20_000.0, notional_sigma: float = 1.5) -> Book:
+def synthetic_book(
+    params: Params,
+    n_positions: int,
+    price0: float,
+    rng: np.random.Generator,
+    *,
+    notional_median: float = 20_000.0,
+    notional_sigma: float = 1.5,
+) -> Book:
     """A small book for tests: half long, half short, opened at ``price0``.
 
     Notional is log-normal (median ``notional_median`` USD); each position posts between its

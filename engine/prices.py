@@ -14,6 +14,7 @@ Three input layouts are read (the scenario library's importer, margin-engine.md 
 Timestamps are the bar's open time in whole epoch seconds (int64). A malformed file raises
 :class:`PriceFileError` naming the line and the problem; nothing is half-parsed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,15 +32,29 @@ COLUMNS = ("open", "high", "low", "close", "volume")
 # Binance's kline intervals (https://developers.binance.com/docs/binance-spot-api-docs/rest-api,
 # "Kline/Candlestick data"), minus 1M whose length varies.
 INTERVALS: dict[str, int] = {
-    "1s": 1, "1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "2h": 7200,
-    "4h": 14400, "6h": 21600, "8h": 28800, "12h": 43200, "1d": 86400, "3d": 259200, "1w": 604800,
+    "1s": 1,
+    "1m": 60,
+    "3m": 180,
+    "5m": 300,
+    "15m": 900,
+    "30m": 1800,
+    "1h": 3600,
+    "2h": 7200,
+    "4h": 14400,
+    "6h": 21600,
+    "8h": 28800,
+    "12h": 43200,
+    "1d": 86400,
+    "3d": 259200,
+    "1w": 604800,
 }
 INTERVAL_LABELS = {v: k for k, v in INTERVALS.items()}
 
 _TIME_NAMES = ("timestamp", "time", "date", "datetime", "open_time", "unix", "snapped_at")
 _BINANCE_HEADER = ("open_time", "open", "high", "low", "close", "volume", "close_time")
-_ROW_DTYPE = np.dtype([("t", "<i8"), ("open", "<f8"), ("high", "<f8"), ("low", "<f8"),
-                       ("close", "<f8"), ("volume", "<f8")])
+_ROW_DTYPE = np.dtype(
+    [("t", "<i8"), ("open", "<f8"), ("high", "<f8"), ("low", "<f8"), ("close", "<f8"), ("volume", "<f8")]
+)
 _BLOCK_MAGIC = b"RGP2"
 
 
@@ -80,7 +95,9 @@ class PriceData:
         for name in COLUMNS:
             arr = getattr(self, name)
             if arr.dtype != np.float64 or arr.shape != (n,):
-                raise EngineError(f"{name} must be a float64 array of shape ({n},); got {arr.dtype} {arr.shape}")
+                raise EngineError(
+                    f"{name} must be a float64 array of shape ({n},); got {arr.dtype} {arr.shape}"
+                )
         if self.interval_seconds <= 0:
             raise EngineError(f"interval_seconds must be > 0; got {self.interval_seconds!r}")
 
@@ -97,8 +114,12 @@ class PriceData:
 
     def slice(self, start: int, stop: int) -> "PriceData":
         """Rows ``start:stop`` as a new PriceData (same interval and format)."""
-        return PriceData(self.timestamps[start:stop], *(getattr(self, c)[start:stop] for c in COLUMNS),
-                         interval_seconds=self.interval_seconds, format=self.format)
+        return PriceData(
+            self.timestamps[start:stop],
+            *(getattr(self, c)[start:stop] for c in COLUMNS),
+            interval_seconds=self.interval_seconds,
+            format=self.format,
+        )
 
 
 def interval_label(seconds: int) -> str:
@@ -157,8 +178,11 @@ def detect_format(text: str) -> str:
         return "binance"
     if cells and cells[0] in _TIME_NAMES:
         return "ohlcv"
-    raise PriceFileError(1, "unknown layout: expected a header 'timestamp,open,high,low,close,volume', "
-                            "a CoinGecko export ('snapped_at,price,...' or JSON) or 12-column Binance klines")
+    raise PriceFileError(
+        1,
+        "unknown layout: expected a header 'timestamp,open,high,low,close,volume', "
+        "a CoinGecko export ('snapped_at,price,...' or JSON) or 12-column Binance klines",
+    )
 
 
 def _is_number(s: str) -> bool:
@@ -208,12 +232,16 @@ def _columns(rows: list[str], lines: list[int], width: int) -> list[list[str]]:
 def _read_ohlcv(rows: list[str], lines: list[int]):
     header = [c.lower() for c in _cells(rows[0])]
     if header[0] not in _TIME_NAMES:
-        raise PriceFileError(lines[0], f"the first column must be the time ({'/'.join(_TIME_NAMES[:3])}); "
-                                       f"got {_cells(rows[0])[0]!r}")
+        raise PriceFileError(
+            lines[0],
+            f"the first column must be the time ({'/'.join(_TIME_NAMES[:3])}); got {_cells(rows[0])[0]!r}",
+        )
     missing = [c for c in ("open", "high", "low", "close") if c not in header]
     if missing:
-        raise PriceFileError(lines[0], f"header lacks column(s) {', '.join(missing)}; "
-                                       "expected timestamp,open,high,low,close,volume")
+        raise PriceFileError(
+            lines[0],
+            f"header lacks column(s) {', '.join(missing)}; expected timestamp,open,high,low,close,volume",
+        )
     cols = _columns(rows[1:], lines[1:], len(header))
     data_lines = lines[1:]
     if not data_lines:
@@ -251,7 +279,9 @@ def _read_coingecko(text: str):
             prices = np.asarray(doc["prices"], dtype=np.float64)
             vols = np.asarray(doc.get("total_volumes", []), dtype=np.float64)
         except (ValueError, KeyError, TypeError) as exc:
-            raise PriceFileError(0, f"CoinGecko JSON must be an object with 'prices': [[ms, price], ...]; {exc}") from None
+            raise PriceFileError(
+                0, f"CoinGecko JSON must be an object with 'prices': [[ms, price], ...]; {exc}"
+            ) from None
         if prices.ndim != 2 or prices.shape[1] != 2 or prices.shape[0] == 0:
             raise PriceFileError(0, "CoinGecko JSON 'prices' must be a non-empty list of [ms, price] pairs")
         lines = np.arange(1, prices.shape[0] + 1)  # JSON has no lines: number the points instead
@@ -267,12 +297,17 @@ def _read_coingecko(text: str):
             lines, ts, price, volume = lines[:-1], ts[:-1], price[:-1], volume[:-1]
         bad = np.flatnonzero(~np.isfinite(price))
         if bad.size:
-            raise PriceFileError(int(lines[bad[0]]), f"price is not a finite number: {float(price[bad[0]])!r} (point {bad[0] + 1})")
+            raise PriceFileError(
+                int(lines[bad[0]]),
+                f"price is not a finite number: {float(price[bad[0]])!r} (point {bad[0] + 1})",
+            )
         return lines, ts, {"open": price, "high": price, "low": price, "close": price, "volume": volume}
     rows, lines = _split_csv(text)
     header = [c.lower() for c in _cells(rows[0])]
     if header[:2] != ["snapped_at", "price"]:
-        raise PriceFileError(lines[0], "CoinGecko CSV must start with the header 'snapped_at,price,market_cap,total_volume'")
+        raise PriceFileError(
+            lines[0], "CoinGecko CSV must start with the header 'snapped_at,price,market_cap,total_volume'"
+        )
     cols = _columns(rows[1:], lines[1:], len(header))
     data_lines = lines[1:]
     if not data_lines:
@@ -281,7 +316,9 @@ def _read_coingecko(text: str):
     price = _parse_numbers(cols[1], data_lines, "price")
     volume = np.zeros(len(data_lines))
     if "total_volume" in header:
-        volume = _parse_numbers([v or "0" for v in cols[header.index("total_volume")]], data_lines, "total_volume")
+        volume = _parse_numbers(
+            [v or "0" for v in cols[header.index("total_volume")]], data_lines, "total_volume"
+        )
     lines_arr = np.asarray(data_lines)
     if ts.shape[0] > 1 and ts[-1] == ts[-2]:
         lines_arr, ts, price, volume = lines_arr[:-1], ts[:-1], price[:-1], volume[:-1]
@@ -311,7 +348,9 @@ def _epoch_unit(raw: np.ndarray, lines) -> int:
         return 1000
     if first < 10**17:
         return 1_000_000
-    raise PriceFileError(int(lines[0]), f"timestamp {first} is not epoch seconds, milliseconds or microseconds")
+    raise PriceFileError(
+        int(lines[0]), f"timestamp {first} is not epoch seconds, milliseconds or microseconds"
+    )
 
 
 def _parse_numbers(values: list[str], lines: list[int], name: str) -> np.ndarray:
@@ -372,7 +411,9 @@ def _parse_times(values: list[str], lines: list[int]) -> np.ndarray:
             try:
                 np.datetime64(s, "s")
             except ValueError:
-                raise PriceFileError(line, f"timestamp {v!r} is not ISO-8601 UTC or epoch seconds/ms") from None
+                raise PriceFileError(
+                    line, f"timestamp {v!r} is not ISO-8601 UTC or epoch seconds/ms"
+                ) from None
         raise
     nat = np.flatnonzero(np.isnat(arr))
     if nat.size:
@@ -384,8 +425,15 @@ def _parse_times(values: list[str], lines: list[int]) -> np.ndarray:
 # Validation
 
 
-def _validate(lines: np.ndarray, ts: np.ndarray, cols: dict, *, fmt: str,
-              interval_seconds: int | None, grid_only: bool = False) -> PriceData:
+def _validate(
+    lines: np.ndarray,
+    ts: np.ndarray,
+    cols: dict,
+    *,
+    fmt: str,
+    interval_seconds: int | None,
+    grid_only: bool = False,
+) -> PriceData:
     o, h, lo, c, v = (cols[k] for k in COLUMNS)
     for name, arr in (("open", o), ("high", h), ("low", lo), ("close", c)):
         bad = np.flatnonzero(arr <= 0)
@@ -401,7 +449,10 @@ def _validate(lines: np.ndarray, ts: np.ndarray, cols: dict, *, fmt: str,
     bad = np.flatnonzero((h < np.maximum(o, c)) | (lo > np.minimum(o, c)))
     if bad.size:
         i = bad[0]
-        raise PriceFileError(int(lines[i]), f"open {float(o[i])!r} / close {float(c[i])!r} lie outside [low {float(lo[i])!r}, high {float(h[i])!r}]")
+        raise PriceFileError(
+            int(lines[i]),
+            f"open {float(o[i])!r} / close {float(c[i])!r} lie outside [low {float(lo[i])!r}, high {float(h[i])!r}]",
+        )
     keep, dropped = _check_order(lines, ts, np.column_stack([o, h, lo, c, v]))
     notes: list[str] = []
     if not keep.all():
@@ -415,10 +466,18 @@ def _validate(lines: np.ndarray, ts: np.ndarray, cols: dict, *, fmt: str,
         bad = np.flatnonzero(cols["_span"] != step)
         if bad.size:
             i = bad[0]
-            raise PriceFileError(int(lines[i]), f"close time gives a {int(cols['_span'][i])} s bar, "
-                                                f"but the rows are {step} s apart")
-    return PriceData(ts.astype(np.int64), *(np.ascontiguousarray(a, dtype=np.float64) for a in (o, h, lo, c, v)),
-                     interval_seconds=step, format=fmt, duplicates_dropped=dropped, notes=tuple(notes))
+            raise PriceFileError(
+                int(lines[i]),
+                f"close time gives a {int(cols['_span'][i])} s bar, but the rows are {step} s apart",
+            )
+    return PriceData(
+        ts.astype(np.int64),
+        *(np.ascontiguousarray(a, dtype=np.float64) for a in (o, h, lo, c, v)),
+        interval_seconds=step,
+        format=fmt,
+        duplicates_dropped=dropped,
+        notes=tuple(notes),
+    )
 
 
 def _check_order(lines: np.ndarray, ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -427,20 +486,27 @@ def _check_order(lines: np.ndarray, ts: np.ndarray, values: np.ndarray) -> tuple
     back = np.flatnonzero(d < 0)
     if back.size:
         i = back[0] + 1
-        raise PriceFileError(int(lines[i]), f"time goes backwards: {_iso(ts[i])} comes after {_iso(ts[i - 1])} "
-                                            f"(line {int(lines[i - 1])}); rows must be in ascending time order")
+        raise PriceFileError(
+            int(lines[i]),
+            f"time goes backwards: {_iso(ts[i])} comes after {_iso(ts[i - 1])} "
+            f"(line {int(lines[i - 1])}); rows must be in ascending time order",
+        )
     same = np.flatnonzero(d == 0) + 1
     differ = same[np.any(values[same] != values[same - 1], axis=1)]
     if differ.size:
         i = differ[0]
-        raise PriceFileError(int(lines[i]), f"duplicate timestamp {_iso(ts[i])} (also on line {int(lines[i - 1])}) "
-                                            "with different values")
+        raise PriceFileError(
+            int(lines[i]),
+            f"duplicate timestamp {_iso(ts[i])} (also on line {int(lines[i - 1])}) with different values",
+        )
     keep = np.ones(ts.shape[0], dtype=bool)
     keep[same] = False
     return keep, int(same.size)
 
 
-def _detect_interval(lines: np.ndarray, ts: np.ndarray, expected: int | None, *, grid_only: bool = False) -> int:
+def _detect_interval(
+    lines: np.ndarray, ts: np.ndarray, expected: int | None, *, grid_only: bool = False
+) -> int:
     """The bar interval is the most common spacing; every spacing must be a whole multiple of it.
 
     ``grid_only`` (a page of downloaded klines, whose interval was asked for): the interval is
@@ -450,7 +516,9 @@ def _detect_interval(lines: np.ndarray, ts: np.ndarray, expected: int | None, *,
         off = np.flatnonzero(np.diff(ts) % expected)
         if off.size:
             i = off[0] + 1
-            raise PriceFileError(int(lines[i]), f"timestamp {_iso(ts[i])} is not on the {interval_label(expected)} grid")
+            raise PriceFileError(
+                int(lines[i]), f"timestamp {_iso(ts[i])} is not on the {interval_label(expected)} grid"
+            )
         return int(expected)
     if ts.shape[0] < 2:
         if expected is None:
@@ -460,12 +528,17 @@ def _detect_interval(lines: np.ndarray, ts: np.ndarray, expected: int | None, *,
     values, counts = np.unique(d, return_counts=True)
     step = int(values[np.argmax(counts)])
     if expected is not None and step != expected:
-        raise PriceFileError(0, f"the rows are {interval_label(step)} apart, but {interval_label(expected)} was expected")
+        raise PriceFileError(
+            0, f"the rows are {interval_label(step)} apart, but {interval_label(expected)} was expected"
+        )
     off = np.flatnonzero(d % step)
     if off.size:
         i = off[0] + 1
-        raise PriceFileError(int(lines[i]), f"timestamp {_iso(ts[i])} is {int(d[off[0]])} s after the previous row, "
-                                            f"not a whole number of {interval_label(step)} bars")
+        raise PriceFileError(
+            int(lines[i]),
+            f"timestamp {_iso(ts[i])} is {int(d[off[0]])} s after the previous row, "
+            f"not a whole number of {interval_label(step)} bars",
+        )
     return step
 
 
@@ -477,8 +550,14 @@ def find_gaps(timestamps: np.ndarray, interval_seconds: int) -> list[tuple[int, 
     """Missing bars as ``(first missing open time, last missing open time, count)``, epoch s."""
     d = np.diff(timestamps)
     at = np.flatnonzero(d > interval_seconds)
-    return [(int(timestamps[i] + interval_seconds), int(timestamps[i + 1] - interval_seconds),
-             int(d[i] // interval_seconds - 1)) for i in at]
+    return [
+        (
+            int(timestamps[i] + interval_seconds),
+            int(timestamps[i + 1] - interval_seconds),
+            int(d[i] // interval_seconds - 1),
+        )
+        for i in at
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -547,7 +626,7 @@ def decode_block(blob: bytes) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     out = []
     for i in range(6):
         kind = body[i * size]
-        words = np.frombuffer(body[i * size + 1:(i + 1) * size], dtype=np.uint8).reshape(8, n).T
+        words = np.frombuffer(body[i * size + 1 : (i + 1) * size], dtype=np.uint8).reshape(8, n).T
         w = np.ascontiguousarray(words).view("<i8").reshape(n)
         if kind == 255:
             out.append(w.view("<f8").astype(np.float64))
@@ -590,8 +669,14 @@ def parse_klines(rows: list[list], *, interval_seconds: int | None = None) -> Pr
         raise PriceFileError(0, "no klines")
     text_rows = [",".join(str(x) for x in r) for r in rows]
     lines, ts, cols = _read_binance(text_rows, list(range(1, len(rows) + 1)))
-    return _validate(lines, ts, cols, fmt="binance", interval_seconds=interval_seconds,
-                     grid_only=interval_seconds is not None)
+    return _validate(
+        lines,
+        ts,
+        cols,
+        fmt="binance",
+        interval_seconds=interval_seconds,
+        grid_only=interval_seconds is not None,
+    )
 
 
 def concat(parts: list[PriceData]) -> PriceData:
@@ -601,8 +686,10 @@ def concat(parts: list[PriceData]) -> PriceData:
         if b.interval_seconds != step:
             raise EngineError(f"interval must be {step} s in every part; got {b.interval_seconds}")
         if len(a) and len(b) and b.timestamps[0] <= a.timestamps[-1]:
-            raise EngineError(f"parts must follow each other in time; {_iso(b.timestamps[0])} "
-                              f"is not after {_iso(a.timestamps[-1])}")
+            raise EngineError(
+                f"parts must follow each other in time; {_iso(b.timestamps[0])} "
+                f"is not after {_iso(a.timestamps[-1])}"
+            )
     ts = np.concatenate([p.timestamps for p in parts])
     cols = [np.concatenate([getattr(p, c) for p in parts]) for c in COLUMNS]
     off = np.flatnonzero(np.diff(ts) % step)

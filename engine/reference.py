@@ -8,6 +8,7 @@ one-shot code (tests/engine/test_reference.py checks it). ``run_reference`` runs
 kernel configured as latency-only oracle, linear
 impact, liquidators that always act, no protocol fee: the same compiled code every backtest uses.
 """
+
 from __future__ import annotations
 
 import time
@@ -77,8 +78,9 @@ def generate_book(w: Workload, n: int) -> tuple[np.ndarray, np.ndarray]:
     return c0, d0
 
 
-def path_blocks(w: Workload, m: int, t: int, *,
-                block_rows: int = 2048) -> Iterator[tuple[int, int, np.ndarray]]:
+def path_blocks(
+    w: Workload, m: int, t: int, *, block_rows: int = 2048
+) -> Iterator[tuple[int, int, np.ndarray]]:
     """Market prices S of workload.md, block of paths by block: yields ``(a, b, S[a:b])``.
 
     workload.md draws all normals, then all Poisson counts, then all jump normals from one
@@ -102,7 +104,7 @@ def path_blocks(w: Workload, m: int, t: int, *,
         for a, b in blocks:
             j_states.append(bg.state)
             rng.standard_normal((b - a, t))
-    drift = (w.mu - 0.5 * w.sigma ** 2) * dt
+    drift = (w.mu - 0.5 * w.sigma**2) * dt
     vol = w.sigma * np.sqrt(dt)
     for k, (a, b) in enumerate(blocks):
         bg.state = z_states[k]
@@ -129,9 +131,16 @@ def generate_paths(w: Workload, m: int, t: int, *, block_rows: int = 2048) -> np
 
 def engine_config(w: Workload, c0: np.ndarray) -> tuple[aave.Params, MarketConditions]:
     """The Aave parameters and market that make engine.aave compute workload.md's loop."""
-    params = aave.Params(ltv=w.lt, liquidation_threshold=w.lt, liquidation_bonus=w.bonus,
-                         close_factor=w.close_factor, full_close_hf=w.full_liq_hf, protocol_fee=0.0,
-                         small_position_usd=0.0, reserves_usd=0.0)
+    params = aave.Params(
+        ltv=w.lt,
+        liquidation_threshold=w.lt,
+        liquidation_bonus=w.bonus,
+        close_factor=w.close_factor,
+        full_close_hf=w.full_liq_hf,
+        protocol_fee=0.0,
+        small_position_usd=0.0,
+        reserves_usd=0.0,
+    )
     # depth_usd = depth_mult * sum(c0) * p0 (sum with numpy's np.sum).
     depth = w.depth_mult * float(np.sum(c0)) * w.p0
     market = MarketConditions(
@@ -151,8 +160,12 @@ def warm_up() -> None:
     aave.simulate(params, aave.Book(c0, d0), np.full((2, 3), w.p0), market)
 
 
-def run_reference(w: Workload, c0: np.ndarray, d0: np.ndarray, S: np.ndarray | Iterable,
-                  ) -> tuple[dict[str, np.ndarray], float]:
+def run_reference(
+    w: Workload,
+    c0: np.ndarray,
+    d0: np.ndarray,
+    S: np.ndarray | Iterable,
+) -> tuple[dict[str, np.ndarray], float]:
     """Per-path figures of workload.md and the simulation's wall time in seconds.
 
     c0, d0: float64[N]. S: float64[M, T+1], or an iterable of ``(a, b, S[a:b])`` blocks (as

@@ -9,6 +9,7 @@ Per-path results are float64[M, F] arrays with the columns of ``engine._common.R
 - liquidations at risk: 95th percentile of the liquidated volume (debt repaid) per path.
 Borrowing power depends on the book and the parameters, not on the paths: engine.api adds it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -108,7 +109,7 @@ def paired_differences(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, n
     ca, cb = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)
     diffs: dict[str, list[np.ndarray]] = {}
     for r in range(0, int(n_boot), block):
-        ba, bb = _batch_stats(ca, idx[r:r + block]), _batch_stats(cb, idx[r:r + block])
+        ba, bb = _batch_stats(ca, idx[r : r + block]), _batch_stats(cb, idx[r : r + block])
         for k in ba:
             diffs.setdefault(k, []).append(bb[k] - ba[k])
     out = {}

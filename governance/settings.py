@@ -4,6 +4,7 @@ The embedded default needs no server: SQLite for the database and for Celery's b
 (kombu's SQLAlchemy transport). ``DATABASE_URL`` and ``CELERY_BROKER_URL`` switch to
 PostgreSQL and Redis.
 """
+
 import os
 from pathlib import Path
 
@@ -27,7 +28,9 @@ if not SECRET_KEY:
     if not DEBUG and env_bool("DJANGO_REQUIRE_SECRET_KEY", False):
         raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
     SECRET_KEY = "insecure-development-key-set-DJANGO_SECRET_KEY-in-production"
-ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
@@ -113,7 +116,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
 CELERY_RESULT_BACKEND = os.environ.get(
     "CELERY_RESULT_BACKEND",
-    "redis" + CELERY_BROKER_URL[len("redis"):] if CELERY_BROKER_URL.startswith("redis") else f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}",
+    "redis" + CELERY_BROKER_URL[len("redis") :]
+    if CELERY_BROKER_URL.startswith("redis")
+    else f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}",
 )
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -131,7 +136,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # restores (child killed, warm shutdown); see docs/backtests.md.
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
-    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else {}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else {}
 )
 # Seconds between polls of the SQLite broker's queue (set on the transport by backtests/apps.py).
 SQLITE_BROKER_POLLING_INTERVAL = float(os.environ.get("SQLITE_BROKER_POLLING_INTERVAL", "0.1"))
@@ -151,8 +157,10 @@ BACKTEST_SEED = int(os.environ["BACKTEST_SEED"]) if os.environ.get("BACKTEST_SEE
 # beat`` once per site), stuck runs are resumed automatically; without one, ``manage.py
 # backtest --stuck`` lists them and ``--resume`` resumes one.
 CELERY_BEAT_SCHEDULE = {
-    "resume-stuck-backtests": {"task": "backtests.tasks.resume_stuck_backtests_task",
-                               "schedule": float(max(BACKTEST_STUCK_SECONDS // 2, 10))},
+    "resume-stuck-backtests": {
+        "task": "backtests.tasks.resume_stuck_backtests_task",
+        "schedule": float(max(BACKTEST_STUCK_SECONDS // 2, 10)),
+    },
 }
 
 LOGGING = {

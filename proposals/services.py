@@ -305,8 +305,10 @@ def _require_complete_backtest(proposal: Proposal) -> None:
     from backtests.models import BacktestRun, RunStatus
 
     complete = BacktestRun.objects.filter(
-        proposal=proposal, status=RunStatus.COMPLETE,
-        proposed_version_id=proposal.proposed_version_id, base_version_id=proposal.base_version_id,
+        proposal=proposal,
+        status=RunStatus.COMPLETE,
+        proposed_version_id=proposal.proposed_version_id,
+        base_version_id=proposal.base_version_id,
     )
     if not complete.exists():
         raise ValidationError(

@@ -9,7 +9,16 @@ from scenarios.models import Book, PackEntry, PriceSeries, Scenario, StressPack
 class PriceSeriesAdmin(admin.ModelAdmin):
     """Series are written by ``import_prices`` only (whole files, in one transaction)."""
 
-    list_display = ("name", "source", "first_time", "last_time", "row_count", "gap_count", "bytes_stored", "page")
+    list_display = (
+        "name",
+        "source",
+        "first_time",
+        "last_time",
+        "row_count",
+        "gap_count",
+        "bytes_stored",
+        "page",
+    )
     list_filter = ("interval", "source")
     search_fields = ("symbol",)
     readonly_fields = [f.name for f in PriceSeries._meta.fields]
@@ -70,8 +79,18 @@ class BookAdmin(admin.ModelAdmin):
 
     list_display = ("name", "market", "kind", "n_positions", "is_default", "page")
     list_filter = ("market", "kind")
-    readonly_fields = ("kind", "generator", "seed", "source_detail", "columns", "n_positions", "bytes_stored",
-                       "sha256", "summary", "created_at")
+    readonly_fields = (
+        "kind",
+        "generator",
+        "seed",
+        "source_detail",
+        "columns",
+        "n_positions",
+        "bytes_stored",
+        "sha256",
+        "summary",
+        "created_at",
+    )
     exclude = ("data",)
 
     def has_add_permission(self, request) -> bool:

@@ -5,6 +5,7 @@ arrays: open time (ms), open, high, low, close, volume (strings), close time (ms
 volume, number of trades, taker buy base volume, taker buy quote volume, ignore
 (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-endpoints).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,9 @@ class DownloadError(RuntimeError):
 
 def base_url() -> str:
     """``BINANCE_BASE_URL`` from the settings or the environment, else api.binance.com."""
-    url = getattr(settings, "BINANCE_BASE_URL", None) or os.environ.get("BINANCE_BASE_URL") or DEFAULT_BASE_URL
+    url = (
+        getattr(settings, "BINANCE_BASE_URL", None) or os.environ.get("BINANCE_BASE_URL") or DEFAULT_BASE_URL
+    )
     return url.rstrip("/")
 
 
@@ -34,12 +37,22 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def fetch_klines(base: str, symbol: str, interval: str, start_ms: int, end_ms: int, limit: int,
-                 *, timeout: float = 30.0, sleep=time.sleep) -> list[list]:
+def fetch_klines(
+    base: str,
+    symbol: str,
+    interval: str,
+    start_ms: int,
+    end_ms: int,
+    limit: int,
+    *,
+    timeout: float = 30.0,
+    sleep=time.sleep,
+) -> list[list]:
     """One page of klines. Retries timeouts, 5xx and rate limits (429/418, honouring
     Retry-After); a 4xx such as an unknown symbol fails at once with Binance's message."""
-    query = urllib.parse.urlencode({"symbol": symbol, "interval": interval, "startTime": start_ms,
-                                    "endTime": end_ms, "limit": limit})
+    query = urllib.parse.urlencode(
+        {"symbol": symbol, "interval": interval, "startTime": start_ms, "endTime": end_ms, "limit": limit}
+    )
     url = f"{base.rstrip('/')}/api/v3/klines?{query}"
     delay = 1.0
     for attempt in range(RETRIES + 1):

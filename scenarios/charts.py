@@ -3,6 +3,7 @@
 Figures are built from paths the engine generated (seeded) or from stored prices; nothing
 here simulates.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,15 @@ def _x_axis(n: int, interval_seconds: int, start: datetime | None) -> tuple[list
     return (np.arange(n) * hours).tolist(), "hours from start"
 
 
-def fan_chart(prices: np.ndarray, *, interval_seconds: int, start: datetime | None = None,
-              title: str = "", n_samples: int = 5, asset: str = "") -> dict:
+def fan_chart(
+    prices: np.ndarray,
+    *,
+    interval_seconds: int,
+    start: datetime | None = None,
+    title: str = "",
+    n_samples: int = 5,
+    asset: str = "",
+) -> dict:
     """Fan chart of paths (M, T+1): median, 5-95 % and 25-75 % bands, and the first
     ``n_samples`` paths (the first paths of a seeded run, so the same ones every time)."""
     prices = np.asarray(prices, dtype=np.float64)
@@ -46,21 +54,58 @@ def fan_chart(prices: np.ndarray, *, interval_seconds: int, start: datetime | No
     if prices.shape[0] > 1:
         bands = fan_bands(prices)
         for (lo, hi), fill in zip(((0.05, 0.95), (0.25, 0.75)), BAND_FILL):
-            fig.add_trace(go.Scatter(x=x, y=bands[hi], mode="lines", line={"width": 0}, showlegend=False,
-                                     hoverinfo="skip", name=f"{hi:.0%}"))
-            fig.add_trace(go.Scatter(x=x, y=bands[lo], mode="lines", line={"width": 0}, fill="tonexty",
-                                     fillcolor=fill, name=f"{lo:.0%}-{hi:.0%}"))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=bands[hi],
+                    mode="lines",
+                    line={"width": 0},
+                    showlegend=False,
+                    hoverinfo="skip",
+                    name=f"{hi:.0%}",
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=bands[lo],
+                    mode="lines",
+                    line={"width": 0},
+                    fill="tonexty",
+                    fillcolor=fill,
+                    name=f"{lo:.0%}-{hi:.0%}",
+                )
+            )
         for i in range(min(n_samples, prices.shape[0])):
-            fig.add_trace(go.Scatter(x=x, y=prices[i], mode="lines", line={"width": 1, "color": "rgba(90,90,90,0.55)"},
-                                     name="sample paths", legendgroup="samples", showlegend=i == 0))
-        fig.add_trace(go.Scatter(x=x, y=bands[0.5], mode="lines", line={"width": 2, "color": "#1f77b4"},
-                                 name="median"))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=prices[i],
+                    mode="lines",
+                    line={"width": 1, "color": "rgba(90,90,90,0.55)"},
+                    name="sample paths",
+                    legendgroup="samples",
+                    showlegend=i == 0,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(x=x, y=bands[0.5], mode="lines", line={"width": 2, "color": "#1f77b4"}, name="median")
+        )
     else:
-        fig.add_trace(go.Scatter(x=x, y=prices[0], mode="lines", line={"width": 2, "color": "#1f77b4"},
-                                 name="replayed path"))
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=f"{asset} price (USD)".strip(),
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50}, height=420, template="plotly_white",
-                      legend={"orientation": "h", "y": -0.2})
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=prices[0], mode="lines", line={"width": 2, "color": "#1f77b4"}, name="replayed path"
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title=x_title,
+        yaxis_title=f"{asset} price (USD)".strip(),
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        height=420,
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.2},
+    )
     return _as_dict(fig)
 
 
@@ -68,9 +113,16 @@ def scenario_figures(paths) -> list[dict]:
     """One fan chart per asset of an engine.scenarios.ScenarioPaths."""
     p = paths.prices if paths.prices.ndim == 3 else paths.prices[None]
     title = paths.spec.get("name", paths.spec["kind"])
-    return [fan_chart(p[a], interval_seconds=paths.interval_seconds, start=paths.start, asset=asset,
-                      title=f"{title}: {asset}" if len(paths.assets) > 1 else title)
-            for a, asset in enumerate(paths.assets)]
+    return [
+        fan_chart(
+            p[a],
+            interval_seconds=paths.interval_seconds,
+            start=paths.start,
+            asset=asset,
+            title=f"{title}: {asset}" if len(paths.assets) > 1 else title,
+        )
+        for a, asset in enumerate(paths.assets)
+    ]
 
 
 def price_chart(timestamps: np.ndarray, close: np.ndarray, *, interval_seconds: int, title: str) -> dict:
@@ -86,10 +138,24 @@ def price_chart(timestamps: np.ndarray, close: np.ndarray, *, interval_seconds: 
     y_list = ys.astype(object)
     x_list = np.insert(x_list, breaks, None)
     y_list = np.insert(y_list, breaks, None)
-    fig = go.Figure(go.Scatter(x=x_list.tolist(), y=y_list.tolist(), mode="lines", connectgaps=False,
-                               line={"width": 1.2}, name="close"))
-    fig.update_layout(title=title, xaxis_title="time (UTC)", yaxis_title="close", template="plotly_white",
-                      height=380, margin={"l": 60, "r": 20, "t": 50, "b": 40})
+    fig = go.Figure(
+        go.Scatter(
+            x=x_list.tolist(),
+            y=y_list.tolist(),
+            mode="lines",
+            connectgaps=False,
+            line={"width": 1.2},
+            name="close",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title="time (UTC)",
+        yaxis_title="close",
+        template="plotly_white",
+        height=380,
+        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+    )
     return _as_dict(fig)
 
 
@@ -97,6 +163,12 @@ def histogram(edges: list[float], counts: list[int], *, title: str, x_title: str
     """Bar chart of counts already binned (edges has one more entry than counts)."""
     labels = [f"{a:g}–{b:g}" for a, b in zip(edges[:-1], edges[1:])]
     fig = go.Figure(go.Bar(x=labels, y=list(counts), name="positions"))
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="positions", template="plotly_white",
-                      height=360, margin={"l": 60, "r": 20, "t": 50, "b": 80})
+    fig.update_layout(
+        title=title,
+        xaxis_title=x_title,
+        yaxis_title="positions",
+        template="plotly_white",
+        height=360,
+        margin={"l": 60, "r": 20, "t": 50, "b": 80},
+    )
     return _as_dict(fig)

@@ -1,4 +1,5 @@
 """The scenario library: price series, scenarios, stress packs and position books."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -38,7 +39,9 @@ class PriceSeries(models.Model):
     class Meta:
         ordering = ["symbol", "interval_seconds"]
         verbose_name_plural = "price series"
-        constraints = [models.UniqueConstraint(fields=["symbol", "interval"], name="scenarios_series_symbol_interval")]
+        constraints = [
+            models.UniqueConstraint(fields=["symbol", "interval"], name="scenarios_series_symbol_interval")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -73,7 +76,9 @@ class PriceChunk(models.Model):
 
     class Meta:
         ordering = ["series", "first_ts"]
-        constraints = [models.UniqueConstraint(fields=["series", "period_start"], name="scenarios_chunk_period")]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "period_start"], name="scenarios_chunk_period")
+        ]
         indexes = [models.Index(fields=["series", "first_ts", "last_ts"], name="scenarios_chunk_window")]
 
     def __str__(self) -> str:
@@ -127,7 +132,9 @@ class StressPack(models.Model):
         ordering = ["market__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["market", "name"], name="scenarios_pack_market_name"),
-            models.UniqueConstraint(fields=["market"], condition=Q(is_default=True), name="scenarios_pack_one_default"),
+            models.UniqueConstraint(
+                fields=["market"], condition=Q(is_default=True), name="scenarios_pack_one_default"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -183,7 +190,9 @@ class Book(models.Model):
         ordering = ["market__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["market", "name"], name="scenarios_book_market_name"),
-            models.UniqueConstraint(fields=["market"], condition=Q(is_default=True), name="scenarios_book_one_default"),
+            models.UniqueConstraint(
+                fields=["market"], condition=Q(is_default=True), name="scenarios_book_one_default"
+            ),
         ]
 
     def __str__(self) -> str:

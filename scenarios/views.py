@@ -1,4 +1,5 @@
 """Staff pages of the scenario library: thin views over scenarios.services and charts."""
+
 from __future__ import annotations
 
 import json
@@ -42,12 +43,16 @@ def _n_paths(request: HttpRequest) -> int:
 
 @staff_required
 def library(request: HttpRequest) -> HttpResponse:
-    return render(request, "scenarios/library.html", {
-        "series_list": PriceSeries.objects.all(),
-        "packs": StressPack.objects.select_related("market").prefetch_related("entries"),
-        "scenarios": Scenario.objects.all(),
-        "books": Book.objects.select_related("market"),
-    })
+    return render(
+        request,
+        "scenarios/library.html",
+        {
+            "series_list": PriceSeries.objects.all(),
+            "packs": StressPack.objects.select_related("market").prefetch_related("entries"),
+            "scenarios": Scenario.objects.all(),
+            "books": Book.objects.select_related("market"),
+        },
+    )
 
 
 @staff_required
@@ -57,13 +62,22 @@ def pack_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            pack = services.create_stress_pack(market=d["market"], series=d["series"], depth_usd=d["depth_usd"],
-                                               start_price=d["start_price"], n_steps=d["n_steps"], seed=d["seed"],
-                                               name=d["name"], replace=d["replace"])
+            pack = services.create_stress_pack(
+                market=d["market"],
+                series=d["series"],
+                depth_usd=d["depth_usd"],
+                start_price=d["start_price"],
+                n_steps=d["n_steps"],
+                seed=d["seed"],
+                name=d["name"],
+                replace=d["replace"],
+            )
         except ValueError as exc:  # EngineError too: a window the series does not cover, an existing pack
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"{pack}: {pack.entries.count()} scenarios, now the market's default pack.")
+            messages.success(
+                request, f"{pack}: {pack.entries.count()} scenarios, now the market's default pack."
+            )
             return redirect("scenarios:pack", pk=pack.pk)
     return render(request, "scenarios/pack_new.html", {"form": form})
 
@@ -77,22 +91,49 @@ def series_detail(request: HttpRequest, pk: int) -> HttpResponse:
         error = None
     except ValueError as exc:
         data, error = services.load_window(series), str(exc)
-    figs = [{"id": "series-chart", "figure": charts.price_chart(
-        data.timestamps, data.close, interval_seconds=series.interval_seconds, title=f"{series.name} close")}] \
-        if len(data) else []
-    return render(request, "scenarios/series_detail.html", {
-        "series": series, "charts": figs, "rows_shown": len(data), "start": start or "", "end": end or "",
-        "error": error, "chunks": series.chunks.count(),
-    })
+    figs = (
+        [
+            {
+                "id": "series-chart",
+                "figure": charts.price_chart(
+                    data.timestamps,
+                    data.close,
+                    interval_seconds=series.interval_seconds,
+                    title=f"{series.name} close",
+                ),
+            }
+        ]
+        if len(data)
+        else []
+    )
+    return render(
+        request,
+        "scenarios/series_detail.html",
+        {
+            "series": series,
+            "charts": figs,
+            "rows_shown": len(data),
+            "start": start or "",
+            "end": end or "",
+            "error": error,
+            "chunks": series.chunks.count(),
+        },
+    )
 
 
 @staff_required
 def scenario_preview(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = get_object_or_404(Scenario, pk=pk)
     preview = _preview(scenario, _n_paths(request), prefix="fan")
-    return render(request, "scenarios/scenario_preview.html", {
-        "scenario": scenario, "preview": preview, "charts": preview["charts"],
-    })
+    return render(
+        request,
+        "scenarios/scenario_preview.html",
+        {
+            "scenario": scenario,
+            "preview": preview,
+            "charts": preview["charts"],
+        },
+    )
 
 
 @staff_required
@@ -100,13 +141,25 @@ def pack_preview(request: HttpRequest, pk: int) -> HttpResponse:
     pack = get_object_or_404(StressPack.objects.select_related("market"), pk=pk)
     n = _n_paths(request)
     items = [_preview(sc, n, prefix=f"fan-{i}") for i, sc in enumerate(pack.ordered_scenarios(), start=1)]
-    return render(request, "scenarios/pack_preview.html", {
-        "pack": pack, "items": items, "n_paths": n, "charts": [c for item in items for c in item["charts"]],
-    })
+    return render(
+        request,
+        "scenarios/pack_preview.html",
+        {
+            "pack": pack,
+            "items": items,
+            "n_paths": n,
+            "charts": [c for item in items for c in item["charts"]],
+        },
+    )
 
 
 def _preview(scenario: Scenario, n_paths: int, *, prefix: str) -> dict:
-    item = {"scenario": scenario, "spec_json": json.dumps(scenario.spec, indent=2), "charts": [], "error": None}
+    item = {
+        "scenario": scenario,
+        "spec_json": json.dumps(scenario.spec, indent=2),
+        "charts": [],
+        "error": None,
+    }
     try:
         paths = services.generate_paths(scenario, n_paths=n_paths)
         item["manifest"] = services.scenario_manifest(scenario)
@@ -114,7 +167,9 @@ def _preview(scenario: Scenario, n_paths: int, *, prefix: str) -> dict:
         item["error"] = str(exc)
         return item
     item["shape"] = paths.prices.shape
-    item["charts"] = [{"id": f"{prefix}-{a}", "figure": fig} for a, fig in enumerate(charts.scenario_figures(paths))]
+    item["charts"] = [
+        {"id": f"{prefix}-{a}", "figure": fig} for a, fig in enumerate(charts.scenario_figures(paths))
+    ]
     return item
 
 
@@ -122,7 +177,13 @@ def _preview(scenario: Scenario, n_paths: int, *, prefix: str) -> dict:
 def book_detail(request: HttpRequest, pk: int) -> HttpResponse:
     book = get_object_or_404(Book.objects.select_related("market"), pk=pk)
     page = services.book_page(book)
-    return render(request, "scenarios/book_detail.html", {
-        "book": book, "summary_rows": page["rows"], "generator_json": json.dumps(book.generator, indent=2),
-        "charts": [{"id": f"book-{i}", "figure": fig} for i, fig in enumerate(page["figures"])],
-    })
+    return render(
+        request,
+        "scenarios/book_detail.html",
+        {
+            "book": book,
+            "summary_rows": page["rows"],
+            "generator_json": json.dumps(book.generator, indent=2),
+            "charts": [{"id": f"book-{i}", "figure": fig} for i, fig in enumerate(page["figures"])],
+        },
+    )

@@ -1,5 +1,6 @@
 """Fixtures shared by the Django tests: demo-like users of each role and one market per mechanism;
 the browser fixtures come from tests/browser.py."""
+
 import pytest
 
 from governance.models import Member

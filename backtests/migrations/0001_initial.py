@@ -6,92 +6,196 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('proposals', '0002_versions_and_proposals'),
+        ("proposals", "0002_versions_and_proposals"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BacktestRun',
+            name="BacktestRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('complete', 'Complete'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=12)),
-                ('seed', models.PositiveBigIntegerField()),
-                ('n_paths', models.PositiveIntegerField()),
-                ('block_paths', models.PositiveIntegerField()),
-                ('chunks_total', models.PositiveIntegerField(default=0)),
-                ('chunks_done', models.PositiveIntegerField(default=0)),
-                ('manifest', models.JSONField(blank=True, default=dict)),
-                ('task_ids', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_progress_at', models.DateTimeField(blank=True, null=True)),
-                ('merge_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('base_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='proposals.parametersetversion')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='backtest_runs', to='proposals.proposal')),
-                ('proposed_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='proposals.parametersetversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("complete", "Complete"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("seed", models.PositiveBigIntegerField()),
+                ("n_paths", models.PositiveIntegerField()),
+                ("block_paths", models.PositiveIntegerField()),
+                ("chunks_total", models.PositiveIntegerField(default=0)),
+                ("chunks_done", models.PositiveIntegerField(default=0)),
+                ("manifest", models.JSONField(blank=True, default=dict)),
+                ("task_ids", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("last_progress_at", models.DateTimeField(blank=True, null=True)),
+                ("merge_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "base_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="proposals.parametersetversion",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="backtest_runs",
+                        to="proposals.proposal",
+                    ),
+                ),
+                (
+                    "proposed_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="proposals.parametersetversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ChunkResult',
+            name="ChunkResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scenario_index', models.PositiveIntegerField()),
-                ('block_index', models.PositiveIntegerField()),
-                ('path_start', models.PositiveIntegerField()),
-                ('path_stop', models.PositiveIntegerField()),
-                ('data', models.BinaryField()),
-                ('seconds', models.FloatField(help_text='Time to compute the chunk (paths and engine), seconds.')),
-                ('timings', models.JSONField(blank=True, default=dict)),
-                ('attempts', models.PositiveIntegerField(default=1, help_text='How many times this chunk was stored.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='backtests.backtestrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scenario_index", models.PositiveIntegerField()),
+                ("block_index", models.PositiveIntegerField()),
+                ("path_start", models.PositiveIntegerField()),
+                ("path_stop", models.PositiveIntegerField()),
+                ("data", models.BinaryField()),
+                (
+                    "seconds",
+                    models.FloatField(help_text="Time to compute the chunk (paths and engine), seconds."),
+                ),
+                ("timings", models.JSONField(blank=True, default=dict)),
+                (
+                    "attempts",
+                    models.PositiveIntegerField(default=1, help_text="How many times this chunk was stored."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="backtests.backtestrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'scenario_index', 'block_index'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'scenario_index', 'block_index'), name='unique_chunk_per_run')],
+                "ordering": ["run", "scenario_index", "block_index"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("run", "scenario_index", "block_index"), name="unique_chunk_per_run"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ScenarioComparison',
+            name="ScenarioComparison",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scenario_index', models.PositiveIntegerField()),
-                ('scenario_name', models.CharField(max_length=120)),
-                ('paired', models.JSONField(default=dict)),
-                ('series', models.JSONField(default=dict)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comparisons', to='backtests.backtestrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scenario_index", models.PositiveIntegerField()),
+                ("scenario_name", models.CharField(max_length=120)),
+                ("paired", models.JSONField(default=dict)),
+                ("series", models.JSONField(default=dict)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comparisons",
+                        to="backtests.backtestrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'scenario_index'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'scenario_index'), name='unique_comparison_per_scenario')],
+                "ordering": ["run", "scenario_index"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("run", "scenario_index"), name="unique_comparison_per_scenario"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ScenarioResult',
+            name="ScenarioResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scenario_index', models.PositiveIntegerField()),
-                ('scenario_name', models.CharField(max_length=120)),
-                ('role', models.CharField(choices=[('live', 'Live'), ('proposed', 'Proposed')], max_length=10)),
-                ('per_path', models.BinaryField()),
-                ('summary', models.JSONField(default=dict)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='backtests.backtestrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scenario_index", models.PositiveIntegerField()),
+                ("scenario_name", models.CharField(max_length=120)),
+                (
+                    "role",
+                    models.CharField(choices=[("live", "Live"), ("proposed", "Proposed")], max_length=10),
+                ),
+                ("per_path", models.BinaryField()),
+                ("summary", models.JSONField(default=dict)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="results",
+                        to="backtests.backtestrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'scenario_index', 'role'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'scenario_index', 'role'), name='unique_result_per_role')],
+                "ordering": ["run", "scenario_index", "role"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("run", "scenario_index", "role"), name="unique_result_per_role"
+                    )
+                ],
             },
         ),
     ]

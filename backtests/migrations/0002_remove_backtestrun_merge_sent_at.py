@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('backtests', '0001_initial'),
+        ("backtests", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='backtestrun',
-            name='merge_sent_at',
+            model_name="backtestrun",
+            name="merge_sent_at",
         ),
     ]

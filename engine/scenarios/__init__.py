@@ -23,11 +23,23 @@ nu} per step, all or none (none: fitted on the window); bootstrap {mean_block} (
 24); fhs {mean_block} (default 1: iid); shock {drop, then_kind, at} plus then_kind's params.
 A parameter may be a list (one value per asset).
 """
+
 from engine.scenarios.garch import GarchTFit, fit_garch_t
 from engine.scenarios.generate import ScenarioPaths, generate
 from engine.scenarios.history import History
 from engine.scenarios.spec import KINDS, validate_spec
 from engine.scenarios.stress import STRESS_WINDOWS, StressWindow, standard_pack, synthetic_pack
 
-__all__ = ["History", "ScenarioPaths", "generate", "validate_spec", "fit_garch_t", "GarchTFit",
-           "STRESS_WINDOWS", "StressWindow", "standard_pack", "synthetic_pack", "KINDS"]
+__all__ = [
+    "History",
+    "ScenarioPaths",
+    "generate",
+    "validate_spec",
+    "fit_garch_t",
+    "GarchTFit",
+    "STRESS_WINDOWS",
+    "StressWindow",
+    "standard_pack",
+    "synthetic_pack",
+    "KINDS",
+]

@@ -12,6 +12,7 @@ stationary), 2 < nu <= 500 (finite variance). The fit runs on returns rescaled t
 standard deviation (good conditioning for the optimizer) and reports parameters and the
 log-likelihood in the units of the returns given.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,9 @@ class GarchTFit:
         if self.omega <= 0:
             raise EngineError(f"garch.omega must be > 0; got {self.omega!r}")
         if self.alpha + self.beta >= 1.0:
-            raise EngineError(f"garch.alpha + garch.beta must be < 1 (stationary); "
-                              f"got {self.alpha + self.beta!r}")
+            raise EngineError(
+                f"garch.alpha + garch.beta must be < 1 (stationary); got {self.alpha + self.beta!r}"
+            )
         if not (NU_MIN * 0.99 <= self.nu <= NU_MAX * 1.01):
             raise EngineError(f"garch.nu must be in [{NU_MIN:g}, {NU_MAX:g}]; got {self.nu!r}")
         if not np.isfinite(self.mu):
@@ -71,8 +73,9 @@ def backcast(resid: np.ndarray) -> float:
     return float(np.sum(resid[:tau] ** 2 * (w / w.sum())))
 
 
-def conditional_variance(returns: np.ndarray, mu: float, omega: float, alpha: float, beta: float,
-                         bc: float | None = None) -> np.ndarray:
+def conditional_variance(
+    returns: np.ndarray, mu: float, omega: float, alpha: float, beta: float, bc: float | None = None
+) -> np.ndarray:
     """sigma2_t for t = 0..n, float64 (n + 1,): the last entry is the one-step-ahead forecast.
 
     The recursion is a first-order linear filter, run by ``scipy.signal.lfilter`` (no Python
@@ -90,10 +93,12 @@ def conditional_variance(returns: np.ndarray, mu: float, omega: float, alpha: fl
 
 def _t_loglik(eps: np.ndarray, sigma2: np.ndarray, nu: float) -> float:
     """Log-likelihood of standardized-t innovations (unit variance), summed."""
-    c = (special.gammaln(0.5 * (nu + 1.0)) - special.gammaln(0.5 * nu)
-         - 0.5 * math.log(math.pi * (nu - 2.0)))
-    return float(eps.size * c - 0.5 * np.sum(np.log(sigma2))
-                 - 0.5 * (nu + 1.0) * np.sum(np.log1p(eps * eps / (sigma2 * (nu - 2.0)))))
+    c = special.gammaln(0.5 * (nu + 1.0)) - special.gammaln(0.5 * nu) - 0.5 * math.log(math.pi * (nu - 2.0))
+    return float(
+        eps.size * c
+        - 0.5 * np.sum(np.log(sigma2))
+        - 0.5 * (nu + 1.0) * np.sum(np.log1p(eps * eps / (sigma2 * (nu - 2.0))))
+    )
 
 
 def _negloglik(theta: np.ndarray, y: np.ndarray, bc: float) -> float:
@@ -135,10 +140,22 @@ def fit_garch_t(returns: np.ndarray) -> GarchTFit:
         starts.append((_negloglik(theta, y, bc), theta))
     theta0 = min(starts, key=lambda s: s[0])[1]
     bounds = [(-1.0, 1.0), (1e-8, 10.0), (0.0, 1.0), (0.0, 1.0), (NU_MIN, NU_MAX)]
-    cons = ({"type": "ineq", "fun": lambda th: PERSISTENCE_MAX - th[2] - th[3],
-             "jac": lambda th: np.array([0.0, 0.0, -1.0, -1.0, 0.0])},)
-    res = optimize.minimize(_negloglik, theta0, args=(y, bc), method="SLSQP", bounds=bounds,
-                            constraints=cons, options={"maxiter": 500, "ftol": 1e-10})
+    cons = (
+        {
+            "type": "ineq",
+            "fun": lambda th: PERSISTENCE_MAX - th[2] - th[3],
+            "jac": lambda th: np.array([0.0, 0.0, -1.0, -1.0, 0.0]),
+        },
+    )
+    res = optimize.minimize(
+        _negloglik,
+        theta0,
+        args=(y, bc),
+        method="SLSQP",
+        bounds=bounds,
+        constraints=cons,
+        options={"maxiter": 500, "ftol": 1e-10},
+    )
     converged = bool(res.success)
     # SLSQP often stops with "positive directional derivative for linesearch" when the
     # optimum sits on the persistence constraint (hourly crypto fits usually do). Restart from
@@ -147,8 +164,15 @@ def fit_garch_t(returns: np.ndarray) -> GarchTFit:
     for _ in range(2):
         if converged:
             break
-        again = optimize.minimize(_negloglik, res.x, args=(y, bc), method="SLSQP", bounds=bounds,
-                                  constraints=cons, options={"maxiter": 500, "ftol": 1e-10})
+        again = optimize.minimize(
+            _negloglik,
+            res.x,
+            args=(y, bc),
+            method="SLSQP",
+            bounds=bounds,
+            constraints=cons,
+            options={"maxiter": 500, "ftol": 1e-10},
+        )
         converged = bool(again.success) or res.fun - again.fun < 1e-6
         if again.fun <= res.fun:
             res = again
@@ -159,9 +183,15 @@ def fit_garch_t(returns: np.ndarray) -> GarchTFit:
     nu = min(max(nu, NU_MIN), NU_MAX)
     # Back to the units of `returns`: y = r * scale, so the density of r has the Jacobian
     # factor `scale` per observation: loglik(r) = loglik(y) + n * log(scale).
-    return GarchTFit(mu=mu / scale, omega=omega / scale ** 2, alpha=alpha, beta=beta, nu=nu,
-                     loglik=float(-res.fun + r.size * math.log(scale)),
-                     converged=converged)
+    return GarchTFit(
+        mu=mu / scale,
+        omega=omega / scale**2,
+        alpha=alpha,
+        beta=beta,
+        nu=nu,
+        loglik=float(-res.fun + r.size * math.log(scale)),
+        converged=converged,
+    )
 
 
 def standardized_residuals(fit: GarchTFit, returns: np.ndarray) -> tuple[np.ndarray, float]:

@@ -1,4 +1,5 @@
 """``generate(spec, history=..., n_paths=..., rng=...) -> ScenarioPaths``: the scenario library's entry."""
+
 from __future__ import annotations
 
 import math
@@ -44,12 +45,16 @@ class ScenarioPaths:
         p = np.asarray(self.prices, dtype=np.float64)
         want = 2 if len(self.assets) == 1 else 3
         if p.ndim != want or (want == 3 and p.shape[0] != len(self.assets)) or p.shape[-1] < 2:
-            raise EngineError(f"prices must have shape {'(M, T+1)' if want == 2 else '(A, M, T+1)'} "
-                              f"with T >= 1 for assets {list(self.assets)}; got {p.shape}")
+            raise EngineError(
+                f"prices must have shape {'(M, T+1)' if want == 2 else '(A, M, T+1)'} "
+                f"with T >= 1 for assets {list(self.assets)}; got {p.shape}"
+            )
         bad = ~np.isfinite(p) | (p <= 0)
         if bad.any():
-            raise EngineError(f"prices must be finite and > 0; got {float(p[bad].flat[0])!r} (the "
-                              "scenario's volatility or drift is too extreme for float64)")
+            raise EngineError(
+                f"prices must be finite and > 0; got {float(p[bad].flat[0])!r} (the "
+                "scenario's volatility or drift is too extreme for float64)"
+            )
         p.setflags(write=False)
         object.__setattr__(self, "prices", p)
         object.__setattr__(self, "assets", tuple(self.assets))
@@ -63,8 +68,9 @@ class ScenarioPaths:
         return self.prices.shape[-1] - 1
 
 
-def generate(spec: dict, *, history: dict[str, History] | None, n_paths: int,
-             rng: np.random.Generator) -> ScenarioPaths:
+def generate(
+    spec: dict, *, history: dict[str, History] | None, n_paths: int, rng: np.random.Generator
+) -> ScenarioPaths:
     """Price paths for a scenario spec.
 
     Parameters
@@ -94,17 +100,24 @@ def generate(spec: dict, *, history: dict[str, History] | None, n_paths: int,
     prices = _rescale(prices, s)
     if len(s["assets"]) == 1:
         prices = prices[0]
-    return ScenarioPaths(prices=prices, assets=tuple(s["assets"]), start=start,
-                         interval_seconds=interval,
-                         conditions=market_conditions(s["conditions"], interval), spec=s)
+    return ScenarioPaths(
+        prices=prices,
+        assets=tuple(s["assets"]),
+        start=start,
+        interval_seconds=interval,
+        conditions=market_conditions(s["conditions"], interval),
+        spec=s,
+    )
 
 
 def _windowed(s: dict, history: dict[str, History] | None) -> list[History] | None:
     if s["window"] is None:
         return None
     if history is None:
-        raise EngineError(f"history must be given for assets {s['assets']} (the spec has a "
-                          f"window, {s['window']['start']} .. {s['window']['end']}); got None")
+        raise EngineError(
+            f"history must be given for assets {s['assets']} (the spec has a "
+            f"window, {s['window']['start']} .. {s['window']['end']}); got None"
+        )
     lo, hi = parse_iso("window.start", s["window"]["start"]), parse_iso("window.end", s["window"]["end"])
     out = []
     for a in s["assets"]:
@@ -113,8 +126,10 @@ def _windowed(s: dict, history: dict[str, History] | None) -> list[History] | No
             raise EngineError(f"history[{a!r}] must be an engine.scenarios.History; got {h!r}")
         out.append(h.window(lo, hi))
     if len({h.interval_seconds for h in out}) > 1:
-        raise EngineError(f"history of {s['assets']} must share one interval_seconds; got "
-                          f"{[h.interval_seconds for h in out]}")
+        raise EngineError(
+            f"history of {s['assets']} must share one interval_seconds; got "
+            f"{[h.interval_seconds for h in out]}"
+        )
     return out
 
 
@@ -123,8 +138,9 @@ def _interval(s: dict, hists: list[History] | None) -> int:
         return s["interval_seconds"] or DEFAULT_INTERVAL
     iv = hists[0].interval_seconds
     if s["interval_seconds"] is not None and s["interval_seconds"] != iv:
-        raise EngineError(f"interval_seconds must match the history's interval ({iv}); "
-                          f"got {s['interval_seconds']}")
+        raise EngineError(
+            f"interval_seconds must match the history's interval ({iv}); got {s['interval_seconds']}"
+        )
     return iv
 
 
@@ -133,8 +149,9 @@ def _replay(s: dict, hists: list[History], interval: int) -> tuple[np.ndarray, d
     closes, t0 = grid_closes(hists)
     if s["n_steps"] is not None:
         if s["n_steps"] + 1 > closes.shape[1]:
-            raise EngineError(f"n_steps must be at most {closes.shape[1] - 1} for this replay "
-                              f"window; got {s['n_steps']}")
+            raise EngineError(
+                f"n_steps must be at most {closes.shape[1] - 1} for this replay window; got {s['n_steps']}"
+            )
         closes = closes[:, : s["n_steps"] + 1]
     k = s["vol_multiplier"]
     if k != 1.0:
@@ -143,8 +160,9 @@ def _replay(s: dict, hists: list[History], interval: int) -> tuple[np.ndarray, d
     return closes[:, None, :], start
 
 
-def _simulate(s: dict, hists: list[History] | None, interval: int, M: int,
-              rng: np.random.Generator) -> np.ndarray:
+def _simulate(
+    s: dict, hists: list[History] | None, interval: int, M: int, rng: np.random.Generator
+) -> np.ndarray:
     params = s["params"]
     model = params.get("then_kind") or s["kind"]
     T, k, A = s["n_steps"], s["vol_multiplier"], len(s["assets"])
@@ -168,10 +186,23 @@ def _simulate(s: dict, hists: list[History] | None, interval: int, M: int,
         else:
             lam = _per_asset(params["lam"], A)
             if np.ptp(lam) > 0:
-                raise EngineError(f"params.lam must be one number for several assets (they jump "
-                                  f"together); got {params['lam']!r}")
-            r = models.merton_returns(mu, sigma, lam, _per_asset(params["jump_mu"], A),
-                                      _per_asset(params["jump_sigma"], A), dt, L, M, T, k, rng)
+                raise EngineError(
+                    f"params.lam must be one number for several assets (they jump "
+                    f"together); got {params['lam']!r}"
+                )
+            r = models.merton_returns(
+                mu,
+                sigma,
+                lam,
+                _per_asset(params["jump_mu"], A),
+                _per_asset(params["jump_sigma"], A),
+                dt,
+                L,
+                M,
+                T,
+                k,
+                rng,
+            )
     if s["kind"] == "shock":
         r[:, :, params["at"] - 1] = math.log1p(-params["drop"])
     S0 = np.array([h.close[-1] for h in hists]) if hists is not None else np.ones(A)
@@ -215,8 +246,9 @@ def _cholesky(R_hist: np.ndarray | None, A: int) -> np.ndarray:
     return models.nearest_correlation_cholesky(np.corrcoef(R_hist))
 
 
-def _garch_setup(params: dict, R_hist: np.ndarray | None,
-                 A: int) -> tuple[list[GarchTFit], np.ndarray, np.ndarray]:
+def _garch_setup(
+    params: dict, R_hist: np.ndarray | None, A: int
+) -> tuple[list[GarchTFit], np.ndarray, np.ndarray]:
     """Fits (given or fitted on the window), starting variances and the residuals' Cholesky.
 
     Fitted: the recursion starts at the one-step-ahead variance after the window (the current
@@ -227,12 +259,18 @@ def _garch_setup(params: dict, R_hist: np.ndarray | None,
         fits, Z, s2 = models.fit_assets(R_hist)
         L = models.nearest_correlation_cholesky(np.corrcoef(Z)) if A > 1 else np.ones((1, 1))
         return fits, s2, L
-    fits = [GarchTFit(mu=float(_per_asset(params["mu"], A)[a]),
-                      omega=float(_per_asset(params["omega"], A)[a]),
-                      alpha=float(_per_asset(params["alpha"], A)[a]),
-                      beta=float(_per_asset(params["beta"], A)[a]),
-                      nu=float(_per_asset(params["nu"], A)[a]), loglik=float("nan"), converged=True)
-              for a in range(A)]
+    fits = [
+        GarchTFit(
+            mu=float(_per_asset(params["mu"], A)[a]),
+            omega=float(_per_asset(params["omega"], A)[a]),
+            alpha=float(_per_asset(params["alpha"], A)[a]),
+            beta=float(_per_asset(params["beta"], A)[a]),
+            nu=float(_per_asset(params["nu"], A)[a]),
+            loglik=float("nan"),
+            converged=True,
+        )
+        for a in range(A)
+    ]
     if R_hist is None:
         return fits, np.array([f.unconditional_variance for f in fits]), np.ones((1, 1))
     res = [standardized_residuals(f, r) for f, r in zip(fits, R_hist)]

@@ -9,6 +9,7 @@ are exactly one interval apart. A return spanning a gap is dropped for fitting a
 bootstrap (it would be several intervals' move presented as one). The remaining returns are
 concatenated; a GARCH variance recursion then runs straight across the (rare, short) gap.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,26 +40,32 @@ class History:
         ts = np.array(self.timestamps, dtype=np.int64, copy=True).reshape(-1)
         close = np.array(self.close, dtype=np.float64, copy=True).reshape(-1)
         if int(self.interval_seconds) != self.interval_seconds or self.interval_seconds < 1:
-            raise EngineError(f"history.interval_seconds must be a whole number >= 1; "
-                              f"got {self.interval_seconds!r}")
+            raise EngineError(
+                f"history.interval_seconds must be a whole number >= 1; got {self.interval_seconds!r}"
+            )
         if not isinstance(self.symbol, str) or not self.symbol:
             raise EngineError(f"history.symbol must be a non-empty string; got {self.symbol!r}")
         if ts.shape != close.shape:
-            raise EngineError(f"history.close must have the shape of history.timestamps {ts.shape}; "
-                              f"got {close.shape} ({self.symbol})")
+            raise EngineError(
+                f"history.close must have the shape of history.timestamps {ts.shape}; "
+                f"got {close.shape} ({self.symbol})"
+            )
         if ts.size < 1:
             raise EngineError(f"history of {self.symbol} must have at least 1 bar; got 0")
         bad = np.flatnonzero(~np.isfinite(close) | (close <= 0))
         if bad.size:
-            raise EngineError(f"history.close of {self.symbol} must be finite and > 0; got "
-                              f"{float(close[bad[0]])!r} at index {int(bad[0])}")
+            raise EngineError(
+                f"history.close of {self.symbol} must be finite and > 0; got "
+                f"{float(close[bad[0]])!r} at index {int(bad[0])}"
+            )
         d = np.diff(ts)
         bad = np.flatnonzero((d <= 0) | (d % int(self.interval_seconds) != 0))
         if bad.size:
             raise EngineError(
                 f"history.timestamps of {self.symbol} must increase by whole multiples of "
                 f"interval_seconds={self.interval_seconds}; got a step of {int(d[bad[0]])} s "
-                f"after index {int(bad[0])}")
+                f"after index {int(bad[0])}"
+            )
         ts.setflags(write=False)
         close.setflags(write=False)
         object.__setattr__(self, "timestamps", ts)
@@ -72,7 +79,8 @@ class History:
         if hi - lo < 2:
             raise EngineError(
                 f"window [{iso(start)}, {iso(end)}] must hold at least 2 bars of {self.symbol}; "
-                f"got {hi - lo} (history covers {iso(self.timestamps[0])} .. {iso(self.timestamps[-1])})")
+                f"got {hi - lo} (history covers {iso(self.timestamps[0])} .. {iso(self.timestamps[-1])})"
+            )
         return History(self.timestamps[lo:hi], self.close[lo:hi], self.interval_seconds, self.symbol)
 
     def log_returns(self) -> tuple[np.ndarray, np.ndarray]:
@@ -98,8 +106,9 @@ def parse_iso(name: str, text: object) -> int:
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
-        raise EngineError(f"{name} must be an ISO-8601 UTC time like 2020-03-11T00:00:00Z; "
-                          f"got {text!r}") from None
+        raise EngineError(
+            f"{name} must be an ISO-8601 UTC time like 2020-03-11T00:00:00Z; got {text!r}"
+        ) from None
     if dt.tzinfo is None:
         raise EngineError(f"{name} must carry a time zone (Z for UTC); got {text!r}")
     return int(dt.timestamp())
@@ -116,8 +125,10 @@ def aligned_returns(histories: list[History]) -> tuple[np.ndarray, np.ndarray]:
     for _, ts in rs[1:]:
         common = np.intersect1d(common, ts, assume_unique=True)
     if common.size < 2:
-        raise EngineError(f"assets {[h.symbol for h in histories]} must share at least 2 returns "
-                          f"at the same timestamps in the window; got {common.size}")
+        raise EngineError(
+            f"assets {[h.symbol for h in histories]} must share at least 2 returns "
+            f"at the same timestamps in the window; got {common.size}"
+        )
     R = np.stack([r[np.searchsorted(ts, common)] for r, ts in rs])
     return R, common
 
@@ -133,8 +144,9 @@ def grid_closes(histories: list[History]) -> tuple[np.ndarray, int]:
     t0 = max(int(h.timestamps[0]) for h in histories)
     t1 = min(int(h.timestamps[-1]) for h in histories)
     if t1 - t0 < step:
-        raise EngineError(f"assets {[h.symbol for h in histories]} must overlap by at least 2 bars "
-                          f"in the window")
+        raise EngineError(
+            f"assets {[h.symbol for h in histories]} must overlap by at least 2 bars in the window"
+        )
     grid = np.arange(t0, t1 + 1, step, dtype=np.int64)
     out = np.empty((len(histories), grid.size))
     for a, h in enumerate(histories):

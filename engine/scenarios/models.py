@@ -4,6 +4,7 @@
 (``S[t] = S0 * exp(cumsum(r)[t])``). ``k`` is the volatility multiplier. All randomness comes
 from the Generator passed in, drawn in a fixed order, so the same inputs give the same arrays.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,9 @@ from scipy import special
 from engine.scenarios.garch import GarchTFit, fit_garch_t, standard_t, standardized_residuals
 
 
-def stationary_bootstrap_indices(n: int, n_paths: int, n_steps: int, mean_block: float,
-                                 rng: np.random.Generator) -> np.ndarray:
+def stationary_bootstrap_indices(
+    n: int, n_paths: int, n_steps: int, mean_block: float, rng: np.random.Generator
+) -> np.ndarray:
     """Indices into a sample of ``n`` returns, int64 (M, T), Politis-Romano (1994).
 
     Each step starts a new block with probability ``1 / mean_block`` (the first step always
@@ -33,8 +35,9 @@ def stationary_bootstrap_indices(n: int, n_paths: int, n_steps: int, mean_block:
     return (np.take_along_axis(starts, last, axis=1) + (t - last)) % n
 
 
-def bootstrap_returns(R: np.ndarray, n_paths: int, n_steps: int, mean_block: float, k: float,
-                      rng: np.random.Generator) -> np.ndarray:
+def bootstrap_returns(
+    R: np.ndarray, n_paths: int, n_steps: int, mean_block: float, k: float, rng: np.random.Generator
+) -> np.ndarray:
     """Jointly bootstrapped real returns: the same blocks (indices) for every asset.
 
     R: float64 (A, n) aligned real log returns. The volatility multiplier scales returns
@@ -55,15 +58,22 @@ def nearest_correlation_cholesky(C: np.ndarray) -> np.ndarray:
     return np.linalg.cholesky(C / np.outer(d, d))
 
 
-def correlated_normals(L: np.ndarray, n_paths: int, n_steps: int,
-                       rng: np.random.Generator) -> np.ndarray:
+def correlated_normals(L: np.ndarray, n_paths: int, n_steps: int, rng: np.random.Generator) -> np.ndarray:
     """Standard normals (A, M, T) with correlation ``L @ L.T`` across assets."""
     Z = rng.standard_normal((L.shape[0], n_paths, n_steps))
     return Z if L.shape[0] == 1 else np.einsum("ab,bmt->amt", L, Z)
 
 
-def gbm_returns(mu: np.ndarray, sigma: np.ndarray, dt: float, L: np.ndarray, n_paths: int,
-                n_steps: int, k: float, rng: np.random.Generator) -> np.ndarray:
+def gbm_returns(
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    dt: float,
+    L: np.ndarray,
+    n_paths: int,
+    n_steps: int,
+    k: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Geometric Brownian motion: ``r = (mu - sigma^2 / 2) dt + sigma sqrt(dt) Z``.
 
     mu, sigma: float64 (A,), annual drift and volatility (sigma scaled by k); dt in years.
@@ -74,9 +84,19 @@ def gbm_returns(mu: np.ndarray, sigma: np.ndarray, dt: float, L: np.ndarray, n_p
     return (mu[:, None, None] - 0.5 * s * s) * dt + s * math.sqrt(dt) * Z
 
 
-def merton_returns(mu: np.ndarray, sigma: np.ndarray, lam: np.ndarray, jump_mu: np.ndarray,
-                   jump_sigma: np.ndarray, dt: float, L: np.ndarray, n_paths: int, n_steps: int,
-                   k: float, rng: np.random.Generator) -> np.ndarray:
+def merton_returns(
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    lam: np.ndarray,
+    jump_mu: np.ndarray,
+    jump_sigma: np.ndarray,
+    dt: float,
+    L: np.ndarray,
+    n_paths: int,
+    n_steps: int,
+    k: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Merton (1976) jump-diffusion, per step:
 
     ``r = (mu - sigma^2/2 - lam kappa) dt + sigma sqrt(dt) Z + N jump_mu + sqrt(N) jump_sigma Zj``
@@ -116,8 +136,9 @@ def garch_paths(fits: list[GarchTFit], sigma2_0: np.ndarray, Z: np.ndarray, k: f
     return out
 
 
-def garch_innovations(fits: list[GarchTFit], L: np.ndarray, n_paths: int, n_steps: int,
-                      rng: np.random.Generator) -> np.ndarray:
+def garch_innovations(
+    fits: list[GarchTFit], L: np.ndarray, n_paths: int, n_steps: int, rng: np.random.Generator
+) -> np.ndarray:
     """Unit-variance Student-t innovations (A, M, T), each asset with its own nu.
 
     One asset: direct t draws. Several: a Gaussian copula (correlated normals -> uniforms ->

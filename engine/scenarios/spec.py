@@ -5,6 +5,7 @@ floats, times as ``YYYY-MM-DDTHH:MM:SSZ``) or raises EngineError naming the key,
 range and the value. Unknown keys are errors, so a typo cannot silently fall back to a default.
 An infinite depth is stored as ``None`` (strict JSON has no infinity).
 """
+
 from __future__ import annotations
 
 import math
@@ -18,21 +19,32 @@ THEN_KINDS = ("gbm", "merton", "garch", "bootstrap", "fhs")
 # Kinds that read real history in the window (garch only when its parameters are not given,
 # gbm / merton only to estimate what is missing and, for several assets, the correlation).
 NEEDS_WINDOW = ("replay", "bootstrap", "fhs")
-TOP_KEYS = {"name", "description", "kind", "assets", "window", "n_steps", "start_price",
-            "vol_multiplier", "params", "conditions", "interval_seconds"}
+TOP_KEYS = {
+    "name",
+    "description",
+    "kind",
+    "assets",
+    "window",
+    "n_steps",
+    "start_price",
+    "vol_multiplier",
+    "params",
+    "conditions",
+    "interval_seconds",
+}
 GARCH_KEYS = ("mu", "omega", "alpha", "beta", "nu")
 MAX_STEPS = 1_000_000
 
 # key -> (lo, hi, lo_open, hi_open, default); None default means "required or estimated".
 PARAM_RANGES: dict[str, tuple] = {
-    "mu": (-10.0, 10.0, False, False, None),        # annual drift (gbm, merton); per step (garch)
-    "sigma": (0.0, 20.0, False, False, None),       # annual volatility
-    "lam": (0.0, 10_000.0, False, False, None),     # jumps per year
-    "jump_mu": (-3.0, 3.0, False, False, None),     # mean log jump size
-    "jump_sigma": (0.0, 3.0, False, False, None),   # std of log jump size
-    "mean_block": (1.0, 1e6, False, False, None),   # steps
-    "drop": (0.0, 1.0, True, True, None),           # fraction of the price lost at once
-    "at": (1, MAX_STEPS, False, False, 1),          # step of the shock
+    "mu": (-10.0, 10.0, False, False, None),  # annual drift (gbm, merton); per step (garch)
+    "sigma": (0.0, 20.0, False, False, None),  # annual volatility
+    "lam": (0.0, 10_000.0, False, False, None),  # jumps per year
+    "jump_mu": (-3.0, 3.0, False, False, None),  # mean log jump size
+    "jump_sigma": (0.0, 3.0, False, False, None),  # std of log jump size
+    "mean_block": (1.0, 1e6, False, False, None),  # steps
+    "drop": (0.0, 1.0, True, True, None),  # fraction of the price lost at once
+    "at": (1, MAX_STEPS, False, False, 1),  # step of the shock
     "omega": (0.0, 1.0, True, False, None),
     "alpha": (0.0, 1.0, False, True, None),
     "beta": (0.0, 1.0, False, True, None),
@@ -46,8 +58,16 @@ KIND_PARAMS = {
     "merton": {"mu", "sigma", "lam", "jump_mu", "jump_sigma"},
     "garch": set(GARCH_KEYS),
 }
-COND_KEYS = {"depth_usd", "k", "impact_model", "max_step_impact", "gas_cost_usd", "gas_spike",
-             "rational", "oracle"}
+COND_KEYS = {
+    "depth_usd",
+    "k",
+    "impact_model",
+    "max_step_impact",
+    "gas_cost_usd",
+    "gas_spike",
+    "rational",
+    "oracle",
+}
 ORACLE_KEYS = {"latency", "deviation", "heartbeat"}
 
 
@@ -55,8 +75,15 @@ def _err(key: str, msg: str, value: object) -> EngineError:
     return EngineError(f"{key} {msg}; got {value!r}")
 
 
-def _number(key: str, value: object, lo: float | None, hi: float | None, *,
-            lo_open: bool = False, hi_open: bool = False) -> float:
+def _number(
+    key: str,
+    value: object,
+    lo: float | None,
+    hi: float | None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _err(key, "must be a number", value)
     check_range(key, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
@@ -75,8 +102,9 @@ def _param(key: str, name: str, value: object) -> float | list[float]:
     """One model parameter: a number, or a list of numbers (one per asset)."""
     lo, hi, lo_open, hi_open, _ = PARAM_RANGES[name]
     if isinstance(value, list):
-        return [_number(f"{key}[{i}]", v, lo, hi, lo_open=lo_open, hi_open=hi_open)
-                for i, v in enumerate(value)]
+        return [
+            _number(f"{key}[{i}]", v, lo, hi, lo_open=lo_open, hi_open=hi_open) for i, v in enumerate(value)
+        ]
     return _number(key, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
 
 
@@ -105,23 +133,29 @@ def validate_spec(spec: dict) -> dict:
         raise _err("kind", f"must be one of {KINDS}", kind)
     out["kind"] = kind
     assets = spec.get("assets")
-    if (not isinstance(assets, list) or not assets
-            or not all(isinstance(a, str) and a for a in assets) or len(set(assets)) != len(assets)):
+    if (
+        not isinstance(assets, list)
+        or not assets
+        or not all(isinstance(a, str) and a for a in assets)
+        or len(set(assets)) != len(assets)
+    ):
         raise _err("assets", "must be a non-empty list of distinct symbols", assets)
     out["assets"] = list(assets)
     out["window"] = _window(spec.get("window"))
     then_kind = _then_kind(spec)
     needs_window = kind in NEEDS_WINDOW or then_kind in NEEDS_WINDOW
     if needs_window and out["window"] is None:
-        raise _err("window", f"is required for kind {kind!r}"
-                   + (f" then {then_kind!r}" if then_kind else ""), None)
+        raise _err(
+            "window", f"is required for kind {kind!r}" + (f" then {then_kind!r}" if then_kind else ""), None
+        )
     n_steps = spec.get("n_steps")
     if n_steps is None and kind != "replay":
         n_steps = 720
     out["n_steps"] = None if n_steps is None else _whole("n_steps", n_steps, 1, MAX_STEPS)
     out["start_price"] = _start_price(spec.get("start_price"), out["assets"])
-    out["vol_multiplier"] = _number("vol_multiplier", spec.get("vol_multiplier", 1.0), 0.0, 10.0,
-                                    lo_open=True)
+    out["vol_multiplier"] = _number(
+        "vol_multiplier", spec.get("vol_multiplier", 1.0), 0.0, 10.0, lo_open=True
+    )
     if "interval_seconds" in spec and spec["interval_seconds"] is not None:
         out["interval_seconds"] = _whole("interval_seconds", spec["interval_seconds"], 1, 31_536_000)
     else:
@@ -173,9 +207,13 @@ def _params(params: object, kind: str, then_kind: str | None, out: dict) -> dict
     allowed = set(KIND_PARAMS[model]) | ({"drop", "then_kind", "at"} if kind == "shock" else set())
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise _err(f"params.{unknown[0]}", f"is not a parameter of kind {kind!r}"
-                   + (f" then {then_kind!r}" if then_kind else "") + f" (allowed: {sorted(allowed)})",
-                   params[unknown[0]])
+        raise _err(
+            f"params.{unknown[0]}",
+            f"is not a parameter of kind {kind!r}"
+            + (f" then {then_kind!r}" if then_kind else "")
+            + f" (allowed: {sorted(allowed)})",
+            params[unknown[0]],
+        )
     n_assets = len(out["assets"])
     res: dict = {}
     for name, value in params.items():
@@ -186,8 +224,11 @@ def _params(params: object, kind: str, then_kind: str | None, out: dict) -> dict
         else:
             res[name] = _param(f"params.{name}", name, value)
             if isinstance(res[name], list) and len(res[name]) != n_assets:
-                raise _err(f"params.{name}", f"must be a number or a list of {n_assets} numbers "
-                           "(one per asset)", value)
+                raise _err(
+                    f"params.{name}",
+                    f"must be a number or a list of {n_assets} numbers (one per asset)",
+                    value,
+                )
     if kind == "shock":
         if "drop" not in res:
             raise _err("params.drop", "is required for kind 'shock' (fraction in (0, 1))", None)
@@ -202,19 +243,28 @@ def _params(params: object, kind: str, then_kind: str | None, out: dict) -> dict
     if model in ("gbm", "merton"):
         res.setdefault("mu", 0.0)
         if "sigma" not in res and out["window"] is None:
-            raise _err("params.sigma", f"is required for kind {model!r} without a window to "
-                       "estimate it from (annual volatility in [0, 20])", None)
+            raise _err(
+                "params.sigma",
+                f"is required for kind {model!r} without a window to "
+                "estimate it from (annual volatility in [0, 20])",
+                None,
+            )
     if model == "merton":
         for name in ("lam", "jump_mu", "jump_sigma"):
             if name not in res:
-                raise _err(f"params.{name}", "is required for kind 'merton' (range "
-                           f"{PARAM_RANGES[name][:2]})", None)
+                raise _err(
+                    f"params.{name}", f"is required for kind 'merton' (range {PARAM_RANGES[name][:2]})", None
+                )
     if model == "garch":
         given = [k for k in GARCH_KEYS if k in res]
         if given and len(given) != len(GARCH_KEYS):
             missing = [k for k in GARCH_KEYS if k not in res][0]
-            raise _err(f"params.{missing}", "must be given with the other GARCH parameters "
-                       f"{GARCH_KEYS} (or none of them, to fit them on the window)", None)
+            raise _err(
+                f"params.{missing}",
+                "must be given with the other GARCH parameters "
+                f"{GARCH_KEYS} (or none of them, to fit them on the window)",
+                None,
+            )
         if not given and out["window"] is None:
             raise _err("window", "is required for kind 'garch' without parameters (fitted on it)", None)
         if given:
@@ -227,11 +277,9 @@ def _params(params: object, kind: str, then_kind: str | None, out: dict) -> dict
         sp = out["start_price"]
         missing = [a for a in out["assets"] if sp is None or (isinstance(sp, dict) and a not in sp)]
         if missing:
-            raise _err("start_price", f"is required for {missing[0]} without a window "
-                       "(price > 0)", sp)
+            raise _err("start_price", f"is required for {missing[0]} without a window (price > 0)", sp)
     if model in ("gbm", "merton", "garch") and n_assets > 1 and out["window"] is None:
-        raise _err("window", "is required for several assets (their correlation is estimated "
-                   "from it)", None)
+        raise _err("window", "is required for several assets (their correlation is estimated from it)", None)
     return res
 
 
@@ -240,8 +288,11 @@ def _conditions(c: object) -> dict:
         raise _err("conditions", "must be a dict", c)
     unknown = sorted(set(c) - COND_KEYS)
     if unknown:
-        raise _err(f"conditions.{unknown[0]}", f"is not a market condition (allowed: "
-                   f"{sorted(COND_KEYS)})", c[unknown[0]])
+        raise _err(
+            f"conditions.{unknown[0]}",
+            f"is not a market condition (allowed: {sorted(COND_KEYS)})",
+            c[unknown[0]],
+        )
     depth = c.get("depth_usd")
     if depth is not None and not (isinstance(depth, float) and math.isinf(depth) and depth > 0):
         depth = _number("conditions.depth_usd", depth, 0.0, None, lo_open=True)
@@ -258,21 +309,26 @@ def _conditions(c: object) -> dict:
         raise _err("conditions.oracle", "must be a dict", oracle)
     unknown = sorted(set(oracle) - ORACLE_KEYS)
     if unknown:
-        raise _err(f"conditions.oracle.{unknown[0]}", f"is not an oracle setting (allowed: "
-                   f"{sorted(ORACLE_KEYS)})", oracle[unknown[0]])
+        raise _err(
+            f"conditions.oracle.{unknown[0]}",
+            f"is not an oracle setting (allowed: {sorted(ORACLE_KEYS)})",
+            oracle[unknown[0]],
+        )
     return {
         "depth_usd": depth,
         "k": _number("conditions.k", c.get("k", 1.0), 0.0, None),
         "impact_model": model,
-        "max_step_impact": _number("conditions.max_step_impact", c.get("max_step_impact", 0.5),
-                                   0.0, 1.0, hi_open=True),
+        "max_step_impact": _number(
+            "conditions.max_step_impact", c.get("max_step_impact", 0.5), 0.0, 1.0, hi_open=True
+        ),
         "gas_cost_usd": _number("conditions.gas_cost_usd", c.get("gas_cost_usd", 0.0), 0.0, None),
         "gas_spike": _number("conditions.gas_spike", c.get("gas_spike", 0.0), 0.0, None),
         "rational": rational,
         "oracle": {
             "latency": _whole("conditions.oracle.latency", oracle.get("latency", 0), 0, MAX_STEPS),
-            "deviation": _number("conditions.oracle.deviation", oracle.get("deviation", 0.0),
-                                 0.0, 1.0, hi_open=True),
+            "deviation": _number(
+                "conditions.oracle.deviation", oracle.get("deviation", 0.0), 0.0, 1.0, hi_open=True
+            ),
             "heartbeat": _whole("conditions.oracle.heartbeat", oracle.get("heartbeat", 0), 0, MAX_STEPS),
         },
     }
@@ -283,9 +339,14 @@ def market_conditions(conditions: dict, interval_seconds: int) -> MarketConditio
     c = conditions
     return MarketConditions(
         oracle=Oracle(**c["oracle"]),
-        liquidity=Liquidity(depth_usd=float("inf") if c["depth_usd"] is None else c["depth_usd"],
-                            k=c["k"], model=c["impact_model"], max_step_impact=c["max_step_impact"]),
-        liquidators=Liquidators(rational=c["rational"], gas_cost_usd=c["gas_cost_usd"],
-                                gas_spike=c["gas_spike"]),
+        liquidity=Liquidity(
+            depth_usd=float("inf") if c["depth_usd"] is None else c["depth_usd"],
+            k=c["k"],
+            model=c["impact_model"],
+            max_step_impact=c["max_step_impact"],
+        ),
+        liquidators=Liquidators(
+            rational=c["rational"], gas_cost_usd=c["gas_cost_usd"], gas_spike=c["gas_spike"]
+        ),
         steps_per_year=365.0 * 86400.0 / interval_seconds,
     )

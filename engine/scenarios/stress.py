@@ -5,6 +5,7 @@ The suggested conditions are the project's choices (scaled from the market's nor
 not measured figures: a crash day is modelled with thinner order books, dearer gas and, on
 2020-03-12, a congested (late) oracle.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,36 +47,83 @@ class StressWindow:
         }
 
 
-STRESS_WINDOWS: dict[str, StressWindow] = {w.name: w for w in (
-    StressWindow("black-thursday", "2020-03-12", "2020-03-11T00:00:00Z", "2020-03-14T00:00:00Z",
-                 "ETH fell from about 194 to a low of 86 (03-13 02:00); Ethereum congested, gas "
-                 "spiked, Maker keepers failed and auctions cleared at zero bids.",
-                 depth_factor=0.25, gas_cost_usd=100.0, gas_spike=5.0, oracle_latency=1),
-    StressWindow("may-2021", "2021-05-19", "2021-05-18T00:00:00Z", "2021-05-21T00:00:00Z",
-                 "China mining crackdown sell-off: ETH low 1888, BTC low 30000 on 05-19.",
-                 depth_factor=0.5, gas_cost_usd=60.0, gas_spike=3.0),
-    StressWindow("luna-ust", "2022-05-09", "2022-05-07T00:00:00Z", "2022-05-14T00:00:00Z",
-                 "UST depeg and LUNA collapse; ETH low 1800 on 05-12.",
-                 depth_factor=0.5, gas_cost_usd=40.0, gas_spike=2.0),
-    StressWindow("steth-3ac", "2022-06-13", "2022-06-10T00:00:00Z", "2022-06-20T00:00:00Z",
-                 "stETH discount, Celsius and Three Arrows Capital; ETH under 900 on 06-18.",
-                 depth_factor=0.5, gas_cost_usd=30.0, gas_spike=2.0),
-    StressWindow("ftx", "2022-11-08", "2022-11-06T00:00:00Z", "2022-11-11T00:00:00Z",
-                 "FTX insolvency; ETH low 1073 on 11-09.",
-                 depth_factor=0.5, gas_cost_usd=20.0, gas_spike=2.0),
-    StressWindow("aug-2024", "2024-08-05", "2024-08-03T00:00:00Z", "2024-08-07T00:00:00Z",
-                 "Yen carry-trade unwind: ETH low 2111 at 01:10, BTC 49000 at 06:24 on 08-05 "
-                 "(1m data exist for that day).",
-                 depth_factor=0.5, gas_cost_usd=5.0, gas_spike=2.0),
-)}
+STRESS_WINDOWS: dict[str, StressWindow] = {
+    w.name: w
+    for w in (
+        StressWindow(
+            "black-thursday",
+            "2020-03-12",
+            "2020-03-11T00:00:00Z",
+            "2020-03-14T00:00:00Z",
+            "ETH fell from about 194 to a low of 86 (03-13 02:00); Ethereum congested, gas "
+            "spiked, Maker keepers failed and auctions cleared at zero bids.",
+            depth_factor=0.25,
+            gas_cost_usd=100.0,
+            gas_spike=5.0,
+            oracle_latency=1,
+        ),
+        StressWindow(
+            "may-2021",
+            "2021-05-19",
+            "2021-05-18T00:00:00Z",
+            "2021-05-21T00:00:00Z",
+            "China mining crackdown sell-off: ETH low 1888, BTC low 30000 on 05-19.",
+            depth_factor=0.5,
+            gas_cost_usd=60.0,
+            gas_spike=3.0,
+        ),
+        StressWindow(
+            "luna-ust",
+            "2022-05-09",
+            "2022-05-07T00:00:00Z",
+            "2022-05-14T00:00:00Z",
+            "UST depeg and LUNA collapse; ETH low 1800 on 05-12.",
+            depth_factor=0.5,
+            gas_cost_usd=40.0,
+            gas_spike=2.0,
+        ),
+        StressWindow(
+            "steth-3ac",
+            "2022-06-13",
+            "2022-06-10T00:00:00Z",
+            "2022-06-20T00:00:00Z",
+            "stETH discount, Celsius and Three Arrows Capital; ETH under 900 on 06-18.",
+            depth_factor=0.5,
+            gas_cost_usd=30.0,
+            gas_spike=2.0,
+        ),
+        StressWindow(
+            "ftx",
+            "2022-11-08",
+            "2022-11-06T00:00:00Z",
+            "2022-11-11T00:00:00Z",
+            "FTX insolvency; ETH low 1073 on 11-09.",
+            depth_factor=0.5,
+            gas_cost_usd=20.0,
+            gas_spike=2.0,
+        ),
+        StressWindow(
+            "aug-2024",
+            "2024-08-05",
+            "2024-08-03T00:00:00Z",
+            "2024-08-07T00:00:00Z",
+            "Yen carry-trade unwind: ETH low 2111 at 01:10, BTC 49000 at 06:24 on 08-05 "
+            "(1m data exist for that day).",
+            depth_factor=0.5,
+            gas_cost_usd=5.0,
+            gas_spike=2.0,
+        ),
+    )
+}
 
 # Windows of ordinary history used to fit and bootstrap (covered by the hourly ETH/BTC files).
 FIT_WINDOW = {"start": "2022-01-01T00:00:00Z", "end": "2022-12-31T23:00:00Z"}
 BOOTSTRAP_WINDOW = {"start": "2021-01-01T00:00:00Z", "end": "2024-12-31T23:00:00Z"}
 
 
-def standard_pack(asset: str, *, start_price: float | None, depth_usd: float,
-                  n_steps: int = 720) -> list[dict]:
+def standard_pack(
+    asset: str, *, start_price: float | None, depth_usd: float, n_steps: int = 720
+) -> list[dict]:
     """Eight named, validated scenario specs for one market.
 
     asset: the history symbol (e.g. "ETHUSDT"); start_price: the market's current price to
@@ -89,31 +137,67 @@ def standard_pack(asset: str, *, start_price: float | None, depth_usd: float,
     ftx = STRESS_WINDOWS["ftx"]
     common = {"assets": [asset], "start_price": start_price}
     specs = [
-        {"name": "Black Thursday replay (thin depth, gas spike)", "kind": "replay",
-         "window": bt.window, "conditions": bt.conditions(depth_usd)},
-        {"name": "LUNA/UST week replay", "kind": "replay", "window": luna.window,
-         "conditions": luna.conditions(depth_usd)},
-        {"name": "FTX replay", "kind": "replay", "window": ftx.window,
-         "conditions": ftx.conditions(depth_usd)},
-        {"name": "Block bootstrap of 2021-2024", "kind": "bootstrap", "window": BOOTSTRAP_WINDOW,
-         "n_steps": n_steps, "params": {"mean_block": 24}, "conditions": normal},
-        {"name": "Filtered historical simulation on 2022", "kind": "fhs", "window": FIT_WINDOW,
-         "n_steps": n_steps, "conditions": normal},
-        {"name": "GARCH-t fitted on 2022", "kind": "garch", "window": FIT_WINDOW,
-         "n_steps": n_steps, "conditions": normal},
-        {"name": "Merton jumps (about one -10 % jump a month)", "kind": "merton",
-         "window": FIT_WINDOW, "n_steps": n_steps,
-         "params": {"mu": 0.0, "sigma": 0.7, "lam": 12.0, "jump_mu": -0.10, "jump_sigma": 0.05},
-         "conditions": normal},
-        {"name": "-30 % shock then GBM (half depth)", "kind": "shock", "window": FIT_WINDOW,
-         "n_steps": n_steps, "params": {"drop": 0.30, "then_kind": "gbm", "sigma": 0.9},
-         "conditions": {"depth_usd": depth_usd * 0.5}},
+        {
+            "name": "Black Thursday replay (thin depth, gas spike)",
+            "kind": "replay",
+            "window": bt.window,
+            "conditions": bt.conditions(depth_usd),
+        },
+        {
+            "name": "LUNA/UST week replay",
+            "kind": "replay",
+            "window": luna.window,
+            "conditions": luna.conditions(depth_usd),
+        },
+        {
+            "name": "FTX replay",
+            "kind": "replay",
+            "window": ftx.window,
+            "conditions": ftx.conditions(depth_usd),
+        },
+        {
+            "name": "Block bootstrap of 2021-2024",
+            "kind": "bootstrap",
+            "window": BOOTSTRAP_WINDOW,
+            "n_steps": n_steps,
+            "params": {"mean_block": 24},
+            "conditions": normal,
+        },
+        {
+            "name": "Filtered historical simulation on 2022",
+            "kind": "fhs",
+            "window": FIT_WINDOW,
+            "n_steps": n_steps,
+            "conditions": normal,
+        },
+        {
+            "name": "GARCH-t fitted on 2022",
+            "kind": "garch",
+            "window": FIT_WINDOW,
+            "n_steps": n_steps,
+            "conditions": normal,
+        },
+        {
+            "name": "Merton jumps (about one -10 % jump a month)",
+            "kind": "merton",
+            "window": FIT_WINDOW,
+            "n_steps": n_steps,
+            "params": {"mu": 0.0, "sigma": 0.7, "lam": 12.0, "jump_mu": -0.10, "jump_sigma": 0.05},
+            "conditions": normal,
+        },
+        {
+            "name": "-30 % shock then GBM (half depth)",
+            "kind": "shock",
+            "window": FIT_WINDOW,
+            "n_steps": n_steps,
+            "params": {"drop": 0.30, "then_kind": "gbm", "sigma": 0.9},
+            "conditions": {"depth_usd": depth_usd * 0.5},
+        },
     ]
     return [validate_spec({**common, **s}) for s in specs]
 
 
-def synthetic_pack(asset: str, *, start_price: float, depth_usd: float,
-                   n_steps: int = 720) -> list[dict]:
+def synthetic_pack(asset: str, *, start_price: float, depth_usd: float, n_steps: int = 720) -> list[dict]:
     """Six named, validated scenario specs that need no price history.
 
     For a market with no imported history yet (the demo, a new deployment): calm and stressed
@@ -125,22 +209,46 @@ def synthetic_pack(asset: str, *, start_price: float, depth_usd: float,
     common = {"assets": [asset], "start_price": float(start_price), "n_steps": n_steps}
     normal = {"depth_usd": depth_usd}
     specs = [
-        {"name": "GBM, 60 % annual volatility", "kind": "gbm",
-         "params": {"mu": 0.0, "sigma": 0.6}, "conditions": normal},
-        {"name": "GBM, 120 % annual volatility", "kind": "gbm",
-         "params": {"mu": 0.0, "sigma": 1.2}, "conditions": normal},
-        {"name": "Merton jumps (about one -10 % jump a month)", "kind": "merton",
-         "params": {"mu": 0.0, "sigma": 0.7, "lam": 12.0, "jump_mu": -0.10, "jump_sigma": 0.05},
-         "conditions": normal},
-        {"name": "GARCH(1,1)-t, hourly", "kind": "garch",
-         "params": {"mu": 0.0, "omega": 2e-7, "alpha": 0.08, "beta": 0.91, "nu": 4.0},
-         "conditions": normal},
-        {"name": "-30 % shock then GBM (half depth)", "kind": "shock",
-         "params": {"drop": 0.30, "then_kind": "gbm", "mu": 0.0, "sigma": 0.9},
-         "conditions": {"depth_usd": depth_usd * 0.5}},
-        {"name": "-45 % shock, thin depth, gas spike, slow oracle", "kind": "shock",
-         "params": {"drop": 0.45, "then_kind": "gbm", "mu": 0.0, "sigma": 1.5},
-         "conditions": {"depth_usd": depth_usd * 0.15, "gas_cost_usd": 50.0, "gas_spike": 10.0,
-                        "oracle": {"latency": 2}}},
+        {
+            "name": "GBM, 60 % annual volatility",
+            "kind": "gbm",
+            "params": {"mu": 0.0, "sigma": 0.6},
+            "conditions": normal,
+        },
+        {
+            "name": "GBM, 120 % annual volatility",
+            "kind": "gbm",
+            "params": {"mu": 0.0, "sigma": 1.2},
+            "conditions": normal,
+        },
+        {
+            "name": "Merton jumps (about one -10 % jump a month)",
+            "kind": "merton",
+            "params": {"mu": 0.0, "sigma": 0.7, "lam": 12.0, "jump_mu": -0.10, "jump_sigma": 0.05},
+            "conditions": normal,
+        },
+        {
+            "name": "GARCH(1,1)-t, hourly",
+            "kind": "garch",
+            "params": {"mu": 0.0, "omega": 2e-7, "alpha": 0.08, "beta": 0.91, "nu": 4.0},
+            "conditions": normal,
+        },
+        {
+            "name": "-30 % shock then GBM (half depth)",
+            "kind": "shock",
+            "params": {"drop": 0.30, "then_kind": "gbm", "mu": 0.0, "sigma": 0.9},
+            "conditions": {"depth_usd": depth_usd * 0.5},
+        },
+        {
+            "name": "-45 % shock, thin depth, gas spike, slow oracle",
+            "kind": "shock",
+            "params": {"drop": 0.45, "then_kind": "gbm", "mu": 0.0, "sigma": 1.5},
+            "conditions": {
+                "depth_usd": depth_usd * 0.15,
+                "gas_cost_usd": 50.0,
+                "gas_spike": 10.0,
+                "oracle": {"latency": 2},
+            },
+        },
     ]
     return [validate_spec({**common, **s}) for s in specs]

@@ -9,70 +9,189 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('proposals', '0002_versions_and_proposals'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("proposals", "0002_versions_and_proposals"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditLog',
+            name="AuditLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('action', models.CharField(db_index=True, max_length=60)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('object_repr', models.CharField(blank=True, max_length=200)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('content_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='contenttypes.contenttype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("action", models.CharField(db_index=True, max_length=60)),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                ("object_repr", models.CharField(blank=True, max_length=200)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="contenttypes.contenttype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='GovernancePolicy',
+            name="GovernancePolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quorum', models.DecimalField(decimal_places=6, default=Decimal('0.2'), help_text='Share of the total voting power that must vote (0.2 = 20 %).', max_digits=7, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
-                ('approval_threshold', models.DecimalField(decimal_places=6, default=Decimal('0.5'), help_text='Share of the votes cast (for / (for + against)) needed to approve; strictly above.', max_digits=7, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
-                ('voting_period', models.DurationField(default=datetime.timedelta(days=3))),
-                ('timelock', models.DurationField(default=datetime.timedelta(days=1), help_text='Delay between approval and execution.')),
-                ('market', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='policy', to='proposals.market')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "quorum",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=Decimal("0.2"),
+                        help_text="Share of the total voting power that must vote (0.2 = 20 %).",
+                        max_digits=7,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("1")),
+                        ],
+                    ),
+                ),
+                (
+                    "approval_threshold",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=Decimal("0.5"),
+                        help_text="Share of the votes cast (for / (for + against)) needed to approve; strictly above.",
+                        max_digits=7,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("1")),
+                        ],
+                    ),
+                ),
+                ("voting_period", models.DurationField(default=datetime.timedelta(days=3))),
+                (
+                    "timelock",
+                    models.DurationField(
+                        default=datetime.timedelta(days=1), help_text="Delay between approval and execution."
+                    ),
+                ),
+                (
+                    "market",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policy",
+                        to="proposals.market",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'governance policies',
+                "verbose_name_plural": "governance policies",
             },
         ),
         migrations.CreateModel(
-            name='Member',
+            name="Member",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('administrator', 'Administrator'), ('contributor', 'Risk contributor'), ('voter', 'Voter')], default='voter', max_length=20)),
-                ('voting_power', models.DecimalField(decimal_places=6, default=Decimal('0'), max_digits=30, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='member', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("administrator", "Administrator"),
+                            ("contributor", "Risk contributor"),
+                            ("voter", "Voter"),
+                        ],
+                        default="voter",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "voting_power",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=Decimal("0"),
+                        max_digits=30,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="member",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user__username'],
+                "ordering": ["user__username"],
             },
         ),
         migrations.CreateModel(
-            name='Guardrail',
+            name="Guardrail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('parameter', models.CharField(max_length=60)),
-                ('max_change', models.DecimalField(blank=True, decimal_places=18, help_text='Absolute for fractions and ratios; relative (0.5 = 50 %) for caps.', max_digits=40, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('min_delay', models.DurationField(blank=True, help_text='e.g. 3 days, 0:00:00', null=True)),
-                ('market', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guardrails', to='proposals.market')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("parameter", models.CharField(max_length=60)),
+                (
+                    "max_change",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=18,
+                        help_text="Absolute for fractions and ratios; relative (0.5 = 50 %) for caps.",
+                        max_digits=40,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                    ),
+                ),
+                ("min_delay", models.DurationField(blank=True, help_text="e.g. 3 days, 0:00:00", null=True)),
+                (
+                    "market",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guardrails",
+                        to="proposals.market",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['market', 'parameter'],
-                'constraints': [models.UniqueConstraint(fields=('market', 'parameter'), name='one_guardrail_per_parameter')],
+                "ordering": ["market", "parameter"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("market", "parameter"), name="one_guardrail_per_parameter"
+                    )
+                ],
             },
         ),
     ]

@@ -4,28 +4,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Market',
+            name="Market",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('mechanism', models.CharField(choices=[('aave-v3', 'Aave v3 lending'), ('compound-v3', 'Compound v3 lending'), ('maker-clip', 'MakerDAO Liquidations 2.0'), ('perp', 'Perpetuals with margin tiers')], max_length=20)),
-                ('chain_id', models.PositiveBigIntegerField(default=1)),
-                ('contracts', models.JSONField(blank=True, default=dict)),
-                ('target', models.JSONField(blank=True, default=dict)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "mechanism",
+                    models.CharField(
+                        choices=[
+                            ("aave-v3", "Aave v3 lending"),
+                            ("compound-v3", "Compound v3 lending"),
+                            ("maker-clip", "MakerDAO Liquidations 2.0"),
+                            ("perp", "Perpetuals with margin tiers"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("chain_id", models.PositiveBigIntegerField(default=1)),
+                ("contracts", models.JSONField(blank=True, default=dict)),
+                ("target", models.JSONField(blank=True, default=dict)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]

@@ -6,62 +6,154 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('proposals', '0001_initial'),
+        ("proposals", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ParameterSetVersion',
+            name="ParameterSetVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('values', models.JSONField()),
-                ('content_hash', models.CharField(editable=False, max_length=64)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('is_live', models.BooleanField(default=False)),
-                ('made_live_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('market', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='proposals.market')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='proposals.parametersetversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("values", models.JSONField()),
+                ("content_hash", models.CharField(editable=False, max_length=64)),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("is_live", models.BooleanField(default=False)),
+                ("made_live_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "market",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="proposals.market",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="proposals.parametersetversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['market', '-number'],
+                "ordering": ["market", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='Proposal',
+            name="Proposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('rationale', models.TextField(help_text='Markdown.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('backtesting', 'Backtesting'), ('voting', 'Voting'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('exported', 'Exported'), ('executed', 'Executed'), ('withdrawn', 'Withdrawn'), ('superseded', 'Superseded')], default='draft', max_length=20)),
-                ('tx_hash', models.CharField(blank=True, max_length=66)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('voting_started_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('executed_at', models.DateTimeField(blank=True, null=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposals', to=settings.AUTH_USER_MODEL)),
-                ('base_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='based_proposals', to='proposals.parametersetversion')),
-                ('market', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposals', to='proposals.market')),
-                ('proposed_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposing_proposals', to='proposals.parametersetversion')),
-                ('superseded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='proposals.proposal')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("rationale", models.TextField(help_text="Markdown.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("backtesting", "Backtesting"),
+                            ("voting", "Voting"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("exported", "Exported"),
+                            ("executed", "Executed"),
+                            ("withdrawn", "Withdrawn"),
+                            ("superseded", "Superseded"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("tx_hash", models.CharField(blank=True, max_length=66)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("voting_started_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("executed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="proposals",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "base_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="based_proposals",
+                        to="proposals.parametersetversion",
+                    ),
+                ),
+                (
+                    "market",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="proposals",
+                        to="proposals.market",
+                    ),
+                ),
+                (
+                    "proposed_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="proposing_proposals",
+                        to="proposals.parametersetversion",
+                    ),
+                ),
+                (
+                    "superseded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="proposals.proposal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='parametersetversion',
-            constraint=models.UniqueConstraint(fields=('market', 'number'), name='version_number_unique_per_market'),
+            model_name="parametersetversion",
+            constraint=models.UniqueConstraint(
+                fields=("market", "number"), name="version_number_unique_per_market"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='parametersetversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_live', True)), fields=('market',), name='one_live_version_per_market'),
+            model_name="parametersetversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_live", True)), fields=("market",), name="one_live_version_per_market"
+            ),
         ),
     ]

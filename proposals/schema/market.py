@@ -53,8 +53,10 @@ def check_market_config(mechanism: str, contracts: Mapping[str, Any], target: Ma
                 )
         backtest_asset = target.get("backtest_asset")
         if backtest_asset is not None and backtest_asset not in assets:
-            out.append(f"target.backtest_asset: must be one of the collateral assets {sorted(assets)}; "
-                       f"it is {backtest_asset!r}.")
+            out.append(
+                f"target.backtest_asset: must be one of the collateral assets {sorted(assets)}; "
+                f"it is {backtest_asset!r}."
+            )
     if mechanism == "maker-clip" and "ilk" in target:
         ilk = target["ilk"]
         if not isinstance(ilk, str) or not ilk.isascii() or not 0 < len(ilk.encode()) <= 32:

@@ -5,139 +5,243 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('proposals', '0001_initial'),
+        ("proposals", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PriceSeries',
+            name="PriceSeries",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('symbol', models.CharField(max_length=40)),
-                ('interval', models.CharField(help_text='Bar interval, e.g. 1h', max_length=8)),
-                ('interval_seconds', models.PositiveIntegerField()),
-                ('source', models.CharField(choices=[('file', 'Imported file'), ('binance', 'Downloaded from Binance')], max_length=10)),
-                ('source_detail', models.CharField(blank=True, help_text='File name and format, or URL', max_length=300)),
-                ('first_time', models.DateTimeField()),
-                ('last_time', models.DateTimeField()),
-                ('row_count', models.PositiveIntegerField()),
-                ('gaps', models.JSONField(blank=True, default=list)),
-                ('missing_bars', models.PositiveIntegerField(default=0)),
-                ('sha256', models.CharField(max_length=64)),
-                ('bytes_stored', models.PositiveBigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=40)),
+                ("interval", models.CharField(help_text="Bar interval, e.g. 1h", max_length=8)),
+                ("interval_seconds", models.PositiveIntegerField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("file", "Imported file"), ("binance", "Downloaded from Binance")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "source_detail",
+                    models.CharField(blank=True, help_text="File name and format, or URL", max_length=300),
+                ),
+                ("first_time", models.DateTimeField()),
+                ("last_time", models.DateTimeField()),
+                ("row_count", models.PositiveIntegerField()),
+                ("gaps", models.JSONField(blank=True, default=list)),
+                ("missing_bars", models.PositiveIntegerField(default=0)),
+                ("sha256", models.CharField(max_length=64)),
+                ("bytes_stored", models.PositiveBigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'price series',
-                'ordering': ['symbol', 'interval_seconds'],
-                'constraints': [models.UniqueConstraint(fields=('symbol', 'interval'), name='scenarios_series_symbol_interval')],
+                "verbose_name_plural": "price series",
+                "ordering": ["symbol", "interval_seconds"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("symbol", "interval"), name="scenarios_series_symbol_interval"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Scenario',
+            name="Scenario",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('spec', models.JSONField()),
-                ('seed', models.PositiveBigIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('series', models.ManyToManyField(blank=True, related_name='scenarios', to='scenarios.priceseries')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("spec", models.JSONField()),
+                ("seed", models.PositiveBigIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "series",
+                    models.ManyToManyField(blank=True, related_name="scenarios", to="scenarios.priceseries"),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='PackEntry',
+            name="PackEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('scenario', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='scenarios.scenario')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "scenario",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="scenarios.scenario",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'pack entries',
-                'ordering': ['pack', 'position', 'id'],
+                "verbose_name_plural": "pack entries",
+                "ordering": ["pack", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='StressPack',
+            name="StressPack",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('description', models.TextField(blank=True)),
-                ('is_default', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('market', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stress_packs', to='proposals.market')),
-                ('scenarios', models.ManyToManyField(related_name='packs', through='scenarios.PackEntry', to='scenarios.scenario')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("description", models.TextField(blank=True)),
+                ("is_default", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "market",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stress_packs",
+                        to="proposals.market",
+                    ),
+                ),
+                (
+                    "scenarios",
+                    models.ManyToManyField(
+                        related_name="packs", through="scenarios.PackEntry", to="scenarios.scenario"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['market__name', 'name'],
+                "ordering": ["market__name", "name"],
             },
         ),
         migrations.AddField(
-            model_name='packentry',
-            name='pack',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='scenarios.stresspack'),
+            model_name="packentry",
+            name="pack",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="entries", to="scenarios.stresspack"
+            ),
         ),
         migrations.CreateModel(
-            name='Book',
+            name="Book",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('kind', models.CharField(choices=[('synthetic', 'Synthetic (generator + seed)'), ('imported', 'Imported CSV')], max_length=10)),
-                ('generator', models.JSONField(blank=True, default=dict, help_text='Generator spec (synthetic books)')),
-                ('seed', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('source_detail', models.CharField(blank=True, max_length=300)),
-                ('is_default', models.BooleanField(default=True)),
-                ('columns', models.JSONField(default=list)),
-                ('n_positions', models.PositiveIntegerField(default=0)),
-                ('data', models.BinaryField()),
-                ('bytes_stored', models.PositiveBigIntegerField(default=0)),
-                ('sha256', models.CharField(max_length=64)),
-                ('summary', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('market', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='books', to='proposals.market')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("synthetic", "Synthetic (generator + seed)"), ("imported", "Imported CSV")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "generator",
+                    models.JSONField(blank=True, default=dict, help_text="Generator spec (synthetic books)"),
+                ),
+                ("seed", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("source_detail", models.CharField(blank=True, max_length=300)),
+                ("is_default", models.BooleanField(default=True)),
+                ("columns", models.JSONField(default=list)),
+                ("n_positions", models.PositiveIntegerField(default=0)),
+                ("data", models.BinaryField()),
+                ("bytes_stored", models.PositiveBigIntegerField(default=0)),
+                ("sha256", models.CharField(max_length=64)),
+                ("summary", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "market",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="books",
+                        to="proposals.market",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['market__name', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('market', 'name'), name='scenarios_book_market_name'), models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('market',), name='scenarios_book_one_default')],
+                "ordering": ["market__name", "name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("market", "name"), name="scenarios_book_market_name"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)),
+                        fields=("market",),
+                        name="scenarios_book_one_default",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PriceChunk',
+            name="PriceChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.BigIntegerField()),
-                ('first_ts', models.BigIntegerField()),
-                ('last_ts', models.BigIntegerField()),
-                ('row_count', models.PositiveIntegerField()),
-                ('data', models.BinaryField()),
-                ('series', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='scenarios.priceseries')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period_start", models.BigIntegerField()),
+                ("first_ts", models.BigIntegerField()),
+                ("last_ts", models.BigIntegerField()),
+                ("row_count", models.PositiveIntegerField()),
+                ("data", models.BinaryField()),
+                (
+                    "series",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="scenarios.priceseries",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['series', 'first_ts'],
-                'indexes': [models.Index(fields=['series', 'first_ts', 'last_ts'], name='scenarios_chunk_window')],
-                'constraints': [models.UniqueConstraint(fields=('series', 'period_start'), name='scenarios_chunk_period')],
+                "ordering": ["series", "first_ts"],
+                "indexes": [
+                    models.Index(fields=["series", "first_ts", "last_ts"], name="scenarios_chunk_window")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("series", "period_start"), name="scenarios_chunk_period")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='stresspack',
-            constraint=models.UniqueConstraint(fields=('market', 'name'), name='scenarios_pack_market_name'),
+            model_name="stresspack",
+            constraint=models.UniqueConstraint(fields=("market", "name"), name="scenarios_pack_market_name"),
         ),
         migrations.AddConstraint(
-            model_name='stresspack',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('market',), name='scenarios_pack_one_default'),
+            model_name="stresspack",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)),
+                fields=("market",),
+                name="scenarios_pack_one_default",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='packentry',
-            constraint=models.UniqueConstraint(fields=('pack', 'scenario'), name='scenarios_entry_once'),
+            model_name="packentry",
+            constraint=models.UniqueConstraint(fields=("pack", "scenario"), name="scenarios_entry_once"),
         ),
     ]

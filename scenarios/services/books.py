@@ -1,4 +1,5 @@
 """Position books: synthetic (generator + seed) or imported CSV, stored compressed, summarized."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,9 +40,20 @@ def _summarize(arrays: dict[str, np.ndarray], mechanism: str, price: float, thre
 
 
 @transaction.atomic
-def _store_book(*, market, name: str, kind: str, arrays: dict[str, np.ndarray], price: float, threshold: float,
-                generator: dict | None = None, seed: int | None = None, source_detail: str = "",
-                make_default: bool = True, replace: bool = False):
+def _store_book(
+    *,
+    market,
+    name: str,
+    kind: str,
+    arrays: dict[str, np.ndarray],
+    price: float,
+    threshold: float,
+    generator: dict | None = None,
+    seed: int | None = None,
+    source_detail: str = "",
+    make_default: bool = True,
+    replace: bool = False,
+):
     from scenarios.models import Book
 
     old = Book.objects.select_for_update().filter(market=market, name=name).first()
@@ -54,26 +66,61 @@ def _store_book(*, market, name: str, kind: str, arrays: dict[str, np.ndarray], 
     n = int(next(iter(arrays.values())).shape[0])
     blob = encode_book(arrays)
     return Book.objects.create(
-        market=market, name=name, kind=kind, generator=generator or {}, seed=seed, source_detail=source_detail[:300],
+        market=market,
+        name=name,
+        kind=kind,
+        generator=generator or {},
+        seed=seed,
+        source_detail=source_detail[:300],
         is_default=make_default or not Book.objects.filter(market=market, is_default=True).exists(),
-        columns=sorted(arrays), n_positions=n, data=blob, bytes_stored=len(blob), sha256=book_sha256(arrays),
-        summary=_summarize(arrays, market.mechanism, price, threshold))
+        columns=sorted(arrays),
+        n_positions=n,
+        data=blob,
+        bytes_stored=len(blob),
+        sha256=book_sha256(arrays),
+        summary=_summarize(arrays, market.mechanism, price, threshold),
+    )
 
 
-def import_book(*, market, path: Path | str, price: float, threshold: float, name: str | None = None,
-                make_default: bool = True, replace: bool = False):
+def import_book(
+    *,
+    market,
+    path: Path | str,
+    price: float,
+    threshold: float,
+    name: str | None = None,
+    make_default: bool = True,
+    replace: bool = False,
+):
     """Parse a book CSV (engine.books.parse_book_csv: the error names the line; nothing is
     written on error) into the arrays of the market's mechanism and store it."""
     from engine.books import book_arrays, parse_book_csv
 
     path = Path(path)
     arrays = book_arrays(parse_book_csv(path.read_text(encoding="utf-8")), market.mechanism)
-    return _store_book(market=market, name=name or path.stem, kind="imported", arrays=arrays, price=price,
-                       threshold=threshold, source_detail=path.name, make_default=make_default, replace=replace)
+    return _store_book(
+        market=market,
+        name=name or path.stem,
+        kind="imported",
+        arrays=arrays,
+        price=price,
+        threshold=threshold,
+        source_detail=path.name,
+        make_default=make_default,
+        replace=replace,
+    )
 
 
-def generate_book(*, market, n: int, seed: int, generator: dict, name: str | None = None,
-                  make_default: bool = True, replace: bool = False):
+def generate_book(
+    *,
+    market,
+    n: int,
+    seed: int,
+    generator: dict,
+    name: str | None = None,
+    make_default: bool = True,
+    replace: bool = False,
+):
     """A synthetic book: engine.books.synthetic_book(market.mechanism, n, rng=default_rng(seed),
     **generator); the same generator and seed always give the same book."""
     from engine.books import synthetic_book
@@ -84,9 +131,18 @@ def generate_book(*, market, n: int, seed: int, generator: dict, name: str | Non
     threshold = kw.get("threshold", kw.get("mat", kw.get("mmf")))
     if price is None or threshold is None:
         raise ValueError("generator must give price and the mechanism's threshold (threshold, mat or mmf)")
-    return _store_book(market=market, name=name or f"synthetic {n} seed {seed}", kind="synthetic", arrays=arrays,
-                       price=price, threshold=threshold, generator={"n": int(n), **kw}, seed=seed,
-                       make_default=make_default, replace=replace)
+    return _store_book(
+        market=market,
+        name=name or f"synthetic {n} seed {seed}",
+        kind="synthetic",
+        arrays=arrays,
+        price=price,
+        threshold=threshold,
+        generator={"n": int(n), **kw},
+        seed=seed,
+        make_default=make_default,
+        replace=replace,
+    )
 
 
 def default_book(market):
@@ -104,8 +160,15 @@ def book_for_market(market) -> dict[str, np.ndarray]:
 
 
 def book_manifest(book) -> dict:
-    return {"book": book.name, "book_id": book.pk, "kind": book.kind, "seed": book.seed,
-            "generator": book.generator, "n_positions": book.n_positions, "sha256": book.sha256}
+    return {
+        "book": book.name,
+        "book_id": book.pk,
+        "kind": book.kind,
+        "seed": book.seed,
+        "generator": book.generator,
+        "n_positions": book.n_positions,
+        "sha256": book.sha256,
+    }
 
 
 def book_page(book) -> dict:
@@ -116,17 +179,33 @@ def book_page(book) -> dict:
     total_coll = s.get("total_collateral")
     rows = [
         ("Valued at", f"price {s.get('price'):,.6g} USD, threshold {s.get('threshold'):g}"),
-        ("Total collateral", ", ".join(f"{v:,.4f}" for v in total_coll) if isinstance(total_coll, list)
-         else f"{total_coll:,.4f} units"),
+        (
+            "Total collateral",
+            ", ".join(f"{v:,.4f}" for v in total_coll)
+            if isinstance(total_coll, list)
+            else f"{total_coll:,.4f} units",
+        ),
         ("Total collateral (USD)", f"{s.get('total_collateral_usd', 0):,.0f}"),
-        ("Total debt (USD)" if book.market.mechanism != "perp" else "Total notional (USD)",
-         f"{s.get('total_debt_usd', 0):,.0f}"),
+        (
+            "Total debt (USD)" if book.market.mechanism != "perp" else "Total notional (USD)",
+            f"{s.get('total_debt_usd', 0):,.0f}",
+        ),
         ("Top-10 share", f"{s.get('top10_share', 0):.1%}"),
         ("Liquidatable now (h < 1)", str(s.get("n_liquidatable"))),
         ("Lowest health factor", "—" if s.get("min_health") is None else f"{s['min_health']:.4f}"),
     ]
-    figures = [charts.histogram(s["hf_bins"], s["hf_counts"], title="Health factors",
-                                x_title="health factor (last bin: this value and above)")] if s.get("hf_bins") else []
+    figures = (
+        [
+            charts.histogram(
+                s["hf_bins"],
+                s["hf_counts"],
+                title="Health factors",
+                x_title="health factor (last bin: this value and above)",
+            )
+        ]
+        if s.get("hf_bins")
+        else []
+    )
     return {"rows": rows, "figures": figures}
 
 
@@ -141,11 +220,18 @@ def live_book_generator(market, *, price: float, total_usd: float) -> dict:
         # The collateral backtests simulate (backtests.params.simulated_asset).
         symbol = market.target.get("backtest_asset") or sorted(v["assets"])[0]
         asset = v["assets"][symbol]
-        return {"price": price, "threshold": float(asset["liquidate_collateral_factor"]), "total_debt_usd": total_usd}
+        return {
+            "price": price,
+            "threshold": float(asset["liquidate_collateral_factor"]),
+            "total_debt_usd": total_usd,
+        }
     if market.mechanism == "maker-clip":
         return {"price": price, "mat": float(v["mat"]), "total_debt_usd": total_usd}
     if market.mechanism == "perp":
         tiers = sorted(v["tiers"], key=lambda t: t["notional_floor"])
-        return {"price": price, "mmf": float(tiers[0]["maintenance_margin_fraction"]),
-                "total_notional_usd": total_usd}
+        return {
+            "price": price,
+            "mmf": float(tiers[0]["maintenance_margin_fraction"]),
+            "total_notional_usd": total_usd,
+        }
     raise ValueError(f"no book generator for mechanism {market.mechanism!r}")

@@ -1,4 +1,5 @@
 """Scenarios and stress packs: validation, generation (seeded), manifests, the standard pack."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -35,8 +36,10 @@ def series_for_scenario(scenario) -> dict[str, PriceSeries]:
             q = q.filter(interval_seconds=spec["interval_seconds"])
         found = list(q[:2])
         if len(found) != 1:
-            raise ValueError(f"scenario {scenario.name!r} needs one price series of {asset}; found "
-                             f"{[s.name for s in found] or 'none'} (link one to the scenario)")
+            raise ValueError(
+                f"scenario {scenario.name!r} needs one price series of {asset}; found "
+                f"{[s.name for s in found] or 'none'} (link one to the scenario)"
+            )
         out[asset] = found[0]
     return out
 
@@ -46,8 +49,10 @@ def scenario_history(scenario) -> dict | None:
     window = scenario.spec.get("window")
     if window is None:
         return None
-    return {asset: load_history(series, window["start"], window["end"])
-            for asset, series in series_for_scenario(scenario).items()}
+    return {
+        asset: load_history(series, window["start"], window["end"])
+        for asset, series in series_for_scenario(scenario).items()
+    }
 
 
 def generate_paths(scenario, *, n_paths: int, seed: int | None = None):
@@ -68,10 +73,19 @@ def scenario_manifest(scenario) -> dict:
     data = {}
     if window is not None:
         for asset, series in series_for_scenario(scenario).items():
-            data[asset] = {"series": series.name, "start": window["start"], "end": window["end"],
-                           "sha256": window_sha256(series, window["start"], window["end"])}
-    return {"scenario": scenario.name, "scenario_id": scenario.pk, "seed": scenario.seed,
-            "spec": scenario.spec, "prices": data}
+            data[asset] = {
+                "series": series.name,
+                "start": window["start"],
+                "end": window["end"],
+                "sha256": window_sha256(series, window["start"], window["end"]),
+            }
+    return {
+        "scenario": scenario.name,
+        "scenario_id": scenario.pk,
+        "seed": scenario.seed,
+        "spec": scenario.spec,
+        "prices": data,
+    }
 
 
 def _check_coverage(spec: dict, series: dict[str, PriceSeries]) -> None:
@@ -81,20 +95,23 @@ def _check_coverage(spec: dict, series: dict[str, PriceSeries]) -> None:
     lo, hi = to_epoch(window["start"]), to_epoch(window["end"])
     for asset, s in series.items():
         if s.first_ts > lo or s.last_ts < hi - s.interval_seconds:
-            raise ValueError(f"{s.name} covers {iso(s.first_ts)} .. {iso(s.last_ts)}; the scenario "
-                             f"{spec.get('name', '')!r} needs {window['start']} .. {window['end']}")
+            raise ValueError(
+                f"{s.name} covers {iso(s.first_ts)} .. {iso(s.last_ts)}; the scenario "
+                f"{spec.get('name', '')!r} needs {window['start']} .. {window['end']}"
+            )
 
 
 @transaction.atomic
-def save_scenario(*, name: str, spec: dict, seed: int, series: list[PriceSeries] = (),
-                  description: str = ""):
+def save_scenario(*, name: str, spec: dict, seed: int, series: list[PriceSeries] = (), description: str = ""):
     """Validate and store a scenario; its window must lie within the linked series."""
     from scenarios.models import Scenario
 
     spec = normalize_spec(spec)
     if Scenario.objects.filter(name=name).exists():
         raise ValueError(f"a scenario named {name!r} already exists; choose another name")
-    scenario = Scenario(name=name, spec=spec, seed=seed, description=description or spec.get("description", ""))
+    scenario = Scenario(
+        name=name, spec=spec, seed=seed, description=description or spec.get("description", "")
+    )
     by_symbol = {s.symbol: s for s in series}
     missing = [a for a in spec["assets"] if spec.get("window") and a not in by_symbol]
     if missing:
@@ -106,9 +123,17 @@ def save_scenario(*, name: str, spec: dict, seed: int, series: list[PriceSeries]
 
 
 @transaction.atomic
-def create_stress_pack(*, market, series: PriceSeries, depth_usd: float, start_price: float | None = None,
-                       n_steps: int = 720, seed: int = 20200312, name: str = "Standard stress pack",
-                       replace: bool = False):
+def create_stress_pack(
+    *,
+    market,
+    series: PriceSeries,
+    depth_usd: float,
+    start_price: float | None = None,
+    n_steps: int = 720,
+    seed: int = 20200312,
+    name: str = "Standard stress pack",
+    replace: bool = False,
+):
     """The standard pack (engine.scenarios.standard_pack) for a market, on one price series.
 
     Each scenario is stored as ``"<market slug>: <scenario name>"`` with seed ``seed + i``
@@ -118,27 +143,58 @@ def create_stress_pack(*, market, series: PriceSeries, depth_usd: float, start_p
     from engine.scenarios import standard_pack
 
     specs = standard_pack(series.symbol, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps)
-    return _create_pack(market=market, specs=specs, series=[series], seed=seed, name=name, replace=replace,
-                        description=f"engine.scenarios.standard_pack on {series.name}, "
-                                    f"depth {depth_usd:,.0f} USD, {n_steps} steps")
+    return _create_pack(
+        market=market,
+        specs=specs,
+        series=[series],
+        seed=seed,
+        name=name,
+        replace=replace,
+        description=f"engine.scenarios.standard_pack on {series.name}, "
+        f"depth {depth_usd:,.0f} USD, {n_steps} steps",
+    )
 
 
 @transaction.atomic
-def create_synthetic_pack(*, market, asset: str, start_price: float, depth_usd: float, n_steps: int = 720,
-                          seed: int = 20240805, name: str = "Synthetic stress pack", replace: bool = False):
+def create_synthetic_pack(
+    *,
+    market,
+    asset: str,
+    start_price: float,
+    depth_usd: float,
+    n_steps: int = 720,
+    seed: int = 20240805,
+    name: str = "Synthetic stress pack",
+    replace: bool = False,
+):
     """A default pack that needs no price history (engine.scenarios.synthetic_pack): for a market
     whose history has not been imported yet. ``create_stress_pack`` replaces it as the default
     once real history is there."""
     from engine.scenarios import synthetic_pack
 
     specs = synthetic_pack(asset, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps)
-    return _create_pack(market=market, specs=specs, series=[], seed=seed, name=name, replace=replace,
-                        description=f"engine.scenarios.synthetic_pack from {start_price:,.2f} USD, "
-                                    f"depth {depth_usd:,.0f} USD, {n_steps} steps (no history)")
+    return _create_pack(
+        market=market,
+        specs=specs,
+        series=[],
+        seed=seed,
+        name=name,
+        replace=replace,
+        description=f"engine.scenarios.synthetic_pack from {start_price:,.2f} USD, "
+        f"depth {depth_usd:,.0f} USD, {n_steps} steps (no history)",
+    )
 
 
-def _create_pack(*, market, specs: list[dict], series: list[PriceSeries], seed: int, name: str, replace: bool,
-                 description: str):
+def _create_pack(
+    *,
+    market,
+    specs: list[dict],
+    series: list[PriceSeries],
+    seed: int,
+    name: str,
+    replace: bool,
+    description: str,
+):
     """Store ``specs`` as scenarios of a new pack that becomes the market's default."""
     from scenarios.models import PackEntry, StressPack
 

@@ -1,4 +1,5 @@
 """Price series: import, download, store and load (windows read only the blocks they need)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,8 +34,10 @@ def to_epoch(value: datetime | str | int | float | None, *, name: str = "time") 
         try:
             dt = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
         except ValueError:
-            raise ValueError(f"{name} must be an ISO-8601 date or time such as 2020-01-01 or "
-                             f"2020-03-12T00:00:00Z; got {value!r}") from None
+            raise ValueError(
+                f"{name} must be an ISO-8601 date or time such as 2020-01-01 or "
+                f"2020-03-12T00:00:00Z; got {value!r}"
+            ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return int(dt.timestamp())
@@ -73,8 +76,9 @@ def get_series(name: str) -> PriceSeries:
     return found
 
 
-def import_price_file(*, path: Path | str, symbol: str, fmt: str = "auto",
-                      interval: str | None = None, replace: bool = False) -> ImportResult:
+def import_price_file(
+    *, path: Path | str, symbol: str, fmt: str = "auto", interval: str | None = None, replace: bool = False
+) -> ImportResult:
     """Parse, validate and store a price file as the series ``symbol``-``interval``.
 
     Nothing is written unless the whole file is valid (engine.prices.PriceFileError names the
@@ -84,8 +88,13 @@ def import_price_file(*, path: Path | str, symbol: str, fmt: str = "auto",
     path = Path(path)
     expected = ep.parse_interval(interval) if interval else None
     data = ep.parse_prices(path.read_text(encoding="utf-8"), fmt=fmt, interval_seconds=expected)
-    series = store_prices(symbol=symbol, data=data, source=PriceSeries.Source.FILE,
-                          source_detail=f"{path.name} ({data.format})", replace=replace)
+    series = store_prices(
+        symbol=symbol,
+        data=data,
+        source=PriceSeries.Source.FILE,
+        source_detail=f"{path.name} ({data.format})",
+        replace=replace,
+    )
     return ImportResult(series, len(data), data.notes)
 
 
@@ -97,19 +106,27 @@ def _validate_symbol(symbol: str) -> str:
 
 
 @transaction.atomic
-def store_prices(*, symbol: str, data: ep.PriceData, source: str, source_detail: str = "",
-                 replace: bool = False) -> PriceSeries:
+def store_prices(
+    *, symbol: str, data: ep.PriceData, source: str, source_detail: str = "", replace: bool = False
+) -> PriceSeries:
     """Write a whole series (its chunks, gaps, hash) in one transaction."""
     symbol = _validate_symbol(symbol)
     interval = data.interval
     existing = PriceSeries.objects.select_for_update().filter(symbol=symbol, interval=interval).first()
     if existing is not None:
         if not replace:
-            raise ValueError(f"series {series_name(symbol, interval)} already exists "
-                             f"({existing.row_count} rows); pass --replace to overwrite it")
+            raise ValueError(
+                f"series {series_name(symbol, interval)} already exists "
+                f"({existing.row_count} rows); pass --replace to overwrite it"
+            )
         existing.delete()
-    series = PriceSeries(symbol=symbol, interval=interval, interval_seconds=data.interval_seconds,
-                         source=source, source_detail=source_detail[:300])
+    series = PriceSeries(
+        symbol=symbol,
+        interval=interval,
+        interval_seconds=data.interval_seconds,
+        source=source,
+        source_detail=source_detail[:300],
+    )
     _set_summary(series, data.timestamps[0], data.timestamps[-1], data.gaps, 0, "", 0)
     series.save()
     _write_chunks(series, data)
@@ -130,14 +147,17 @@ def append_prices(*, series: PriceSeries, data: ep.PriceData) -> int:
     if len(data) == 0:
         return 0
     if data.timestamps[0] <= series.last_ts:
-        raise ValueError(f"new rows must start after the last stored bar {iso(series.last_ts)}; "
-                         f"got {iso(data.timestamps[0])}")
+        raise ValueError(
+            f"new rows must start after the last stored bar {iso(series.last_ts)}; "
+            f"got {iso(data.timestamps[0])}"
+        )
     last = series.chunks.order_by("-first_ts").first()
     ts, cols = ep.decode_block(last.data)
     old = ep.PriceData(ts, *cols, interval_seconds=series.interval_seconds)
     merged = ep.concat([old, data])
-    boundary_gaps = ep.find_gaps(np.array([series.last_ts, data.timestamps[0]], dtype=np.int64),
-                                 series.interval_seconds)
+    boundary_gaps = ep.find_gaps(
+        np.array([series.last_ts, data.timestamps[0]], dtype=np.int64), series.interval_seconds
+    )
     last.delete()
     _write_chunks(series, merged)
     series.gaps = list(series.gaps) + [_gap_json(g) for g in boundary_gaps + data.gaps]
@@ -151,8 +171,9 @@ def _gap_json(g: tuple[int, int, int]) -> list:
     return [iso(g[0]), iso(g[1]), int(g[2])]
 
 
-def _set_summary(series: PriceSeries, first: int, last: int, gaps: list, rows: int, sha: str,
-                 size: int) -> None:
+def _set_summary(
+    series: PriceSeries, first: int, last: int, gaps: list, rows: int, sha: str, size: int
+) -> None:
     series.first_time = from_epoch(first)
     series.last_time = from_epoch(last)
     series.gaps = [_gap_json(g) for g in gaps]
@@ -166,9 +187,16 @@ def _write_chunks(series: PriceSeries, data: ep.PriceData) -> None:
     cols = tuple(getattr(data, c) for c in ep.COLUMNS)
     chunks = []
     for period, a, b in ep.block_bounds(data.timestamps, data.interval_seconds):
-        chunks.append(PriceChunk(series=series, period_start=period, first_ts=int(data.timestamps[a]),
-                                 last_ts=int(data.timestamps[b - 1]), row_count=b - a,
-                                 data=ep.encode_block(data.timestamps[a:b], tuple(c[a:b] for c in cols))))
+        chunks.append(
+            PriceChunk(
+                series=series,
+                period_start=period,
+                first_ts=int(data.timestamps[a]),
+                last_ts=int(data.timestamps[b - 1]),
+                row_count=b - a,
+                data=ep.encode_block(data.timestamps[a:b], tuple(c[a:b] for c in cols)),
+            )
+        )
     PriceChunk.objects.bulk_create(chunks, batch_size=200)
 
 
@@ -220,8 +248,10 @@ def load_history(series: PriceSeries | str, start=None, end=None):
         series = get_series(series)
     data = load_window(series, start, end)
     if len(data) == 0:
-        raise ValueError(f"{series.name} has no bars in [{start}, {end}]; it covers "
-                         f"{iso(series.first_ts)} .. {iso(series.last_ts)}")
+        raise ValueError(
+            f"{series.name} has no bars in [{start}, {end}]; it covers "
+            f"{iso(series.first_ts)} .. {iso(series.last_ts)}"
+        )
     return History(data.timestamps, data.close, series.interval_seconds, series.symbol)
 
 
@@ -235,9 +265,18 @@ def window_sha256(series: PriceSeries, start=None, end=None) -> str:
 # Downloading from Binance
 
 
-def download_binance(*, symbol: str, interval: str, start, end=None, base_url: str,
-                     fetch: Callable | None = None, progress: Callable[[int, int, int], None] | None = None,
-                     now_ms: int | None = None, pages_per_commit: int = 5) -> ImportResult:
+def download_binance(
+    *,
+    symbol: str,
+    interval: str,
+    start,
+    end=None,
+    base_url: str,
+    fetch: Callable | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+    now_ms: int | None = None,
+    pages_per_commit: int = 5,
+) -> ImportResult:
     """Download klines into the series ``symbol``-``interval``, resuming after its last bar.
 
     Pages of up to 1,000 bars are fetched from ``start`` (or from the bar after the last stored
@@ -279,7 +318,9 @@ def download_binance(*, symbol: str, interval: str, start, end=None, base_url: s
                 series, n = _flush(series, symbol, pending, base_url)
                 added, pending = added + n, []
             if progress:
-                progress(min(cursor, end_s + step) - first_cursor, total, added + sum(len(p) for p in pending))
+                progress(
+                    min(cursor, end_s + step) - first_cursor, total, added + sum(len(p) for p in pending)
+                )
             if not full_page:
                 break
     finally:
@@ -291,15 +332,21 @@ def download_binance(*, symbol: str, interval: str, start, end=None, base_url: s
     if progress:
         progress(total, total, added)
     if series is None:
-        raise ValueError(f"Binance returned no {interval} klines for {symbol} from {iso(start_s)} to {iso(end_s)}")
+        raise ValueError(
+            f"Binance returned no {interval} klines for {symbol} from {iso(start_s)} to {iso(end_s)}"
+        )
     return ImportResult(series, added)
 
 
 def _flush(series: PriceSeries | None, symbol: str, pages: list[ep.PriceData], base_url: str):
     data = ep.concat(pages)
     if series is None:
-        series = store_prices(symbol=symbol, data=data, source=PriceSeries.Source.BINANCE,
-                              source_detail=f"{base_url}/api/v3/klines")
+        series = store_prices(
+            symbol=symbol,
+            data=data,
+            source=PriceSeries.Source.BINANCE,
+            source_detail=f"{base_url}/api/v3/klines",
+        )
         return series, len(data)
     n = append_prices(series=series, data=data)
     series.refresh_from_db()

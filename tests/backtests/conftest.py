@@ -5,6 +5,7 @@ The worker must see the test database: the test process passes it as DATABASE_UR
 file test database under VAR_DIR that settings name; PostgreSQL: ``test_<name>``). Tests that
 use workers need ``transactional_db`` so that what they write is committed and visible.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def scenario_spec(name: str, sigma: float, steps: int, lam: float = 0.0) -> dict:
     params = {"mu": 0.0, "sigma": sigma, "lam": lam, "jump_mu": -0.08, "jump_sigma": 0.04}
-    return {"name": name, "kind": "merton", "assets": ["ETHUSDT"], "n_steps": steps, "start_price": 2000.0,
-            "params": params, "conditions": {"depth_usd": 2e7, "gas_cost_usd": 5.0}}
+    return {
+        "name": name,
+        "kind": "merton",
+        "assets": ["ETHUSDT"],
+        "n_steps": steps,
+        "start_price": 2000.0,
+        "params": params,
+        "conditions": {"depth_usd": 2e7, "gas_cost_usd": 5.0},
+    }
 
 
 def make_pack(market, specs: list[dict]) -> StressPack:
@@ -44,8 +52,11 @@ def make_pack(market, specs: list[dict]) -> StressPack:
 
 def make_book(market, n: int = 2000, seed: int = 1):
     return scenario_services.generate_book(
-        market=market, n=n, seed=seed,
-        generator={"price": 2000.0, "threshold": 0.83, "total_debt_usd": 5e7, "h_min": 1.01, "h_median": 1.3})
+        market=market,
+        n=n,
+        seed=seed,
+        generator={"price": 2000.0, "threshold": 0.83, "total_debt_usd": 5e7, "h_min": 1.01, "h_median": 1.3},
+    )
 
 
 @pytest.fixture
@@ -97,9 +108,13 @@ class Worker:
             if self.text().count(text) >= count:
                 return
             if self.process.poll() is not None:
-                raise AssertionError(f"worker {self.name} exited ({self.process.returncode}):\n{self.text()[-3000:]}")
+                raise AssertionError(
+                    f"worker {self.name} exited ({self.process.returncode}):\n{self.text()[-3000:]}"
+                )
             time.sleep(0.02)
-        raise AssertionError(f"worker {self.name} did not log {text!r} within {timeout} s:\n{self.text()[-3000:]}")
+        raise AssertionError(
+            f"worker {self.name} did not log {text!r} within {timeout} s:\n{self.text()[-3000:]}"
+        )
 
     def stop(self, *, warm: bool = True) -> None:
         """Warm shutdown (SIGTERM): the running task finishes and unacknowledged messages go
@@ -137,16 +152,45 @@ def start_worker(transactional_db, tmp_path) -> Callable[..., Worker]:
     app.control.purge()  # messages left by an earlier, interrupted session
     workers: list[Worker] = []
 
-    def start(name: str = "w1", concurrency: int = 1, env: dict | None = None, args: tuple[str, ...] = ()) -> Worker:
+    def start(
+        name: str = "w1", concurrency: int = 1, env: dict | None = None, args: tuple[str, ...] = ()
+    ) -> Worker:
         log = tmp_path / f"{name}.log"
-        full_env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "governance.settings",
-                    "PYTHONUNBUFFERED": "1", **(env or {})}
+        full_env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DJANGO_SETTINGS_MODULE": "governance.settings",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "governance", "worker", "-P", "prefork",
-                 "--concurrency", str(concurrency), "-n", f"{name}-{os.getpid()}@%h", "--loglevel", "INFO",
-                 "--without-gossip", "--without-mingle", "--without-heartbeat", *args],
-                cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "governance",
+                    "worker",
+                    "-P",
+                    "prefork",
+                    "--concurrency",
+                    str(concurrency),
+                    "-n",
+                    f"{name}-{os.getpid()}@%h",
+                    "--loglevel",
+                    "INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    *args,
+                ],
+                cwd=ROOT,
+                env=full_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         worker = Worker(name, proc, log)
         workers.append(worker)
         worker.wait_for("ready.", timeout=60)
@@ -164,5 +208,6 @@ def wait_for_run(run, statuses: tuple[str, ...] = ("complete", "failed", "cancel
         if run.status in statuses:
             return run
         time.sleep(0.1)
-    raise AssertionError(f"run {run.pk} is still {run.status} ({run.chunks_done}/{run.chunks_total}) "
-                         f"after {timeout} s")
+    raise AssertionError(
+        f"run {run.pk} is still {run.status} ({run.chunks_done}/{run.chunks_total}) after {timeout} s"
+    )

@@ -6,6 +6,7 @@ that anything else uses. The worker runs with its beat (``-B``), as ``scripts/se
 and a short BACKTEST_STUCK_SECONDS: whatever the restart loses is sent again by the periodic
 resume of stuck runs, not by the test.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,23 @@ class RedisServer:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.folder = folder
-        self.command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(folder),
-                        "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]
+        self.command = [
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+        ]
         self.process: subprocess.Popen | None = None
 
     @property
@@ -47,7 +63,9 @@ class RedisServer:
 
     def start(self) -> None:
         log = open(self.folder / "redis.log", "ab")
-        self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -58,7 +76,9 @@ class RedisServer:
             except OSError:
                 pass
             time.sleep(0.05)
-        raise AssertionError(f"redis-server on port {self.port} did not start: {(self.folder / 'redis.log').read_text()}")
+        raise AssertionError(
+            f"redis-server on port {self.port} did not start: {(self.folder / 'redis.log').read_text()}"
+        )
 
     def stop(self) -> None:
         """SIGTERM: Redis writes its append-only file and exits, as on a restart by an operator."""
@@ -76,10 +96,15 @@ def redis_server(tmp_path):
 
 
 def test_a_broker_restart_mid_run_ends_in_a_complete_run_with_identical_figures(
-        heavy_market, settings, start_worker, redis_server, tmp_path):
+    heavy_market, settings, start_worker, redis_server, tmp_path
+):
     author = make_user("carol", Member.Role.CONTRIBUTOR)
-    env = {"CELERY_BROKER_URL": redis_server.url + "/0", "CELERY_RESULT_BACKEND": redis_server.url + "/1",
-           "BACKTEST_BLOCK_PATHS": "10", "BACKTEST_STUCK_SECONDS": "4"}
+    env = {
+        "CELERY_BROKER_URL": redis_server.url + "/0",
+        "CELERY_RESULT_BACKEND": redis_server.url + "/1",
+        "BACKTEST_BLOCK_PATHS": "10",
+        "BACKTEST_STUCK_SECONDS": "4",
+    }
     worker = start_worker("w1", env=env, args=("-B", "-s", str(tmp_path / "beat-schedule")))
     # Submitted here, but queued on the test's own broker by the command line (this process's
     # Celery app is configured for the suite's broker).
@@ -88,14 +113,20 @@ def test_a_broker_restart_mid_run_ends_in_a_complete_run_with_identical_figures(
     with mock.patch("backtests.services._send_dispatch"):
         proposal_services.submit_proposal(proposal=proposal, actor=author)
     run = BacktestRun.objects.get(proposal=proposal)
-    subprocess.run([sys.executable, "manage.py", "backtest", "--resume", str(run.pk)], cwd=ROOT, check=True,
-                   env={**os.environ, "DATABASE_URL": database_url(), **env}, capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "manage.py", "backtest", "--resume", str(run.pk)],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "DATABASE_URL": database_url(), **env},
+        capture_output=True,
+        timeout=60,
+    )
 
     deadline = time.monotonic() + 120
     while ChunkResult.objects.filter(run=run).count() < 3:
         assert time.monotonic() < deadline, worker.text()[-3000:]
         time.sleep(0.05)
-    redis_server.stop()          # mid-run: chunks queued, one computing, its ack to come
+    redis_server.stop()  # mid-run: chunks queued, one computing, its ack to come
     time.sleep(3)
     redis_server.start()
 

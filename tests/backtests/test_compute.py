@@ -1,4 +1,5 @@
 """The numeric core without a database: chunking, merging, replay in one process."""
+
 import numpy as np
 import pytest
 
@@ -18,6 +19,7 @@ def gbm_generator(sigma: float, steps: int = 48):
         prices[:, 0] = 2000.0
         prices[:, 1:] = 2000.0 * np.exp(np.cumsum(logret, axis=1))
         return prices, market
+
     return generate
 
 
@@ -27,26 +29,43 @@ def make_inputs(n_paths: int, n_positions: int = 300, steps: int = 48) -> comput
     hf = 1.01 + 0.3 * np.exp(0.7 * rng.standard_normal(n_positions))
     book = aave.Book(collateral=hf * debt / (2000 * 0.825), debt=debt)
     scenarios = tuple(
-        compute.ScenarioInput(index=i, name=name, n_paths=n_paths, steps=steps, interval_seconds=3600,
-                              generate=gbm_generator(sigma, steps), live=aave.Params(liquidation_threshold=0.825),
-                              proposed=aave.Params(liquidation_threshold=0.80, ltv=0.78, liquidation_bonus=0.06))
+        compute.ScenarioInput(
+            index=i,
+            name=name,
+            n_paths=n_paths,
+            steps=steps,
+            interval_seconds=3600,
+            generate=gbm_generator(sigma, steps),
+            live=aave.Params(liquidation_threshold=0.825),
+            proposed=aave.Params(liquidation_threshold=0.80, ltv=0.78, liquidation_bonus=0.06),
+        )
         for i, (name, sigma) in enumerate([("calm", 0.6), ("storm", 3.0)])
     )
     return compute.RunInputs(
-        simulate=aave.simulate, book=book, scenarios=scenarios, fields=RESULT_FIELDS, summarize=results.summarize,
-        paired_differences=results.paired_differences, n_boot=50, borrowing_power=aave.borrowing_power,
+        simulate=aave.simulate,
+        book=book,
+        scenarios=scenarios,
+        fields=RESULT_FIELDS,
+        summarize=results.summarize,
+        paired_differences=results.paired_differences,
+        n_boot=50,
+        borrowing_power=aave.borrowing_power,
     )
 
 
 def chunked_figures(inputs, seed, block_paths, order_seed=0):
-    blocks = compute.plan_blocks(paths_per_scenario=[s.n_paths for s in inputs.scenarios], block_paths=block_paths)
+    blocks = compute.plan_blocks(
+        paths_per_scenario=[s.n_paths for s in inputs.scenarios], block_paths=block_paths
+    )
     # Workers finish in any order: compute the chunks shuffled, store them packed, merge by index.
     stored = {}
     for i in np.random.default_rng(order_seed).permutation(len(blocks)):
         b = blocks[i]
         stored[(b.scenario_index, b.block_index)] = compute.pack(compute.compute_chunk(inputs, seed, b))
     return [
-        compute.merge_scenario(inputs, seed, s.index, [compute.unpack(stored[k]) for k in sorted(stored) if k[0] == s.index])
+        compute.merge_scenario(
+            inputs, seed, s.index, [compute.unpack(stored[k]) for k in sorted(stored) if k[0] == s.index]
+        )
         for s in inputs.scenarios
     ]
 
@@ -79,8 +98,10 @@ def test_another_seed_draws_other_paths():
     inputs = make_inputs(8)
     one = chunked_figures(inputs, seed=3, block_paths=4)
     two = chunked_figures(inputs, seed=4, block_paths=4)
-    assert one[0].live[:, RESULT_FIELDS.index("final_price")].tobytes() != \
-        two[0].live[:, RESULT_FIELDS.index("final_price")].tobytes()
+    assert (
+        one[0].live[:, RESULT_FIELDS.index("final_price")].tobytes()
+        != two[0].live[:, RESULT_FIELDS.index("final_price")].tobytes()
+    )
 
 
 def test_the_comparison_is_proposed_minus_live_on_the_same_paths():
@@ -105,8 +126,9 @@ def test_blocks_cover_every_path_once():
 def test_a_chunk_stays_under_its_memory_budget_whatever_the_run_size(n_paths):
     budget = 16 * 2**20
     steps = 8760
-    b = compute.block_paths_for(n_paths=n_paths, max_steps=steps, target_paths=10**9, memory_bytes=budget,
-                                n_positions=10_000)
+    b = compute.block_paths_for(
+        n_paths=n_paths, max_steps=steps, target_paths=10**9, memory_bytes=budget, n_positions=10_000
+    )
     assert 1 <= b <= n_paths
     assert b * (steps + 1) * 8 * 4 + 10_000 * 64 <= budget
 
@@ -162,9 +184,11 @@ def test_volume_and_bad_debt_bands_are_quantiles_over_all_paths_merged_exactly()
 def test_chunks_stored_before_the_engine_recorded_series_merge_without_them():
     inputs = make_inputs(8)
     blocks = compute.plan_blocks(paths_per_scenario=[8, 8], block_paths=4)
-    old = [{k: v for k, v in compute.compute_chunk(inputs, 2, b).items()
-            if k in ("live", "proposed", "price")}
-           for b in blocks if b.scenario_index == 0]
+    old = [
+        {k: v for k, v in compute.compute_chunk(inputs, 2, b).items() if k in ("live", "proposed", "price")}
+        for b in blocks
+        if b.scenario_index == 0
+    ]
     fig = compute.merge_scenario(inputs, 2, 0, old)
     assert set(fig.series) == {"hours", "price"}
     assert fig.series["price"] == chunked_figures(inputs, seed=2, block_paths=4)[0].series["price"]
@@ -175,6 +199,8 @@ def test_borrowing_power_is_reported_for_both_versions_without_an_interval():
     fig = chunked_figures(inputs, seed=2, block_paths=5)[0]
     bp = fig.paired["borrowing_power"]
     expected_live = float((inputs.book.collateral * 2000.0 * 0.825).sum())
-    assert bp["a"] == pytest.approx(expected_live, rel=1e-12) and fig.live_summary["borrowing_power"] == bp["a"]
+    assert (
+        bp["a"] == pytest.approx(expected_live, rel=1e-12) and fig.live_summary["borrowing_power"] == bp["a"]
+    )
     assert bp["diff"] == bp["b"] - bp["a"] < 0  # the proposal lowers the threshold
     assert bp["ci_low"] == bp["ci_high"] == bp["diff"]

@@ -1,4 +1,5 @@
 """The proposal page's backtest panel in headless Chromium, with a real worker behind it."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,8 @@ pytestmark = [pytest.mark.worker, pytest.mark.e2e]
 
 
 def test_the_author_submits_and_watches_the_panel_fill_in_results_without_a_reload(
-        transactional_db, settings, start_worker, logged_in_page):
+    transactional_db, settings, start_worker, logged_in_page
+):
     settings.BACKTEST_PATHS = 40
     market = make_market("aave-v3")
     make_book(market)

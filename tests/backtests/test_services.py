@@ -1,5 +1,6 @@
 """Backtest services, pages and commands in this process (the worker tests run them through a
 real broker; here the tasks' services are called directly, in the order the workers call them)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -66,7 +67,9 @@ def drive(run: BacktestRun, django_capture_on_commit_callbacks, *, until: str = 
     if until == "dispatched":
         return run
     for block in services.blocks_of(run):
-        assert services.run_chunk(run_id=run.pk, scenario_index=block.scenario_index, block_index=block.block_index)
+        assert services.run_chunk(
+            run_id=run.pk, scenario_index=block.scenario_index, block_index=block.block_index
+        )
         if until == "one chunk":
             break
     run.refresh_from_db()
@@ -97,7 +100,11 @@ def test_a_run_driven_to_the_end_stores_results_and_opens_the_vote(run, django_c
     assert run.status == RunStatus.COMPLETE
     assert (run.chunks_done, run.chunks_total) == (6, 6)  # 2 scenarios x blocks of 5, 5, 2 paths
     assert sorted(run.results.values_list("scenario_index", "role")) == [
-        (0, "live"), (0, "proposed"), (1, "live"), (1, "proposed")]
+        (0, "live"),
+        (0, "proposed"),
+        (1, "live"),
+        (1, "proposed"),
+    ]
     assert run.proposal.__class__.objects.get(pk=run.proposal_id).status == Proposal.Status.VOTING
     assert services.replay_backtest(run=run) == []
 
@@ -133,13 +140,18 @@ def test_a_chunk_of_a_cancelled_run_is_discarded(run, author, django_capture_on_
         services.cancel_backtest(run=run, user=author)
     assert services.run_chunk(run_id=run.pk, scenario_index=0, block_index=1) is False
     arrays = {"live": np.zeros((5, 13)), "proposed": np.zeros((5, 13)), "price": np.zeros((5, 3))}
-    assert services.store_chunk(run_id=run.pk, block=services.block_of(run, 0, 1), arrays=arrays, seconds=0) == services.NOT_STORED
+    assert (
+        services.store_chunk(run_id=run.pk, block=services.block_of(run, 0, 1), arrays=arrays, seconds=0)
+        == services.NOT_STORED
+    )
     assert not run.chunks.exists()
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED and "carol" in run.error
 
 
-def test_a_book_changed_after_the_run_started_fails_the_run_saying_so(run, django_capture_on_commit_callbacks):
+def test_a_book_changed_after_the_run_started_fails_the_run_saying_so(
+    run, django_capture_on_commit_callbacks
+):
     from backtests import inputs
 
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
@@ -174,7 +186,9 @@ def test_progress_reports_chunks_elapsed_and_time_left(run, django_capture_on_co
     assert p["eta_seconds"] == pytest.approx(p["elapsed_seconds"] * 5, rel=1e-6)
 
 
-def test_a_run_without_progress_for_the_configured_time_is_reported_stuck(run, settings, django_capture_on_commit_callbacks):
+def test_a_run_without_progress_for_the_configured_time_is_reported_stuck(
+    run, settings, django_capture_on_commit_callbacks
+):
     run = drive(run, django_capture_on_commit_callbacks, until="one chunk")
     settings.BACKTEST_STUCK_SECONDS = 60
     assert services.stuck_runs() == []
@@ -194,13 +208,16 @@ def test_resuming_a_stuck_run_sends_only_its_missing_chunks(run, django_capture_
 
 
 def test_the_chunk_that_completes_a_scenario_merges_it_and_the_last_merge_finishes_the_run(
-        run, django_capture_on_commit_callbacks):
+    run, django_capture_on_commit_callbacks
+):
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
     blocks = services.blocks_of(run)  # scenario 0: blocks 0-2, scenario 1: blocks 0-2
     merged = []
     for b in blocks:
         with django_capture_on_commit_callbacks(execute=False):
-            assert services.run_chunk(run_id=run.pk, scenario_index=b.scenario_index, block_index=b.block_index)
+            assert services.run_chunk(
+                run_id=run.pk, scenario_index=b.scenario_index, block_index=b.block_index
+            )
         merged.append(sorted(run.comparisons.values_list("scenario_index", flat=True)))
     assert merged == [[], [], [0], [0], [0], [0, 1]]
     run.refresh_from_db()
@@ -211,7 +228,9 @@ def test_the_chunk_that_completes_a_scenario_merges_it_and_the_last_merge_finish
     assert run.comparisons.get(scenario_index=0).paired == before and run.chunks.count() == 6
 
 
-def test_of_two_writes_of_a_scenarios_last_chunk_only_the_first_completes_it(run, django_capture_on_commit_callbacks):
+def test_of_two_writes_of_a_scenarios_last_chunk_only_the_first_completes_it(
+    run, django_capture_on_commit_callbacks
+):
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
     inputs_ = services.run_inputs.load_inputs(run)
     results = []
@@ -221,7 +240,9 @@ def test_of_two_writes_of_a_scenarios_last_chunk_only_the_first_completes_it(run
     assert results == [services.STORED, services.STORED, services.COMPLETES_SCENARIO, services.STORED]
 
 
-def test_a_scenario_whose_merge_was_lost_is_merged_when_the_run_is_resumed(run, django_capture_on_commit_callbacks):
+def test_a_scenario_whose_merge_was_lost_is_merged_when_the_run_is_resumed(
+    run, django_capture_on_commit_callbacks
+):
     from unittest import mock
 
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
@@ -230,11 +251,17 @@ def test_a_scenario_whose_merge_was_lost_is_merged_when_the_run_is_resumed(run, 
             services.run_chunk(run_id=run.pk, scenario_index=b.scenario_index, block_index=b.block_index)
         merge.assert_called_once_with(run_id=run.pk, scenario_index=0)
     assert not run.comparisons.exists()
-    with mock.patch("backtests.services._send_chunks") as send_chunks, \
-            mock.patch("backtests.services._send_merges") as send_merges:
+    with (
+        mock.patch("backtests.services._send_chunks") as send_chunks,
+        mock.patch("backtests.services._send_merges") as send_merges,
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             assert services.resume_backtest(run=run) == 3
-    assert [(b.scenario_index, b.block_index) for b in send_chunks.call_args.args[1]] == [(1, 0), (1, 1), (1, 2)]
+    assert [(b.scenario_index, b.block_index) for b in send_chunks.call_args.args[1]] == [
+        (1, 0),
+        (1, 1),
+        (1, 2),
+    ]
     send_merges.assert_called_once_with(run.pk, [0])
     # The merge task, as the worker runs it, then the resent chunks: the run completes.
     assert services.merge_scenario(run_id=run.pk, scenario_index=0)
@@ -251,8 +278,9 @@ def test_chunks_are_sent_scenario_by_scenario_the_largest_scenarios_first():
     assert order == [(3, 0), (3, 1), (3, 2), (1, 0), (1, 1), (0, 0), (2, 0)]
 
 
-def test_a_pending_run_whose_dispatch_was_lost_is_resumed_automatically(run, settings,
-                                                                        django_capture_on_commit_callbacks):
+def test_a_pending_run_whose_dispatch_was_lost_is_resumed_automatically(
+    run, settings, django_capture_on_commit_callbacks
+):
     settings.BACKTEST_STUCK_SECONDS = 60
     BacktestRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(seconds=120))
     from unittest import mock
@@ -291,8 +319,9 @@ def login(client, user) -> None:
     assert client.login(username=user.username, password=PASSWORD)
 
 
-def test_the_proposal_page_shows_progress_but_no_results_while_running(client, voter, run,
-                                                                        django_capture_on_commit_callbacks):
+def test_the_proposal_page_shows_progress_but_no_results_while_running(
+    client, voter, run, django_capture_on_commit_callbacks
+):
     run = drive(run, django_capture_on_commit_callbacks, until="one chunk")
     login(client, voter)
     html = client.get(reverse("proposals:detail", args=[run.proposal_id])).content.decode()
@@ -302,8 +331,9 @@ def test_the_proposal_page_shows_progress_but_no_results_while_running(client, v
     assert "Cancel backtest" not in html  # a voter may not cancel
 
 
-def test_the_proposal_page_shows_stored_results_of_a_complete_run(client, voter, run,
-                                                                  django_capture_on_commit_callbacks):
+def test_the_proposal_page_shows_stored_results_of_a_complete_run(
+    client, voter, run, django_capture_on_commit_callbacks
+):
     run = drive(run, django_capture_on_commit_callbacks)
     login(client, voter)
     html = client.get(reverse("proposals:detail", args=[run.proposal_id])).content.decode()
@@ -316,14 +346,17 @@ def test_the_proposal_page_shows_stored_results_of_a_complete_run(client, voter,
 
 
 def test_the_volume_and_bad_debt_charts_plot_the_stored_bands_live_against_proposed(
-        run, django_capture_on_commit_callbacks):
+    run, django_capture_on_commit_callbacks
+):
     run = drive(run, django_capture_on_commit_callbacks)
     comp = run.comparisons.get(scenario_index=1)
     figures = {f["id"]: f["figure"] for f in charts.price_band_figures(run)}
     fig = figures[f"bt-chart-{run.pk}-1-bad"]
     medians = [t for t in fig["data"] if t["name"].endswith("median")]
-    assert [t["name"] for t in medians] == [f"live v{run.base_version.number} median",
-                                            f"proposed v{run.proposed_version.number} median"]
+    assert [t["name"] for t in medians] == [
+        f"live v{run.base_version.number} median",
+        f"proposed v{run.proposed_version.number} median",
+    ]
     assert medians[0]["y"] == comp.series["bad_debt_cum"]["live"]["p50"]
     assert medians[1]["y"] == comp.series["bad_debt_cum"]["proposed"]["p50"]
     assert medians[0]["x"] == comp.series["hours"]
@@ -332,10 +365,14 @@ def test_the_volume_and_bad_debt_charts_plot_the_stored_bands_live_against_propo
 
 
 def test_the_panel_of_a_failed_run_shows_the_engines_message(client, voter, run):
-    services.fail_backtest(run_id=run.pk, message="Scenario 'storm', paths 0-4: prices must be finite and > 0")
+    services.fail_backtest(
+        run_id=run.pk, message="Scenario 'storm', paths 0-4: prices must be finite and > 0"
+    )
     login(client, voter)
     html = client.get(reverse("backtests:panel", args=[run.proposal_id])).content.decode()
-    assert "The backtest failed: Scenario &#x27;storm&#x27;, paths 0-4: prices must be finite and &gt; 0" in html
+    assert (
+        "The backtest failed: Scenario &#x27;storm&#x27;, paths 0-4: prices must be finite and &gt; 0" in html
+    )
 
 
 def test_progress_json_is_for_members_who_may_see_the_proposal(client, voter, run):
@@ -358,8 +395,9 @@ def test_only_the_author_or_an_administrator_may_cancel_and_only_by_post(client,
     assert run.status == RunStatus.CANCELLED
 
 
-def test_after_a_failed_run_the_author_may_start_another_and_a_voter_may_not(client, voter, author, run,
-                                                                             django_capture_on_commit_callbacks):
+def test_after_a_failed_run_the_author_may_start_another_and_a_voter_may_not(
+    client, voter, author, run, django_capture_on_commit_callbacks
+):
     services.fail_backtest(run_id=run.pk, message="boom")
     url = reverse("backtests:start", args=[run.proposal_id])
     login(client, voter)
@@ -397,9 +435,19 @@ def test_cancel_requires_the_csrf_token(author, run):
 
 
 def test_maker_tail_and_step_in_seconds_become_steps_of_the_scenario():
-    values = {"mat": Decimal("1.45"), "chop": Decimal("1.13"), "hole": Decimal("1e7"), "buf": Decimal("1.2"),
-              "tail": Decimal("7200"), "cusp": Decimal("0.4"), "chip": Decimal("0.001"), "tip": Decimal("300"),
-              "cut": Decimal("0.99"), "step": Decimal("90"), "dust": Decimal("7500")}
+    values = {
+        "mat": Decimal("1.45"),
+        "chop": Decimal("1.13"),
+        "hole": Decimal("1e7"),
+        "buf": Decimal("1.2"),
+        "tail": Decimal("7200"),
+        "cusp": Decimal("0.4"),
+        "chip": Decimal("0.001"),
+        "tip": Decimal("300"),
+        "cut": Decimal("0.99"),
+        "step": Decimal("90"),
+        "dust": Decimal("7500"),
+    }
     hourly = params.engine_params_dict("maker-clip", values, interval_seconds=3600)
     minutely = params.engine_params_dict("maker-clip", values, interval_seconds=60)
     assert (hourly["tail"], hourly["step"]) == (2.0, 0.025)
@@ -410,20 +458,30 @@ def test_maker_tail_and_step_in_seconds_become_steps_of_the_scenario():
 
 
 def test_aave_values_map_to_engine_fractions():
-    values = {"ltv": Decimal("0.805"), "liquidation_threshold": Decimal("0.83"), "liquidation_bonus": Decimal("0.05"),
-              "reserve_factor": Decimal("0.15"), "liquidation_protocol_fee": Decimal("0.10"),
-              "supply_cap": Decimal("1"), "borrow_cap": Decimal("1")}
+    values = {
+        "ltv": Decimal("0.805"),
+        "liquidation_threshold": Decimal("0.83"),
+        "liquidation_bonus": Decimal("0.05"),
+        "reserve_factor": Decimal("0.15"),
+        "liquidation_protocol_fee": Decimal("0.10"),
+        "supply_cap": Decimal("1"),
+        "borrow_cap": Decimal("1"),
+    }
     p = params.engine_params("aave-v3", values, interval_seconds=3600)
     assert (p.ltv, p.liquidation_threshold, p.liquidation_bonus, p.protocol_fee) == (0.805, 0.83, 0.05, 0.10)
 
 
-@pytest.mark.parametrize("mechanism, generator", [
-    ("compound-v3", {"price": 2000.0, "threshold": 0.77, "total_debt_usd": 5e7}),
-    ("maker-clip", {"price": 2000.0, "mat": 1.45, "total_debt_usd": 5e7}),
-    ("perp", {"price": 2000.0, "mmf": 0.02, "total_notional_usd": 5e7}),
-])
-def test_every_mechanism_runs_from_its_versions_to_stored_results(mechanism, generator, author, settings,
-                                                                  django_capture_on_commit_callbacks):
+@pytest.mark.parametrize(
+    "mechanism, generator",
+    [
+        ("compound-v3", {"price": 2000.0, "threshold": 0.77, "total_debt_usd": 5e7}),
+        ("maker-clip", {"price": 2000.0, "mat": 1.45, "total_debt_usd": 5e7}),
+        ("perp", {"price": 2000.0, "mmf": 0.02, "total_notional_usd": 5e7}),
+    ],
+)
+def test_every_mechanism_runs_from_its_versions_to_stored_results(
+    mechanism, generator, author, settings, django_capture_on_commit_callbacks
+):
     from scenarios import services as scenario_services
 
     market = make_market(mechanism)
@@ -440,7 +498,9 @@ def test_every_mechanism_runs_from_its_versions_to_stored_results(mechanism, gen
     assert services.replay_backtest(run=run) == []
 
 
-SHARED_ETH = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "prices" / "ETHUSDT_1h_binance_spot.csv"
+SHARED_ETH = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "prices" / "ETHUSDT_1h_binance_spot.csv"
+)
 
 
 def test_seed_backtests_without_history_names_the_missing_file(db):
@@ -453,8 +513,16 @@ def test_seed_backtests_gives_every_market_a_pack_and_a_book_once(db):
     from scenarios.models import Book, StressPack
 
     aave, perp = make_market("aave-v3"), make_market("perp")
-    call_command("seed_backtests", "--prices", str(SHARED_ETH), "--positions", "200", "--steps", "48",
-                 stdout=StringIO())
+    call_command(
+        "seed_backtests",
+        "--prices",
+        str(SHARED_ETH),
+        "--positions",
+        "200",
+        "--steps",
+        "48",
+        stdout=StringIO(),
+    )
     for market in (aave, perp):
         assert StressPack.objects.get(market=market, is_default=True).scenarios.count() == 8
         assert Book.objects.get(market=market, is_default=True).n_positions == 200

@@ -1,4 +1,5 @@
 """Backtests through a real broker and real worker processes (not eager mode)."""
+
 from __future__ import annotations
 
 import os
@@ -43,7 +44,9 @@ def submit(market, author, settings, n_paths: int = 30) -> BacktestRun:
     return BacktestRun.objects.get(proposal=proposal)
 
 
-def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(market, author, settings, start_worker):
+def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(
+    market, author, settings, start_worker
+):
     start_worker("w1", env=WORKER_ENV)
     run = wait_for_run(submit(market, author, settings))
     assert run.status == RunStatus.COMPLETE, run.error
@@ -57,7 +60,10 @@ def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(mark
     assert manifest["versions"]["proposed"]["content_hash"] == run.proposed_version.content_hash
     assert manifest["versions"]["live"]["content_hash"] == run.base_version.content_hash
     assert len(manifest["book"]["sha256"]) == 64 and manifest["chunking"]["block_paths"] == 10
-    assert [s["name"] for s in manifest["scenarios"]] == ["aave-v3-ethereum-weth: calm", "aave-v3-ethereum-weth: storm"]
+    assert [s["name"] for s in manifest["scenarios"]] == [
+        "aave-v3-ethereum-weth: calm",
+        "aave-v3-ethereum-weth: storm",
+    ]
     # A complete backtest opens the vote.
     assert Proposal.objects.get(pk=run.proposal_id).status == Proposal.Status.VOTING
 
@@ -78,7 +84,8 @@ def test_merged_figures_equal_a_single_process_run_bit_for_bit(market, author, s
 
 
 def test_a_worker_killed_mid_chunk_leaves_the_chunk_to_another_and_the_figures_are_identical(
-        heavy_market, author, settings, start_worker):
+    heavy_market, author, settings, start_worker
+):
     first = start_worker("w1", env=WORKER_ENV)
     run = submit(heavy_market, author, settings, n_paths=20)
     first.wait_for("chunk run=%s scenario=0 block=1 started" % run.pk, timeout=60)
@@ -91,8 +98,10 @@ def test_a_worker_killed_mid_chunk_leaves_the_chunk_to_another_and_the_figures_a
     second = start_worker("w2", env=WORKER_ENV)
     run = wait_for_run(run)
     assert run.status == RunStatus.COMPLETE, run.error
-    assert f"chunk run={run.pk} scenario=0 block=1 started" in second.text() or \
-        first.text().count(f"chunk run={run.pk} scenario=0 block=1 started") == 2
+    assert (
+        f"chunk run={run.pk} scenario=0 block=1 started" in second.text()
+        or first.text().count(f"chunk run={run.pk} scenario=0 block=1 started") == 2
+    )
     assert ChunkResult.objects.filter(run=run).count() == 4
     assert services.replay_backtest(run=run) == []
 
@@ -120,7 +129,9 @@ def test_a_redelivered_chunk_does_not_double_count(market, author, settings, sta
     worker.wait_for(f"run_chunk_task[{task_id}] succeeded", timeout=60)
     assert f"chunk run={run.pk} scenario=1 block=2 already stored" in worker.text()
     block = services.block_of(run, 1, 2)
-    assert services.store_chunk(run_id=run.pk, block=block, arrays=compute.unpack(before[(1, 2)]), seconds=0.0)
+    assert services.store_chunk(
+        run_id=run.pk, block=block, arrays=compute.unpack(before[(1, 2)]), seconds=0.0
+    )
     run.refresh_from_db()
     assert run.chunks.count() == 6 and run.chunks_done == 6
     assert run.chunks.get(scenario_index=1, block_index=2).attempts == 2
@@ -141,7 +152,9 @@ def test_a_cancelled_run_stops_and_shows_cancelled(heavy_market, author, setting
     assert Proposal.objects.get(pk=run.proposal_id).status == Proposal.Status.BACKTESTING
 
 
-def test_bad_input_fails_the_run_with_the_engines_message_and_is_not_retried(market, author, settings, start_worker):
+def test_bad_input_fails_the_run_with_the_engines_message_and_is_not_retried(
+    market, author, settings, start_worker
+):
     # A book with a negative debt (stored consistently, hash and all) is bad input: the engine
     # refuses it when a chunk loads it.
     book = scenario_services.default_book(market)

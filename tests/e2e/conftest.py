@@ -1,4 +1,5 @@
 """Everything in this folder drives a browser (fixtures: tests/browser.py)."""
+
 from typing import Any
 
 import pytest

@@ -6,6 +6,7 @@ close factor 0.5 (DEFAULT_LIQUIDATION_CLOSE_FACTOR) unless HF < 0.95
 (_calculateAvailableCollateralToLiquidate), capped at the user's balance with the debt repaid
 recomputed as balance * price / bonus; liquidationProtocolFee taken from the bonus part.
 """
+
 import numpy as np
 import pytest
 
@@ -17,14 +18,24 @@ from engine.market import DynamicThreshold, Liquidators, Liquidity, MarketCondit
 ALWAYS = MarketConditions(liquidators=Liquidators(rational=False))
 
 
-def one(c: float, d: float, prices: list[float], params: aave.Params | None = None,
-        market: MarketConditions = ALWAYS) -> dict:
+def one(
+    c: float,
+    d: float,
+    prices: list[float],
+    params: aave.Params | None = None,
+    market: MarketConditions = ALWAYS,
+) -> dict:
     params = params or aave.Params(protocol_fee=0.0)
-    r = aave.simulate_positions(params, aave.Book(np.array([c]), np.array([d])),
-                                np.array([prices], dtype=float), market)
+    r = aave.simulate_positions(
+        params, aave.Book(np.array([c]), np.array([d])), np.array([prices], dtype=float), market
+    )
     row = {name: r["per_path"][0, i] for name, i in F.items()}
-    row.update(c=r["collateral"][0, 0], d=r["debt"][0, 0], to_liq=r["to_liquidators"][0],
-               to_protocol=r["to_protocol"][0])
+    row.update(
+        c=r["collateral"][0, 0],
+        d=r["debt"][0, 0],
+        to_liq=r["to_liquidators"][0],
+        to_protocol=r["to_protocol"][0],
+    )
     return row
 
 
@@ -36,14 +47,14 @@ def test_healthy_position_is_not_liquidated() -> None:
 def test_partial_liquidation_repays_half_the_debt_with_bonus_and_protocol_fee() -> None:
     # h = 10 * 1900 * 0.825 / 16000 = 0.9797: in [0.95, 1) -> close factor 0.5.
     r = one(10.0, 16_000.0, [2000.0, 1900.0, 1900.0], aave.Params(protocol_fee=0.1))
-    seize = 8000.0 * 1.05 / 1900.0                    # 4.421052... units
-    fee = (seize - seize / 1.05) * 0.1                 # 0.0210526 units to the treasury
+    seize = 8000.0 * 1.05 / 1900.0  # 4.421052... units
+    fee = (seize - seize / 1.05) * 0.1  # 0.0210526 units to the treasury
     assert r["n_liq"] == 1
     assert r["liq_volume"] == pytest.approx(8000.0)
     assert r["d"] == pytest.approx(8000.0)
     assert r["c"] == pytest.approx(10.0 - seize)
     assert r["penalty"] == pytest.approx(400.0)
-    assert r["protocol_fees"] == pytest.approx(fee * 1900.0)   # 40 USD
+    assert r["protocol_fees"] == pytest.approx(fee * 1900.0)  # 40 USD
     assert r["protocol_fees"] == pytest.approx(40.0)
     assert r["collateral_sold_usd"] == pytest.approx((seize - fee) * 1900.0)
     assert r["bad_debt"] == 0.0
@@ -54,7 +65,7 @@ def test_partial_liquidation_repays_half_the_debt_with_bonus_and_protocol_fee() 
 def test_below_095_the_whole_debt_is_repaid_and_the_rest_of_the_collateral_stays() -> None:
     # h = 10 * 1800 * 0.825 / 16000 = 0.928 < 0.95 -> close factor 1.
     r = one(10.0, 16_000.0, [2000.0, 1800.0, 1800.0])
-    seize = 16_000.0 * 1.05 / 1800.0                   # 9.333 < 10
+    seize = 16_000.0 * 1.05 / 1800.0  # 9.333 < 10
     assert r["n_liq"] == 1 and r["d"] == 0.0
     assert r["c"] == pytest.approx(10.0 - seize)
     assert r["liq_volume"] == pytest.approx(16_000.0)
@@ -69,7 +80,7 @@ def test_capped_collateral_branch_writes_off_the_rest_as_bad_debt() -> None:
     repay = 10.0 * 1500.0 / 1.05
     assert r["n_liq"] == 1
     assert r["liq_volume"] == pytest.approx(repay)
-    assert r["bad_debt"] == pytest.approx(16_000.0 - repay)        # 1714.29
+    assert r["bad_debt"] == pytest.approx(16_000.0 - repay)  # 1714.29
     assert r["bad_debt"] == pytest.approx(1714.2857142857)
     assert r["penalty"] == pytest.approx(0.05 * repay)
     assert r["c"] == 0.0 and r["d"] == 0.0
@@ -119,16 +130,18 @@ def test_oracle_latency_delays_the_liquidation() -> None:
 def test_push_oracle_ignores_moves_below_the_deviation_until_the_heartbeat() -> None:
     # 1930 is 3.5 % below 2000: no round at 5 % deviation; h(1930) = 0.995 would liquidate.
     prices = [2000.0] + [1930.0] * 6
-    push = MarketConditions(oracle=Oracle(deviation=0.05, heartbeat=4),
-                            liquidators=Liquidators(rational=False))
-    assert one(10.0, 16_000.0, prices[:4], market=push)["n_liq"] == 0   # steps 0..3
-    assert one(10.0, 16_000.0, prices, market=push)["n_liq"] == 1       # heartbeat at step 4
+    push = MarketConditions(
+        oracle=Oracle(deviation=0.05, heartbeat=4), liquidators=Liquidators(rational=False)
+    )
+    assert one(10.0, 16_000.0, prices[:4], market=push)["n_liq"] == 0  # steps 0..3
+    assert one(10.0, 16_000.0, prices, market=push)["n_liq"] == 1  # heartbeat at step 4
 
 
 def test_linear_impact_of_the_sale_lowers_the_next_price() -> None:
     depth = 1e6
-    market = MarketConditions(liquidity=Liquidity(depth_usd=depth, k=1.0),
-                              liquidators=Liquidators(rational=False))
+    market = MarketConditions(
+        liquidity=Liquidity(depth_usd=depth, k=1.0), liquidators=Liquidators(rational=False)
+    )
     r = one(10.0, 16_000.0, [2000.0, 1900.0, 1900.0], market=market)
     sold = 8000.0 * 1.05  # seize * p = repay * 1.05 / 1900 * 1900
     assert r["collateral_sold_usd"] == pytest.approx(sold)
@@ -136,12 +149,14 @@ def test_linear_impact_of_the_sale_lowers_the_next_price() -> None:
 
 
 def test_sqrt_impact_and_the_per_step_floor() -> None:
-    sq = MarketConditions(liquidity=Liquidity(depth_usd=1e6, k=0.5, model="sqrt"),
-                          liquidators=Liquidators(rational=False))
+    sq = MarketConditions(
+        liquidity=Liquidity(depth_usd=1e6, k=0.5, model="sqrt"), liquidators=Liquidators(rational=False)
+    )
     r = one(10.0, 16_000.0, [2000.0, 1900.0, 1900.0], market=sq)
     assert r["final_price"] == pytest.approx(1900.0 * (1.0 - 0.5 * np.sqrt(8400.0 / 1e6)))
-    floored = MarketConditions(liquidity=Liquidity(depth_usd=1.0, max_step_impact=0.3),
-                               liquidators=Liquidators(rational=False))
+    floored = MarketConditions(
+        liquidity=Liquidity(depth_usd=1.0, max_step_impact=0.3), liquidators=Liquidators(rational=False)
+    )
     r = one(10.0, 16_000.0, [2000.0, 1900.0, 1900.0], market=floored)
     assert r["final_price"] == pytest.approx(1900 * 0.7)
 
@@ -151,8 +166,9 @@ def test_dynamic_threshold_lowers_lt_when_volatility_rises() -> None:
     # of 10-15 % a step give an EWMA sigma near 0.1, so LT = 0.825 - 2 * 0.1 * sqrt(24) hits the
     # 0.5 floor and h = 1900 * 0.5 / 1500 = 0.63.
     prices = [2000.0, 2200.0, 1850.0, 2150.0, 1900.0, 1900.0]
-    dyn = aave.Params(protocol_fee=0.0, dynamic=DynamicThreshold(k_vol=2.0, horizon_steps=24.0,
-                                                                  ewma_lambda=0.5, floor=0.5))
+    dyn = aave.Params(
+        protocol_fee=0.0, dynamic=DynamicThreshold(k_vol=2.0, horizon_steps=24.0, ewma_lambda=0.5, floor=0.5)
+    )
     assert one(1.0, 1500.0, prices)["n_liq"] == 0
     assert one(1.0, 1500.0, prices, dyn)["n_liq"] >= 1
 
@@ -171,13 +187,16 @@ def test_positions_without_debt_are_never_touched() -> None:
     assert r["n_liq"] == 0 and r["c"] == 10.0 and r["unrealized_bad_debt"] == 0.0
 
 
-@pytest.mark.parametrize("kw, needle", [
-    ({"liquidation_threshold": 1.2}, "liquidation_threshold must be in [0, 1]; got 1.2"),
-    ({"ltv": 0.9}, "ltv must be <= liquidation_threshold"),
-    ({"liquidation_threshold": 0.97}, "liquidation_threshold * (1 + liquidation_bonus) must be <= 1"),
-    ({"liquidation_bonus": 0.0}, "liquidation_bonus must be in (0, 1]; got 0.0"),
-    ({"close_factor": 0.0}, "close_factor must be in (0, 1]"),
-])
+@pytest.mark.parametrize(
+    "kw, needle",
+    [
+        ({"liquidation_threshold": 1.2}, "liquidation_threshold must be in [0, 1]; got 1.2"),
+        ({"ltv": 0.9}, "ltv must be <= liquidation_threshold"),
+        ({"liquidation_threshold": 0.97}, "liquidation_threshold * (1 + liquidation_bonus) must be <= 1"),
+        ({"liquidation_bonus": 0.0}, "liquidation_bonus must be in (0, 1]; got 0.0"),
+        ({"close_factor": 0.0}, "close_factor must be in (0, 1]"),
+    ],
+)
 def test_invalid_parameters_are_rejected_with_name_range_and_value(kw: dict, needle: str) -> None:
     with pytest.raises(EngineError) as e:
         aave.Params(**kw)

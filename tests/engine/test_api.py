@@ -1,4 +1,5 @@
 """Registry, run (chunked or not) and compare."""
+
 import numpy as np
 import pytest
 
@@ -21,8 +22,13 @@ def setup():
 
 
 def test_registry_names_every_mechanism_module() -> None:
-    assert api.MECHANISMS == {"aave-v3": "engine.aave", "compound-v3": "engine.compound",
-                              "maker-clip": "engine.maker", "perp": "engine.perp", "cross": "engine.cross"}
+    assert api.MECHANISMS == {
+        "aave-v3": "engine.aave",
+        "compound-v3": "engine.compound",
+        "maker-clip": "engine.maker",
+        "perp": "engine.perp",
+        "cross": "engine.cross",
+    }
     assert "aave-v3" in api.available_mechanisms()
 
 
@@ -58,9 +64,16 @@ def test_market_from_dict_names_an_unknown_key() -> None:
 
 def test_compare_differences_are_b_minus_a_on_the_same_paths(setup) -> None:
     book, prices, market = setup
-    res = api.compare("aave-v3", {"liquidation_threshold": 0.825},
-                      {"ltv": 0.7, "liquidation_threshold": 0.75},
-                      book, prices, market, rng=np.random.default_rng(0), n_boot=200)
+    res = api.compare(
+        "aave-v3",
+        {"liquidation_threshold": 0.825},
+        {"ltv": 0.7, "liquidation_threshold": 0.75},
+        book,
+        prices,
+        market,
+        rng=np.random.default_rng(0),
+        n_boot=200,
+    )
     a = api.run("aave-v3", {"liquidation_threshold": 0.825}, book, prices, market).summary
     b = api.run("aave-v3", {"ltv": 0.7, "liquidation_threshold": 0.75}, book, prices, market).summary
     for key, d in res["differences"].items():

@@ -1,4 +1,5 @@
 """Position books: synthetic generators, CSV import and summaries."""
+
 import json
 
 import numpy as np
@@ -28,11 +29,16 @@ def test_top10_share_is_hit_exactly_and_the_total_is_kept(dist: str, share: floa
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.integers(11, 3000), frac=st.floats(0.001, 0.999), seed=st.integers(0, 2**32 - 1),
-       dist=st.sampled_from(["lognormal", "pareto"]))
+@given(
+    n=st.integers(11, 3000),
+    frac=st.floats(0.001, 0.999),
+    seed=st.integers(0, 2**32 - 1),
+    dist=st.sampled_from(["lognormal", "pareto"]),
+)
 def test_any_reachable_top10_share_is_hit_with_the_total_kept_and_sizes_positive(
-        n: int, frac: float, seed: int, dist: str) -> None:
-    share = 10 / n + frac * (1 - 10 / n)   # anywhere in the open range (10 / n, 1)
+    n: int, frac: float, seed: int, dist: str
+) -> None:
+    share = 10 / n + frac * (1 - 10 / n)  # anywhere in the open range (10 / n, 1)
     d = books.debt_sizes(n, rng=rng(seed), total_usd=1e6, dist=dist, top10_share=share)
     assert books.top_share(d) == pytest.approx(share, rel=1e-9)
     assert d.sum() == pytest.approx(1e6, rel=1e-12)
@@ -74,8 +80,9 @@ def test_health_factors_start_at_the_minimum_and_spread_upward() -> None:
 
 
 def test_lending_book_has_the_health_factors_it_was_drawn_with() -> None:
-    b = books.lending_book(3000, rng=rng(5), price=2000.0, threshold=0.8, total_debt_usd=1e8,
-                           h_min=1.05, top10_share=0.25)
+    b = books.lending_book(
+        3000, rng=rng(5), price=2000.0, threshold=0.8, total_debt_usd=1e8, h_min=1.05, top10_share=0.25
+    )
     assert set(b) == {"collateral", "debt"}
     h = b["collateral"] * 2000.0 * 0.8 / b["debt"]
     assert h.min() == pytest.approx(1.05, rel=1e-12)
@@ -105,6 +112,7 @@ def test_cross_book_splits_collateral_across_assets_and_keeps_health() -> None:
     assert b["collateral"].shape == (800, 3) and b["debt"].shape == (800,)
     h = books.health(b, "cross", price=p, threshold=lt)
     assert h.min() == pytest.approx(1.05, rel=1e-9)
+
     # Small concentration: most accounts hold most of their value in one asset; large: a mix.
     def top_asset_share(book: dict) -> float:
         value = book["collateral"] * p * lt
@@ -122,16 +130,25 @@ def test_books_are_reproducible_from_the_rng_and_fit_the_mechanisms() -> None:
     b = books.synthetic_book("aave-v3", 100, rng=rng(9), price=2000.0, threshold=0.825)
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert len(aave.book_from_arrays(a)) == 100
-    assert len(compound.book_from_arrays(books.synthetic_book(
-        "compound-v3", 50, rng=rng(), price=2000.0, threshold=0.895)).debt) == 50
+    assert (
+        len(
+            compound.book_from_arrays(
+                books.synthetic_book("compound-v3", 50, rng=rng(), price=2000.0, threshold=0.895)
+            ).debt
+        )
+        == 50
+    )
     perp_rows = books.synthetic_book("perp", 50, rng=rng(), price=2000.0, mmf=0.03)
     assert len(perp.book_from_arrays(perp_rows)) == 50
     from engine import cross, maker
 
     vaults = maker.book_from_arrays(books.synthetic_book("maker-clip", 40, rng=rng(), price=2000.0, mat=1.45))
     assert vaults.ink.shape == (40,)
-    accounts = cross.book_from_arrays(books.synthetic_book(
-        "cross", 30, rng=rng(), prices=np.array([2000.0, 60000.0]), thresholds=np.array([0.8, 0.7])))
+    accounts = cross.book_from_arrays(
+        books.synthetic_book(
+            "cross", 30, rng=rng(), prices=np.array([2000.0, 60000.0]), thresholds=np.array([0.8, 0.7])
+        )
+    )
     assert accounts.collateral.shape == (30, 2)
     with pytest.raises(EngineError, match=r"^mechanism must be one of"):
         books.synthetic_book("euler", 10, rng=rng())
@@ -157,19 +174,26 @@ def test_a_good_csv_parses_into_arrays() -> None:
     assert set(book_arrays(d, "maker-clip")) == {"ink", "debt"}
 
 
-@pytest.mark.parametrize("text, line, problem", [
-    ("", 0, "the file is empty"),
-    ("account,asset,collateral_amount,debt_amount\n0xa,WETH,1,1\n", 1, "the header must start with"),
-    ("account,collateral_asset,collateral_amount,debt_amount\n", 0, "no positions"),
-    (GOOD + "0xd,WETH,1\n", 5, "expected 4 fields"),
-    (GOOD + "0xd,WETH,abc,1\n", 5, "collateral_amount must be a number; got 'abc'"),
-    (GOOD + "0xd,WETH,1,-3\n", 5, "debt_amount must be >= 0; got '-3'"),
-    (GOOD + "0xd,WETH,nan,1\n", 5, "collateral_amount must be finite"),
-    (GOOD + ",WETH,1,1\n", 5, "account is empty"),
-    (GOOD + "0xa,WETH,1,1\n", 5, "account '0xa' already has a row for 'WETH' (line 2)"),
-    (GOOD.replace("0xb,", "\n0xb,"), 3, "blank line"),
-    ("account,collateral_asset,collateral_amount,debt_amount,Size\n0xa,W,1,1,1\n", 1, "extra column 'Size'"),
-])
+@pytest.mark.parametrize(
+    "text, line, problem",
+    [
+        ("", 0, "the file is empty"),
+        ("account,asset,collateral_amount,debt_amount\n0xa,WETH,1,1\n", 1, "the header must start with"),
+        ("account,collateral_asset,collateral_amount,debt_amount\n", 0, "no positions"),
+        (GOOD + "0xd,WETH,1\n", 5, "expected 4 fields"),
+        (GOOD + "0xd,WETH,abc,1\n", 5, "collateral_amount must be a number; got 'abc'"),
+        (GOOD + "0xd,WETH,1,-3\n", 5, "debt_amount must be >= 0; got '-3'"),
+        (GOOD + "0xd,WETH,nan,1\n", 5, "collateral_amount must be finite"),
+        (GOOD + ",WETH,1,1\n", 5, "account is empty"),
+        (GOOD + "0xa,WETH,1,1\n", 5, "account '0xa' already has a row for 'WETH' (line 2)"),
+        (GOOD.replace("0xb,", "\n0xb,"), 3, "blank line"),
+        (
+            "account,collateral_asset,collateral_amount,debt_amount,Size\n0xa,W,1,1,1\n",
+            1,
+            "extra column 'Size'",
+        ),
+    ],
+)
 def test_a_bad_csv_is_rejected_naming_the_line_and_problem(text: str, line: int, problem: str) -> None:
     with pytest.raises(BookFileError) as err:
         parse_book_csv(text)
@@ -180,8 +204,10 @@ def test_a_bad_csv_is_rejected_naming_the_line_and_problem(text: str, line: int,
 
 
 def test_perp_csv_takes_size_and_entry_from_extra_columns() -> None:
-    text = ("account,collateral_asset,collateral_amount,debt_amount,size,entry_price\n"
-            "a,USDC,500,0,-2.5,3100\nb,USDC,1000,0,4,2900\n")
+    text = (
+        "account,collateral_asset,collateral_amount,debt_amount,size,entry_price\n"
+        "a,USDC,500,0,-2.5,3100\nb,USDC,1000,0,4,2900\n"
+    )
     d = book_arrays(parse_book_csv(text), "perp")
     np.testing.assert_array_equal(d["size"], [-2.5, 4.0])
     np.testing.assert_array_equal(d["entry_price"], [3100.0, 2900.0])
@@ -191,8 +217,10 @@ def test_perp_csv_takes_size_and_entry_from_extra_columns() -> None:
 
 
 def test_cross_csv_rows_are_pivoted_per_account_and_asset() -> None:
-    text = ("account,collateral_asset,collateral_amount,debt_amount\n"
-            "a,WETH,2,1000\na,WBTC,0.1,500\nb,WBTC,1,20000\n")
+    text = (
+        "account,collateral_asset,collateral_amount,debt_amount\n"
+        "a,WETH,2,1000\na,WBTC,0.1,500\nb,WBTC,1,20000\n"
+    )
     d = book_arrays(parse_book_csv(text), "cross", assets=["WETH", "WBTC"])
     np.testing.assert_array_equal(d["collateral"], [[2.0, 0.1], [0.0, 1.0]])
     np.testing.assert_array_equal(d["debt"], [1500.0, 20000.0])
@@ -204,8 +232,10 @@ def test_cross_csv_rows_are_pivoted_per_account_and_asset() -> None:
 
 
 def test_summary_counts_health_bins_totals_and_the_top10_share() -> None:
-    b = {"collateral": np.array([1.0, 1.0, 2.0, 0.0, 5.0]),
-         "debt": np.array([1000.0, 2000.0, 1000.0, 10.0, 0.0])}
+    b = {
+        "collateral": np.array([1.0, 1.0, 2.0, 0.0, 5.0]),
+        "debt": np.array([1000.0, 2000.0, 1000.0, 10.0, 0.0]),
+    }
     s = summarize_book(b, "aave-v3", price=2000.0, threshold=0.8)
     # h = c * 2000 * 0.8 / d: 1.6, 0.8, 3.2, 0 and no debt.
     assert s["total_debt_usd"] == 4010.0

@@ -1,4 +1,5 @@
 """``python -m engine run``: configuration, outputs and errors (exit status 2 naming the key)."""
+
 import json
 import subprocess
 import sys
@@ -19,10 +20,14 @@ def small_config(tmp_path: Path, **over) -> Path:
     steps = np.cumsum(rng.normal(-0.003, 0.02, (6, 80)), axis=1)
     prices = 2000.0 * np.exp(np.hstack([np.zeros((6, 1)), steps]))
     np.save(tmp_path / "paths.npy", prices)
-    cfg = {"mechanism": "aave-v3", "seed": 3, "params": {"liquidation_threshold": 0.825},
-           "book": {"generate": {"n": 300, "price": 2000.0, "threshold": 0.825}},
-           "prices": {"file": "paths.npy"},
-           "market": {"oracle": {"latency": 1}, "liquidity": {"depth_usd": 1e8}}}
+    cfg = {
+        "mechanism": "aave-v3",
+        "seed": 3,
+        "params": {"liquidation_threshold": 0.825},
+        "book": {"generate": {"n": 300, "price": 2000.0, "threshold": 0.825}},
+        "prices": {"file": "paths.npy"},
+        "market": {"oracle": {"latency": 1}, "liquidity": {"depth_usd": 1e8}},
+    }
     cfg.update(over)
     p = tmp_path / "run.json"
     p.write_text(json.dumps(cfg))
@@ -58,17 +63,22 @@ def test_run_with_params_b_reports_paired_differences(tmp_path: Path) -> None:
     assert "| B - A |" in r.stdout
 
 
-@pytest.mark.parametrize("over, needle", [
-    ({"mechanism": "aave"}, "'mechanism' must be one of"),
-    ({"params": {"liquidation_threshold": 1.5}},
-     "'params': liquidation_threshold must be in [0, 1]; got 1.5"),
-    ({"params": {"lt": 0.8}}, "'params': unknown aave-v3 parameter 'lt'"),
-    ({"book": {"file": "missing.csv"}}, "'book.file': file"),
-    ({"prices": {"paths": 3}}, "'prices' must hold 'file' or 'scenario'"),
-    ({"market": {"oracle": {"lag": 1}}}, "'market': unknown market.oracle key 'lag'"),
-    ({"chunk_paths": 0}, "'chunk_paths' must be a whole number >= 1; got 0"),
-    ({"colour": 1}, "config key 'colour' is not known"),
-])
+@pytest.mark.parametrize(
+    "over, needle",
+    [
+        ({"mechanism": "aave"}, "'mechanism' must be one of"),
+        (
+            {"params": {"liquidation_threshold": 1.5}},
+            "'params': liquidation_threshold must be in [0, 1]; got 1.5",
+        ),
+        ({"params": {"lt": 0.8}}, "'params': unknown aave-v3 parameter 'lt'"),
+        ({"book": {"file": "missing.csv"}}, "'book.file': file"),
+        ({"prices": {"paths": 3}}, "'prices' must hold 'file' or 'scenario'"),
+        ({"market": {"oracle": {"lag": 1}}}, "'market': unknown market.oracle key 'lag'"),
+        ({"chunk_paths": 0}, "'chunk_paths' must be a whole number >= 1; got 0"),
+        ({"colour": 1}, "config key 'colour' is not known"),
+    ],
+)
 def test_bad_config_names_the_key_and_exits_2(tmp_path: Path, over: dict, needle: str) -> None:
     r = run_cli("run", "--config", str(small_config(tmp_path, **over)), "--out", str(tmp_path / "o.json"))
     assert r.returncode == 2
@@ -88,8 +98,9 @@ def test_missing_key_and_bad_json_exit_2(tmp_path: Path) -> None:
 
 
 def test_book_and_prices_from_csv_files(tmp_path: Path) -> None:
-    (tmp_path / "book.csv").write_text("account,collateral_asset,collateral_amount,debt_amount\n"
-                                       "a,ETH,10,16000\nb,ETH,5,1000\n")
+    (tmp_path / "book.csv").write_text(
+        "account,collateral_asset,collateral_amount,debt_amount\na,ETH,10,16000\nb,ETH,5,1000\n"
+    )
     (tmp_path / "p.csv").write_text("2000,1900,1900\n2000,2000,2000\n")
     cfg = small_config(tmp_path, book={"file": "book.csv"}, prices={"file": "p.csv"}, market={})
     out = tmp_path / "o.json"
@@ -111,6 +122,7 @@ def test_the_documented_example_config_runs(tmp_path: Path) -> None:
 
 def test_reference_rejects_sizes_given_with_inputs(tmp_path: Path) -> None:
     np.savez(tmp_path / "i.npz", collateral=np.ones(2), debt=np.ones(2), prices=np.ones((1, 3)))
-    r = run_cli("reference", "--inputs", str(tmp_path / "i.npz"), "--paths", "3",
-                "--out", str(tmp_path / "o.json"))
+    r = run_cli(
+        "reference", "--inputs", str(tmp_path / "i.npz"), "--paths", "3", "--out", str(tmp_path / "o.json")
+    )
     assert r.returncode == 2 and "--paths cannot be combined with --inputs" in r.stderr

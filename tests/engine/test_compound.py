@@ -1,4 +1,5 @@
 """Compound v3 (Comet) absorb and storefront: one-account cases computed from Comet.sol's formulas."""
+
 import numpy as np
 import pytest
 
@@ -18,42 +19,49 @@ def run(params, c, d, prices, market=ALWAYS):
 
 
 def test_absorb_without_shortfall_credits_the_borrower_and_the_store_sells_at_the_discount():
-    params = compound.Params(liquidate_collateral_factor=0.895, liquidation_factor=0.95,
-                             store_front_price_factor=0.6, target_reserves=1e6, reserves=0.0)
+    params = compound.Params(
+        liquidate_collateral_factor=0.895,
+        liquidation_factor=0.95,
+        store_front_price_factor=0.6,
+        target_reserves=1e6,
+        reserves=0.0,
+    )
     # 1 unit against 1800 USD at o = 2000: 1 * 2000 * 0.895 = 1790 < 1800, liquidatable.
     row, led = run(params, [1.0], [1800.0], [[2000.0, 2000.0]])
-    credited = 1.0 * 2000.0 * 0.95                      # absorbInternal deltaValue
-    credit = credited - 1800.0                          # new balance, >= 0: 100
-    store_price = 2000.0 * (1 - 0.6 * (1 - 0.95))       # quoteCollateral: 1940
+    credited = 1.0 * 2000.0 * 0.95  # absorbInternal deltaValue
+    credit = credited - 1800.0  # new balance, >= 0: 100
+    store_price = 2000.0 * (1 - 0.6 * (1 - 0.95))  # quoteCollateral: 1940
     assert row["n_liq"] == 1
     assert row["liq_volume"] == 1800.0
     assert row["penalty"] == pytest.approx(2000.0 - 1800.0 - credit)  # = 2000 * (1 - 0.95)
     assert row["bad_debt"] == 0.0 and row["insurance_used"] == 0.0 and row["insolvent"] == 0.0
     # Comet's reserves fell by d + credit = 1900 < target, so the store opened and sold it all.
     assert led["units_to_buyers"] == 1.0 and led["units_with_protocol"] == 0.0
-    assert row["protocol_fees"] == pytest.approx(store_price - credited)   # 40
+    assert row["protocol_fees"] == pytest.approx(store_price - credited)  # 40
     assert led["reserves_final"] == pytest.approx(store_price - credited)
     assert led["comet_reserves_final"] == pytest.approx(0.0 - (1800.0 + credit) + store_price)
     assert row["collateral_sold_usd"] == 2000.0
-    assert row["final_price"] == 2000.0   # infinite depth: no impact
+    assert row["final_price"] == 2000.0  # infinite depth: no impact
 
 
 def test_shortfall_is_taken_from_reserves_when_they_cover_it():
-    params = compound.Params(liquidation_factor=0.95, store_front_price_factor=0.6,
-                             target_reserves=1e6, reserves=100.0)
+    params = compound.Params(
+        liquidation_factor=0.95, store_front_price_factor=0.6, target_reserves=1e6, reserves=100.0
+    )
     row, led = run(params, [1.0], [1950.0], [[2000.0, 2000.0]])
-    shortfall = 1950.0 - 2000.0 * 0.95                  # 50: the new balance would be negative
+    shortfall = 1950.0 - 2000.0 * 0.95  # 50: the new balance would be negative
     assert row["bad_debt"] == pytest.approx(shortfall)
     assert row["insurance_used"] == pytest.approx(shortfall)
     assert row["socialized_loss"] == 0.0 and row["insolvent"] == 0.0
-    assert row["penalty"] == pytest.approx(2000.0 - 1950.0)   # credit is 0: all the equity
+    assert row["penalty"] == pytest.approx(2000.0 - 1950.0)  # credit is 0: all the equity
     gain = 2000.0 * (1 - 0.6 * 0.05) - 2000.0 * 0.95
     assert led["reserves_final"] == pytest.approx(100.0 - shortfall + gain)
 
 
 def test_shortfall_beyond_reserves_is_lost_by_suppliers_and_flags_insolvency():
-    params = compound.Params(liquidation_factor=0.95, store_front_price_factor=0.6,
-                             target_reserves=1e6, reserves=20.0)
+    params = compound.Params(
+        liquidation_factor=0.95, store_front_price_factor=0.6, target_reserves=1e6, reserves=20.0
+    )
     row, led = run(params, [1.0], [1950.0], [[2000.0, 2000.0]])
     assert row["bad_debt"] == pytest.approx(50.0)
     assert row["insurance_used"] == pytest.approx(20.0)
@@ -76,12 +84,13 @@ def test_store_stays_closed_at_target_reserves_and_the_held_collateral_is_unreal
 
 def test_rational_buyer_buys_the_profit_maximizing_amount_and_the_sale_moves_the_price():
     depth = 1e5
-    market = MarketConditions(liquidity=Liquidity(depth_usd=depth, k=1.0),
-                              liquidators=Liquidators(rational=True))
+    market = MarketConditions(
+        liquidity=Liquidity(depth_usd=depth, k=1.0), liquidators=Liquidators(rational=True)
+    )
     params = compound.Params(liquidation_factor=0.95, store_front_price_factor=0.6, target_reserves=1e6)
     row, led = run(params, [1.0], [1800.0], [[2000.0, 2000.0]], market)
-    a = 0.6 * 0.05                                       # discount off o = p
-    v_star = a / (2 * (1.0 / depth))                     # argmax V * (a - V / depth): 1500 USD
+    a = 0.6 * 0.05  # discount off o = p
+    v_star = a / (2 * (1.0 / depth))  # argmax V * (a - V / depth): 1500 USD
     assert row["collateral_sold_usd"] == pytest.approx(v_star)
     assert led["units_to_buyers"] == pytest.approx(v_star / 2000.0)
     assert led["units_with_protocol"] == pytest.approx(1.0 - v_star / 2000.0)
@@ -108,7 +117,7 @@ def test_healthy_book_on_flat_prices_is_never_absorbed():
 def test_dynamic_liquidate_factor_falls_with_volatility_and_absorbs_earlier():
     # 1 * 2000 * 0.895 = 1790 > 1760: safe under the static factor at both prices' lows.
     prices = [[2000.0, 2100.0, 2000.0, 2100.0, 2000.0, 2100.0, 2000.0]]
-    static = compound.Params(target_reserves=0.0, reserves=1e6)   # store closed: holds what it absorbs
+    static = compound.Params(target_reserves=0.0, reserves=1e6)  # store closed: holds what it absorbs
     vol = DynamicThreshold(k_vol=1.0, horizon_steps=24.0, ewma_lambda=0.5, floor=0.5, cap=1.0)
     dyn = compound.Params(target_reserves=0.0, reserves=1e6, dynamic=vol)
     row_s, _ = run(static, [1.0], [1760.0], prices)
@@ -136,13 +145,16 @@ def test_prices_of_a_path_alone_give_that_row_bit_for_bit():
     assert np.array_equal(full[2:5], part)
 
 
-@pytest.mark.parametrize("kw, name", [
-    ({"borrow_collateral_factor": 0.9, "liquidate_collateral_factor": 0.9}, "borrow_collateral_factor"),
-    ({"liquidate_collateral_factor": 1.2}, "liquidate_collateral_factor"),
-    ({"store_front_price_factor": 1.5}, "store_front_price_factor"),
-    ({"liquidation_factor": 0.0}, "liquidation_factor"),
-    ({"reserves": -1.0}, "reserves"),
-])
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        ({"borrow_collateral_factor": 0.9, "liquidate_collateral_factor": 0.9}, "borrow_collateral_factor"),
+        ({"liquidate_collateral_factor": 1.2}, "liquidate_collateral_factor"),
+        ({"store_front_price_factor": 1.5}, "store_front_price_factor"),
+        ({"liquidation_factor": 0.0}, "liquidation_factor"),
+        ({"reserves": -1.0}, "reserves"),
+    ],
+)
 def test_invalid_parameters_are_rejected_naming_the_parameter(kw, name):
     with pytest.raises(EngineError, match=name):
         compound.Params(**kw)

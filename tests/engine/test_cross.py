@@ -1,5 +1,6 @@
 """Cross-collateral accounts (engine/cross.py): a two-asset account by hand, a full-scan
 reference and invariants over random books and correlated paths (hypothesis)."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -80,12 +81,20 @@ def test_unprofitable_liquidation_is_skipped_and_counted_once() -> None:
     assert r[0, F["n_liq"]] == 0.0 and r[0, F["n_unprofitable"]] == 1.0
 
 
-@pytest.mark.parametrize("kw, message", [
-    (dict(liquidation_threshold=(0.8, 1.2), liquidation_bonus=(0.05, 0.05)), r"liquidation_threshold\[1\]"),
-    (dict(liquidation_threshold=(0.8, 0.95), liquidation_bonus=(0.05, 0.1)),
-     r"\* \(1 \+ liquidation_bonus\[1\]\)"),
-    (dict(liquidation_threshold=(0.8,), liquidation_bonus=(0.05, 0.1)), "one length"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (
+            dict(liquidation_threshold=(0.8, 1.2), liquidation_bonus=(0.05, 0.05)),
+            r"liquidation_threshold\[1\]",
+        ),
+        (
+            dict(liquidation_threshold=(0.8, 0.95), liquidation_bonus=(0.05, 0.1)),
+            r"\* \(1 \+ liquidation_bonus\[1\]\)",
+        ),
+        (dict(liquidation_threshold=(0.8,), liquidation_bonus=(0.05, 0.1)), "one length"),
+    ],
+)
 def test_invalid_per_asset_parameters_are_rejected_naming_the_asset(kw: dict, message: str) -> None:
     with pytest.raises(EngineError, match=message):
         cross.Params(**kw)
@@ -101,8 +110,17 @@ def test_prices_must_have_one_row_per_asset() -> None:
 # ---------------------------------------------------------------------------------------------
 # Plain-Python full scan: every account, every step, the same rules, no screening.
 
-def reference(params: cross.Params, book: cross.Book, S: np.ndarray, lag: int, kod: float,
-              floor: float, rational: bool, gas: float) -> np.ndarray:
+
+def reference(
+    params: cross.Params,
+    book: cross.Book,
+    S: np.ndarray,
+    lag: int,
+    kod: float,
+    floor: float,
+    rational: bool,
+    gas: float,
+) -> np.ndarray:
     A, M = S.shape[0], S.shape[1]
     lt, bonus = np.asarray(params.liquidation_threshold), np.asarray(params.liquidation_bonus)
     out = np.zeros((M, 4))  # bad, n_liq, liq_volume, n_unprofitable
@@ -118,8 +136,12 @@ def reference(params: cross.Params, book: cross.Book, S: np.ndarray, lag: int, k
             hist.append(p)
             o = hist[max(0, t - lag)]
             if params.dynamic is not None:
-                lt = np.array([dynamic_threshold(dstate[a], o[a], t, base_lt[a], -1.0,
-                                                 *params.dynamic.kernel_args()) for a in range(A)])
+                lt = np.array(
+                    [
+                        dynamic_threshold(dstate[a], o[a], t, base_lt[a], -1.0, *params.dynamic.kernel_args())
+                        for a in range(A)
+                    ]
+                )
             sold = np.zeros(A)
             for i in range(len(d)):
                 if d[i] <= 0:
@@ -169,12 +191,18 @@ def cases(draw):
     A = draw(st.integers(1, 3))
     lt = rng.uniform(0.4, 0.9, A)
     bonus = np.minimum(rng.uniform(0.01, 0.15, A), (1 / lt - 1) * (1 - 1e-9))
-    params = cross.Params(liquidation_threshold=tuple(lt), liquidation_bonus=tuple(bonus),
-                          close_factor=draw(st.floats(0.2, 1.0)), full_close_hf=draw(st.floats(0.5, 1.0)),
-                          protocol_fee=draw(st.floats(0.0, 0.3)),
-                          dynamic=draw(st.sampled_from([
-                              None, DynamicThreshold(k_vol=0.5),
-                              DynamicThreshold(k_vol=2.0, update_interval=2, floor=0.3)])))
+    params = cross.Params(
+        liquidation_threshold=tuple(lt),
+        liquidation_bonus=tuple(bonus),
+        close_factor=draw(st.floats(0.2, 1.0)),
+        full_close_hf=draw(st.floats(0.5, 1.0)),
+        protocol_fee=draw(st.floats(0.0, 0.3)),
+        dynamic=draw(
+            st.sampled_from(
+                [None, DynamicThreshold(k_vol=0.5), DynamicThreshold(k_vol=2.0, update_interval=2, floor=0.3)]
+            )
+        ),
+    )
     n = draw(st.integers(1, 25))
     ref = rng.uniform(1.0, 100.0, A)
     held = rng.random((n, A)) < 0.7
@@ -190,11 +218,15 @@ def cases(draw):
     # (the first path's start) differ from a chunk's.
     start = ref[:, None, None] * rng.uniform(0.7, 1.4, (A, M, 1))
     prices = start * np.exp(np.concatenate([np.zeros((A, M, 1)), np.cumsum(steps, axis=2)], axis=2))
-    market = MarketConditions(oracle=Oracle(latency=draw(st.integers(0, 2))),
-                              liquidity=Liquidity(depth_usd=draw(st.sampled_from([1e3, 1e5, np.inf])),
-                                                  max_step_impact=draw(st.floats(0.05, 0.9))),
-                              liquidators=Liquidators(rational=draw(st.booleans()),
-                                                      gas_cost_usd=draw(st.sampled_from([0.0, 1.0, 20.0]))))
+    market = MarketConditions(
+        oracle=Oracle(latency=draw(st.integers(0, 2))),
+        liquidity=Liquidity(
+            depth_usd=draw(st.sampled_from([1e3, 1e5, np.inf])), max_step_impact=draw(st.floats(0.05, 0.9))
+        ),
+        liquidators=Liquidators(
+            rational=draw(st.booleans()), gas_cost_usd=draw(st.sampled_from([0.0, 1.0, 20.0]))
+        ),
+    )
     return params, cross.Book(c, d), prices, market
 
 
@@ -207,8 +239,16 @@ def test_screened_kernel_equals_a_full_scan_of_every_account(case) -> None:
     params, book, prices, market = case
     got = cross.simulate(params, book, prices, market)
     liq = market.liquidity
-    want = reference(params, book, prices, market.oracle.latency, liq.k / liq.depth_usd,
-                     1 - liq.max_step_impact, market.liquidators.rational, market.liquidators.gas_cost_usd)
+    want = reference(
+        params,
+        book,
+        prices,
+        market.oracle.latency,
+        liq.k / liq.depth_usd,
+        1 - liq.max_step_impact,
+        market.liquidators.rational,
+        market.liquidators.gas_cost_usd,
+    )
     cols = [F["bad_debt"], F["n_liq"], F["liq_volume"], F["n_unprofitable"]]
     np.testing.assert_allclose(got[:, cols], want, rtol=1e-9, atol=1e-6)
 
@@ -221,11 +261,16 @@ def test_collateral_and_debt_are_conserved_and_never_negative(case) -> None:
     res = r["per_path"]
     # Units of every asset: held at the horizon + taken by liquidators + by the protocol.
     total = r["collateral"].sum(axis=1) + r["to_liquidators"] + r["to_protocol"]
-    np.testing.assert_allclose(total, np.broadcast_to(book.collateral.sum(axis=0), total.shape),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        total, np.broadcast_to(book.collateral.sum(axis=0), total.shape), rtol=1e-12, atol=1e-12
+    )
     # Debt: left + repaid by liquidations + written off.
-    np.testing.assert_allclose(r["debt"].sum(axis=1) + res[:, F["liq_volume"]] + res[:, F["bad_debt"]],
-                               book.debt.sum(), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(
+        r["debt"].sum(axis=1) + res[:, F["liq_volume"]] + res[:, F["bad_debt"]],
+        book.debt.sum(),
+        rtol=1e-12,
+        atol=1e-9,
+    )
     assert np.all(r["collateral"] >= 0) and np.all(r["debt"] >= 0)
     # An account still holding collateral has not been written off: its debt is what is left
     # after repayments, so an account with debt 0 and collateral left was repaid in full.
@@ -245,8 +290,11 @@ def test_paths_run_alone_give_the_same_rows_bit_for_bit(case, data) -> None:
 def test_books_reject_bad_arrays_naming_the_field_and_the_row() -> None:
     from engine import maker
 
-    with pytest.raises(EngineError, match=r"book.collateral and book.debt must be arrays of one number of rows: "
-                                          r"collateral float64\[N, A\], debt float64\[N\]; got shapes \(3,\) and \(3,\)"):
+    with pytest.raises(
+        EngineError,
+        match=r"book.collateral and book.debt must be arrays of one number of rows: "
+        r"collateral float64\[N, A\], debt float64\[N\]; got shapes \(3,\) and \(3,\)",
+    ):
         cross.Book(collateral=np.ones(3), debt=np.ones(3))
     with pytest.raises(EngineError, match=r"book.collateral must be finite and >= 0; got -2.0 \(row 1\)"):
         cross.Book(collateral=np.array([[1.0, 1.0], [1.0, -2.0]]), debt=np.ones(2))

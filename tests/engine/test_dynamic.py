@@ -1,4 +1,5 @@
 """Volatility-adjusted thresholds (margin-engine.md 2.5) across every mechanism."""
+
 import dataclasses
 import math
 
@@ -13,8 +14,17 @@ from engine.market import DynamicThreshold, MarketConditions, Oracle
 MARKET = MarketConditions(oracle=Oracle(latency=1))
 
 
-def plain_ewma_thresholds(prices: list[float], base: float, sign: float, k_vol: float, horizon: float,
-                          update_interval: int, lam: float, floor: float, cap: float) -> list[float]:
+def plain_ewma_thresholds(
+    prices: list[float],
+    base: float,
+    sign: float,
+    k_vol: float,
+    horizon: float,
+    update_interval: int,
+    lam: float,
+    floor: float,
+    cap: float,
+) -> list[float]:
     """The rule of margin-engine.md 2.5 written out: EWMA of squared log returns every step,
     threshold recomputed every ``update_interval`` steps, clipped."""
     var, last, current, out = 0.0, None, base, []
@@ -29,18 +39,27 @@ def plain_ewma_thresholds(prices: list[float], base: float, sign: float, k_vol: 
     return out
 
 
-@pytest.mark.parametrize("sign, update_interval, floor, cap", [
-    (-1.0, 1, 0.0, math.inf), (1.0, 3, 0.0, math.inf), (-1.0, 4, 0.7, 0.8), (1.0, 2, 1.2, 1.6),
-])
-def test_helper_matches_a_plain_python_ewma(sign: float, update_interval: int, floor: float,
-                                            cap: float) -> None:
+@pytest.mark.parametrize(
+    "sign, update_interval, floor, cap",
+    [
+        (-1.0, 1, 0.0, math.inf),
+        (1.0, 3, 0.0, math.inf),
+        (-1.0, 4, 0.7, 0.8),
+        (1.0, 2, 1.2, 1.6),
+    ],
+)
+def test_helper_matches_a_plain_python_ewma(
+    sign: float, update_interval: int, floor: float, cap: float
+) -> None:
     rng = np.random.default_rng(3)
     prices = list(100.0 * np.exp(np.cumsum(rng.normal(0, 0.05, 200))))
     base = 0.8 if sign < 0 else 1.45
     want = plain_ewma_thresholds(prices, base, sign, 2.0, 24.0, update_interval, 0.94, floor, cap)
     state = np.array([0.0, 0.0, base])
-    got = [dynamic_threshold(state, o, t, base, sign, 2.0, 24.0, update_interval, 0.94, floor, cap)
-           for t, o in enumerate(prices)]
+    got = [
+        dynamic_threshold(state, o, t, base, sign, 2.0, 24.0, update_interval, 0.94, floor, cap)
+        for t, o in enumerate(prices)
+    ]
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
     assert max(got) > min(got)  # the threshold did move
 
@@ -58,13 +77,21 @@ def _aave(dynamic):
 
 
 def _compound(dynamic):
-    return (compound, compound.Params(dynamic=dynamic, target_reserves=0.0),
-            compound.Book(np.array([100.0]), np.array([8950.0])), lambda s: s)
+    return (
+        compound,
+        compound.Params(dynamic=dynamic, target_reserves=0.0),
+        compound.Book(np.array([100.0]), np.array([8950.0])),
+        lambda s: s,
+    )
 
 
 def _maker(dynamic):
-    return (maker, maker.Params(dynamic=dynamic, dust=0.0, tip=0.0, chip=0.0),
-            maker.Book(np.array([1000.0]), np.array([100_000.0 / 1.45])), lambda s: s)
+    return (
+        maker,
+        maker.Params(dynamic=dynamic, dust=0.0, tip=0.0, chip=0.0),
+        maker.Book(np.array([1000.0]), np.array([100_000.0 / 1.45])),
+        lambda s: s,
+    )
 
 
 def _perp(dynamic):
@@ -79,8 +106,13 @@ def _cross(dynamic):
     return cross, params, book, lambda s: np.stack([s, np.full_like(s, 50.0)])
 
 
-MECHANISMS = {"aave-v3": _aave, "compound-v3": _compound, "maker-clip": _maker, "perp": _perp,
-              "cross": _cross}
+MECHANISMS = {
+    "aave-v3": _aave,
+    "compound-v3": _compound,
+    "maker-clip": _maker,
+    "perp": _perp,
+    "cross": _cross,
+}
 
 
 @pytest.mark.parametrize("name", sorted(MECHANISMS))
@@ -91,8 +123,9 @@ def test_zero_k_vol_gives_the_static_results_bit_for_bit(name: str) -> None:
     prices = shape(paths)
     want = mod.simulate(static, book, prices, MARKET)
     assert want[:, F["n_liq"]].sum() > 0  # the comparison covers liquidations
-    zero = dataclasses.replace(static, dynamic=DynamicThreshold(k_vol=0.0, horizon_steps=12.0,
-                                                                 update_interval=5, ewma_lambda=0.9))
+    zero = dataclasses.replace(
+        static, dynamic=DynamicThreshold(k_vol=0.0, horizon_steps=12.0, update_interval=5, ewma_lambda=0.9)
+    )
     assert np.array_equal(mod.simulate(zero, book, prices, MARKET), want)
 
 

@@ -1,4 +1,5 @@
 """MakerDAO Liquidations 2.0: one-vault auctions computed from dog.sol, clip.sol and abaci.sol."""
+
 import math
 
 import numpy as np
@@ -20,9 +21,21 @@ def run(params, ink, debt, prices, market=ALWAYS):
 
 
 # One stair per engine step (step = step_seconds) keeps the hand arithmetic short.
-HOURLY_STAIRS = dict(mat=1.45, chop=1.1, buf=1.2, cut=0.9, step=3600.0, step_seconds=3600.0,
-                     tail=3 * 3600.0, cusp=0.5, tip=10.0, chip=0.01, dust=100.0, hole=1e9,
-                     keeper_margin=0.02)
+HOURLY_STAIRS = dict(
+    mat=1.45,
+    chop=1.1,
+    buf=1.2,
+    cut=0.9,
+    step=3600.0,
+    step_seconds=3600.0,
+    tail=3 * 3600.0,
+    cusp=0.5,
+    tip=10.0,
+    chip=0.01,
+    dust=100.0,
+    hole=1e9,
+    keeper_margin=0.02,
+)
 
 
 def test_auction_from_kick_through_a_reset_to_a_take_that_exhausts_the_lot():
@@ -34,18 +47,18 @@ def test_auction_from_kick_through_a_reset_to_a_take_that_exhausts_the_lot():
     top = 2000.0 * 1.2
     # Stairs top * 0.9**n at t = 0..3 (2400, 2160, 1944, 1749.6) stay above p * 0.98 (1960 at
     # t=0, then 1372). At t=4 the age 4 h > tail 3 h: redo (clip.sol), top = 1400 * 1.2 = 1680.
-    assert all(top * 0.9 ** n > (1960.0 if n == 0 else 1372.0) for n in range(4))
+    assert all(top * 0.9**n > (1960.0 if n == 0 else 1372.0) for n in range(4))
     top2 = 1400.0 * 1.2
     # t=4: 1680, t=5: 1512, t=6: 1360.8 <= 1372 and 0.81 >= cusp: the keeper takes all the lot.
-    price = top2 * 0.9 ** 2
+    price = top2 * 0.9**2
     assert top2 * 0.9 > 1372.0 >= price
-    owe = 1.0 * price                                   # slice = lot; owe < tab
-    reward = 10.0 + 0.01 * tab                          # kick and redo: tip + chip * tab
+    owe = 1.0 * price  # slice = lot; owe < tab
+    reward = 10.0 + 0.01 * tab  # kick and redo: tip + chip * tab
     assert led["n_kicks"] == 1 and led["n_redos"] == 1 and led["n_takes"] == 1
     assert row["keeper_rewards"] == pytest.approx(2 * reward)
     assert row["liq_volume"] == pytest.approx(owe)
     assert row["penalty"] == 0.0
-    assert row["bad_debt"] == pytest.approx(1500.0 - owe)     # the lot is gone, due not covered
+    assert row["bad_debt"] == pytest.approx(1500.0 - owe)  # the lot is gone, due not covered
     assert led["n_exhausted"] == 1 and led["dirt_final"] == pytest.approx(0.0, abs=1e-9)
     assert row["collateral_sold_usd"] == pytest.approx(1400.0)
     assert led["units_to_keepers"] == 1.0 and led["units_with_vaults"] == 0.0
@@ -56,26 +69,39 @@ def test_surplus_net_of_keeper_rewards_covers_bad_debt_first():
     params = maker.Params(**HOURLY_STAIRS, surplus_buffer=100.0)
     row, _ = run(params, [1.0], [1500.0], [[2000.0] + [1400.0] * 7])
     loss = 1500.0 - 1680.0 * 0.81
-    left = 100.0 - 2 * (10.0 + 0.01 * 1650.0)           # the buffer after paying the kick and redo
+    left = 100.0 - 2 * (10.0 + 0.01 * 1650.0)  # the buffer after paying the kick and redo
     assert row["insurance_used"] == pytest.approx(left)
     assert row["socialized_loss"] == pytest.approx(loss - left)
 
 
 def test_keeper_takes_at_the_first_acceptable_stair_within_the_step_and_the_rest_returns():
-    params = maker.Params(mat=1.45, chop=1.13, buf=1.2, cut=0.99, step=90.0, tail=8400.0, cusp=0.4,
-                          tip=0.0, chip=0.0, dust=100.0, hole=1e9, keeper_margin=0.02, step_seconds=3600.0)
+    params = maker.Params(
+        mat=1.45,
+        chop=1.13,
+        buf=1.2,
+        cut=0.99,
+        step=90.0,
+        tail=8400.0,
+        cusp=0.4,
+        tip=0.0,
+        chip=0.0,
+        dust=100.0,
+        hole=1e9,
+        keeper_margin=0.02,
+        step_seconds=3600.0,
+    )
     row, led = run(params, [1.0], [1400.0], [[2000.0, 2000.0]])
     top = 2000.0 * 1.2
-    n = math.ceil(math.log(2000.0 * 0.98 / top) / math.log(0.99))   # abaci: first stair <= target
-    price = top * 0.99 ** n
-    assert n < 40                                       # within the first hour's 40 stairs
+    n = math.ceil(math.log(2000.0 * 0.98 / top) / math.log(0.99))  # abaci: first stair <= target
+    price = top * 0.99**n
+    assert n < 40  # within the first hour's 40 stairs
     tab = 1400.0 * 1.13
-    slice_ = tab / price                                # owe > tab: pays tab for tab / price
+    slice_ = tab / price  # owe > tab: pays tab for tab / price
     assert row["liq_volume"] == pytest.approx(1400.0)
     assert row["penalty"] == pytest.approx(tab - 1400.0)
     assert row["protocol_fees"] == row["penalty"]
     assert row["bad_debt"] == 0.0
-    assert led["ink"][0] == pytest.approx(1.0 - slice_)   # clip.sol: the rest goes back to usr
+    assert led["ink"][0] == pytest.approx(1.0 - slice_)  # clip.sol: the rest goes back to usr
     assert led["debt"][0] == 0.0
     assert led["units_to_keepers"] == pytest.approx(slice_)
 
@@ -108,17 +134,30 @@ def test_partial_take_may_not_leave_less_than_dust_times_chop():
     p, chop, dust = 2000.0, 1.1, 1000.0
     top = p * 1.2
     n = math.ceil(math.log(p * 0.98 / top) / math.log(0.99))
-    price = top * 0.99 ** n
+    price = top * 0.99**n
     a = 1.0 - price / p
     want_owe = 14800.0
-    depth = 2.0 * (want_owe * p / price) / a            # linear impact: V* = a * depth / 2
+    depth = 2.0 * (want_owe * p / price) / a  # linear impact: V* = a * depth / 2
     market = MarketConditions(liquidity=Liquidity(depth_usd=depth), liquidators=Liquidators(rational=True))
-    params = maker.Params(mat=1.45, chop=chop, buf=1.2, cut=0.99, step=90.0, tail=8400.0, cusp=0.4, tip=0.0,
-                          chip=0.0, dust=dust, hole=1e9, keeper_margin=0.02, step_seconds=3600.0)
+    params = maker.Params(
+        mat=1.45,
+        chop=chop,
+        buf=1.2,
+        cut=0.99,
+        step=90.0,
+        tail=8400.0,
+        cusp=0.4,
+        tip=0.0,
+        chip=0.0,
+        dust=dust,
+        hole=1e9,
+        keeper_margin=0.02,
+        step_seconds=3600.0,
+    )
     row, led = run(params, [10.0], [14000.0], [[p, p]], market)
     owe = 14000.0 * chop - dust * chop
-    assert row["liq_volume"] == pytest.approx(14000.0)          # owe covers the due first
-    assert row["penalty"] == pytest.approx(owe - 14000.0)       # then the penalty
+    assert row["liq_volume"] == pytest.approx(14000.0)  # owe covers the due first
+    assert row["penalty"] == pytest.approx(owe - 14000.0)  # then the penalty
     assert led["units_to_keepers"] == pytest.approx(owe / price)
     assert led["min_tab"] == pytest.approx(dust * chop)
     assert led["units_in_auctions"] == pytest.approx(10.0 - owe / price)
@@ -135,18 +174,19 @@ def test_unprofitable_take_leaves_the_auction_running_and_counts_once():
 
 
 def test_redo_pays_no_incentive_when_the_tab_is_below_dust_times_chop():
-    params = maker.Params(**{**HOURLY_STAIRS, "dust": 2000.0})   # chost = 2200 > tab = 1650
+    params = maker.Params(**{**HOURLY_STAIRS, "dust": 2000.0})  # chost = 2200 > tab = 1650
     row, led = run(params, [1.0], [1500.0], [[2000.0] + [1400.0] * 7])
     assert led["n_redos"] == 1
-    assert row["keeper_rewards"] == pytest.approx(10.0 + 0.01 * 1650.0)   # the kick only
+    assert row["keeper_rewards"] == pytest.approx(10.0 + 0.01 * 1650.0)  # the kick only
 
 
 def test_dynamic_mat_rises_with_volatility_and_barks_earlier():
     prices = [[2000.0, 2100.0, 2000.0, 2100.0, 2000.0]]
     base = dict(HOURLY_STAIRS, keeper_margin=0.9)
     static = maker.Params(**base)
-    dyn = maker.Params(**base, dynamic=DynamicThreshold(k_vol=1.0, horizon_steps=24.0, ewma_lambda=0.5,
-                                                         floor=1.0, cap=3.0))
+    dyn = maker.Params(
+        **base, dynamic=DynamicThreshold(k_vol=1.0, horizon_steps=24.0, ewma_lambda=0.5, floor=1.0, cap=3.0)
+    )
     # 1 * 2000 / 1.45 = 1379 > 1350: safe under the static mat; mat rises to ~1.62 at t = 1.
     row_s, _ = run(static, [1.0], [1350.0], prices)
     row_d, _ = run(dyn, [1.0], [1350.0], prices)
@@ -173,11 +213,20 @@ def test_prices_of_a_path_alone_give_that_row_bit_for_bit():
     assert np.array_equal(full[1:4], part)
 
 
-@pytest.mark.parametrize("kw, name", [
-    ({"mat": 0.9}, "mat"), ({"chop": 0.95}, "chop"), ({"cusp": 1.0}, "cusp"), ({"cut": 0.0}, "cut"),
-    ({"step": 0.0}, "step"), ({"hole": 0.0}, "hole"), ({"keeper_margin": 1.0}, "keeper_margin"),
-    ({"step_seconds": -5.0}, "step_seconds"), ({"tail": float("inf")}, "tail"),
-])
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        ({"mat": 0.9}, "mat"),
+        ({"chop": 0.95}, "chop"),
+        ({"cusp": 1.0}, "cusp"),
+        ({"cut": 0.0}, "cut"),
+        ({"step": 0.0}, "step"),
+        ({"hole": 0.0}, "hole"),
+        ({"keeper_margin": 1.0}, "keeper_margin"),
+        ({"step_seconds": -5.0}, "step_seconds"),
+        ({"tail": float("inf")}, "tail"),
+    ],
+)
 def test_invalid_parameters_are_rejected_naming_the_parameter(kw, name):
     with pytest.raises(EngineError, match=name):
         maker.Params(**kw)

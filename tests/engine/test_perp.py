@@ -1,5 +1,6 @@
 """Perpetuals with margin tiers (engine/perp.py): hand-computed cases, a full-scan reference and
 invariants over random books (hypothesis)."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,8 +14,9 @@ from engine.market import DynamicThreshold, Liquidators, Liquidity, MarketCondit
 
 # Hyperliquid's BTC testnet table (docs "Trading / Margin tiers"): 0-10k at 40x, 10k-50k at
 # 25x, from 50k at 10x. Initial fraction = 1 / max leverage; maintenance = half of it.
-TIERS = dict(tier_floors=(0.0, 10_000.0, 50_000.0), tier_imf=(0.025, 0.04, 0.10),
-             tier_mmf=(0.0125, 0.02, 0.05))
+TIERS = dict(
+    tier_floors=(0.0, 10_000.0, 50_000.0), tier_imf=(0.025, 0.04, 0.10), tier_mmf=(0.0125, 0.02, 0.05)
+)
 NO_IMPACT = MarketConditions()
 
 
@@ -78,8 +80,11 @@ def test_insurance_fund_pays_negative_equity_and_adl_takes_the_rest_from_the_mos
     # pays first; 5,000 is socialised on the most profitable short (C: 5 * 1,000 of profit),
     # B (2 * 1,000) is not touched.
     params = perp.Params(tier_floors=(0.0,), tier_imf=(0.1,), tier_mmf=(0.05,), insurance_fund=3000.0)
-    book = perp.Book(size=np.array([10.0, -2.0, -5.0]), entry_price=np.full(3, 2000.0),
-                     margin=np.array([2000.0, 1000.0, 2000.0]))
+    book = perp.Book(
+        size=np.array([10.0, -2.0, -5.0]),
+        entry_price=np.full(3, 2000.0),
+        margin=np.array([2000.0, 1000.0, 2000.0]),
+    )
     r = perp.simulate_detail(params, book, one_path(2000.0, 1000.0, 1000.0), NO_IMPACT)
     row = r["per_path"][0]
     assert row[F["bad_debt"]] == 8000.0
@@ -94,11 +99,14 @@ def test_insurance_fund_pays_negative_equity_and_adl_takes_the_rest_from_the_mos
 
 def test_adl_goes_down_the_ranking_and_reports_what_no_profit_could_cover() -> None:
     params = perp.Params(tier_floors=(0.0,), tier_imf=(0.1,), tier_mmf=(0.05,), insurance_fund=0.0)
-    book = perp.Book(size=np.array([10.0, -2.0, -5.0]), entry_price=np.full(3, 2000.0),
-                     margin=np.array([2000.0, 1000.0, 2000.0]))
+    book = perp.Book(
+        size=np.array([10.0, -2.0, -5.0]),
+        entry_price=np.full(3, 2000.0),
+        margin=np.array([2000.0, 1000.0, 2000.0]),
+    )
     r = perp.simulate_detail(params, book, one_path(2000.0, 1000.0, 1000.0), NO_IMPACT)
     row = r["per_path"][0]
-    assert row[F["socialized_loss"]] == 7000.0           # C's 5,000 then B's 2,000
+    assert row[F["socialized_loss"]] == 7000.0  # C's 5,000 then B's 2,000
     assert r["extra"][0].tolist() == [2.0, 1000.0, 0.0]  # 2 ADL events, 1,000 uncovered
     assert r["margin"][0, 1:].tolist() == [1000.0, 2000.0]
 
@@ -124,8 +132,14 @@ def test_large_position_is_liquidated_a_fifth_at_a_time_as_on_hyperliquid() -> N
     # units at 1,880 realize -2,400, the fee (1 % of 37,600 = 376) comes out of the margin:
     # 20,000 - 2,400 - 376 = 17,224 left on 80 units. Next step at the same price: equity
     # 17,224 - 80 * 120 = 7,624 >= MM 7,520 (150,400 * 5 %): safe.
-    params = perp.Params(tier_floors=(0.0,), tier_imf=(0.1,), tier_mmf=(0.05,), liquidation_fee=0.01,
-                         partial_fraction=0.2, partial_above_usd=100_000.0)
+    params = perp.Params(
+        tier_floors=(0.0,),
+        tier_imf=(0.1,),
+        tier_mmf=(0.05,),
+        liquidation_fee=0.01,
+        partial_fraction=0.2,
+        partial_above_usd=100_000.0,
+    )
     book = perp.Book(size=np.array([100.0]), entry_price=np.array([2000.0]), margin=np.array([20_000.0]))
     r = perp.simulate_detail(params, book, one_path(2000.0, 1880.0, 1880.0, 1880.0), NO_IMPACT)
     assert r["per_path"][0, F["n_liq"]] == 1.0
@@ -136,8 +150,9 @@ def test_large_position_is_liquidated_a_fifth_at_a_time_as_on_hyperliquid() -> N
 
 
 def test_keeper_who_would_lose_on_gas_leaves_the_position_open_and_it_is_counted() -> None:
-    params = perp.Params(tier_floors=(0.0,), tier_imf=(0.1,), tier_mmf=(0.05,),
-                         liquidation_fee=0.001, keeper_share=0.5)
+    params = perp.Params(
+        tier_floors=(0.0,), tier_imf=(0.1,), tier_mmf=(0.05,), liquidation_fee=0.001, keeper_share=0.5
+    )
     book = perp.Book(size=np.array([5.0]), entry_price=np.array([2000.0]), margin=np.array([600.0]))
     # Fee 0.1 % of 9,500 = 9.5, keeper's half 4.75 against 10 USD of gas: nobody acts.
     costly = MarketConditions(liquidators=Liquidators(rational=True, gas_cost_usd=10.0))
@@ -148,22 +163,29 @@ def test_keeper_who_would_lose_on_gas_leaves_the_position_open_and_it_is_counted
     assert r[0, F["n_liq"]] == 1.0 and r[0, F["keeper_rewards"]] == pytest.approx(4.75, rel=1e-12)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(tier_mmf=(0.0125, 0.05, 0.05)), "tier_mmf[1]"),            # mmf must stay below imf
-    (dict(tier_floors=(0.0, 60_000.0, 50_000.0)), "tier_floors must be strictly increasing"),
-    (dict(tier_imf=(0.025, 0.02, 0.10), tier_mmf=(0.0125, 0.015, 0.05)), "tier_imf must not decrease"),
-    (dict(tier_mmf=(0.0125, 0.011, 0.05)), "tier_mmf must not decrease"),
-    (dict(tier_floors=(5.0, 10_000.0, 50_000.0)), "tier_floors[0] must be 0"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(tier_mmf=(0.0125, 0.05, 0.05)), "tier_mmf[1]"),  # mmf must stay below imf
+        (dict(tier_floors=(0.0, 60_000.0, 50_000.0)), "tier_floors must be strictly increasing"),
+        (dict(tier_imf=(0.025, 0.02, 0.10), tier_mmf=(0.0125, 0.015, 0.05)), "tier_imf must not decrease"),
+        (dict(tier_mmf=(0.0125, 0.011, 0.05)), "tier_mmf must not decrease"),
+        (dict(tier_floors=(5.0, 10_000.0, 50_000.0)), "tier_floors[0] must be 0"),
+    ],
+)
 def test_invalid_tiers_are_rejected_naming_the_parameter(bad: dict, message: str) -> None:
     with pytest.raises(EngineError, match=message.replace("[", r"\[").replace("]", r"\]")):
         perp.Params(**{**TIERS, **bad})
 
 
 def test_params_from_dict_reads_tier_rows() -> None:
-    p = perp.params_from_dict({"tiers": [{"floor": 0, "imf": 0.1, "mmf": 0.05},
-                                         {"floor": 1e5, "imf": 0.2, "mmf": 0.1}],
-                               "liquidation_fee": 0.01, "dynamic": {"k_vol": 1.0}})
+    p = perp.params_from_dict(
+        {
+            "tiers": [{"floor": 0, "imf": 0.1, "mmf": 0.05}, {"floor": 1e5, "imf": 0.2, "mmf": 0.1}],
+            "liquidation_fee": 0.01,
+            "dynamic": {"k_vol": 1.0},
+        }
+    )
     assert p.tier_floors == (0.0, 1e5) and p.tier_mmf == (0.05, 0.1) and p.dynamic.k_vol == 1.0
     with pytest.raises(EngineError, match="unknown perp parameter 'leverage'"):
         perp.params_from_dict({"leverage": 10})
@@ -172,8 +194,10 @@ def test_params_from_dict_reads_tier_rows() -> None:
 # ---------------------------------------------------------------------------------------------
 # A plain-Python full scan (every position, every step, no screening) with the same rules.
 
-def reference(params: perp.Params, book: perp.Book, S: np.ndarray, lag: int, k_over_depth: float,
-              floor: float) -> np.ndarray:
+
+def reference(
+    params: perp.Params, book: perp.Book, S: np.ndarray, lag: int, k_over_depth: float, floor: float
+) -> np.ndarray:
     fl, mmf, ded = np.asarray(params.tier_floors), np.asarray(params.tier_mmf), params.deductions
     dyn = params.dynamic
     out = np.zeros((S.shape[0], 5))  # bad, n_liq, insurance_used, socialized, final_price
@@ -257,25 +281,42 @@ def cases(draw):
     imf = tuple(np.cumsum(rng.uniform(0.02, 0.15, n_tiers)))
     ratio = draw(st.floats(0.3, 0.7))
     mmf = tuple(x * ratio for x in imf)
-    params = perp.Params(tier_floors=floors, tier_imf=imf, tier_mmf=mmf,
-                         liquidation_fee=draw(st.floats(0.0, 0.02)), keeper_share=draw(st.floats(0.0, 1.0)),
-                         insurance_fund=draw(st.sampled_from([0.0, 1e3, 1e5])),
-                         partial_fraction=draw(st.sampled_from([1.0, 0.2, 0.5])),
-                         partial_above_usd=draw(st.sampled_from([np.inf, 2e4, 0.0])),
-                         dynamic=draw(st.sampled_from([
-                             None, DynamicThreshold(k_vol=0.5, horizon_steps=24.0),
-                             DynamicThreshold(k_vol=3.0, update_interval=3, cap=0.3)])))
+    params = perp.Params(
+        tier_floors=floors,
+        tier_imf=imf,
+        tier_mmf=mmf,
+        liquidation_fee=draw(st.floats(0.0, 0.02)),
+        keeper_share=draw(st.floats(0.0, 1.0)),
+        insurance_fund=draw(st.sampled_from([0.0, 1e3, 1e5])),
+        partial_fraction=draw(st.sampled_from([1.0, 0.2, 0.5])),
+        partial_above_usd=draw(st.sampled_from([np.inf, 2e4, 0.0])),
+        dynamic=draw(
+            st.sampled_from(
+                [
+                    None,
+                    DynamicThreshold(k_vol=0.5, horizon_steps=24.0),
+                    DynamicThreshold(k_vol=3.0, update_interval=3, cap=0.3),
+                ]
+            )
+        ),
+    )
     n = draw(st.integers(1, 25))
     book = perp.synthetic_book(params, n, 100.0, rng, notional_median=1e4)
     # Some thin margins, so that gaps leave negative equity.
-    book = perp.Book(size=book.size, entry_price=book.entry_price * rng.uniform(0.9, 1.1, n),
-                     margin=book.margin * rng.uniform(0.3, 1.0, n))
+    book = perp.Book(
+        size=book.size,
+        entry_price=book.entry_price * rng.uniform(0.9, 1.1, n),
+        margin=book.margin * rng.uniform(0.3, 1.0, n),
+    )
     mp, t = draw(st.integers(1, 4)), draw(st.integers(1, 30))
     steps = rng.normal(draw(st.floats(-0.05, 0.05)), draw(st.floats(0.0, 0.15)), (mp, t))
     prices = 100.0 * np.exp(np.hstack([np.zeros((mp, 1)), np.cumsum(steps, axis=1)]))
-    market = MarketConditions(oracle=Oracle(latency=draw(st.integers(0, 2))),
-                              liquidity=Liquidity(depth_usd=draw(st.sampled_from([1e4, 1e6, np.inf])),
-                                                  max_step_impact=draw(st.floats(0.05, 0.9))))
+    market = MarketConditions(
+        oracle=Oracle(latency=draw(st.integers(0, 2))),
+        liquidity=Liquidity(
+            depth_usd=draw(st.sampled_from([1e4, 1e6, np.inf])), max_step_impact=draw(st.floats(0.05, 0.9))
+        ),
+    )
     return params, book, prices, market
 
 
@@ -288,8 +329,9 @@ def test_screened_kernel_equals_a_full_scan_of_every_position(case) -> None:
     params, book, prices, market = case
     got = perp.simulate(params, book, prices, market)
     liq = market.liquidity
-    want = reference(params, book, prices, market.oracle.latency, liq.k / liq.depth_usd,
-                     1 - liq.max_step_impact)
+    want = reference(
+        params, book, prices, market.oracle.latency, liq.k / liq.depth_usd, 1 - liq.max_step_impact
+    )
     cols = [F["bad_debt"], F["n_liq"], F["insurance_used"], F["socialized_loss"], F["final_price"]]
     np.testing.assert_allclose(got[:, cols], want, rtol=1e-9, atol=1e-6)
 
@@ -313,9 +355,12 @@ def test_money_is_conserved_between_traders_insurance_fund_keepers_and_adl_count
     rhs = r["payout"].sum(axis=1) + equity_open.sum(axis=1) + extra[:, 2] + res[:, F["keeper_rewards"]]
     np.testing.assert_allclose(lhs, rhs, rtol=1e-9, atol=1e-6 * (1 + np.abs(lhs).max()))
     # The shortfall is exactly split between the fund, ADL and what nobody covered.
-    np.testing.assert_allclose(res[:, F["bad_debt"]],
-                               res[:, F["insurance_used"]] + res[:, F["socialized_loss"]] + extra[:, 1],
-                               rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(
+        res[:, F["bad_debt"]],
+        res[:, F["insurance_used"]] + res[:, F["socialized_loss"]] + extra[:, 1],
+        rtol=1e-12,
+        atol=1e-9,
+    )
     # No negative balances.
     assert np.all(r["payout"] >= 0) and np.all(extra[:, 2] >= 0)
     assert np.all(np.where(closed, 0.0, r["margin"]) >= 0)
@@ -337,8 +382,9 @@ def test_a_seeded_book_with_cascades_matches_the_full_scan() -> None:
     book = perp.synthetic_book(params, 300, 2000.0, rng)
     z = rng.standard_normal((5, 100))
     prices = 2000.0 * np.exp(np.hstack([np.zeros((5, 1)), np.cumsum(0.02 * z, axis=1)]))
-    market = MarketConditions(oracle=Oracle(latency=1),
-                              liquidity=Liquidity(depth_usd=float(np.abs(book.size).sum() * 2000.0) * 0.3))
+    market = MarketConditions(
+        oracle=Oracle(latency=1), liquidity=Liquidity(depth_usd=float(np.abs(book.size).sum() * 2000.0) * 0.3)
+    )
     got = perp.simulate(params, book, prices, market)
     want = reference(params, book, prices, 1, 1.0 / market.liquidity.depth_usd, 0.5)
     cols = [F["bad_debt"], F["n_liq"], F["insurance_used"], F["socialized_loss"], F["final_price"]]
@@ -356,8 +402,10 @@ def test_dynamic_fraction_beyond_the_screens_range_still_matches_the_full_scan()
     book = perp.synthetic_book(params, 200, 2000.0, rng)
     prices = 2000.0 * np.exp(np.hstack([np.zeros((3, 1)), np.cumsum(rng.normal(0, 0.03, (3, 60)), axis=1)]))
     state = np.array([0.0, 0.0, TIERS["tier_mmf"][0]])
-    th = [dynamic_threshold(state, o, t, TIERS["tier_mmf"][0], 1.0, *dyn.kernel_args())
-          for t, o in enumerate(prices[0, :-1])]
+    th = [
+        dynamic_threshold(state, o, t, TIERS["tier_mmf"][0], 1.0, *dyn.kernel_args())
+        for t, o in enumerate(prices[0, :-1])
+    ]
     assert max(th) > 2.0 * TIERS["tier_mmf"][0]  # the wide branch is exercised
     got = perp.simulate(params, book, prices, NO_IMPACT)
     want = reference(params, book, prices, 0, 0.0, 0.5)

@@ -1,4 +1,5 @@
 """Invariants of the Aave mechanism over random books, paths, parameters and markets (hypothesis)."""
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,11 +23,16 @@ def cases(draw, *, rational=None, push=None, dynamic=True):
     t = draw(st.integers(1, 30))
     lt = draw(st.floats(0.3, 0.9))
     bonus = draw(st.floats(0.01, min(0.2, (1.0 / lt - 1.0) * (1 - 1e-9))))
-    params = aave.Params(ltv=lt * 0.9, liquidation_threshold=lt, liquidation_bonus=bonus,
-                         close_factor=draw(st.floats(0.1, 1.0)), full_close_hf=draw(st.floats(0.5, 1.0)),
-                         protocol_fee=draw(st.floats(0.0, 0.5)),
-                         small_position_usd=draw(st.sampled_from([0.0, 2000.0])),
-                         dynamic=draw(st.sampled_from([None, DYN])) if dynamic else None)
+    params = aave.Params(
+        ltv=lt * 0.9,
+        liquidation_threshold=lt,
+        liquidation_bonus=bonus,
+        close_factor=draw(st.floats(0.1, 1.0)),
+        full_close_hf=draw(st.floats(0.5, 1.0)),
+        protocol_fee=draw(st.floats(0.0, 0.5)),
+        small_position_usd=draw(st.sampled_from([0.0, 2000.0])),
+        dynamic=draw(st.sampled_from([None, DYN])) if dynamic else None,
+    )
     d = rng.lognormal(8.0, 1.5, n) * (rng.random(n) > 0.1)
     hf = 1.0 + rng.exponential(0.3, n)
     c = hf * np.maximum(d, 1.0) / (100.0 * lt)
@@ -35,13 +41,22 @@ def cases(draw, *, rational=None, push=None, dynamic=True):
     prices = 100.0 * np.exp(np.hstack([np.zeros((m, 1)), np.cumsum(steps, axis=1)]))
     is_push = draw(st.booleans()) if push is None else push
     market = MarketConditions(
-        oracle=Oracle(latency=draw(st.integers(0, 3)), deviation=0.02 if is_push else 0.0,
-                      heartbeat=draw(st.integers(0, 5))),
-        liquidity=Liquidity(depth_usd=draw(st.sampled_from([1e4, 1e6, np.inf])) , k=draw(st.floats(0.0, 2.0)),
-                            model=draw(st.sampled_from(["linear", "sqrt"])),
-                            max_step_impact=draw(st.floats(0.0, 0.9))),
-        liquidators=Liquidators(rational=draw(st.booleans()) if rational is None else rational,
-                                gas_cost_usd=draw(st.floats(0.0, 50.0)), gas_spike=draw(st.floats(0.0, 5.0))),
+        oracle=Oracle(
+            latency=draw(st.integers(0, 3)),
+            deviation=0.02 if is_push else 0.0,
+            heartbeat=draw(st.integers(0, 5)),
+        ),
+        liquidity=Liquidity(
+            depth_usd=draw(st.sampled_from([1e4, 1e6, np.inf])),
+            k=draw(st.floats(0.0, 2.0)),
+            model=draw(st.sampled_from(["linear", "sqrt"])),
+            max_step_impact=draw(st.floats(0.0, 0.9)),
+        ),
+        liquidators=Liquidators(
+            rational=draw(st.booleans()) if rational is None else rational,
+            gas_cost_usd=draw(st.floats(0.0, 50.0)),
+            gas_spike=draw(st.floats(0.0, 5.0)),
+        ),
     )
     return params, aave.Book(c, d), prices, market
 
@@ -112,32 +127,47 @@ def test_raising_lt_never_adds_liquidations_up_to_its_first_liquidation(case, ra
     params, book, prices, market = case
     cap = (1.0 / (1.0 + params.liquidation_bonus)) * (1 - 1e-12)
     hi_lt = max(params.liquidation_threshold, min(params.liquidation_threshold + raise_by, cap))
-    higher = aave.Params(ltv=params.ltv, liquidation_threshold=hi_lt,
-                         liquidation_bonus=params.liquidation_bonus, close_factor=params.close_factor,
-                         full_close_hf=params.full_close_hf, protocol_fee=params.protocol_fee,
-                         small_position_usd=params.small_position_usd)
+    higher = aave.Params(
+        ltv=params.ltv,
+        liquidation_threshold=hi_lt,
+        liquidation_bonus=params.liquidation_bonus,
+        close_factor=params.close_factor,
+        full_close_hf=params.full_close_hf,
+        protocol_fee=params.protocol_fee,
+        small_position_usd=params.small_position_usd,
+    )
     first = first_liquidation_step(higher, book, prices, market)
     for m in range(prices.shape[0]):
         if first[m] == prices.shape[1] - 1:
             continue
-        cut = prices[m: m + 1, : first[m] + 2]
+        cut = prices[m : m + 1, : first[m] + 2]
         lower_n = aave.simulate(params, book, cut, market)[0, F["n_liq"]]
         higher_n = aave.simulate(higher, book, cut, market)[0, F["n_liq"]]
         assert higher_n >= 1 and lower_n >= higher_n
 
 
 @SETTINGS
-@given(st.floats(0.0, 1e9), st.floats(0.0, 1e9), st.floats(1.0, 1e9), st.floats(1.0, 1e9),
-       st.floats(0.0, 3.0), st.booleans(), st.floats(0.0, 0.99))
+@given(
+    st.floats(0.0, 1e9),
+    st.floats(0.0, 1e9),
+    st.floats(1.0, 1e9),
+    st.floats(1.0, 1e9),
+    st.floats(0.0, 3.0),
+    st.booleans(),
+    st.floats(0.0, 0.99),
+)
 def test_more_depth_never_increases_impact_of_a_sale(v1, v2, depth1, depth2, k, sqrt_model, floor) -> None:
     lo_depth, hi_depth = sorted((depth1, depth2))
     v_small, v_big = sorted((v1, v2))
+
     def j(v, depth):
         return next_impact(1.0, v, k, depth, k / depth, sqrt_model, floor)
+
     assert j(v_big, hi_depth) >= j(v_big, lo_depth)
     assert j(v_small, lo_depth) >= j(v_big, lo_depth)
-    assert sale_slippage(v_big, k, hi_depth, k / hi_depth, sqrt_model, floor) <= \
-        sale_slippage(v_big, k, lo_depth, k / lo_depth, sqrt_model, floor)
+    assert sale_slippage(v_big, k, hi_depth, k / hi_depth, sqrt_model, floor) <= sale_slippage(
+        v_big, k, lo_depth, k / lo_depth, sqrt_model, floor
+    )
 
 
 @SETTINGS
@@ -147,15 +177,21 @@ def test_more_depth_leaves_a_higher_price_after_the_first_liquidation_step(case,
     the same prices and sell the same collateral in it, so the deeper market ends that step at
     a price no lower."""
     params, book, prices, market = case
-    deep = MarketConditions(oracle=market.oracle, liquidators=market.liquidators,
-                            liquidity=Liquidity(depth_usd=market.liquidity.depth_usd * deeper_by,
-                                                k=market.liquidity.k, model=market.liquidity.model,
-                                                max_step_impact=market.liquidity.max_step_impact))
+    deep = MarketConditions(
+        oracle=market.oracle,
+        liquidators=market.liquidators,
+        liquidity=Liquidity(
+            depth_usd=market.liquidity.depth_usd * deeper_by,
+            k=market.liquidity.k,
+            model=market.liquidity.model,
+            max_step_impact=market.liquidity.max_step_impact,
+        ),
+    )
     first = first_liquidation_step(params, book, prices, market)
     for m in range(prices.shape[0]):
         if first[m] == prices.shape[1] - 1:
             continue
-        cut = prices[m: m + 1, : first[m] + 2]
+        cut = prices[m : m + 1, : first[m] + 2]
         shallow_p = aave.simulate(params, book, cut, market)[0, F["final_price"]]
         deep_p = aave.simulate(params, book, cut, deep)[0, F["final_price"]]
         assert deep_p >= shallow_p

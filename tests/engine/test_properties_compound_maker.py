@@ -1,4 +1,5 @@
 """Invariants of the Comet and Clipper kernels over random books, paths, markets and parameters."""
+
 import dataclasses
 
 import numpy as np
@@ -37,32 +38,51 @@ def markets(draw):
     depth = draw(st.one_of(st.just(float("inf")), st.floats(1e3, 1e7)))
     return MarketConditions(
         oracle=Oracle(latency=draw(st.integers(0, 2)), deviation=draw(st.sampled_from([0.0, 0.01]))),
-        liquidity=Liquidity(depth_usd=depth, k=draw(st.floats(0.1, 2.0)),
-                            model=draw(st.sampled_from(["linear", "sqrt"])),
-                            max_step_impact=draw(st.floats(0.05, 0.9))),
-        liquidators=Liquidators(rational=draw(st.booleans()), gas_cost_usd=draw(st.floats(0.0, 50.0)),
-                                gas_spike=draw(st.floats(0.0, 3.0))))
+        liquidity=Liquidity(
+            depth_usd=depth,
+            k=draw(st.floats(0.1, 2.0)),
+            model=draw(st.sampled_from(["linear", "sqrt"])),
+            max_step_impact=draw(st.floats(0.05, 0.9)),
+        ),
+        liquidators=Liquidators(
+            rational=draw(st.booleans()),
+            gas_cost_usd=draw(st.floats(0.0, 50.0)),
+            gas_spike=draw(st.floats(0.0, 3.0)),
+        ),
+    )
 
 
 @st.composite
 def comet_params(draw):
     lcf = draw(st.floats(0.5, 0.95))
-    return compound.Params(borrow_collateral_factor=lcf - 0.05, liquidate_collateral_factor=lcf,
-                           liquidation_factor=draw(st.floats(0.5, 1.0)),
-                           store_front_price_factor=draw(st.floats(0.0, 1.0)),
-                           target_reserves=draw(st.floats(0.0, 1e5)), reserves=draw(st.floats(0.0, 1e4)))
+    return compound.Params(
+        borrow_collateral_factor=lcf - 0.05,
+        liquidate_collateral_factor=lcf,
+        liquidation_factor=draw(st.floats(0.5, 1.0)),
+        store_front_price_factor=draw(st.floats(0.0, 1.0)),
+        target_reserves=draw(st.floats(0.0, 1e5)),
+        reserves=draw(st.floats(0.0, 1e4)),
+    )
 
 
 @st.composite
 def clip_params(draw):
-    return maker.Params(mat=draw(st.floats(1.1, 2.0)), chop=draw(st.floats(1.0, 1.2)),
-                        buf=draw(st.floats(1.0, 1.5)),
-                        tail=draw(st.floats(600.0, 3e4)), cusp=draw(st.floats(0.2, 0.9)),
-                        cut=draw(st.floats(0.8, 0.999)), step=draw(st.floats(10.0, 3600.0)),
-                        chip=draw(st.floats(0.0, 0.01)), tip=draw(st.floats(0.0, 50.0)),
-                        hole=10 ** draw(st.floats(2.5, 5.0)), dust=draw(st.floats(0.0, 2000.0)),
-                        keeper_margin=draw(st.floats(0.0, 0.1)), step_seconds=3600.0,
-                        surplus_buffer=draw(st.floats(0.0, 1e3)))
+    return maker.Params(
+        mat=draw(st.floats(1.1, 2.0)),
+        chop=draw(st.floats(1.0, 1.2)),
+        buf=draw(st.floats(1.0, 1.5)),
+        tail=draw(st.floats(600.0, 3e4)),
+        cusp=draw(st.floats(0.2, 0.9)),
+        cut=draw(st.floats(0.8, 0.999)),
+        step=draw(st.floats(10.0, 3600.0)),
+        chip=draw(st.floats(0.0, 0.01)),
+        tip=draw(st.floats(0.0, 50.0)),
+        hole=10 ** draw(st.floats(2.5, 5.0)),
+        dust=draw(st.floats(0.0, 2000.0)),
+        keeper_margin=draw(st.floats(0.0, 0.1)),
+        step_seconds=3600.0,
+        surplus_buffer=draw(st.floats(0.0, 1e3)),
+    )
 
 
 def _accounts_balance(out):
@@ -117,7 +137,7 @@ def test_comet_absorbs_exactly_the_accounts_whose_liquidation_price_was_reached(
     c, d = book
     market = MarketConditions(liquidators=Liquidators(rational=False))
     res = compound.simulate_detail(params, compound.Book(c, d), s, market)
-    q = s[:, :-1] * params.liquidate_collateral_factor                  # o * factor, (M, T)
+    q = s[:, :-1] * params.liquidate_collateral_factor  # o * factor, (M, T)
     expected = (c[None, :, None] * q[:, None, :] < d[None, :, None]).any(axis=2)
     assert np.array_equal(res["absorbed"], expected)
 
@@ -126,27 +146,38 @@ def test_comet_absorbs_exactly_the_accounts_whose_liquidation_price_was_reached(
 @given(book=books(), s=paths(max_steps=40), params=clip_params())
 def test_clipper_barks_exactly_the_vaults_that_became_unsafe(book, s, params):
     ink, debt = book
-    params = dataclasses.replace(params, hole=1e15)   # room for every vault at once
+    params = dataclasses.replace(params, hole=1e15)  # room for every vault at once
     market = MarketConditions(liquidators=Liquidators(rational=False))
     res = maker.simulate_detail(params, maker.Book(ink, debt), s, market)
     spot = s[:, :-1] / params.mat
     unsafe = (ink[None, :, None] * spot[:, None, :] < debt[None, :, None]).any(axis=2)
-    expected = unsafe & (ink > 0)[None, :]                       # dog.sol: no auction of a null lot
+    expected = unsafe & (ink > 0)[None, :]  # dog.sol: no auction of a null lot
     assert np.array_equal(res["debt"] < debt[None, :], expected)
     assert np.array_equal(res["debt"][expected], np.zeros(int(expected.sum())))
 
 
 @SETTINGS
-@given(book=books(), s=paths(max_steps=1), market=markets(), cp=comet_params(), mp=clip_params(),
-       deeper=st.floats(1.0, 100.0))
+@given(
+    book=books(),
+    s=paths(max_steps=1),
+    market=markets(),
+    cp=comet_params(),
+    mp=clip_params(),
+    deeper=st.floats(1.0, 100.0),
+)
 def test_more_depth_never_increases_the_impact_of_a_steps_sales(book, s, market, cp, mp, deeper):
     c, d = book
-    always = MarketConditions(oracle=market.oracle, liquidators=Liquidators(rational=False),
-                              liquidity=market.liquidity)
+    always = MarketConditions(
+        oracle=market.oracle, liquidators=Liquidators(rational=False), liquidity=market.liquidity
+    )
     liq = market.liquidity
-    deep = MarketConditions(oracle=market.oracle, liquidators=Liquidators(rational=False),
-                            liquidity=Liquidity(depth_usd=liq.depth_usd * deeper, k=liq.k, model=liq.model,
-                                                max_step_impact=liq.max_step_impact))
+    deep = MarketConditions(
+        oracle=market.oracle,
+        liquidators=Liquidators(rational=False),
+        liquidity=Liquidity(
+            depth_usd=liq.depth_usd * deeper, k=liq.k, model=liq.model, max_step_impact=liq.max_step_impact
+        ),
+    )
     for mod, params, bk in ((compound, cp, compound.Book(c, d)), (maker, mp, maker.Book(c, d))):
         shallow = mod.simulate(params, bk, s, always)[:, F["final_price"]]
         deep_p = mod.simulate(params, bk, s, deep)[:, F["final_price"]]
@@ -184,16 +215,32 @@ def test_clipper_screen_gives_the_results_of_checking_every_vault_every_step(boo
     fast = maker.simulate_detail(params, bk, s, market)
     slow = maker.simulate_detail(params, bk, s, market, full_scan=True)
     # Barks happen in the same order (most unsafe first) against the same room: bit for bit.
-    for key in ("per_path", "ink", "debt", "units_to_keepers", "units_in_auctions", "n_kicks", "n_redos",
-                "n_takes", "dirt_final"):
+    for key in (
+        "per_path",
+        "ink",
+        "debt",
+        "units_to_keepers",
+        "units_in_auctions",
+        "n_kicks",
+        "n_redos",
+        "n_takes",
+        "dirt_final",
+    ):
         assert np.array_equal(fast[key], slow[key]), key
 
 
 @SETTINGS
-@given(disc=st.floats(0.001, 0.9), units=st.floats(0.01, 100.0), depth=st.floats(1e3, 1e7),
-       k=st.floats(0.1, 2.0), sqrt_model=st.integers(0, 1), floor=st.floats(0.1, 0.95))
+@given(
+    disc=st.floats(0.001, 0.9),
+    units=st.floats(0.01, 100.0),
+    depth=st.floats(1e3, 1e7),
+    k=st.floats(0.1, 2.0),
+    sqrt_model=st.integers(0, 1),
+    floor=st.floats(0.1, 0.95),
+)
 def test_buyer_size_is_at_least_as_profitable_as_any_other_size(disc, units, depth, k, sqrt_model, floor):
     from engine._common import sale_slippage
+
     p = 2000.0
     cost = p * (1.0 - disc)
     kod = k / depth

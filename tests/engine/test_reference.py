@@ -1,4 +1,5 @@
 """The engine's reference workload against an independent plain-Python implementation of workload.md."""
+
 import json
 import math
 import subprocess
@@ -17,7 +18,8 @@ def workload_inputs(w: R.Workload, n: int, m: int, t: int):
     """workload.md's input code, verbatim (one shot, no blocks)."""
     seed, p0, LT = w.seed, w.p0, w.lt
     rng = np.random.default_rng([seed, 1])
-    z1 = rng.standard_normal(n); z2 = rng.standard_normal(n)
+    z1 = rng.standard_normal(n)
+    z2 = rng.standard_normal(n)
     d0 = w.debt_median * np.exp(w.debt_sigma * z1)
     hf0 = w.hf_min + w.hf_excess_median * np.exp(w.hf_sigma * z2)
     c0 = hf0 * d0 / (p0 * LT)
@@ -26,9 +28,12 @@ def workload_inputs(w: R.Workload, n: int, m: int, t: int):
     rng = np.random.default_rng([seed, 2])
     z = rng.standard_normal((m, t))
     logret = (mu - 0.5 * sigma**2) * dt + sigma * np.sqrt(dt) * z
-    n_ = rng.poisson(w.lam * dt, (m, t)); zj = rng.standard_normal((m, t))
+    n_ = rng.poisson(w.lam * dt, (m, t))
+    zj = rng.standard_normal((m, t))
     logret += w.jump_mu * n_ + w.jump_sigma * np.sqrt(n_) * zj
-    S = np.empty((m, t + 1)); S[:, 0] = p0; S[:, 1:] = p0 * np.exp(np.cumsum(logret, axis=1))
+    S = np.empty((m, t + 1))
+    S[:, 0] = p0
+    S[:, 1:] = p0 * np.exp(np.cumsum(logret, axis=1))
     return c0, d0, S
 
 
@@ -126,8 +131,13 @@ def test_engine_equals_plain_python_on_a_crash_with_many_liquidations_in_one_ste
 
 def test_stats_follow_workload_md_definitions() -> None:
     bad = np.array([0.0, 0.0, 5.0, 10.0, 100.0])
-    per = {"bad_debt": bad, "n_liq": np.array([1.0, 2, 3, 4, 5]), "liq_volume": np.ones(5),
-           "penalty": np.zeros(5), "final_price": np.full(5, 2.0)}
+    per = {
+        "bad_debt": bad,
+        "n_liq": np.array([1.0, 2, 3, 4, 5]),
+        "liq_volume": np.ones(5),
+        "penalty": np.zeros(5),
+        "final_price": np.full(5, 2.0),
+    }
     s = R.reference_stats(per)
     assert s["p_bad_debt"] == 0.6
     assert s["var95"] == pytest.approx(100 - 0.2 * 90)  # linear between 10 and 100
@@ -137,9 +147,27 @@ def test_stats_follow_workload_md_definitions() -> None:
 
 def test_reference_command_writes_per_path_stats_and_timing(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    subprocess.run([sys.executable, "-m", "engine", "reference", "--positions", "200", "--paths", "6",
-                    "--steps", "100", "--variant", "stressed", "--out", str(out)],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "reference",
+            "--positions",
+            "200",
+            "--paths",
+            "6",
+            "--steps",
+            "100",
+            "--variant",
+            "stressed",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     res = json.loads(out.read_text())
     w = R.variant("stressed")
     c0, d0, S = workload_inputs(w, 200, 6, 100)
@@ -158,8 +186,21 @@ def test_reference_command_uses_inputs_from_an_npz_file(tmp_path: Path) -> None:
     S = np.hstack([np.full((4, 1), 2000.0), S])
     np.savez(tmp_path / "in.npz", collateral=c0, debt=d0, prices=S)
     out = tmp_path / "r.json"
-    subprocess.run([sys.executable, "-m", "engine", "reference", "--inputs", str(tmp_path / "in.npz"),
-                    "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "reference",
+            "--inputs",
+            str(tmp_path / "in.npz"),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     per = {k: np.array(v) for k, v in json.loads(out.read_text())["per_path"].items()}
     assert per["n_liq"].sum() > 0
     assert_matches_plain_python(R.variant("reference"), c0, d0, S, per)

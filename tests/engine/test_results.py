@@ -1,4 +1,5 @@
 """Statistics across paths and paired comparisons (margin-engine.md section 5)."""
+
 import numpy as np
 import pytest
 
@@ -25,8 +26,13 @@ def test_var_is_numpys_linear_quantile_and_cvar_the_mean_at_or_above_it() -> Non
 
 
 def test_summary_probabilities_and_liquidations_at_risk() -> None:
-    a = per_path(bad_debt=[0, 0, 10, 30], unrealized_bad_debt=[5, 0, 0, 0], insolvent=[0, 0, 0, 1],
-                 liq_volume=[0, 100, 200, 300], n_liq=[0, 1, 2, 3])
+    a = per_path(
+        bad_debt=[0, 0, 10, 30],
+        unrealized_bad_debt=[5, 0, 0, 0],
+        insolvent=[0, 0, 0, 1],
+        liq_volume=[0, 100, 200, 300],
+        n_liq=[0, 1, 2, 3],
+    )
     s = summarize(a)
     assert s["p_bad_debt"] == 0.5
     assert s["p_insolvency"] == 0.25
@@ -83,8 +89,12 @@ def test_every_bootstrap_interval_is_the_quantile_of_summarize_over_each_resampl
     rng = np.random.default_rng(11)
     m = 60
     bad = np.where(rng.random(m) < 0.6, 0.0, rng.exponential(100.0, m))
-    a = per_path(bad_debt=bad, unrealized_bad_debt=rng.exponential(5.0, m), liq_volume=rng.random(m) * 1e6,
-                 insolvent=(rng.random(m) < 0.2).astype(float))
+    a = per_path(
+        bad_debt=bad,
+        unrealized_bad_debt=rng.exponential(5.0, m),
+        liq_volume=rng.random(m) * 1e6,
+        insolvent=(rng.random(m) < 0.2).astype(float),
+    )
     b = a * rng.uniform(0.8, 1.3, a.shape)
     n_boot = 40
     d = paired_differences(a, b, np.random.default_rng(12), n_boot=n_boot)

@@ -2,6 +2,7 @@
 
 Synthetic histories only (the calibration on real prices is in test_scenarios_calibration.py).
 """
+
 import json
 import math
 from datetime import datetime, timezone
@@ -20,8 +21,14 @@ T0 = parse_iso("t0", "2020-01-01T00:00:00Z")
 WINDOW = {"start": "2020-01-01T00:00:00Z", "end": "2020-03-01T00:00:00Z"}
 
 
-def synthetic_history(symbol: str = "ETHUSDT", n: int = 24 * 70, seed: int = 0, vol: float = 0.01,
-                      start_price: float = 200.0, drop: tuple[int, ...] = ()) -> History:
+def synthetic_history(
+    symbol: str = "ETHUSDT",
+    n: int = 24 * 70,
+    seed: int = 0,
+    vol: float = 0.01,
+    start_price: float = 200.0,
+    drop: tuple[int, ...] = (),
+) -> History:
     rng = np.random.default_rng(seed)
     close = start_price * np.exp(np.cumsum(rng.standard_normal(n) * vol))
     ts = T0 + HOUR * np.arange(n, dtype=np.int64)
@@ -33,32 +40,40 @@ def gen(spec: dict, seed: int = 7, n_paths: int = 50, history: dict | None = Non
     return generate(spec, history=history, n_paths=n_paths, rng=np.random.default_rng(seed))
 
 
-GBM = {"kind": "gbm", "assets": ["ETHUSDT"], "n_steps": 100, "start_price": 2000.0,
-       "params": {"mu": 0.0, "sigma": 0.8}}
+GBM = {
+    "kind": "gbm",
+    "assets": ["ETHUSDT"],
+    "n_steps": 100,
+    "start_price": 2000.0,
+    "params": {"mu": 0.0, "sigma": 0.8},
+}
 
 
 # --- validation ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("patch, key", [
-    ({"kind": "brownian"}, "kind"),
-    ({"assets": []}, "assets"),
-    ({"n_steps": 0}, "n_steps"),
-    ({"n_steps": 2.5}, "n_steps"),
-    ({"vol_multiplier": 0}, "vol_multiplier"),
-    ({"vol_multiplier": 11}, "vol_multiplier"),
-    ({"params": {"mu": 0.0, "sigma": -0.1}}, "params.sigma"),
-    ({"params": {"mu": 0.0, "sigma": 0.5, "lam": 3}}, "params.lam"),
-    ({"start_price": -5.0}, "start_price"),
-    ({"window": {"start": "2020-03-14T00:00:00Z", "end": "2020-03-11T00:00:00Z"}}, "window.end"),
-    ({"window": {"start": "2020-03-14 00:00", "end": "2020-03-15T00:00:00Z"}}, "window.start"),
-    ({"conditions": {"depth_usd": 0}}, "conditions.depth_usd"),
-    ({"conditions": {"impact_model": "cubic"}}, "conditions.impact_model"),
-    ({"conditions": {"max_step_impact": 1.0}}, "conditions.max_step_impact"),
-    ({"conditions": {"oracle": {"latency": -1}}}, "conditions.oracle.latency"),
-    ({"conditions": {"oracle": {"deviaton": 0.01}}}, "conditions.oracle.deviaton"),
-    ({"horizon": 5}, "horizon"),
-])
+@pytest.mark.parametrize(
+    "patch, key",
+    [
+        ({"kind": "brownian"}, "kind"),
+        ({"assets": []}, "assets"),
+        ({"n_steps": 0}, "n_steps"),
+        ({"n_steps": 2.5}, "n_steps"),
+        ({"vol_multiplier": 0}, "vol_multiplier"),
+        ({"vol_multiplier": 11}, "vol_multiplier"),
+        ({"params": {"mu": 0.0, "sigma": -0.1}}, "params.sigma"),
+        ({"params": {"mu": 0.0, "sigma": 0.5, "lam": 3}}, "params.lam"),
+        ({"start_price": -5.0}, "start_price"),
+        ({"window": {"start": "2020-03-14T00:00:00Z", "end": "2020-03-11T00:00:00Z"}}, "window.end"),
+        ({"window": {"start": "2020-03-14 00:00", "end": "2020-03-15T00:00:00Z"}}, "window.start"),
+        ({"conditions": {"depth_usd": 0}}, "conditions.depth_usd"),
+        ({"conditions": {"impact_model": "cubic"}}, "conditions.impact_model"),
+        ({"conditions": {"max_step_impact": 1.0}}, "conditions.max_step_impact"),
+        ({"conditions": {"oracle": {"latency": -1}}}, "conditions.oracle.latency"),
+        ({"conditions": {"oracle": {"deviaton": 0.01}}}, "conditions.oracle.deviaton"),
+        ({"horizon": 5}, "horizon"),
+    ],
+)
 def test_a_bad_spec_is_rejected_with_an_error_naming_the_key(patch: dict, key: str) -> None:
     with pytest.raises(EngineError) as err:
         validate_spec({**GBM, **patch})
@@ -107,9 +122,18 @@ def test_the_normalized_spec_is_json_and_validating_it_again_changes_nothing() -
 
 
 def test_conditions_become_market_conditions_with_steps_per_year_from_the_interval() -> None:
-    spec = {**GBM, "interval_seconds": 86400,
-            "conditions": {"depth_usd": 2e6, "k": 0.5, "impact_model": "sqrt", "gas_cost_usd": 30,
-                           "gas_spike": 4, "oracle": {"latency": 2, "deviation": 0.005, "heartbeat": 24}}}
+    spec = {
+        **GBM,
+        "interval_seconds": 86400,
+        "conditions": {
+            "depth_usd": 2e6,
+            "k": 0.5,
+            "impact_model": "sqrt",
+            "gas_cost_usd": 30,
+            "gas_spike": 4,
+            "oracle": {"latency": 2, "deviation": 0.005, "heartbeat": 24},
+        },
+    }
     c = gen(spec).conditions
     assert isinstance(c, MarketConditions)
     assert (c.liquidity.depth_usd, c.liquidity.k, c.liquidity.model) == (2e6, 0.5, "sqrt")
@@ -126,8 +150,11 @@ KIND_SPECS = {
     "bootstrap": {"kind": "bootstrap", "window": WINDOW, "params": {"mean_block": 12}},
     "fhs": {"kind": "fhs", "window": WINDOW},
     "gbm": {"kind": "gbm", "window": WINDOW, "params": {"sigma": 0.6}},
-    "merton": {"kind": "merton", "window": WINDOW,
-               "params": {"lam": 20, "jump_mu": -0.05, "jump_sigma": 0.03}},
+    "merton": {
+        "kind": "merton",
+        "window": WINDOW,
+        "params": {"lam": 20, "jump_mu": -0.05, "jump_sigma": 0.03},
+    },
     "garch": {"kind": "garch", "window": WINDOW},
     "shock": {"kind": "shock", "window": WINDOW, "params": {"drop": 0.3, "then_kind": "bootstrap"}},
 }
@@ -185,8 +212,14 @@ def test_bad_n_paths_and_rng_are_rejected() -> None:
 def test_gbm_log_returns_have_the_model_mean_and_variance_and_the_price_its_expectation() -> None:
     # Daily steps over one year: log(S_T / S_0) ~ N((mu - sigma^2 / 2) T, sigma^2 T), T = 1.
     mu, sigma, M = 0.5, 0.8, 20_000
-    spec = {"kind": "gbm", "assets": ["ETHUSDT"], "n_steps": 365, "interval_seconds": 86400,
-            "start_price": 100.0, "params": {"mu": mu, "sigma": sigma}}
+    spec = {
+        "kind": "gbm",
+        "assets": ["ETHUSDT"],
+        "n_steps": 365,
+        "interval_seconds": 86400,
+        "start_price": 100.0,
+        "params": {"mu": mu, "sigma": sigma},
+    }
     p = gen(spec, n_paths=M).prices
     x = np.log(p[:, -1] / p[:, 0])
     # Tolerances: 4 standard errors (0.8 / sqrt(M) = 0.0057 for the mean; 0.64 * sqrt(2 / M)
@@ -213,8 +246,13 @@ def test_vol_multiplier_scales_gbm_volatility_exactly_with_common_random_numbers
 def test_merton_jump_counts_match_the_poisson_intensity() -> None:
     # No diffusion and fixed jumps of -0.2: each step's return is its drift plus N * (-0.2).
     lam, M, T = 50.0, 2000, 720
-    spec = {"kind": "merton", "assets": ["ETHUSDT"], "n_steps": T, "start_price": 100.0,
-            "params": {"mu": 0.0, "sigma": 0.0, "lam": lam, "jump_mu": -0.2, "jump_sigma": 0.0}}
+    spec = {
+        "kind": "merton",
+        "assets": ["ETHUSDT"],
+        "n_steps": T,
+        "start_price": 100.0,
+        "params": {"mu": 0.0, "sigma": 0.0, "lam": lam, "jump_mu": -0.2, "jump_sigma": 0.0},
+    }
     p = gen(spec, n_paths=M).prices
     dt = 1 / 8760
     drift = -lam * (math.exp(-0.2) - 1.0) * dt
@@ -229,8 +267,13 @@ def test_merton_jump_counts_match_the_poisson_intensity() -> None:
 
 
 def test_shock_drops_the_price_by_the_given_fraction_at_the_given_step() -> None:
-    spec = {"kind": "shock", "assets": ["ETHUSDT"], "n_steps": 10, "start_price": 1000.0,
-            "params": {"drop": 0.3, "at": 3, "then_kind": "gbm", "sigma": 0.5}}
+    spec = {
+        "kind": "shock",
+        "assets": ["ETHUSDT"],
+        "n_steps": 10,
+        "start_price": 1000.0,
+        "params": {"drop": 0.3, "at": 3, "then_kind": "gbm", "sigma": 0.5},
+    }
     p = gen(spec, n_paths=20).prices
     np.testing.assert_allclose(p[:, 3] / p[:, 2], 0.7, rtol=1e-12)
     assert np.all(p[:, 0] == 1000.0)
@@ -282,8 +325,11 @@ def test_history_rejects_bad_rows_naming_the_problem() -> None:
 
 def test_replay_keeps_its_dates_and_gives_one_path_whatever_n_paths() -> None:
     h = synthetic_history()
-    spec = {"kind": "replay", "assets": ["ETHUSDT"],
-            "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"}}
+    spec = {
+        "kind": "replay",
+        "assets": ["ETHUSDT"],
+        "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"},
+    }
     p = gen(spec, n_paths=100, history={"ETHUSDT": h})
     assert p.prices.shape == (1, 25)
     np.testing.assert_array_equal(p.prices[0], h.close[24:49])
@@ -292,8 +338,13 @@ def test_replay_keeps_its_dates_and_gives_one_path_whatever_n_paths() -> None:
 
 def test_replay_onto_another_price_keeps_relative_moves_and_vol_multiplier_scales_log_moves() -> None:
     h = synthetic_history()
-    spec = {"kind": "replay", "assets": ["ETHUSDT"], "start_price": 2000.0, "n_steps": 10,
-            "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"}}
+    spec = {
+        "kind": "replay",
+        "assets": ["ETHUSDT"],
+        "start_price": 2000.0,
+        "n_steps": 10,
+        "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"},
+    }
     p = gen(spec, history={"ETHUSDT": h}).prices[0]
     real = h.close[24:35]
     np.testing.assert_allclose(p, 2000.0 * real / real[0], rtol=1e-12)
@@ -303,25 +354,36 @@ def test_replay_onto_another_price_keeps_relative_moves_and_vol_multiplier_scale
 
 def test_replay_shows_a_missing_bar_as_a_flat_price_on_the_regular_grid() -> None:
     h = synthetic_history(n=60, drop=(30,))
-    spec = {"kind": "replay", "assets": ["ETHUSDT"],
-            "window": {"start": "2020-01-01T20:00:00Z", "end": "2020-01-02T08:00:00Z"}}
+    spec = {
+        "kind": "replay",
+        "assets": ["ETHUSDT"],
+        "window": {"start": "2020-01-01T20:00:00Z", "end": "2020-01-02T08:00:00Z"},
+    }
     p = gen(spec, history={"ETHUSDT": h}).prices[0]
     assert p.size == 13
     assert p[10] == p[9]  # bar 30 (index 10 from bar 20) is missing: bar 29's close stands
 
 
 def test_replay_longer_than_its_window_is_rejected() -> None:
-    spec = {"kind": "replay", "assets": ["ETHUSDT"], "n_steps": 30,
-            "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"}}
+    spec = {
+        "kind": "replay",
+        "assets": ["ETHUSDT"],
+        "n_steps": 30,
+        "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"},
+    }
     with pytest.raises(EngineError, match=r"^n_steps must be at most 24 for this replay window; got 30"):
         gen(spec, history={"ETHUSDT": synthetic_history()})
 
 
 def test_a_window_outside_the_history_is_rejected_with_the_history_range() -> None:
-    spec = {"kind": "bootstrap", "assets": ["ETHUSDT"],
-            "window": {"start": "2021-01-01T00:00:00Z", "end": "2021-02-01T00:00:00Z"}}
-    with pytest.raises(EngineError,
-                       match=r"must hold at least 2 bars of ETHUSDT; got 0 \(history covers 2020-01-01"):
+    spec = {
+        "kind": "bootstrap",
+        "assets": ["ETHUSDT"],
+        "window": {"start": "2021-01-01T00:00:00Z", "end": "2021-02-01T00:00:00Z"},
+    }
+    with pytest.raises(
+        EngineError, match=r"must hold at least 2 bars of ETHUSDT; got 0 \(history covers 2020-01-01"
+    ):
         gen(spec, history={"ETHUSDT": synthetic_history()})
 
 
@@ -330,7 +392,13 @@ def test_a_window_outside_the_history_is_rejected_with_the_history_range() -> No
 
 def test_stress_windows_hold_their_dates_and_black_thursday_is_thin_and_expensive() -> None:
     assert {w.date for w in STRESS_WINDOWS.values()} >= {
-        "2020-03-12", "2021-05-19", "2022-05-09", "2022-06-13", "2022-11-08", "2024-08-05"}
+        "2020-03-12",
+        "2021-05-19",
+        "2022-05-09",
+        "2022-06-13",
+        "2022-11-08",
+        "2024-08-05",
+    }
     for w in STRESS_WINDOWS.values():
         day = parse_iso("date", w.date + "T00:00:00Z")
         assert parse_iso("start", w.start) <= day < parse_iso("end", w.end)
@@ -368,8 +436,11 @@ def test_the_tabulated_normal_to_t_map_matches_scipys_t_quantile() -> None:
 def test_replay_of_two_assets_keeps_each_assets_closes_on_the_shared_grid() -> None:
     eth = synthetic_history("ETHUSDT", seed=1)
     btc = synthetic_history("BTCUSDT", seed=2, start_price=9000.0)
-    spec = {"kind": "replay", "assets": ["ETHUSDT", "BTCUSDT"],
-            "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"}}
+    spec = {
+        "kind": "replay",
+        "assets": ["ETHUSDT", "BTCUSDT"],
+        "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"},
+    }
     p = gen(spec, history={"ETHUSDT": eth, "BTCUSDT": btc})
     assert p.prices.shape == (2, 1, 25)
     np.testing.assert_array_equal(p.prices[0, 0], eth.close[24:49])
@@ -380,8 +451,10 @@ def test_importing_the_scenario_library_and_books_leaves_django_out() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, engine.scenarios, engine.books\n"
-            "print(','.join(m for m in ('django', 'celery', 'plotly', 'arch') if m in sys.modules))\n")
+    code = (
+        "import sys, engine.scenarios, engine.books\n"
+        "print(','.join(m for m in ('django', 'celery', 'plotly', 'arch') if m in sys.modules))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
@@ -397,15 +470,23 @@ def test_vol_multiplier_scales_deviations_of_history_based_kinds_exactly(kind: s
         center = np.diff(np.log(hist["ETHUSDT"].close[: 60 * 24 + 1])).mean()
     else:
         from engine.scenarios.history import parse_iso as p
+
         w = hist["ETHUSDT"].window(p("s", WINDOW["start"]), p("e", WINDOW["end"]))
         from engine.scenarios import fit_garch_t
+
         center = fit_garch_t(w.log_returns()[0]).mu
     np.testing.assert_allclose(r3 - center, 3.0 * (r1 - center), rtol=1e-7, atol=1e-12)
 
 
 def test_the_shock_itself_is_not_scaled_by_the_vol_multiplier() -> None:
-    spec = {"kind": "shock", "assets": ["ETHUSDT"], "n_steps": 5, "start_price": 100.0,
-            "vol_multiplier": 4.0, "params": {"drop": 0.25, "sigma": 0.5}}
+    spec = {
+        "kind": "shock",
+        "assets": ["ETHUSDT"],
+        "n_steps": 5,
+        "start_price": 100.0,
+        "vol_multiplier": 4.0,
+        "params": {"drop": 0.25, "sigma": 0.5},
+    }
     p = gen(spec).prices
     np.testing.assert_allclose(p[:, 1], 75.0, rtol=1e-12)
 
@@ -422,7 +503,7 @@ def test_a_garch_fit_remembered_for_the_same_returns_is_the_fit_bit_for_bit_and_
 
     R = aligned_returns([synthetic_history(seed=21, n=24 * 40)])[0]
     models._FITS.clear()
-    fits, Z, s2 = models.fit_assets(R)          # fitted
+    fits, Z, s2 = models.fit_assets(R)  # fitted
     fits2, Z2, s22 = models.fit_assets(R.copy())  # remembered
     assert fits2 == fits and Z2.tobytes() == Z.tobytes() and s22.tobytes() == s2.tobytes()
     fresh = models._fit_assets(np.ascontiguousarray(R))

@@ -5,6 +5,7 @@
   autocorrelation of absolute returns (volatility clustering);
 - the Black Thursday replay shows ETH's real drawdown on its real dates (README price table).
 """
+
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,21 +50,29 @@ def abs_acf1(r: np.ndarray) -> float:
 # --- GARCH-t against arch -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("start, end", [
-    ("2024-01-01T00:00:00Z", "2024-12-31T23:00:00Z"),   # interior optimum (alpha + beta = 0.985)
-    ("2022-01-01T00:00:00Z", "2022-12-31T23:00:00Z"),   # optimum on the persistence bound
-])
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        ("2024-01-01T00:00:00Z", "2024-12-31T23:00:00Z"),  # interior optimum (alpha + beta = 0.985)
+        ("2022-01-01T00:00:00Z", "2022-12-31T23:00:00Z"),  # optimum on the persistence bound
+    ],
+)
 def test_garch_t_fit_agrees_with_the_arch_package(eth: History, start: str, end: str) -> None:
     r = returns(eth, start, end)
     ours = fit_garch_t(r)
     # arch on percent returns (its recommended scaling); ours converted to the same units.
     ref = arch_model(100 * r, vol="GARCH", p=1, q=1, dist="t", mean="Constant").fit(disp="off")
     assert ours.converged
-    ll_pct = ours.loglik - r.size * np.log(100.0)   # density of 100 r: Jacobian 1/100 each
+    ll_pct = ours.loglik - r.size * np.log(100.0)  # density of 100 r: Jacobian 1/100 each
     assert abs(ll_pct - ref.loglikelihood) <= 0.02 * abs(ref.loglikelihood)
     ref_p = ref.params
-    for ours_v, name in ((100 * ours.mu, "mu"), (1e4 * ours.omega, "omega"),
-                         (ours.alpha, "alpha[1]"), (ours.beta, "beta[1]"), (ours.nu, "nu")):
+    for ours_v, name in (
+        (100 * ours.mu, "mu"),
+        (1e4 * ours.omega, "omega"),
+        (ours.alpha, "alpha[1]"),
+        (ours.beta, "beta[1]"),
+        (ours.nu, "nu"),
+    ):
         assert abs(ours_v - ref_p[name]) <= 0.10 * abs(ref_p[name]), name
     # In fact the two optima agree far more closely than the 2 % asked.
     assert abs(ll_pct - ref.loglikelihood) < 0.5
@@ -99,8 +108,13 @@ def test_fhs_starts_at_the_fitted_current_volatility_times_the_multiplier(eth: H
 def test_block_bootstrap_keeps_the_volatility_and_the_clustering_of_real_returns(eth: History) -> None:
     window = {"start": "2021-01-01T00:00:00Z", "end": "2021-12-31T23:00:00Z"}
     real = returns(eth, window["start"], window["end"])
-    spec = {"kind": "bootstrap", "assets": ["ETHUSDT"], "window": window, "n_steps": 720,
-            "params": {"mean_block": 24}}
+    spec = {
+        "kind": "bootstrap",
+        "assets": ["ETHUSDT"],
+        "window": window,
+        "n_steps": 720,
+        "params": {"mean_block": 24},
+    }
     p = generate(spec, history={"ETHUSDT": eth}, n_paths=200, rng=np.random.default_rng(1)).prices
     boot = np.diff(np.log(p), axis=1)
     # Volatility: every resampled return is a real one, drawn uniformly, so the expected
@@ -115,8 +129,12 @@ def test_block_bootstrap_keeps_the_volatility_and_the_clustering_of_real_returns
     assert abs_acf1(real) > 0.15
     assert abs(ratio - (1 - 1 / 24)) < 0.12
     # The check can fail: an iid resample (blocks of 1) destroys the clustering.
-    iid = generate({**spec, "params": {"mean_block": 1}}, history={"ETHUSDT": eth}, n_paths=200,
-                   rng=np.random.default_rng(1)).prices
+    iid = generate(
+        {**spec, "params": {"mean_block": 1}},
+        history={"ETHUSDT": eth},
+        n_paths=200,
+        rng=np.random.default_rng(1),
+    ).prices
     assert abs(abs_acf1(np.diff(np.log(iid), axis=1))) < 0.03
 
 
@@ -125,8 +143,9 @@ def test_joint_bootstrap_keeps_the_eth_btc_correlation(eth: History, btc: Histor
     r_eth, r_btc = returns(eth, window["start"], window["end"]), returns(btc, window["start"], window["end"])
     real_rho = np.corrcoef(r_eth, r_btc)[0, 1]
     spec = {"kind": "bootstrap", "assets": ["ETHUSDT", "BTCUSDT"], "window": window, "n_steps": 720}
-    p = generate(spec, history={"ETHUSDT": eth, "BTCUSDT": btc}, n_paths=100,
-                 rng=np.random.default_rng(2)).prices
+    p = generate(
+        spec, history={"ETHUSDT": eth, "BTCUSDT": btc}, n_paths=100, rng=np.random.default_rng(2)
+    ).prices
     r = np.diff(np.log(p), axis=2)
     assert real_rho > 0.7
     assert abs(np.corrcoef(r[0].ravel(), r[1].ravel())[0, 1] - real_rho) < 0.03
@@ -137,8 +156,7 @@ def test_joint_bootstrap_keeps_the_eth_btc_correlation(eth: History, btc: Histor
 
 def test_black_thursday_replay_shows_eths_real_drawdown_on_its_real_dates(eth: History) -> None:
     w = STRESS_WINDOWS["black-thursday"]
-    spec = {"kind": "replay", "assets": ["ETHUSDT"], "window": w.window,
-            "conditions": w.conditions(5e6)}
+    spec = {"kind": "replay", "assets": ["ETHUSDT"], "window": w.window, "conditions": w.conditions(5e6)}
     p = generate(spec, history={"ETHUSDT": eth}, n_paths=1000, rng=np.random.default_rng(0))
     path = p.prices[0]
     assert p.prices.shape == (1, 73)
@@ -150,12 +168,12 @@ def test_black_thursday_replay_shows_eths_real_drawdown_on_its_real_dates(eth: H
     # README "Price checks": the UTC day's close is the last hourly close of the day.
     assert at("2020-03-13T00:00:00Z") == 107.82
     assert at("2020-03-14T00:00:00Z") == 134.06
-    assert at("2020-03-12T00:00:00Z") == 194.61   # 03-11's close, "about 194"
-    assert path[0] == 202.2                       # close of the 2020-03-11 00:00 bar
+    assert at("2020-03-12T00:00:00Z") == 194.61  # 03-11's close, "about 194"
+    assert path[0] == 202.2  # close of the 2020-03-11 00:00 bar
     # The lowest hourly close, 96.62, of the 01:00 bar on 03-13 (the 86.00 low is intrabar).
     assert path.min() == 96.62 and at("2020-03-13T02:00:00Z") == 96.62
     assert 86.0 <= path.min() <= 110.0
-    assert path.min() / 194.61 < 0.5              # more than half of 03-11's close lost
+    assert path.min() / 194.61 < 0.5  # more than half of 03-11's close lost
     assert p.conditions.liquidity.depth_usd == 5e6 * w.depth_factor
     assert p.conditions.liquidators.gas_spike == w.gas_spike > 0
 
@@ -164,8 +182,9 @@ def test_black_thursday_replay_onto_another_markets_price_keeps_the_drawdown(eth
     w = STRESS_WINDOWS["black-thursday"]
     spec = {"kind": "replay", "assets": ["ETHUSDT"], "window": w.window, "start_price": 3000.0}
     path = generate(spec, history={"ETHUSDT": eth}, n_paths=1, rng=np.random.default_rng(0)).prices[0]
-    real = generate({**spec, "start_price": None}, history={"ETHUSDT": eth}, n_paths=1,
-                    rng=np.random.default_rng(0)).prices[0]
+    real = generate(
+        {**spec, "start_price": None}, history={"ETHUSDT": eth}, n_paths=1, rng=np.random.default_rng(0)
+    ).prices[0]
     assert path[0] == 3000.0
     np.testing.assert_allclose(path / 3000.0, real / real[0], rtol=1e-12)
 

@@ -1,4 +1,5 @@
 """Per-step series recorded by every mechanism's kernel (``simulate(..., record_steps=...)``)."""
+
 import numpy as np
 import pytest
 
@@ -19,8 +20,9 @@ def _paths(rng: np.random.Generator, m: int = M, p0: float = 2000.0) -> np.ndarr
     return p0 * np.exp(np.hstack([np.zeros((m, 1)), np.cumsum(r, axis=1)]))
 
 
-def _lending_book(rng: np.random.Generator, n: int = 300,
-                  p0: float = 2000.0) -> tuple[np.ndarray, np.ndarray]:
+def _lending_book(
+    rng: np.random.Generator, n: int = 300, p0: float = 2000.0
+) -> tuple[np.ndarray, np.ndarray]:
     d = rng.lognormal(9.0, 1.0, n)
     c = d / (p0 * rng.uniform(0.3, 0.8, n))
     return c, d
@@ -34,17 +36,24 @@ def _case(name: str):
         return aave, aave.Params(liquidation_threshold=0.825, ltv=0.8), aave.Book(c, d), _paths(rng), MARKET
     if name == "compound-v3":
         c, d = _lending_book(rng)
-        params = compound.Params(borrow_collateral_factor=0.8, liquidate_collateral_factor=0.85,
-                                 target_reserves=1e6)
+        params = compound.Params(
+            borrow_collateral_factor=0.8, liquidate_collateral_factor=0.85, target_reserves=1e6
+        )
         return compound, params, compound.Book(c, d), _paths(rng), MARKET
     if name == "maker-clip":
         c, d = _lending_book(rng)
-        params = maker.Params(mat=1.45, chop=1.13, buf=1.2, cut=0.99, step=90.0, tail=8400.0, cusp=0.4,
-                              hole=1e8, dust=100.0)
+        params = maker.Params(
+            mat=1.45, chop=1.13, buf=1.2, cut=0.99, step=90.0, tail=8400.0, cusp=0.4, hole=1e8, dust=100.0
+        )
         return maker, params, maker.Book(ink=c * 1.8, debt=d), _paths(rng), MARKET
     if name == "perp":
-        params = perp.Params(tier_floors=(0.0, 10_000.0, 50_000.0), tier_imf=(0.025, 0.04, 0.10),
-                             tier_mmf=(0.0125, 0.02, 0.05), liquidation_fee=0.01, keeper_share=0.5)
+        params = perp.Params(
+            tier_floors=(0.0, 10_000.0, 50_000.0),
+            tier_imf=(0.025, 0.04, 0.10),
+            tier_mmf=(0.0125, 0.02, 0.05),
+            liquidation_fee=0.01,
+            keeper_share=0.5,
+        )
         # liquidators who always act: a gap leaves negative equity (bad debt) behind
         always = MarketConditions(liquidity=Liquidity(depth_usd=2e7), liquidators=Liquidators(rational=False))
         return perp, params, perp.synthetic_book(params, 300, 2000.0, rng), _paths(rng), always
@@ -127,7 +136,7 @@ def test_a_recorded_step_holds_what_a_run_stopped_right_after_it_reports(recorde
     for col, s in enumerate(rec):
         if s >= T:
             continue
-        short = mod.simulate(params, book, np.ascontiguousarray(prices[..., :s + 2]), market)
+        short = mod.simulate(params, book, np.ascontiguousarray(prices[..., : s + 2]), market)
         assert np.array_equal(series["liq_volume_cum"][:, col], short[:, F["liq_volume"]]), (name, s)
         assert np.array_equal(series["bad_debt_cum"][:, col], short[:, F["bad_debt"]]), (name, s)
         nxt = np.searchsorted(rec, s + 1)
@@ -169,12 +178,15 @@ def test_repeated_steps_are_each_recorded_and_no_steps_record_nothing() -> None:
     assert all(a.shape == (M, 0) for a in ser.values())
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.array([0, T + 1]), r"record_steps must be sorted steps in \[0, 120\]; got 0\.\.121"),
-    (np.array([-1, 3]), r"record_steps must be sorted steps in \[0, 120\]; got -1\.\.3"),
-    (np.array([5, 3]), r"record_steps must be sorted steps in \[0, 120\]; got 3\.\.5 unsorted"),
-    (np.array([0.0, 1.0]), r"record_steps must be a 1-d array of integer steps; got dtype float64"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.array([0, T + 1]), r"record_steps must be sorted steps in \[0, 120\]; got 0\.\.121"),
+        (np.array([-1, 3]), r"record_steps must be sorted steps in \[0, 120\]; got -1\.\.3"),
+        (np.array([5, 3]), r"record_steps must be sorted steps in \[0, 120\]; got 3\.\.5 unsorted"),
+        (np.array([0.0, 1.0]), r"record_steps must be a 1-d array of integer steps; got dtype float64"),
+    ],
+)
 def test_bad_record_steps_are_rejected_naming_the_allowed_range(bad: np.ndarray, message: str) -> None:
     mod, params, book, prices, market = _case("aave-v3")
     with pytest.raises(EngineError, match=message):

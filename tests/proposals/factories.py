@@ -94,6 +94,11 @@ def complete_backtest(proposal: Proposal) -> Any:
 
     proposal.refresh_from_db()
     return BacktestRun.objects.create(
-        proposal=proposal, proposed_version_id=proposal.proposed_version_id,
-        base_version_id=proposal.base_version_id, status=RunStatus.COMPLETE, seed=1, n_paths=1, block_paths=1,
+        proposal=proposal,
+        proposed_version_id=proposal.proposed_version_id,
+        base_version_id=proposal.base_version_id,
+        status=RunStatus.COMPLETE,
+        seed=1,
+        n_paths=1,
+        block_paths=1,
     )

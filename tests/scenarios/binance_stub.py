@@ -4,6 +4,7 @@ It serves the documented format (an array of 12-field arrays, prices as strings)
 deterministic hourly series, honours startTime / endTime / limit, records every query, and
 can be told to fail from the n-th request on.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,9 @@ import numpy as np
 HOUR_MS = 3_600_000
 
 
-def make_klines(start_ms: int, n: int, *, step_ms: int = HOUR_MS, seed: int = 3, skip: tuple[int, ...] = ()) -> list[list]:
+def make_klines(
+    start_ms: int, n: int, *, step_ms: int = HOUR_MS, seed: int = 3, skip: tuple[int, ...] = ()
+) -> list[list]:
     rng = np.random.default_rng(seed)
     close = 1000 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
     rows = []
@@ -27,8 +30,22 @@ def make_klines(start_ms: int, n: int, *, step_ms: int = HOUR_MS, seed: int = 3,
         c = close[i]
         hi, lo = max(o, c) * 1.002, min(o, c) * 0.998
         t = start_ms + i * step_ms
-        rows.append([t, f"{o:.2f}", f"{hi:.2f}", f"{lo:.2f}", f"{c:.2f}", f"{rng.uniform(10, 99):.4f}",
-                     t + step_ms - 1, "12345.6", 321, "5.0", "5000.0", "0"])
+        rows.append(
+            [
+                t,
+                f"{o:.2f}",
+                f"{hi:.2f}",
+                f"{lo:.2f}",
+                f"{c:.2f}",
+                f"{rng.uniform(10, 99):.4f}",
+                t + step_ms - 1,
+                "12345.6",
+                321,
+                "5.0",
+                "5000.0",
+                "0",
+            ]
+        )
     return rows
 
 

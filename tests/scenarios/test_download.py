@@ -1,4 +1,5 @@
 """Downloading Binance klines against a local stub of the public endpoint (no network)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -30,13 +31,28 @@ def _expected_sha(rows: list[list]) -> str:
 
 
 def test_download_pages_through_the_range_and_stores_every_bar(stub, capsys) -> None:
-    call_command("import_prices", "--download", "binance", "--symbol", "ETHUSDT", "--interval", "1h",
-                 "--start", "2020-01-01", "--end", "2020-12-31", "--base-url", stub.url)
+    call_command(
+        "import_prices",
+        "--download",
+        "binance",
+        "--symbol",
+        "ETHUSDT",
+        "--interval",
+        "1h",
+        "--start",
+        "2020-01-01",
+        "--end",
+        "2020-12-31",
+        "--base-url",
+        stub.url,
+    )
     s = PriceSeries.objects.get(symbol="ETHUSDT", interval="1h")
     assert s.row_count == N - 2 and s.source == PriceSeries.Source.BINANCE
     # The second page spans the two missing bars, so the third starts 1,002 hours after it.
     assert stub.start_times == [T0, T0 + 1000 * HOUR_MS, T0 + 2002 * HOUR_MS]
-    assert {q["limit"] for q in stub.queries} == {"1000"} and {q["symbol"] for q in stub.queries} == {"ETHUSDT"}
+    assert {q["limit"] for q in stub.queries} == {"1000"} and {q["symbol"] for q in stub.queries} == {
+        "ETHUSDT"
+    }
     assert s.gaps == [[services.iso(T0 // 1000 + 1200 * 3600), services.iso(T0 // 1000 + 1201 * 3600), 2]]
     assert s.sha256 == _expected_sha(stub.klines)
     err = capsys.readouterr().err
@@ -44,8 +60,18 @@ def test_download_pages_through_the_range_and_stores_every_bar(stub, capsys) -> 
 
 
 def test_a_second_run_resumes_after_the_last_stored_bar(stub) -> None:
-    common = ["--download", "binance", "--symbol", "ETHUSDT", "--interval", "1h", "--start", "2020-01-01",
-              "--base-url", stub.url]
+    common = [
+        "--download",
+        "binance",
+        "--symbol",
+        "ETHUSDT",
+        "--interval",
+        "1h",
+        "--start",
+        "2020-01-01",
+        "--base-url",
+        stub.url,
+    ]
     mid = services.iso(T0 // 1000 + 1499 * 3600)
     call_command("import_prices", *common, "--end", mid)
     assert PriceSeries.objects.get().row_count == 1498  # bars 0..1499 less the two missing
@@ -62,8 +88,21 @@ def test_a_second_run_resumes_after_the_last_stored_bar(stub) -> None:
 def test_an_interrupted_download_keeps_what_it_fetched_and_resumes(stub, monkeypatch) -> None:
     monkeypatch.setattr(binance, "RETRIES", 0)
     stub.fail_from = 3  # the third page fails
-    args = ["import_prices", "--download", "binance", "--symbol", "ETHUSDT", "--interval", "1h",
-            "--start", "2020-01-01", "--end", "2020-12-31", "--base-url", stub.url]
+    args = [
+        "import_prices",
+        "--download",
+        "binance",
+        "--symbol",
+        "ETHUSDT",
+        "--interval",
+        "1h",
+        "--start",
+        "2020-01-01",
+        "--end",
+        "2020-12-31",
+        "--base-url",
+        stub.url,
+    ]
     with pytest.raises(CommandError, match="HTTP 500"):
         call_command(*args)
     assert PriceSeries.objects.get().row_count == 2000  # the two full pages fetched before the failure
@@ -76,15 +115,27 @@ def test_an_interrupted_download_keeps_what_it_fetched_and_resumes(stub, monkeyp
 
 def test_the_still_open_bar_is_not_stored(stub) -> None:
     now_ms = T0 + 100 * HOUR_MS + 10_000  # inside bar 100
-    res = services.download_binance(symbol="ETHUSDT", interval="1h", start="2020-01-01", base_url=stub.url,
-                                     now_ms=now_ms)
+    res = services.download_binance(
+        symbol="ETHUSDT", interval="1h", start="2020-01-01", base_url=stub.url, now_ms=now_ms
+    )
     assert res.series.row_count == 100 and res.series.last_ts == T0 // 1000 + 99 * 3600
 
 
 def test_a_rejected_request_fails_at_once_with_the_exchange_message(stub) -> None:
     with pytest.raises(CommandError, match="HTTP 404"):
-        call_command("import_prices", "--download", "binance", "--symbol", "ETHUSDT", "--interval", "1h",
-                     "--start", "2020-01-01", "--base-url", stub.url + "/nope")
+        call_command(
+            "import_prices",
+            "--download",
+            "binance",
+            "--symbol",
+            "ETHUSDT",
+            "--interval",
+            "1h",
+            "--start",
+            "2020-01-01",
+            "--base-url",
+            stub.url + "/nope",
+        )
     assert not PriceSeries.objects.exists()
 
 
@@ -107,8 +158,9 @@ def test_appending_after_a_gap_records_it_and_keeps_the_hash_canonical() -> None
 
 
 def test_an_end_date_alone_includes_that_whole_day(stub) -> None:
-    res = services.download_binance(symbol="ETHUSDT", interval="1h", start="2020-01-01", end="2020-01-02",
-                                    base_url=stub.url)
+    res = services.download_binance(
+        symbol="ETHUSDT", interval="1h", start="2020-01-01", end="2020-01-02", base_url=stub.url
+    )
     assert res.series.row_count == 48 and services.iso(res.series.last_ts) == "2020-01-02T23:00:00Z"
 
 

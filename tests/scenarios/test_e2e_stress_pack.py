@@ -1,6 +1,7 @@
 """The "done when" flow in a real browser: an administrator imports the shared ETH hourly file,
 builds the market's stress pack from it, edits the pack in the admin and previews every
 scenario as a fan chart; the previews are the same on every load (seeded)."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,9 @@ from scenarios.models import StressPack
 pytestmark = pytest.mark.e2e
 
 
-def test_admin_imports_eth_builds_a_pack_and_previews_each_scenario(demo_site, logged_in_page, prices_dir, page):
+def test_admin_imports_eth_builds_a_pack_and_previews_each_scenario(
+    demo_site, logged_in_page, prices_dir, page
+):
     call_command("import_prices", str(prices_dir / "ETHUSDT_1h_binance_spot.csv"), "--symbol", "ETHUSDT")
     market = Market.objects.get(slug="aave-v3-ethereum-weth")
 
@@ -49,7 +52,9 @@ def test_admin_imports_eth_builds_a_pack_and_previews_each_scenario(demo_site, l
     admin.goto(f"/scenarios/pack/{pack.pk}/")
     sections = admin.locator("[data-testid=pack-scenario]")
     assert sections.count() == 8
-    admin.wait_for_function("document.querySelectorAll(\"[data-testid=fan-chart][data-rendered='1']\").length == 8")
+    admin.wait_for_function(
+        "document.querySelectorAll(\"[data-testid=fan-chart][data-rendered='1']\").length == 8"
+    )
     headings = admin.locator("[data-testid=pack-scenario] h2").all_inner_texts()
     assert headings[-1].startswith("8. ") and "Black Thursday" in headings[-1]
     kinds = " ".join(headings)

@@ -1,4 +1,5 @@
 """Importing price files: the shared real files, every layout, and every malformed case."""
+
 from __future__ import annotations
 
 import hashlib
@@ -38,7 +39,9 @@ def test_shared_eth_hourly_file_imports_with_the_readme_counts_and_gaps(prices_d
 
 
 def test_shared_luna_minute_file_imports_without_gaps(prices_dir) -> None:
-    call_command("import_prices", str(prices_dir / "LUNAUSDT_1m_binance_spot_2022-05.csv"), "--symbol", "LUNAUSDT")
+    call_command(
+        "import_prices", str(prices_dir / "LUNAUSDT_1m_binance_spot_2022-05.csv"), "--symbol", "LUNAUSDT"
+    )
     s = PriceSeries.objects.get(symbol="LUNAUSDT")
     assert (s.interval, s.interval_seconds, s.row_count, s.gaps) == ("1m", 60, 17_320, [])
     assert services.iso(s.last_ts) == "2022-05-13T00:39:00Z"
@@ -47,22 +50,35 @@ def test_shared_luna_minute_file_imports_without_gaps(prices_dir) -> None:
 
 
 def test_ust_quarter_hours_and_yahoo_days_are_detected(prices_dir) -> None:
-    call_command("import_prices", str(prices_dir / "USTUSDT_15m_binance_spot_2021-2022.csv"), "--symbol", "USTUSDT")
-    call_command("import_prices", str(prices_dir / "ETH-USD_1d_yahoo.csv"), "--symbol", "ETHUSD", "--interval", "1d")
+    call_command(
+        "import_prices", str(prices_dir / "USTUSDT_15m_binance_spot_2021-2022.csv"), "--symbol", "USTUSDT"
+    )
+    call_command(
+        "import_prices", str(prices_dir / "ETH-USD_1d_yahoo.csv"), "--symbol", "ETHUSD", "--interval", "1d"
+    )
     assert PriceSeries.objects.get(symbol="USTUSDT").interval == "15m"
     assert PriceSeries.objects.get(symbol="ETHUSD").row_count == 2478
 
 
 def test_an_interval_other_than_the_one_asked_for_is_rejected(prices_dir) -> None:
     with pytest.raises(CommandError, match="rows are 1h apart, but 1m was expected"):
-        call_command("import_prices", str(prices_dir / "LUNAUSDT_1h_binance_spot_2021-2022.csv"),
-                     "--symbol", "LUNAUSDT", "--interval", "1m")
+        call_command(
+            "import_prices",
+            str(prices_dir / "LUNAUSDT_1h_binance_spot_2021-2022.csv"),
+            "--symbol",
+            "LUNAUSDT",
+            "--interval",
+            "1m",
+        )
     assert not PriceSeries.objects.exists()
 
 
 def test_binance_kline_csv_without_header_is_detected(write) -> None:
-    rows = [f"{1_700_000_000_000 + i * 60_000},{100 + i},{101 + i},{99 + i},{100.5 + i},12.5,"
-            f"{1_700_000_000_000 + i * 60_000 + 59_999},1250.0,42,6.0,600.0,0" for i in range(5)]
+    rows = [
+        f"{1_700_000_000_000 + i * 60_000},{100 + i},{101 + i},{99 + i},{100.5 + i},12.5,"
+        f"{1_700_000_000_000 + i * 60_000 + 59_999},1250.0,42,6.0,600.0,0"
+        for i in range(5)
+    ]
     path = write("k.csv", "\n".join(rows) + "\n")
     result = services.import_price_file(path=path, symbol="ETHUSDT")
     s = result.series
@@ -72,9 +88,14 @@ def test_binance_kline_csv_without_header_is_detected(write) -> None:
 
 
 def test_binance_close_time_that_disagrees_with_the_spacing_names_the_line(write) -> None:
-    rows = [f"{1_700_000_000_000 + i * 60_000},1,1,1,1,1,{1_700_000_000_000 + i * 60_000 + (59_999 if i != 2 else 29_999)},"
-            "1,1,1,1,0" for i in range(4)]
-    with pytest.raises(ep.PriceFileError, match=r"^line 3: close time gives a 30 s bar, but the rows are 60 s apart"):
+    rows = [
+        f"{1_700_000_000_000 + i * 60_000},1,1,1,1,1,{1_700_000_000_000 + i * 60_000 + (59_999 if i != 2 else 29_999)},"
+        "1,1,1,1,0"
+        for i in range(4)
+    ]
+    with pytest.raises(
+        ep.PriceFileError, match=r"^line 3: close time gives a 30 s bar, but the rows are 60 s apart"
+    ):
         services.import_price_file(path=write("k.csv", "\n".join(rows)), symbol="X")
     assert not PriceSeries.objects.exists()
 
@@ -92,10 +113,12 @@ def test_epoch_seconds_in_the_generic_layout_are_detected() -> None:
 
 
 def test_coingecko_csv_export_is_detected_and_volume_kept(write) -> None:
-    text = ("snapped_at,price,market_cap,total_volume\n"
-            "2024-01-01 00:00:00 UTC,2281.47,274171238765.0,5731229014.0\n"
-            "2024-01-02 00:00:00 UTC,2352.2,282724002291.0,\n"
-            "2024-01-03 00:00:00 UTC,2355.3,283126712390.1,17398467214.9\n")
+    text = (
+        "snapped_at,price,market_cap,total_volume\n"
+        "2024-01-01 00:00:00 UTC,2281.47,274171238765.0,5731229014.0\n"
+        "2024-01-02 00:00:00 UTC,2352.2,282724002291.0,\n"
+        "2024-01-03 00:00:00 UTC,2355.3,283126712390.1,17398467214.9\n"
+    )
     data = ep.parse_prices(text)
     assert (data.format, data.interval) == ("coingecko", "1d")
     assert data.close.tolist() == data.high.tolist() == [2281.47, 2352.2, 2355.3]
@@ -104,8 +127,14 @@ def test_coingecko_csv_export_is_detected_and_volume_kept(write) -> None:
 
 def test_coingecko_json_snaps_points_to_the_hour_and_drops_the_live_point() -> None:
     t0 = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000
-    pts = [[t0 + i * 3_600_000 + 7_000, 2000.0 + i] for i in range(4)] + [[t0 + 3 * 3_600_000 + 900_000, 2010.0]]
-    doc = {"prices": pts, "market_caps": [[t, 1.0] for t, _ in pts], "total_volumes": [[t, 5.0] for t, _ in pts]}
+    pts = [[t0 + i * 3_600_000 + 7_000, 2000.0 + i] for i in range(4)] + [
+        [t0 + 3 * 3_600_000 + 900_000, 2010.0]
+    ]
+    doc = {
+        "prices": pts,
+        "market_caps": [[t, 1.0] for t, _ in pts],
+        "total_volumes": [[t, 5.0] for t, _ in pts],
+    }
     data = ep.parse_prices(json.dumps(doc))
     assert data.format == "coingecko"
     assert data.timestamps.tolist() == [t0 // 1000 + i * 3600 for i in range(4)]
@@ -113,31 +142,68 @@ def test_coingecko_json_snaps_points_to_the_hour_and_drops_the_live_point() -> N
 
 
 BAD_FILES = [
-    ("bad number", OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2x,0.5,1,1\n",
-     r"^line 3: high is not a number: '2x'"),
-    ("high below low", OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,0.9,1.1,1,1\n",
-     r"^line 3: high 0.9 is below low 1.1"),
-    ("non-monotonic", OHLCV + "2020-01-01T01:00:00Z,1,2,0.5,1,1\n2020-01-01T02:00:00Z,1,2,0.5,1,1\n"
-     "2020-01-01T00:00:00Z,1,2,0.5,1,1\n", r"^line 4: time goes backwards: 2020-01-01T00:00:00Z comes after "
-     r"2020-01-01T02:00:00Z \(line 3\)"),
-    ("duplicate with different values", OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1,1\n"
-     "2020-01-01T01:00:00Z,1,2,0.5,1.5,1\n", r"^line 4: duplicate timestamp 2020-01-01T01:00:00Z \(also on line 3\) "
-     "with different values"),
-    ("bad timestamp", OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-13-01T01:00:00Z,1,2,0.5,1,1\n",
-     r"^line 3: timestamp '2020-13-01T01:00:00Z' is not ISO-8601"),
-    ("off the grid", OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1,1\n"
-     "2020-01-01T02:00:00Z,1,2,0.5,1,1\n2020-01-01T02:30:00Z,1,2,0.5,1,1\n", r"^line 5: timestamp 2020-01-01T02:30:00Z "
-     "is 1800 s after the previous row, not a whole number of 1h bars"),
-    ("negative price", OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,-1,2,-2,1,1\n",
-     r"^line 3: open must be > 0; got -1.0"),
-    ("missing field", OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1\n",
-     r"^line 3: expected 6 comma-separated fields, found 5"),
-    ("close above high", OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,2.5,1\n",
-     r"^line 3: open 1.0 / close 2.5 lie outside \[low 0.5, high 2.0\]"),
-    ("fields that compensate across rows", OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1,1,7\n"
-     "2020-01-01T02:00:00Z,1,2,0.5,1\n", r"^line 3: expected 6 comma-separated fields, found 7"),
-    ("sub-second time", OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00.5Z,1,2,0.5,1,1\n",
-     r"^line 3: timestamp '2020-01-01T01:00:00.5Z' is not a whole second"),
+    (
+        "bad number",
+        OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2x,0.5,1,1\n",
+        r"^line 3: high is not a number: '2x'",
+    ),
+    (
+        "high below low",
+        OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,0.9,1.1,1,1\n",
+        r"^line 3: high 0.9 is below low 1.1",
+    ),
+    (
+        "non-monotonic",
+        OHLCV + "2020-01-01T01:00:00Z,1,2,0.5,1,1\n2020-01-01T02:00:00Z,1,2,0.5,1,1\n"
+        "2020-01-01T00:00:00Z,1,2,0.5,1,1\n",
+        r"^line 4: time goes backwards: 2020-01-01T00:00:00Z comes after "
+        r"2020-01-01T02:00:00Z \(line 3\)",
+    ),
+    (
+        "duplicate with different values",
+        OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1,1\n"
+        "2020-01-01T01:00:00Z,1,2,0.5,1.5,1\n",
+        r"^line 4: duplicate timestamp 2020-01-01T01:00:00Z \(also on line 3\) "
+        "with different values",
+    ),
+    (
+        "bad timestamp",
+        OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-13-01T01:00:00Z,1,2,0.5,1,1\n",
+        r"^line 3: timestamp '2020-13-01T01:00:00Z' is not ISO-8601",
+    ),
+    (
+        "off the grid",
+        OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1,1\n"
+        "2020-01-01T02:00:00Z,1,2,0.5,1,1\n2020-01-01T02:30:00Z,1,2,0.5,1,1\n",
+        r"^line 5: timestamp 2020-01-01T02:30:00Z "
+        "is 1800 s after the previous row, not a whole number of 1h bars",
+    ),
+    (
+        "negative price",
+        OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,-1,2,-2,1,1\n",
+        r"^line 3: open must be > 0; got -1.0",
+    ),
+    (
+        "missing field",
+        OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1\n",
+        r"^line 3: expected 6 comma-separated fields, found 5",
+    ),
+    (
+        "close above high",
+        OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,2.5,1\n",
+        r"^line 3: open 1.0 / close 2.5 lie outside \[low 0.5, high 2.0\]",
+    ),
+    (
+        "fields that compensate across rows",
+        OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1,1,7\n"
+        "2020-01-01T02:00:00Z,1,2,0.5,1\n",
+        r"^line 3: expected 6 comma-separated fields, found 7",
+    ),
+    (
+        "sub-second time",
+        OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00.5Z,1,2,0.5,1,1\n",
+        r"^line 3: timestamp '2020-01-01T01:00:00.5Z' is not a whole second",
+    ),
     ("not utc", OHLCV + "2020-01-01T00:00:00+02:00,1,2,0.5,1,1\n", r"^line 2: timestamp .* is not in UTC"),
 ]
 
@@ -157,21 +223,31 @@ def test_the_command_exits_non_zero_with_the_message(write, tmp_path) -> None:
 
     path = write("bad.csv", BAD_FILES[1][1])
     repo = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "manage.py", "import_prices", str(path), "--symbol", "ETHUSDT"],
-                         cwd=repo, capture_output=True, text=True, env={**__import__("os").environ,
-                                                                          "VAR_DIR": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "manage.py", "import_prices", str(path), "--symbol", "ETHUSDT"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "VAR_DIR": str(tmp_path)},
+    )
     assert out.returncode == 1
     assert "line 3: high 0.9 is below low 1.1" in out.stderr
 
 
 def test_an_exact_duplicate_row_is_dropped_and_reported() -> None:
-    text = OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1,1\n"
+    text = (
+        OHLCV
+        + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1,1\n"
+    )
     data = ep.parse_prices(text)
     assert len(data) == 2 and data.duplicates_dropped == 1
 
 
 def test_a_gap_is_allowed_recorded_and_shown(write, capsys) -> None:
-    text = OHLCV + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1,1\n2020-01-01T05:00:00Z,1,2,0.5,1,1\n"
+    text = (
+        OHLCV
+        + "2020-01-01T00:00:00Z,1,2,0.5,1,1\n2020-01-01T01:00:00Z,1,2,0.5,1,1\n2020-01-01T05:00:00Z,1,2,0.5,1,1\n"
+    )
     call_command("import_prices", str(write("g.csv", text)), "--symbol", "ETHUSDT")
     s = PriceSeries.objects.get()
     assert s.gaps == [["2020-01-01T02:00:00Z", "2020-01-01T04:00:00Z", 3]]
@@ -184,16 +260,26 @@ def test_importing_an_existing_series_needs_replace(write) -> None:
     services.import_price_file(path=path, symbol="ETHUSDT")
     with pytest.raises(CommandError, match="already exists .* pass --replace"):
         call_command("import_prices", str(path), "--symbol", "ETHUSDT")
-    call_command("import_prices", str(write("b.csv", text + "2020-01-01T02:00:00Z,1,2,0.5,1,1\n")),
-                 "--symbol", "ETHUSDT", "--replace")
+    call_command(
+        "import_prices",
+        str(write("b.csv", text + "2020-01-01T02:00:00Z,1,2,0.5,1,1\n")),
+        "--symbol",
+        "ETHUSDT",
+        "--replace",
+    )
     assert PriceSeries.objects.get().row_count == 3
 
 
 def test_blocks_round_trip_exactly_including_binary_fractions() -> None:
     rng = np.random.default_rng(5)
     ts = np.cumsum(rng.integers(1, 3, 500)) * 60
-    cols = (np.round(rng.uniform(1, 2, 500), 2), rng.uniform(1, 2, 500), np.full(500, 0.1),
-            rng.lognormal(size=500), rng.uniform(0, 1e6, 500))
+    cols = (
+        np.round(rng.uniform(1, 2, 500), 2),
+        rng.uniform(1, 2, 500),
+        np.full(500, 0.1),
+        rng.lognormal(size=500),
+        rng.uniform(0, 1e6, 500),
+    )
     back_ts, back = ep.decode_block(ep.encode_block(ts, cols))
     assert np.array_equal(back_ts, ts)
     for a, b in zip(cols, back):

@@ -1,4 +1,5 @@
 """Windows of stored prices, stress packs, scenario previews, books and who may see them."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def eth(prices_dir) -> PriceSeries:
-    return services.import_price_file(path=prices_dir / "ETHUSDT_1h_binance_spot.csv", symbol="ETHUSDT").series
+    return services.import_price_file(
+        path=prices_dir / "ETHUSDT_1h_binance_spot.csv", symbol="ETHUSDT"
+    ).series
 
 
 @pytest.fixture
@@ -43,7 +46,9 @@ def staff(client):
 
 
 def _charts(response) -> list[dict]:
-    m = re.search(r'<script id="charts-data" type="application/json">(.*?)</script>', response.content.decode(), re.S)
+    m = re.search(
+        r'<script id="charts-data" type="application/json">(.*?)</script>', response.content.decode(), re.S
+    )
     assert m, "the page must embed its figures"
     return json.loads(m.group(1))
 
@@ -90,7 +95,9 @@ def test_a_window_equals_the_same_rows_of_the_file(eth, prices_dir) -> None:
 
 
 def test_an_empty_window_is_an_error_naming_the_covered_range(eth) -> None:
-    with pytest.raises(ValueError, match="no bars in .* it covers 2018-01-01T00:00:00Z .. 2026-01-19T14:00:00Z"):
+    with pytest.raises(
+        ValueError, match="no bars in .* it covers 2018-01-01T00:00:00Z .. 2026-01-19T14:00:00Z"
+    ):
         services.load_history(eth, "2010-01-01", "2010-02-01")
 
 
@@ -133,8 +140,12 @@ def test_the_manifest_names_the_window_and_its_hash(pack, market, eth) -> None:
     m = services.scenario_manifest(sc)
     w = sc.spec["window"]
     assert m["seed"] == sc.seed and m["spec"] == sc.spec
-    assert m["prices"]["ETHUSDT"] == {"series": "ETHUSDT-1h", "start": w["start"], "end": w["end"],
-                                      "sha256": services.window_sha256(eth, w["start"], w["end"])}
+    assert m["prices"]["ETHUSDT"] == {
+        "series": "ETHUSDT-1h",
+        "start": w["start"],
+        "end": w["end"],
+        "sha256": services.window_sha256(eth, w["start"], w["end"]),
+    }
 
 
 def test_rebuilding_a_pack_needs_replace_and_keeps_one_default(pack, market) -> None:
@@ -144,7 +155,9 @@ def test_rebuilding_a_pack_needs_replace_and_keeps_one_default(pack, market) -> 
     assert StressPack.objects.filter(market=market).count() == 1
     assert services.pack_for_market(market)[3].spec["n_steps"] == 240
     call_command("create_stress_pack", market.slug, "--series", "ETHUSDT-1h", "--name", "Second")
-    assert list(StressPack.objects.filter(market=market, is_default=True).values_list("name", flat=True)) == ["Second"]
+    assert list(StressPack.objects.filter(market=market, is_default=True).values_list("name", flat=True)) == [
+        "Second"
+    ]
 
 
 def test_a_pack_on_a_series_that_misses_its_windows_is_refused(market, prices_dir) -> None:
@@ -162,8 +175,11 @@ def test_an_unknown_market_or_series_is_named(eth, market) -> None:
 
 
 def test_a_bad_spec_is_rejected_naming_the_key() -> None:
-    sc = Scenario(name="bad", seed=1, spec={"kind": "gbm", "assets": ["ETHUSDT"], "start_price": 2000,
-                                            "params": {"sigma": 25}})
+    sc = Scenario(
+        name="bad",
+        seed=1,
+        spec={"kind": "gbm", "assets": ["ETHUSDT"], "start_price": 2000, "params": {"sigma": 25}},
+    )
     with pytest.raises(ValidationError, match=r"params.sigma must be in \[0, 20\]; got 25"):
         sc.full_clean()
 
@@ -173,8 +189,12 @@ def test_a_bad_spec_is_rejected_naming_the_key() -> None:
 
 def test_anonymous_visitors_are_sent_to_the_login_page(pack, client) -> None:
     sc = pack.ordered_scenarios()[0]
-    for url in (reverse("scenarios:scenario", args=[sc.pk]), reverse("scenarios:pack", args=[pack.pk]),
-                reverse("scenarios:library"), reverse("scenarios:series", args=[sc.series.get().pk])):
+    for url in (
+        reverse("scenarios:scenario", args=[sc.pk]),
+        reverse("scenarios:pack", args=[pack.pk]),
+        reverse("scenarios:library"),
+        reverse("scenarios:series", args=[sc.series.get().pk]),
+    ):
         r = client.get(url)
         assert r.status_code == 302 and r["Location"].startswith(reverse("login") + "?next=")
 
@@ -189,7 +209,9 @@ def test_the_scenario_preview_is_a_fan_chart_of_seeded_paths(pack, market, staff
     r = staff.get(reverse("scenarios:scenario", args=[sc.pk]))
     assert r.status_code == 200
     html = r.content.decode()
-    assert '<script src="/static/js/plotly.min.js">' in html and not re.search(r'<script[^>]+src="(https?:)?//', html)
+    assert '<script src="/static/js/plotly.min.js">' in html and not re.search(
+        r'<script[^>]+src="(https?:)?//', html
+    )
     (chart,) = _charts(r)
     traces = {t["name"]: t for t in chart["figure"]["data"]}
     assert {"5%-95%", "25%-75%", "median", "sample paths"} <= set(traces)
@@ -216,22 +238,44 @@ def test_the_series_page_shows_range_rows_and_gaps(eth, staff) -> None:
 
 def test_staff_build_a_pack_from_the_web_form(eth, market, staff) -> None:
     assert staff.get(reverse("scenarios:pack_new")).status_code == 200
-    r = staff.post(reverse("scenarios:pack_new"), {"market": market.pk, "series": eth.pk, "depth_usd": "30000000",
-                                                    "n_steps": "168", "seed": "7", "name": "Web pack"})
+    r = staff.post(
+        reverse("scenarios:pack_new"),
+        {
+            "market": market.pk,
+            "series": eth.pk,
+            "depth_usd": "30000000",
+            "n_steps": "168",
+            "seed": "7",
+            "name": "Web pack",
+        },
+    )
     pack = StressPack.objects.get(market=market, name="Web pack")
     assert r.status_code == 302 and r["Location"] == reverse("scenarios:pack", args=[pack.pk])
     scenarios = pack.ordered_scenarios()
     assert [s.seed for s in scenarios] == list(range(7, 7 + len(scenarios)))
-    assert scenarios[3].spec["n_steps"] == 168 and scenarios[3].spec["conditions"]["depth_usd"] == 30_000_000.0
-    again = staff.post(reverse("scenarios:pack_new"), {"market": market.pk, "series": eth.pk, "depth_usd": "1",
-                                                       "n_steps": "168", "seed": "7", "name": "Web pack"})
+    assert (
+        scenarios[3].spec["n_steps"] == 168 and scenarios[3].spec["conditions"]["depth_usd"] == 30_000_000.0
+    )
+    again = staff.post(
+        reverse("scenarios:pack_new"),
+        {
+            "market": market.pk,
+            "series": eth.pk,
+            "depth_usd": "1",
+            "n_steps": "168",
+            "seed": "7",
+            "name": "Web pack",
+        },
+    )
     assert again.status_code == 200 and "already has a pack &#x27;Web pack&#x27;" in again.content.decode()
 
 
 def test_members_who_are_not_staff_cannot_build_a_pack(eth, market, client) -> None:
     client.force_login(get_user_model().objects.create_user("voter", password="pw-123456"))
-    r = client.post(reverse("scenarios:pack_new"), {"market": market.pk, "series": eth.pk, "depth_usd": "1",
-                                                    "n_steps": "10", "seed": "1", "name": "x"})
+    r = client.post(
+        reverse("scenarios:pack_new"),
+        {"market": market.pk, "series": eth.pk, "depth_usd": "1", "n_steps": "10", "seed": "1", "name": "x"},
+    )
     assert r.status_code == 403 and not StressPack.objects.exists()
 
 
@@ -262,30 +306,49 @@ def test_the_price_chart_breaks_the_line_at_a_gap() -> None:
 
 # --- books -----------------------------------------------------------------------------------
 
-BOOK = ("account,collateral_asset,collateral_amount,debt_amount\n"
-        "0xa,WETH,10,12000\n0xb,WETH,2,3500\n0xc,WETH,1,100\n")
+BOOK = (
+    "account,collateral_asset,collateral_amount,debt_amount\n"
+    "0xa,WETH,10,12000\n0xb,WETH,2,3500\n0xc,WETH,1,100\n"
+)
 
 
 def test_a_synthetic_book_is_reproducible_from_generator_and_seed(market) -> None:
     from engine.books import synthetic_book
 
-    args = ["generate_book", market.slug, "--positions", "2000", "--seed", "11", "--set", "price=2000",
-            "--set", "threshold=0.825", "--set", "top10_share=0.25"]
+    args = [
+        "generate_book",
+        market.slug,
+        "--positions",
+        "2000",
+        "--seed",
+        "11",
+        "--set",
+        "price=2000",
+        "--set",
+        "threshold=0.825",
+        "--set",
+        "top10_share=0.25",
+    ]
     call_command(*args)
     first = Book.objects.get()
     call_command(*args, "--replace")
     again = Book.objects.get()
     assert first.sha256 == again.sha256 and again.kind == "synthetic" and again.n_positions == 2000
     arrays = services.book_for_market(market)
-    expect = synthetic_book("aave-v3", 2000, rng=np.random.default_rng(11), price=2000, threshold=0.825,
-                            top10_share=0.25)
+    expect = synthetic_book(
+        "aave-v3", 2000, rng=np.random.default_rng(11), price=2000, threshold=0.825, top10_share=0.25
+    )
     assert set(arrays) == {"collateral", "debt"}
-    assert np.array_equal(arrays["debt"], expect["debt"]) and np.array_equal(arrays["collateral"], expect["collateral"])
+    assert np.array_equal(arrays["debt"], expect["debt"]) and np.array_equal(
+        arrays["collateral"], expect["collateral"]
+    )
     assert again.summary["top10_share"] == pytest.approx(0.25)
 
 
 def test_an_imported_book_is_summarized_on_its_page(market, write, staff) -> None:
-    call_command("import_book", market.slug, str(write("book.csv", BOOK)), "--price", "1500", "--threshold", "0.8")
+    call_command(
+        "import_book", market.slug, str(write("book.csv", BOOK)), "--price", "1500", "--threshold", "0.8"
+    )
     book = Book.objects.get()
     assert book.n_positions == 3 and book.is_default
     assert book.summary["total_debt_usd"] == 15600 and book.summary["total_collateral"] == 13
@@ -300,5 +363,7 @@ def test_an_imported_book_is_summarized_on_its_page(market, write, staff) -> Non
 def test_a_malformed_book_names_the_line_and_writes_nothing(market, write) -> None:
     bad = BOOK + "0xd,WETH,abc,5\n"
     with pytest.raises(CommandError, match="line 5: collateral_amount must be a number; got 'abc'"):
-        call_command("import_book", market.slug, str(write("bad.csv", bad)), "--price", "1500", "--threshold", "0.8")
+        call_command(
+            "import_book", market.slug, str(write("bad.csv", bad)), "--price", "1500", "--threshold", "0.8"
+        )
     assert not Book.objects.exists()

@@ -2,6 +2,7 @@
 with a progress bar. ``--stuck`` lists runs without progress for BACKTEST_STUCK_SECONDS;
 ``--resume RUN_ID`` sends a run's missing chunks (or its lost dispatch or merge) again;
 ``--resume-stuck`` resumes every stuck run (what the periodic task does, for cron)."""
+
 from __future__ import annotations
 
 import sys
@@ -34,14 +35,18 @@ class Command(BaseCommand):
         parser.add_argument("--no-follow", action="store_true", help="start the run and exit")
         parser.add_argument("--paths", type=int, help="paths per scenario (default BACKTEST_PATHS)")
         parser.add_argument("--seed", type=int, help="seed of the run (default: random)")
-        parser.add_argument("--timeout", type=float, default=None, help="give up following after this many seconds")
+        parser.add_argument(
+            "--timeout", type=float, default=None, help="give up following after this many seconds"
+        )
 
     def handle(self, *args, **opts) -> None:
         if opts["stuck"]:
             return self.list_stuck()
         if opts["resume_stuck"]:
             ids = services.resume_stuck_backtests()
-            self.stdout.write(f"resumed {len(ids)} stuck run(s){': ' + ', '.join(map(str, ids)) if ids else ''}")
+            self.stdout.write(
+                f"resumed {len(ids)} stuck run(s){': ' + ', '.join(map(str, ids)) if ids else ''}"
+            )
             return None
         if opts["resume"] is not None:
             run = BacktestRun.objects.filter(pk=opts["resume"]).first()
@@ -61,9 +66,13 @@ class Command(BaseCommand):
         run = proposal.backtest_runs.exclude(status__in=["complete", "failed", "cancelled"]).first()
         if run is None:
             if proposal.status != Proposal.Status.BACKTESTING:
-                raise CommandError(f"proposal #{proposal.pk} is {proposal.status}; only a proposal in backtesting "
-                                   f"is backtested (submit it first)")
-            run = services.start_backtest(proposal=proposal, user=None, n_paths=opts["paths"], seed=opts["seed"])
+                raise CommandError(
+                    f"proposal #{proposal.pk} is {proposal.status}; only a proposal in backtesting "
+                    f"is backtested (submit it first)"
+                )
+            run = services.start_backtest(
+                proposal=proposal, user=None, n_paths=opts["paths"], seed=opts["seed"]
+            )
             self.stdout.write(f"started backtest run {run.pk} of proposal #{proposal.pk}")
         else:
             self.stdout.write(f"following backtest run {run.pk} of proposal #{proposal.pk}")
@@ -78,9 +87,11 @@ class Command(BaseCommand):
         while True:
             run.refresh_from_db()
             p = services.progress(run)
-            line = (f"{bar(p['chunks_done'], p['chunks_total'])} {p['chunks_done']}/{p['chunks_total']} chunks  "
-                    f"{p['status_label']}  elapsed {seconds(p['elapsed_seconds'])}  left {seconds(p['eta_seconds'])}"
-                    + ("  STUCK: no progress; is a worker running?" if p["stuck"] else ""))
+            line = (
+                f"{bar(p['chunks_done'], p['chunks_total'])} {p['chunks_done']}/{p['chunks_total']} chunks  "
+                f"{p['status_label']}  elapsed {seconds(p['elapsed_seconds'])}  left {seconds(p['eta_seconds'])}"
+                + ("  STUCK: no progress; is a worker running?" if p["stuck"] else "")
+            )
             if line != last:
                 self.stdout.write(("\r" + line) if tty else line, ending="" if tty else "\n")
                 self.stdout.flush()
@@ -96,8 +107,11 @@ class Command(BaseCommand):
             raise CommandError(f"run {run.pk} failed: {run.error}")
         if run.status == "cancelled":
             raise CommandError(f"run {run.pk} was cancelled: {run.error}")
-        self.stdout.write(self.style.SUCCESS(f"run {run.pk} complete: results stored for "
-                                             f"{run.comparisons.count()} scenarios"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"run {run.pk} complete: results stored for {run.comparisons.count()} scenarios"
+            )
+        )
 
     def list_stuck(self) -> None:
         stuck = services.stuck_runs()
@@ -106,6 +120,8 @@ class Command(BaseCommand):
             return
         for run in stuck:
             last = run.last_progress_at or run.started_at or run.created_at
-            self.stdout.write(f"run {run.pk} (proposal #{run.proposal_id}) {run.status}: {run.chunks_done}/"
-                              f"{run.chunks_total} chunks, last progress {last:%Y-%m-%d %H:%M:%S} UTC; "
-                              f"resume with: python manage.py backtest --resume {run.pk}")
+            self.stdout.write(
+                f"run {run.pk} (proposal #{run.proposal_id}) {run.status}: {run.chunks_done}/"
+                f"{run.chunks_total} chunks, last progress {last:%Y-%m-%d %H:%M:%S} UTC; "
+                f"resume with: python manage.py backtest --resume {run.pk}"
+            )

@@ -1,6 +1,7 @@
 """``python manage.py replay_run RUN_ID``: recompute a complete run in this process, without
 chunking or Celery, and check that every stored figure is identical (exit 1 otherwise, naming
 the figures that differ)."""
+
 from __future__ import annotations
 
 import time
@@ -33,7 +34,10 @@ class Command(BaseCommand):
                 self.stderr.write(f"{d.scenario}: {d.figure}: {d.detail}")
             raise CommandError(f"run {run.pk}: {len(differences)} figure(s) differ from the stored run")
         n = len(run.manifest["scenarios"])
-        self.stdout.write(self.style.SUCCESS(
-            f"run {run.pk}: identical: per-path figures, summaries, paired differences and chart series of "
-            f"{n} scenarios x 2 versions recomputed in {took:.1f} s (seed {run.seed}, engine "
-            f"{run.manifest['engine_version']})"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"run {run.pk}: identical: per-path figures, summaries, paired differences and chart series of "
+                f"{n} scenarios x 2 versions recomputed in {took:.1f} s (seed {run.seed}, engine "
+                f"{run.manifest['engine_version']})"
+            )
+        )

@@ -220,12 +220,18 @@ class Command(BaseCommand):
 
         for slug, market in markets.items():
             if scenarios.default_pack(market) is None:
-                scenarios.create_synthetic_pack(market=market, asset="ETHUSD", start_price=DEMO_PRICE,
-                                                depth_usd=DEMO_DEPTH_USD)
+                scenarios.create_synthetic_pack(
+                    market=market, asset="ETHUSD", start_price=DEMO_PRICE, depth_usd=DEMO_DEPTH_USD
+                )
             if scenarios.default_book(market) is None:
                 generator = scenarios.live_book_generator(market, price=DEMO_PRICE, total_usd=DEMO_BOOK_USD)
-                scenarios.generate_book(market=market, n=DEMO_POSITIONS, seed=DEMO_BOOK_SEED, generator=generator,
-                                        name="Demo synthetic book")
+                scenarios.generate_book(
+                    market=market,
+                    n=DEMO_POSITIONS,
+                    seed=DEMO_BOOK_SEED,
+                    generator=generator,
+                    name="Demo synthetic book",
+                )
 
     def _user(self, username: str, role: str, power: str, staff: bool) -> Any:
         User = get_user_model()

@@ -3,6 +3,7 @@
 It imports FILE under a throw-away symbol, times loads of random one-week windows and of the
 whole series, imports ten years of synthetic hourly bars, then deletes what it wrote.
 """
+
 from __future__ import annotations
 
 import time
@@ -41,11 +42,15 @@ class Command(BaseCommand):
         series = services.store_prices(symbol=symbol, data=data, source=PriceSeries.Source.FILE)
         t_store = time.perf_counter() - t0
         raw = len(data) * 48
-        self.stdout.write(f"{path.name}: {len(data):,} rows; parse {t_parse:.3f} s + store {t_store:.3f} s "
-                          f"= import {t_parse + t_store:.3f} s")
-        self.stdout.write(f"stored {series.bytes_stored:,} bytes in {series.chunks.count()} blocks "
-                          f"(file {path.stat().st_size:,} bytes, raw int64+5xfloat64 {raw:,} bytes, "
-                          f"{raw / series.bytes_stored:.1f}x smaller)")
+        self.stdout.write(
+            f"{path.name}: {len(data):,} rows; parse {t_parse:.3f} s + store {t_store:.3f} s "
+            f"= import {t_parse + t_store:.3f} s"
+        )
+        self.stdout.write(
+            f"stored {series.bytes_stored:,} bytes in {series.chunks.count()} blocks "
+            f"(file {path.stat().st_size:,} bytes, raw int64+5xfloat64 {raw:,} bytes, "
+            f"{raw / series.bytes_stored:.1f}x smaller)"
+        )
         rng = np.random.default_rng(0)
         week = 7 * 86400
         starts = rng.integers(series.first_ts, series.last_ts - week, n_windows)
@@ -59,8 +64,10 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         services.load_window(series)
         t_all = time.perf_counter() - t0
-        self.stdout.write(f"one-week window: median {np.median(times) * 1000:.2f} ms, max {max(times) * 1000:.2f} ms "
-                          f"over {n_windows} windows; whole series {t_all * 1000:.1f} ms")
+        self.stdout.write(
+            f"one-week window: median {np.median(times) * 1000:.2f} ms, max {max(times) * 1000:.2f} ms "
+            f"over {n_windows} windows; whole series {t_all * 1000:.1f} ms"
+        )
 
     def _bench_synthetic(self) -> None:
         n = 10 * 8760
@@ -71,12 +78,17 @@ class Command(BaseCommand):
         high, low = np.maximum(open_, close) + 0.5, np.minimum(open_, close) - 0.5
         vol = np.round(rng.uniform(0, 1e4, n), 4)
         lines = ["timestamp,open,high,low,close,volume"] + [
-            f"{t},{o!r},{h!r},{lo!r},{c!r},{v!r}" for t, o, h, lo, c, v in
-            zip(ts.tolist(), open_.tolist(), high.tolist(), low.tolist(), close.tolist(), vol.tolist())]
+            f"{t},{o!r},{h!r},{lo!r},{c!r},{v!r}"
+            for t, o, h, lo, c, v in zip(
+                ts.tolist(), open_.tolist(), high.tolist(), low.tolist(), close.tolist(), vol.tolist()
+            )
+        ]
         text = "\n".join(lines)
         t0 = time.perf_counter()
         data = ep.parse_prices(text)
         series = services.store_prices(symbol="BENCHSYNTH", data=data, source=PriceSeries.Source.FILE)
         t = time.perf_counter() - t0
-        self.stdout.write(f"ten years of hourly bars ({n:,} rows, {len(text):,} bytes of CSV): import {t:.3f} s, "
-                          f"{series.bytes_stored:,} bytes stored")
+        self.stdout.write(
+            f"ten years of hourly bars ({n:,} rows, {len(text):,} bytes of CSV): import {t:.3f} s, "
+            f"{series.bytes_stored:,} bytes stored"
+        )

@@ -1,4 +1,5 @@
 """``manage.py create_stress_pack MARKET_SLUG --series ETHUSDT-1h``: the standard stress pack."""
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -13,13 +14,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("market", help="market slug")
-        parser.add_argument("--series", required=True, help="price series as SYMBOL-INTERVAL, e.g. ETHUSDT-1h")
-        parser.add_argument("--depth-usd", type=float, default=50_000_000.0,
-                            help="the market's normal liquidity depth in USD (default 50,000,000)")
-        parser.add_argument("--start-price", type=float, default=None,
-                            help="rescale every scenario to start at this price (default: history's levels)")
-        parser.add_argument("--n-steps", type=int, default=720, help="horizon of simulated scenarios, in bars")
-        parser.add_argument("--seed", type=int, default=20200312, help="seed of the first scenario (then +1 each)")
+        parser.add_argument(
+            "--series", required=True, help="price series as SYMBOL-INTERVAL, e.g. ETHUSDT-1h"
+        )
+        parser.add_argument(
+            "--depth-usd",
+            type=float,
+            default=50_000_000.0,
+            help="the market's normal liquidity depth in USD (default 50,000,000)",
+        )
+        parser.add_argument(
+            "--start-price",
+            type=float,
+            default=None,
+            help="rescale every scenario to start at this price (default: history's levels)",
+        )
+        parser.add_argument(
+            "--n-steps", type=int, default=720, help="horizon of simulated scenarios, in bars"
+        )
+        parser.add_argument(
+            "--seed", type=int, default=20200312, help="seed of the first scenario (then +1 each)"
+        )
         parser.add_argument("--name", default="Standard stress pack")
         parser.add_argument("--replace", action="store_true", help="rebuild an existing pack of that name")
 
@@ -30,9 +45,16 @@ class Command(BaseCommand):
             raise CommandError(f"no market {opts['market']!r}; markets: {have}")
         try:
             series = services.get_series(opts["series"])
-            pack = services.create_stress_pack(market=market, series=series, depth_usd=opts["depth_usd"],
-                                               start_price=opts["start_price"], n_steps=opts["n_steps"],
-                                               seed=opts["seed"], name=opts["name"], replace=opts["replace"])
+            pack = services.create_stress_pack(
+                market=market,
+                series=series,
+                depth_usd=opts["depth_usd"],
+                start_price=opts["start_price"],
+                n_steps=opts["n_steps"],
+                seed=opts["seed"],
+                name=opts["name"],
+                replace=opts["replace"],
+            )
         except (EngineError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"{pack}: {pack.entries.count()} scenarios (default pack of {market.slug})")

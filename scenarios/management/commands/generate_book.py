@@ -1,4 +1,5 @@
 """``manage.py generate_book MARKET --positions 10000 --seed 7 --set price=2000 --set threshold=0.825``."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,13 @@ class Command(BaseCommand):
         parser.add_argument("market", help="market slug")
         parser.add_argument("--positions", type=int, required=True)
         parser.add_argument("--seed", type=int, required=True)
-        parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                            help="generator argument, e.g. price=2000 threshold=0.825 top10_share=0.3")
+        parser.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="generator argument, e.g. price=2000 threshold=0.825 top10_share=0.3",
+        )
         parser.add_argument("--name")
         parser.add_argument("--not-default", action="store_true")
         parser.add_argument("--replace", action="store_true")
@@ -37,9 +43,15 @@ class Command(BaseCommand):
         market = get_market(opts["market"])
         generator = dict(parse_setting(s) for s in opts["set"])
         try:
-            book = services.generate_book(market=market, n=opts["positions"], seed=opts["seed"], generator=generator,
-                                          name=opts["name"], make_default=not opts["not_default"],
-                                          replace=opts["replace"])
+            book = services.generate_book(
+                market=market,
+                n=opts["positions"],
+                seed=opts["seed"],
+                generator=generator,
+                name=opts["name"],
+                make_default=not opts["not_default"],
+                replace=opts["replace"],
+            )
         except (EngineError, ValueError, TypeError) as exc:
             raise CommandError(str(exc)) from None
         write_summary(self.stdout, book)

@@ -1,4 +1,5 @@
 """``manage.py import_book MARKET FILE --price 2000 --threshold 0.825``: a position book from CSV."""
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -22,20 +23,34 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("market", help="market slug")
         parser.add_argument("file")
-        parser.add_argument("--price", type=float, required=True, help="collateral price (USD) for the summary")
-        parser.add_argument("--threshold", type=float, required=True,
-                            help="liquidation threshold for the summary's health factors (Aave LT, Comet "
-                                 "liquidate CF, Maker mat, perp maintenance fraction)")
+        parser.add_argument(
+            "--price", type=float, required=True, help="collateral price (USD) for the summary"
+        )
+        parser.add_argument(
+            "--threshold",
+            type=float,
+            required=True,
+            help="liquidation threshold for the summary's health factors (Aave LT, Comet "
+            "liquidate CF, Maker mat, perp maintenance fraction)",
+        )
         parser.add_argument("--name", help="book name (default: the file name)")
-        parser.add_argument("--not-default", action="store_true", help="keep the market's current default book")
+        parser.add_argument(
+            "--not-default", action="store_true", help="keep the market's current default book"
+        )
         parser.add_argument("--replace", action="store_true", help="overwrite a book of the same name")
 
     def handle(self, *args, **opts) -> None:
         market = get_market(opts["market"])
         try:
-            book = services.import_book(market=market, path=opts["file"], price=opts["price"],
-                                        threshold=opts["threshold"], name=opts["name"],
-                                        make_default=not opts["not_default"], replace=opts["replace"])
+            book = services.import_book(
+                market=market,
+                path=opts["file"],
+                price=opts["price"],
+                threshold=opts["threshold"],
+                name=opts["name"],
+                make_default=not opts["not_default"],
+                replace=opts["replace"],
+            )
         except (EngineError, ValueError, OSError) as exc:
             raise CommandError(str(exc)) from None
         write_summary(self.stdout, book)
@@ -43,6 +58,8 @@ class Command(BaseCommand):
 
 def write_summary(out, book) -> None:
     s = book.summary
-    out.write(f"{book}: {book.n_positions:,} positions, debt {s['total_debt_usd']:,.0f} USD, collateral "
-              f"{s['total_collateral_usd']:,.0f} USD, top-10 share {s['top10_share']:.1%}, "
-              f"{s['n_liquidatable']} liquidatable, {book.bytes_stored:,} bytes, sha256 {book.sha256[:16]}…")
+    out.write(
+        f"{book}: {book.n_positions:,} positions, debt {s['total_debt_usd']:,.0f} USD, collateral "
+        f"{s['total_collateral_usd']:,.0f} USD, top-10 share {s['top10_share']:.1%}, "
+        f"{s['n_liquidatable']} liquidatable, {book.bytes_stored:,} bytes, sha256 {book.sha256[:16]}…"
+    )
