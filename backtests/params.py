@@ -12,8 +12,9 @@ left out; ``unmodelled(mechanism)`` lists them for the run's manifest.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from engine.errors import EngineError
 

@@ -27,7 +27,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from backtests import compute, inputs as run_inputs
+from backtests import compute
+from backtests import inputs as run_inputs
 from backtests.models import (
     FINISHED,
     BacktestRun,

@@ -2,19 +2,11 @@
 
 Never imports Django, Celery or Plotly (a test guards it). See ../shared/spec/margin-engine.md
 and docs/engine.md. Importing ``engine`` is light: no kernel is loaded or compiled until a
-mechanism is used; ``engine.run`` / ``engine.compare`` resolve to engine.api lazily.
+mechanism is used; the entry points are in ``engine.api``.
 """
 
 from engine.errors import EngineError
 
 __version__ = "0.1.0"
 
-__all__ = ["EngineError", "__version__", "run", "compare"]
-
-
-def __getattr__(name: str):
-    if name in ("run", "compare"):
-        from engine import api
-
-        return getattr(api, name)
-    raise AttributeError(f"module 'engine' has no attribute {name!r}")
+__all__ = ["EngineError", "__version__"]

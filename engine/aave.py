@@ -37,7 +37,6 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS,
     dynamic_threshold,
@@ -45,6 +44,9 @@ from engine._common import (
     liquidation_pays,
     next_impact,
     oracle_price,
+    record_arrays,
+    record_until,
+    series_dict,
 )
 from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.errors import EngineError, check_range

@@ -19,7 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from engine import api, books, scenarios
+from engine import reference as R
 from engine.errors import EngineError
+from engine.prices import parse_prices
 
 RUN_KEYS = {"mechanism", "params", "params_b", "book", "prices", "market", "seed", "chunk_paths", "n_boot"}
 SUMMARY_ROWS = (
@@ -73,8 +76,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _reference(args: argparse.Namespace) -> int:
-    from engine import reference as R
-
     w = R.variant(args.variant)
     if args.inputs:
         given = [f"--{k}" for k in ("positions", "paths", "steps") if getattr(args, k) is not None]
@@ -157,8 +158,6 @@ def load_book(spec: Any, mechanism: str, base: Path, rng: np.random.Generator) -
         if p.suffix == ".npz":
             with np.load(p) as z:
                 return {k: np.asarray(z[k]) for k in z.files}
-        from engine import books
-
         try:
             return books.book_arrays(books.parse_book_csv(p.read_text()), mechanism)
         except EngineError as exc:
@@ -166,8 +165,6 @@ def load_book(spec: Any, mechanism: str, base: Path, rng: np.random.Generator) -
     gen = spec["generate"]
     if not isinstance(gen, dict) or "n" not in gen:
         raise ConfigError(f"config key 'book.generate' must be an object with 'n'; got {gen!r}")
-    from engine import books
-
     kw = dict(gen)
     n = _whole("book.generate.n", kw.pop("n"), 1)
     try:
@@ -193,12 +190,8 @@ def load_prices(spec: Any, base: Path, rng: np.random.Generator) -> tuple[np.nda
         except ValueError as exc:
             raise ConfigError(f"config key 'prices.file' ({p.name}): {exc}") from None
         return np.asarray(s, dtype=np.float64), None
-    from engine import scenarios
-
     history = None
     if "history" in spec:
-        from engine.prices import parse_prices
-
         if not isinstance(spec["history"], dict):
             raise ConfigError(
                 f"config key 'prices.history' must map symbols to CSV files; got {spec['history']!r}"
@@ -223,8 +216,6 @@ def _stat_line(name: str, *vals: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from engine import api
-
     cfg_path = Path(args.config)
     try:
         cfg = json.loads(cfg_path.read_text())

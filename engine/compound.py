@@ -64,7 +64,6 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS,
     dynamic_threshold,
@@ -72,7 +71,10 @@ from engine._common import (
     liquidation_pays,
     next_impact,
     oracle_price,
+    record_arrays,
+    record_until,
     sale_slippage,
+    series_dict,
 )
 from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.errors import EngineError, check_range

@@ -54,14 +54,16 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS,
     dynamic_threshold,
     gas_cost,
     next_impact,
     oracle_price,
+    record_arrays,
+    record_until,
     sale_slippage,
+    series_dict,
 )
 from engine._inputs import book_kwargs, params_kwargs, set_book_arrays
 from engine.errors import EngineError, check_range

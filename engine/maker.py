@@ -74,7 +74,6 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS,
     dynamic_threshold,
@@ -82,6 +81,9 @@ from engine._common import (
     liquidation_pays,
     next_impact,
     oracle_price,
+    record_arrays,
+    record_until,
+    series_dict,
 )
 from engine._inputs import check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.compound import best_purchase

@@ -57,14 +57,16 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from engine._common import record_arrays, record_until, series_dict
 from engine._common import (
     N_FIELDS,
     dynamic_threshold,
     gas_cost,
     next_impact,
     oracle_price,
+    record_arrays,
+    record_until,
     sale_slippage,
+    series_dict,
 )
 from engine._inputs import check_prices, params_kwargs
 from engine.errors import EngineError, check_range

@@ -112,7 +112,7 @@ class PriceData:
     def gaps(self) -> list[tuple[int, int, int]]:
         return find_gaps(self.timestamps, self.interval_seconds)
 
-    def slice(self, start: int, stop: int) -> "PriceData":
+    def slice(self, start: int, stop: int) -> PriceData:
         """Rows ``start:stop`` as a new PriceData (same interval and format)."""
         return PriceData(
             self.timestamps[start:stop],
@@ -219,7 +219,7 @@ def _columns(rows: list[str], lines: list[int], width: int) -> list[list[str]]:
     """
     if not rows:
         return [[] for _ in range(width)]
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=False):
         if row.count(",") != width - 1:
             raise PriceFileError(line, f"expected {width} comma-separated fields, found {row.count(',') + 1}")
     joined = ",".join(rows)
@@ -357,7 +357,7 @@ def _parse_numbers(values: list[str], lines: list[int], name: str) -> np.ndarray
     try:
         arr = np.array(values, dtype=np.float64)
     except ValueError:
-        for v, line in zip(values, lines):
+        for v, line in zip(values, lines, strict=False):
             try:
                 float(v)
             except ValueError:
@@ -373,7 +373,7 @@ def _parse_integers(values: list[str], lines: list[int], name: str) -> np.ndarra
     try:
         return np.array(values, dtype=np.int64)
     except ValueError:
-        for v, line in zip(values, lines):
+        for v, line in zip(values, lines, strict=False):
             try:
                 int(v)
             except ValueError:
@@ -393,7 +393,7 @@ def _parse_times(values: list[str], lines: list[int]) -> np.ndarray:
                 raise PriceFileError(lines[off[0]], f"timestamp {raw[off[0]]} is not a whole second")
         return raw // unit
     cleaned = []
-    for v, line in zip(values, lines):
+    for v, line in zip(values, lines, strict=False):
         s = v.replace(" UTC", "").replace(" ", "T", 1) if " " in v else v
         if s.endswith("Z"):
             s = s[:-1]
@@ -407,7 +407,7 @@ def _parse_times(values: list[str], lines: list[int]) -> np.ndarray:
     try:
         arr = np.array(cleaned, dtype="datetime64[s]")
     except ValueError:
-        for s, v, line in zip(cleaned, values, lines):
+        for s, v, line in zip(cleaned, values, lines, strict=False):
             try:
                 np.datetime64(s, "s")
             except ValueError:
@@ -568,7 +568,7 @@ def rows_of(ts: np.ndarray, cols: tuple[np.ndarray, ...]) -> np.ndarray:
     """The canonical row records: (N,) structured ``<i8`` time and five ``<f8`` columns."""
     rec = np.empty(ts.shape[0], dtype=_ROW_DTYPE)
     rec["t"] = ts
-    for name, arr in zip(COLUMNS, cols):
+    for name, arr in zip(COLUMNS, cols, strict=False):
         rec[name] = arr
     return rec
 
@@ -659,7 +659,7 @@ def block_bounds(ts: np.ndarray, interval_seconds: int) -> list[tuple[int, int, 
     cut = np.flatnonzero(np.diff(keys)) + 1
     starts = np.concatenate([[0], cut])
     stops = np.concatenate([cut, [keys.size]])
-    return [(int(keys[a]), int(a), int(b)) for a, b in zip(starts, stops)]
+    return [(int(keys[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=False)]
 
 
 def parse_klines(rows: list[list], *, interval_seconds: int | None = None) -> PriceData:
@@ -682,7 +682,7 @@ def parse_klines(rows: list[list], *, interval_seconds: int | None = None) -> Pr
 def concat(parts: list[PriceData]) -> PriceData:
     """Join consecutive PriceData of one interval (each later part strictly after the earlier)."""
     step = parts[0].interval_seconds
-    for a, b in zip(parts, parts[1:]):
+    for a, b in zip(parts, parts[1:], strict=False):
         if b.interval_seconds != step:
             raise EngineError(f"interval must be {step} s in every part; got {b.interval_seconds}")
         if len(a) and len(b) and b.timestamps[0] <= a.timestamps[-1]:

@@ -75,7 +75,7 @@ def _batch_stats(cols: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
     total = bad + cols[FIELD_INDEX["unrealized_bad_debt"]][idx]
     for prefix, v in (("bad_debt", bad), ("total_bad_debt", total)):
         # One partition for both levels: np.quantile gives the same order statistics.
-        for lvl, var in zip(LEVELS, np.quantile(v, LEVELS, axis=1)):
+        for lvl, var in zip(LEVELS, np.quantile(v, LEVELS, axis=1), strict=False):
             tail = v >= var[:, None]
             tag = f"{round(lvl * 100)}"
             out[f"{prefix}_var{tag}"] = var

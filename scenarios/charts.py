@@ -25,7 +25,7 @@ def _as_dict(fig: go.Figure) -> dict:
 def fan_bands(prices: np.ndarray) -> dict[float, np.ndarray]:
     """Per-step quantiles over paths: ``{q: (T+1,) array}`` for q in QUANTILES; prices (M, T+1)."""
     qs = np.quantile(prices, QUANTILES, axis=0)
-    return dict(zip(QUANTILES, qs))
+    return dict(zip(QUANTILES, qs, strict=False))
 
 
 def _x_axis(n: int, interval_seconds: int, start: datetime | None) -> tuple[list, str]:
@@ -53,7 +53,7 @@ def fan_chart(
     fig = go.Figure()
     if prices.shape[0] > 1:
         bands = fan_bands(prices)
-        for (lo, hi), fill in zip(((0.05, 0.95), (0.25, 0.75)), BAND_FILL):
+        for (lo, hi), fill in zip(((0.05, 0.95), (0.25, 0.75)), BAND_FILL, strict=False):
             fig.add_trace(
                 go.Scatter(
                     x=x,
@@ -161,7 +161,7 @@ def price_chart(timestamps: np.ndarray, close: np.ndarray, *, interval_seconds: 
 
 def histogram(edges: list[float], counts: list[int], *, title: str, x_title: str) -> dict:
     """Bar chart of counts already binned (edges has one more entry than counts)."""
-    labels = [f"{a:g}–{b:g}" for a, b in zip(edges[:-1], edges[1:])]
+    labels = [f"{a:g}–{b:g}" for a, b in zip(edges[:-1], edges[1:], strict=False)]
     fig = go.Figure(go.Bar(x=labels, y=list(counts), name="positions"))
     fig.update_layout(
         title=title,

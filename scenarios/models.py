@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -82,7 +82,7 @@ class PriceChunk(models.Model):
         indexes = [models.Index(fields=["series", "first_ts", "last_ts"], name="scenarios_chunk_window")]
 
     def __str__(self) -> str:
-        start = datetime.fromtimestamp(self.period_start, tz=timezone.utc)
+        start = datetime.fromtimestamp(self.period_start, tz=UTC)
         return f"{self.series} from {start:%Y-%m-%d} ({self.row_count} rows)"
 
 

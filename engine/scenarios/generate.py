@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -156,7 +156,7 @@ def _replay(s: dict, hists: list[History], interval: int) -> tuple[np.ndarray, d
     k = s["vol_multiplier"]
     if k != 1.0:
         closes = closes[:, :1] * (closes / closes[:, :1]) ** k
-    start = datetime.fromtimestamp(t0 + interval, tz=timezone.utc)
+    start = datetime.fromtimestamp(t0 + interval, tz=UTC)
     return closes[:, None, :], start
 
 
@@ -273,7 +273,7 @@ def _garch_setup(
     ]
     if R_hist is None:
         return fits, np.array([f.unconditional_variance for f in fits]), np.ones((1, 1))
-    res = [standardized_residuals(f, r) for f, r in zip(fits, R_hist)]
+    res = [standardized_residuals(f, r) for f, r in zip(fits, R_hist, strict=False)]
     Z = np.stack([z for z, _ in res])
     L = models.nearest_correlation_cholesky(np.corrcoef(Z)) if A > 1 else np.ones((1, 1))
     return fits, np.array([v for _, v in res]), L

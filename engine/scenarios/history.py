@@ -13,7 +13,7 @@ concatenated; a GARCH variance recursion then runs straight across the (rare, sh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -72,7 +72,7 @@ class History:
         object.__setattr__(self, "close", close)
         object.__setattr__(self, "interval_seconds", int(self.interval_seconds))
 
-    def window(self, start: int, end: int) -> "History":
+    def window(self, start: int, end: int) -> History:
         """Bars whose open time is in ``[start, end]`` (epoch seconds, both ends included)."""
         lo = int(np.searchsorted(self.timestamps, start, side="left"))
         hi = int(np.searchsorted(self.timestamps, end, side="right"))
@@ -96,7 +96,7 @@ class History:
 
 def iso(ts: int | np.integer) -> str:
     """Epoch seconds -> ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(name: str, text: object) -> int:

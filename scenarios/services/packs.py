@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from django.db import transaction
@@ -219,7 +219,7 @@ def _retire_scenarios(scenarios: list) -> None:
     pack, or a stored run, still refers to them) so the new ones can take their names."""
     from django.db.models import ProtectedError
 
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     for sc in scenarios:
         try:
             with transaction.atomic():

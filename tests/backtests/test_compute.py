@@ -75,7 +75,7 @@ def test_merged_chunks_equal_a_single_process_run_bit_for_bit():
     chunked = chunked_figures(inputs, seed=11, block_paths=5)
     single = compute.run_in_process(inputs, seed=11, block_paths=5)
     assert len(chunked) == len(single) == 2
-    for a, b in zip(chunked, single):
+    for a, b in zip(chunked, single, strict=False):
         assert a.live.shape == (23, len(RESULT_FIELDS))
         assert a.live.tobytes() == b.live.tobytes()
         assert a.proposed.tobytes() == b.proposed.tobytes()
@@ -91,7 +91,7 @@ def test_the_order_in_which_chunks_finish_does_not_change_the_figures():
     inputs = make_inputs(12)
     one = chunked_figures(inputs, seed=3, block_paths=4, order_seed=1)
     two = chunked_figures(inputs, seed=3, block_paths=4, order_seed=2)
-    assert all(a.live.tobytes() == b.live.tobytes() and a.paired == b.paired for a, b in zip(one, two))
+    assert all(a.live.tobytes() == b.live.tobytes() and a.paired == b.paired for a, b in zip(one, two, strict=False))
 
 
 def test_another_seed_draws_other_paths():
@@ -144,7 +144,7 @@ def test_price_bands_are_ordered_quantiles_of_the_paths():
     fig = chunked_figures(inputs, seed=1, block_paths=10)[1]
     band = fig.series["price"]
     assert len(band["p50"]) == len(fig.series["hours"]) == 49
-    assert all(lo <= mid <= hi for lo, mid, hi in zip(band["p05"], band["p50"], band["p95"]))
+    assert all(lo <= mid <= hi for lo, mid, hi in zip(band["p05"], band["p50"], band["p95"], strict=False))
     assert band["p05"][-1] < band["p95"][-1]
 
 
@@ -170,7 +170,7 @@ def test_volume_and_bad_debt_bands_are_quantiles_over_all_paths_merged_exactly()
         for version, per_path in (("live", fig.live), ("proposed", fig.proposed)):
             band = fig.series[name][version]
             assert len(band["p05"]) == len(band["p50"]) == len(band["p95"]) == len(hours) == 49
-            assert all(lo <= mid <= hi for lo, mid, hi in zip(band["p05"], band["p50"], band["p95"]))
+            assert all(lo <= mid <= hi for lo, mid, hi in zip(band["p05"], band["p50"], band["p95"], strict=False))
             assert all(np.diff(band["p50"]) >= 0) and band["p05"][0] == 0.0  # cumulative from 0
             # The last chart step is the horizon: the bands there are the quantiles of the
             # per-path totals over all 40 paths (not a mean of per-chunk quantiles).

@@ -88,7 +88,7 @@ def test_a_worker_killed_mid_chunk_leaves_the_chunk_to_another_and_the_figures_a
 ):
     first = start_worker("w1", env=WORKER_ENV)
     run = submit(heavy_market, author, settings, n_paths=20)
-    first.wait_for("chunk run=%s scenario=0 block=1 started" % run.pk, timeout=60)
+    first.wait_for("chunk run={} scenario=0 block=1 started".format(run.pk), timeout=60)
     children = first.child_pids()
     assert len(children) == 1
     os.kill(children[0], signal.SIGKILL)

@@ -85,14 +85,14 @@ def test_unprofitable_liquidation_is_skipped_and_counted_once() -> None:
     "kw, message",
     [
         (
-            dict(liquidation_threshold=(0.8, 1.2), liquidation_bonus=(0.05, 0.05)),
+            {"liquidation_threshold": (0.8, 1.2), "liquidation_bonus": (0.05, 0.05)},
             r"liquidation_threshold\[1\]",
         ),
         (
-            dict(liquidation_threshold=(0.8, 0.95), liquidation_bonus=(0.05, 0.1)),
+            {"liquidation_threshold": (0.8, 0.95), "liquidation_bonus": (0.05, 0.1)},
             r"\* \(1 \+ liquidation_bonus\[1\]\)",
         ),
-        (dict(liquidation_threshold=(0.8,), liquidation_bonus=(0.05, 0.1)), "one length"),
+        ({"liquidation_threshold": (0.8,), "liquidation_bonus": (0.05, 0.1)}, "one length"),
     ],
 )
 def test_invalid_per_asset_parameters_are_rejected_naming_the_asset(kw: dict, message: str) -> None:

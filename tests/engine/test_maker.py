@@ -21,21 +21,21 @@ def run(params, ink, debt, prices, market=ALWAYS):
 
 
 # One stair per engine step (step = step_seconds) keeps the hand arithmetic short.
-HOURLY_STAIRS = dict(
-    mat=1.45,
-    chop=1.1,
-    buf=1.2,
-    cut=0.9,
-    step=3600.0,
-    step_seconds=3600.0,
-    tail=3 * 3600.0,
-    cusp=0.5,
-    tip=10.0,
-    chip=0.01,
-    dust=100.0,
-    hole=1e9,
-    keeper_margin=0.02,
-)
+HOURLY_STAIRS = {
+    "mat": 1.45,
+    "chop": 1.1,
+    "buf": 1.2,
+    "cut": 0.9,
+    "step": 3600.0,
+    "step_seconds": 3600.0,
+    "tail": 3 * 3600.0,
+    "cusp": 0.5,
+    "tip": 10.0,
+    "chip": 0.01,
+    "dust": 100.0,
+    "hole": 1e9,
+    "keeper_margin": 0.02,
+}
 
 
 def test_auction_from_kick_through_a_reset_to_a_take_that_exhausts_the_lot():
@@ -250,7 +250,7 @@ def test_tail_and_step_in_engine_steps_with_unit_step_length_match_seconds():
     ink = rng.uniform(0.5, 2.0, 50)
     debt = ink * 2000.0 / 1.45 * rng.uniform(0.8, 0.99, 50)
     s = np.hstack([[[2000.0]], 2000.0 * np.exp(np.cumsum(rng.normal(-0.01, 0.02, (1, 60)), axis=1))])
-    common = dict(cut=0.95, cusp=0.3, dust=10.0, tip=1.0, hole=1e6)
+    common = {"cut": 0.95, "cusp": 0.3, "dust": 10.0, "tip": 1.0, "hole": 1e6}
     seconds = maker.Params(**common, tail=7200.0, step=900.0, step_seconds=3600.0)
     steps = maker.Params(**common, tail=2.0, step=0.25, step_seconds=1.0)
     book = maker.Book(ink, debt)

@@ -5,7 +5,7 @@ Synthetic histories only (the calibration on real prices is in test_scenarios_ca
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -333,7 +333,7 @@ def test_replay_keeps_its_dates_and_gives_one_path_whatever_n_paths() -> None:
     p = gen(spec, n_paths=100, history={"ETHUSDT": h})
     assert p.prices.shape == (1, 25)
     np.testing.assert_array_equal(p.prices[0], h.close[24:49])
-    assert p.start == datetime(2020, 1, 2, 1, tzinfo=timezone.utc)  # close of the first bar
+    assert p.start == datetime(2020, 1, 2, 1, tzinfo=UTC)  # close of the first bar
 
 
 def test_replay_onto_another_price_keeps_relative_moves_and_vol_multiplier_scales_log_moves() -> None:

@@ -6,7 +6,7 @@
 - the Black Thursday replay shows ETH's real drawdown on its real dates (README price table).
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -160,7 +160,7 @@ def test_black_thursday_replay_shows_eths_real_drawdown_on_its_real_dates(eth: H
     p = generate(spec, history={"ETHUSDT": eth}, n_paths=1000, rng=np.random.default_rng(0))
     path = p.prices[0]
     assert p.prices.shape == (1, 73)
-    assert p.start == datetime(2020, 3, 11, 1, tzinfo=timezone.utc)
+    assert p.start == datetime(2020, 3, 11, 1, tzinfo=UTC)
 
     def at(iso: str) -> float:
         return float(path[(parse_iso("t", iso) - int(p.start.timestamp())) // 3600])

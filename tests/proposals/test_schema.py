@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -11,7 +11,7 @@ from proposals import schema
 from proposals.management.commands.seed_demo import MARKETS
 
 SEED = {m["mechanism"]: m["values"] for m in MARKETS}
-NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
 
 def values(mechanism: str, **changes: object) -> dict:
@@ -257,7 +257,7 @@ def test_a_different_value_changes_the_hash():
 
 def test_the_hash_is_sha256_of_sorted_compact_json_with_plain_decimal_strings():
     text = schema.canonical_json("maker-clip", SEED["maker-clip"])
-    expected = {k: v for k, v in SEED["maker-clip"].items()}
+    expected = dict(SEED["maker-clip"].items())
     expected.update(buf="1.2", cusp="0.4")  # normalized: no trailing zeros
     assert text == json.dumps(expected, sort_keys=True, separators=(",", ":"))
     assert '"hole":"40000000"' in text  # no exponent

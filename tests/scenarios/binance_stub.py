@@ -85,7 +85,7 @@ class KlineStub:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "KlineStub":
+    def __enter__(self) -> KlineStub:
         self.thread.start()
         return self
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from tests.scenarios.binance_stub import HOUR_MS, KlineStub, make_klines
 
 pytestmark = pytest.mark.django_db
 
-T0 = int(datetime(2020, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
+T0 = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp() * 1000)
 N = 2500  # 2.5 pages of 1,000
 
 

@@ -282,7 +282,7 @@ def test_blocks_round_trip_exactly_including_binary_fractions() -> None:
     )
     back_ts, back = ep.decode_block(ep.encode_block(ts, cols))
     assert np.array_equal(back_ts, ts)
-    for a, b in zip(cols, back):
+    for a, b in zip(cols, back, strict=False):
         assert hashlib.sha256(a.tobytes()).digest() == hashlib.sha256(b.tobytes()).digest()
 
 
@@ -292,7 +292,7 @@ def test_ten_years_of_hourly_bars_import_in_seconds(write) -> None:
     n = 10 * 8760
     t = 1_262_304_000 + 3600 * np.arange(n)
     price = np.round(1000 + np.cumsum(np.random.default_rng(2).normal(0, 1, n)).clip(-900, None), 2)
-    text = OHLCV + "".join(f"{a},{p},{p + 1},{p - 1},{p},5\n" for a, p in zip(t.tolist(), price.tolist()))
+    text = OHLCV + "".join(f"{a},{p},{p + 1},{p - 1},{p},5\n" for a, p in zip(t.tolist(), price.tolist(), strict=False))
     path = write("ten.csv", text)
     started = time.perf_counter()
     s = services.import_price_file(path=path, symbol="TENYEARS").series
