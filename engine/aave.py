@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from engine import rules
 from engine._common import (
     N_FIELDS,
     dynamic_threshold,
@@ -90,17 +91,13 @@ class Params:
         check_range("protocol_fee", self.protocol_fee, 0.0, 1.0)
         check_range("small_position_usd", self.small_position_usd, 0.0, None)
         check_range("reserves_usd", self.reserves_usd, 0.0, None)
-        if self.ltv > self.liquidation_threshold:
-            raise EngineError(
-                f"ltv must be <= liquidation_threshold ({self.liquidation_threshold!r}); got {self.ltv!r}"
+        rules.raise_first(
+            rules.aave_v3(
+                ltv=self.ltv,
+                liquidation_threshold=self.liquidation_threshold,
+                liquidation_bonus=self.liquidation_bonus,
             )
-        # Aave v3 PoolConfigurator.configureReserveAsCollateral: LT * bonus <= 100 %.
-        lt_b = self.liquidation_threshold * (1.0 + self.liquidation_bonus)
-        if self.liquidation_threshold > 0 and lt_b > 1.0:
-            raise EngineError(
-                "liquidation_threshold * (1 + liquidation_bonus) must be <= 1; got "
-                f"{self.liquidation_threshold!r} * (1 + {self.liquidation_bonus!r})"
-            )
+        )
         if self.dynamic is not None and not isinstance(self.dynamic, DynamicThreshold):
             raise EngineError(f"dynamic must be a DynamicThreshold or None; got {self.dynamic!r}")
 

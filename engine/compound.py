@@ -64,6 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from engine import rules
 from engine._common import (
     N_FIELDS,
     dynamic_threshold,
@@ -120,12 +121,13 @@ class Params:
                 f"target_reserves and reserves must be finite; got "
                 f"{self.target_reserves!r}, {self.reserves!r}"
             )
-        # Comet._getPackedAsset: ``borrowCollateralFactor >= liquidateCollateralFactor`` reverts.
-        if self.borrow_collateral_factor >= self.liquidate_collateral_factor:
-            raise EngineError(
-                "borrow_collateral_factor must be < liquidate_collateral_factor "
-                f"({self.liquidate_collateral_factor!r}); got {self.borrow_collateral_factor!r}"
+        rules.raise_first(
+            rules.compound_v3_market(store_front_price_factor=self.store_front_price_factor)
+            + rules.compound_v3_asset(
+                borrow_collateral_factor=self.borrow_collateral_factor,
+                liquidate_collateral_factor=self.liquidate_collateral_factor,
             )
+        )
         if self.dynamic is not None and not isinstance(self.dynamic, DynamicThreshold):
             raise EngineError(f"dynamic must be a DynamicThreshold or None; got {self.dynamic!r}")
 

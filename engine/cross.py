@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from engine import rules
 from engine._common import (
     N_FIELDS,
     dynamic_threshold,
@@ -113,11 +114,9 @@ class Params:
         for a in range(len(lt)):
             check_range(f"liquidation_threshold[{a}]", lt[a], 0.0, 1.0, lo_open=True)
             check_range(f"liquidation_bonus[{a}]", b[a], 0.0, 1.0, lo_open=True, hi_open=True)
-            if lt[a] * (1.0 + b[a]) > 1.0:
-                raise EngineError(
-                    f"liquidation_threshold[{a}] * (1 + liquidation_bonus[{a}]) must be <= 1; "
-                    f"got {lt[a]!r} * (1 + {b[a]!r})"
-                )
+            rules.raise_first(
+                rules.aave_v3(liquidation_threshold=lt[a], liquidation_bonus=b[a], asset=f"asset {a}")
+            )
         check_range("close_factor", self.close_factor, 0.0, 1.0, lo_open=True)
         check_range("full_close_hf", self.full_close_hf, 0.0, 1.0)
         check_range("protocol_fee", self.protocol_fee, 0.0, 1.0)

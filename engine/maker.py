@@ -74,6 +74,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from engine import rules
 from engine._common import (
     N_FIELDS,
     dynamic_threshold,
@@ -150,6 +151,9 @@ class Params:
         check_range("surplus_buffer", self.surplus_buffer, 0.0, None)
         if self.step_seconds is not None:
             check_range("step_seconds", self.step_seconds, 0.0, None, lo_open=True)
+        rules.raise_first(
+            rules.maker_clip(mat=self.mat, chop=self.chop, buf=self.buf, cut=self.cut, cusp=self.cusp)
+        )
         for name in ("mat", "chop", "buf", "tail", "step", "tip", "hole", "dust", "surplus_buffer"):
             if not math.isfinite(getattr(self, name)):
                 raise EngineError(f"{name} must be finite; got {getattr(self, name)!r}")

@@ -57,6 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from engine import rules
 from engine._common import (
     N_FIELDS,
     dynamic_threshold,
@@ -129,32 +130,11 @@ class Params:
                 "tier_floors, tier_imf and tier_mmf must be non-empty and of one length; "
                 f"got lengths {len(fl)}, {len(imf)}, {len(mmf)}"
             )
-        if fl[0] != 0.0:
-            raise EngineError(
-                f"tier_floors[0] must be 0 (the first tier starts at no notional); got {fl[0]!r}"
-            )
         for n in range(len(fl)):
             check_range(f"tier_floors[{n}]", fl[n], 0.0, None)
             check_range(f"tier_imf[{n}]", imf[n], 0.0, 1.0, lo_open=True)
-            check_range(f"tier_mmf[{n}]", mmf[n], 0.0, imf[n], lo_open=True, hi_open=True)
-            if n > 0:
-                if not fl[n] > fl[n - 1]:
-                    raise EngineError(
-                        f"tier_floors must be strictly increasing; got tier_floors[{n}] = "
-                        f"{fl[n]!r} after {fl[n - 1]!r}"
-                    )
-                # Non-decreasing, as proposals/schema.py accepts; a falling fraction would make
-                # the maintenance margin fall with notional.
-                if imf[n] < imf[n - 1]:
-                    raise EngineError(
-                        f"tier_imf must not decrease with the tier; got tier_imf[{n}] = "
-                        f"{imf[n]!r} after {imf[n - 1]!r}"
-                    )
-                if mmf[n] < mmf[n - 1]:
-                    raise EngineError(
-                        f"tier_mmf must not decrease with the tier; got tier_mmf[{n}] = "
-                        f"{mmf[n]!r} after {mmf[n - 1]!r}"
-                    )
+            check_range(f"tier_mmf[{n}]", mmf[n], 0.0, 1.0, lo_open=True)
+        rules.raise_first(rules.perp_tiers(list(zip(fl, imf, mmf, strict=True))))
         check_range("liquidation_fee", self.liquidation_fee, 0.0, 1.0, hi_open=True)
         check_range("keeper_share", self.keeper_share, 0.0, 1.0)
         check_range("insurance_fund", self.insurance_fund, 0.0, None)

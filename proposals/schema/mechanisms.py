@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from engine import rules
 from proposals.schema.base import (
     BP,
     ONE_SECOND,
@@ -22,7 +23,6 @@ from proposals.schema.base import (
     Unit,
     Violation,
     exact,
-    fmt,
 )
 
 
@@ -51,152 +51,51 @@ def _spec(
 
 
 # -- Invariants ---------------------------------------------------------------------------------
-# Each returns violations naming the parameter, the limit and the value; the values are already
-# known to be Decimals within their bounds' types.
+# The protocols' rules are written once, in engine/rules.py, and applied here to the exact
+# Decimal values (the engine applies them to its floats); each breach becomes a violation on its
+# field. The values are already known to be Decimals within their bounds' types.
+
+
+def _violations(breaches: list[rules.Breach]) -> list[Violation]:
+    return [Violation(b.parameter, b.message) for b in breaches]
 
 
 def _aave_invariants(v: Mapping[str, Any]) -> list[Violation]:
-    # Aave v3 PoolConfigurator.configureReserveAsCollateral: ltv <= liquidationThreshold,
-    # liquidationThreshold.percentMul(liquidationBonus) <= PERCENTAGE_FACTOR, and a bonus above
-    # 100 % when the threshold is not zero.
-    out = []
-    ltv, lt, bonus = v["ltv"], v["liquidation_threshold"], v["liquidation_bonus"]
-    if ltv > lt:
-        out.append(
-            Violation("ltv", f"ltv must be at most liquidation_threshold ({fmt(lt)}); it is {fmt(ltv)}.")
+    return _violations(
+        rules.aave_v3(
+            ltv=v["ltv"],
+            liquidation_threshold=v["liquidation_threshold"],
+            liquidation_bonus=v["liquidation_bonus"],
         )
-    if lt * (1 + bonus) > 1:
-        out.append(
-            Violation(
-                "liquidation_bonus",
-                f"liquidation_threshold x (1 + liquidation_bonus) must be at most 1; it is "
-                f"{fmt(lt)} x {fmt(1 + bonus)} = {fmt(lt * (1 + bonus))}.",
-            )
-        )
-    if lt > 0 and bonus <= 0:
-        out.append(
-            Violation(
-                "liquidation_bonus",
-                f"liquidation_bonus must be above 0 when the threshold is not 0; it is {fmt(bonus)}.",
-            )
-        )
-    return out
+    )
 
 
 def _compound_invariants(v: Mapping[str, Any]) -> list[Violation]:
-    # compound-finance/comet CometCore/Comet constructor: borrowCollateralFactor <
-    # liquidateCollateralFactor <= 1 (MAX_COLLATERAL_FACTOR), storeFrontPriceFactor <= 1.
-    out = []
-    if v["store_front_price_factor"] > 1:
-        out.append(
-            Violation(
-                "store_front_price_factor",
-                f"store_front_price_factor must be at most 1; it is {fmt(v['store_front_price_factor'])}.",
-            )
-        )
+    breaches = rules.compound_v3_market(store_front_price_factor=v["store_front_price_factor"])
     for symbol, a in v["assets"].items():
-        b, lcf = a["borrow_collateral_factor"], a["liquidate_collateral_factor"]
-        if b >= lcf:
-            out.append(
-                Violation(
-                    f"assets.{symbol}.borrow_collateral_factor",
-                    f"{symbol}: borrow_collateral_factor must be below liquidate_collateral_factor "
-                    f"({fmt(lcf)}); it is {fmt(b)}.",
-                )
-            )
-        if lcf > 1:
-            out.append(
-                Violation(
-                    f"assets.{symbol}.liquidate_collateral_factor",
-                    f"{symbol}: liquidate_collateral_factor must be at most 1; it is {fmt(lcf)}.",
-                )
-            )
-    return out
+        breaches += rules.compound_v3_asset(
+            symbol=symbol,
+            borrow_collateral_factor=a["borrow_collateral_factor"],
+            liquidate_collateral_factor=a["liquidate_collateral_factor"],
+        )
+    return _violations(breaches)
 
 
 def _maker_invariants(v: Mapping[str, Any]) -> list[Violation]:
-    # dss Dog.file("chop") and Clipper/Abacus semantics (margin-engine.md 2.3, export.md).
-    out = []
-    if v["chop"] < 1:
-        out.append(
-            Violation("chop", f"chop must be at least 1 (a penalty, 1.13 = 13 %); it is {fmt(v['chop'])}.")
-        )
-    if v["buf"] < 1:
-        out.append(
-            Violation(
-                "buf", f"buf must be at least 1 (the auction starts above the oracle); it is {fmt(v['buf'])}."
-            )
-        )
-    if v["cut"] > 1:
-        out.append(
-            Violation("cut", f"cut must be at most 1 (the price must fall per step); it is {fmt(v['cut'])}.")
-        )
-    if not (0 < v["cusp"] < 1):
-        out.append(Violation("cusp", f"cusp must be strictly between 0 and 1; it is {fmt(v['cusp'])}."))
-    if v["mat"] <= 1:
-        out.append(
-            Violation(
-                "mat", f"mat must be above 1 (a vault must be overcollateralized); it is {fmt(v['mat'])}."
-            )
-        )
-    return out
+    return _violations(
+        rules.maker_clip(mat=v["mat"], chop=v["chop"], buf=v["buf"], cut=v["cut"], cusp=v["cusp"])
+    )
 
 
 def _perp_invariants(v: Mapping[str, Any]) -> list[Violation]:
-    # Tiered margins as on dYdX / Hyperliquid: maintenance(notional) = notional * mmf(tier) -
-    # deduction(tier), with the deduction chosen so the requirement is continuous at each floor
-    # (see perp_deductions). It is then non-decreasing only if mmf does not fall across tiers.
-    out: list[Violation] = []
-    tiers = v["tiers"]
-    if not tiers:
-        return [Violation("tiers", "at least one margin tier is required.")]
-    if tiers[0]["notional_floor"] != 0:
-        out.append(
-            Violation(
-                "tiers.0.notional_floor",
-                f"Tier 1: notional_floor must be 0; it is {fmt(tiers[0]['notional_floor'])}.",
-            )
+    return _violations(
+        rules.perp_tiers(
+            [
+                (t["notional_floor"], t["initial_margin_fraction"], t["maintenance_margin_fraction"])
+                for t in v["tiers"]
+            ]
         )
-    for i, t in enumerate(tiers):
-        n = i + 1
-        mmf, imf = t["maintenance_margin_fraction"], t["initial_margin_fraction"]
-        if mmf >= imf:
-            out.append(
-                Violation(
-                    f"tiers.{i}.maintenance_margin_fraction",
-                    f"Tier {n}: maintenance_margin_fraction must be below initial_margin_fraction "
-                    f"({fmt(imf)}); it is {fmt(mmf)}.",
-                )
-            )
-        if i == 0:
-            continue
-        prev = tiers[i - 1]
-        if t["notional_floor"] <= prev["notional_floor"]:
-            out.append(
-                Violation(
-                    f"tiers.{i}.notional_floor",
-                    f"Tier {n}: notional_floor must be above tier {n - 1}'s "
-                    f"({fmt(prev['notional_floor'])}); it is {fmt(t['notional_floor'])}.",
-                )
-            )
-        if mmf < prev["maintenance_margin_fraction"]:
-            out.append(
-                Violation(
-                    f"tiers.{i}.maintenance_margin_fraction",
-                    f"Tier {n}: maintenance_margin_fraction must be at least tier {n - 1}'s "
-                    f"({fmt(prev['maintenance_margin_fraction'])}) so the continuous maintenance "
-                    f"margin never falls as notional grows; it is {fmt(mmf)}.",
-                )
-            )
-        if imf < prev["initial_margin_fraction"]:
-            out.append(
-                Violation(
-                    f"tiers.{i}.initial_margin_fraction",
-                    f"Tier {n}: initial_margin_fraction must be at least tier {n - 1}'s "
-                    f"({fmt(prev['initial_margin_fraction'])}); it is {fmt(imf)}.",
-                )
-            )
-    return out
+    )
 
 
 @exact

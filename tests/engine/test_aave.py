@@ -191,8 +191,12 @@ def test_positions_without_debt_are_never_touched() -> None:
     "kw, needle",
     [
         ({"liquidation_threshold": 1.2}, "liquidation_threshold must be in [0, 1]; got 1.2"),
-        ({"ltv": 0.9}, "ltv must be <= liquidation_threshold"),
-        ({"liquidation_threshold": 0.97}, "liquidation_threshold * (1 + liquidation_bonus) must be <= 1"),
+        # The invariants are engine.rules.aave_v3, the proposal form's own (same messages).
+        ({"ltv": 0.9}, "ltv must be at most liquidation_threshold (0.825); it is 0.9."),
+        (
+            {"liquidation_threshold": 0.97},
+            "liquidation_threshold x (1 + liquidation_bonus) must be at most 1",
+        ),
         ({"liquidation_bonus": 0.0}, "liquidation_bonus must be in (0, 1]; got 0.0"),
         ({"close_factor": 0.0}, "close_factor must be in (0, 1]"),
     ],

@@ -15,7 +15,9 @@ from engine.market import DynamicThreshold, Liquidators, Liquidity, MarketCondit
 # Hyperliquid's BTC testnet table (docs "Trading / Margin tiers"): 0-10k at 40x, 10k-50k at
 # 25x, from 50k at 10x. Initial fraction = 1 / max leverage; maintenance = half of it.
 TIERS = {
-    "tier_floors": (0.0, 10_000.0, 50_000.0), "tier_imf": (0.025, 0.04, 0.10), "tier_mmf": (0.0125, 0.02, 0.05)
+    "tier_floors": (0.0, 10_000.0, 50_000.0),
+    "tier_imf": (0.025, 0.04, 0.10),
+    "tier_mmf": (0.0125, 0.02, 0.05),
 }
 NO_IMPACT = MarketConditions()
 
@@ -166,11 +168,18 @@ def test_keeper_who_would_lose_on_gas_leaves_the_position_open_and_it_is_counted
 @pytest.mark.parametrize(
     "bad, message",
     [
-        ({"tier_mmf": (0.0125, 0.05, 0.05)}, "tier_mmf[1]"),  # mmf must stay below imf
-        ({"tier_floors": (0.0, 60_000.0, 50_000.0)}, "tier_floors must be strictly increasing"),
-        ({"tier_imf": (0.025, 0.02, 0.10), "tier_mmf": (0.0125, 0.015, 0.05)}, "tier_imf must not decrease"),
-        ({"tier_mmf": (0.0125, 0.011, 0.05)}, "tier_mmf must not decrease"),
-        ({"tier_floors": (5.0, 10_000.0, 50_000.0)}, "tier_floors[0] must be 0"),
+        # The tier rules are engine.rules.perp_tiers, the proposal form's own (same messages).
+        ({"tier_mmf": (0.0125, 0.05, 0.05)}, "Tier 2: maintenance_margin_fraction must be below"),
+        ({"tier_floors": (0.0, 60_000.0, 50_000.0)}, "Tier 3: notional_floor must be above tier 2's"),
+        (
+            {"tier_imf": (0.025, 0.02, 0.10), "tier_mmf": (0.0125, 0.015, 0.05)},
+            "Tier 2: initial_margin_fraction must be at least tier 1's",
+        ),
+        (
+            {"tier_mmf": (0.0125, 0.011, 0.05)},
+            "Tier 2: maintenance_margin_fraction must be at least tier 1's",
+        ),
+        ({"tier_floors": (5.0, 10_000.0, 50_000.0)}, "Tier 1: notional_floor must be 0"),
     ],
 )
 def test_invalid_tiers_are_rejected_naming_the_parameter(bad: dict, message: str) -> None:

@@ -1,0 +1,224 @@
+"""The protocols' own rules on a parameter set, each written once.
+
+A proposal form and the engine must refuse the same parameter sets, so each invariant is one
+function here, called by both: proposals.schema with the exact ``Decimal`` values of a version,
+the engine's ``Params`` with floats. Every function takes numbers of either kind and computes in
+exact decimal arithmetic (a float is taken at its shortest repr, 0.8 as 0.8, so a float and the
+Decimal typed as the same text are judged alike), and returns the broken rules as ``Breach``
+(the parameter's key in the schema's terms, and a message naming the limit and the value). The
+schema turns a breach into its field's message; the engine raises it as an EngineError.
+
+Bounds of single parameters (a fraction in [0, 1]) stay with each side's own ranges; how far one
+proposal may move a value (guardrails) is governance's (governance/guardrails.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Context, Decimal, localcontext
+
+from engine.errors import EngineError
+
+Number = Decimal | float | int
+
+# Wide enough that products of parameters at wad/ray/rad precision are exact.
+_EXACT = Context(prec=200)
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A broken rule: ``parameter`` is the key it is reported on (``ltv``,
+    ``assets.WETH.borrow_collateral_factor``, ``tiers.2.notional_floor``)."""
+
+    parameter: str
+    message: str
+
+
+def _d(x: Number) -> Decimal:
+    if isinstance(x, Decimal):
+        return x
+    if isinstance(x, bool):
+        raise TypeError(f"a number is required; got {x!r}")
+    if isinstance(x, int):
+        return Decimal(x)
+    return Decimal(repr(float(x)))
+
+
+def fmt(x: Number) -> str:
+    """The canonical text of a number: no exponent, no trailing zeros ("0.83", "40000000")."""
+    d = _d(x)
+    if d == 0:
+        return "0"
+    return format(d.normalize(), "f")
+
+
+def aave_v3(
+    *,
+    liquidation_threshold: Number,
+    liquidation_bonus: Number,
+    ltv: Number | None = None,
+    asset: str = "",
+) -> list[Breach]:
+    """Aave v3 ``PoolConfigurator.configureReserveAsCollateral``: ``ltv <= liquidationThreshold``,
+    ``liquidationThreshold.percentMul(liquidationBonus) <= PERCENTAGE_FACTOR`` (bonus stored as
+    1 + b), and a bonus above 100 % (b > 0) when the threshold is not zero
+    (aave-dao/aave-v3-origin, src/contracts/protocol/pool/PoolConfigurator.sol).
+
+    asset: when the asset is one of several, its name, for the keys (``assets.WETH.ltv``) and
+    the messages."""
+    key = f"assets.{asset}." if asset else ""
+    who = f"{asset}: " if asset else ""
+    with localcontext(_EXACT):
+        lt, bonus = _d(liquidation_threshold), _d(liquidation_bonus)
+        out = []
+        if ltv is not None and _d(ltv) > lt:
+            out.append(
+                Breach(
+                    f"{key}ltv",
+                    f"{who}ltv must be at most liquidation_threshold ({fmt(lt)}); it is {fmt(ltv)}.",
+                )
+            )
+        if lt * (1 + bonus) > 1:
+            out.append(
+                Breach(
+                    f"{key}liquidation_bonus",
+                    f"{who}liquidation_threshold x (1 + liquidation_bonus) must be at most 1; it is "
+                    f"{fmt(lt)} x {fmt(1 + bonus)} = {fmt(lt * (1 + bonus))}.",
+                )
+            )
+        if lt > 0 and bonus <= 0:
+            out.append(
+                Breach(
+                    f"{key}liquidation_bonus",
+                    f"{who}liquidation_bonus must be above 0 when the threshold is not 0; it is {fmt(bonus)}.",
+                )
+            )
+        return out
+
+
+def compound_v3_market(*, store_front_price_factor: Number) -> list[Breach]:
+    """Comet's constructor: ``storeFrontPriceFactor <= FACTOR_SCALE`` (``BadDiscount``;
+    compound-finance/comet, contracts/Comet.sol)."""
+    if _d(store_front_price_factor) > 1:
+        return [
+            Breach(
+                "store_front_price_factor",
+                f"store_front_price_factor must be at most 1; it is {fmt(store_front_price_factor)}.",
+            )
+        ]
+    return []
+
+
+def compound_v3_asset(
+    *, borrow_collateral_factor: Number, liquidate_collateral_factor: Number, symbol: str = ""
+) -> list[Breach]:
+    """Comet ``_getPackedAsset``: ``borrowCollateralFactor < liquidateCollateralFactor``
+    (``BorrowCFTooLarge``) and ``liquidateCollateralFactor <= MAX_COLLATERAL_FACTOR`` (1,
+    ``LiquidateCFTooLarge``; compound-finance/comet, contracts/Comet.sol).
+
+    symbol: the collateral asset, for the key (``assets.WETH.``) and the message."""
+    b, lcf = _d(borrow_collateral_factor), _d(liquidate_collateral_factor)
+    key = f"assets.{symbol}." if symbol else ""
+    who = f"{symbol}: " if symbol else ""
+    out = []
+    if b >= lcf:
+        out.append(
+            Breach(
+                f"{key}borrow_collateral_factor",
+                f"{who}borrow_collateral_factor must be below liquidate_collateral_factor ({fmt(lcf)}); "
+                f"it is {fmt(b)}.",
+            )
+        )
+    if lcf > 1:
+        out.append(
+            Breach(
+                f"{key}liquidate_collateral_factor",
+                f"{who}liquidate_collateral_factor must be at most 1; it is {fmt(lcf)}.",
+            )
+        )
+    return out
+
+
+def maker_clip(*, mat: Number, chop: Number, buf: Number, cut: Number, cusp: Number) -> list[Breach]:
+    """MakerDAO Liquidations 2.0 (dss ``Dog.file("chop")``, ``Clipper``, ``StairstepExponentialDecrease``;
+    margin-engine.md 2.3): a penalty is at least 1, an auction starts at or above the oracle, its
+    price falls per step, the reset ratio lies strictly between 0 and 1, and a vault is
+    overcollateralized (``mat`` above 1)."""
+    out = []
+    if _d(chop) < 1:
+        out.append(Breach("chop", f"chop must be at least 1 (a penalty, 1.13 = 13 %); it is {fmt(chop)}."))
+    if _d(buf) < 1:
+        out.append(
+            Breach("buf", f"buf must be at least 1 (the auction starts above the oracle); it is {fmt(buf)}.")
+        )
+    if _d(cut) > 1:
+        out.append(Breach("cut", f"cut must be at most 1 (the price must fall per step); it is {fmt(cut)}."))
+    if not (0 < _d(cusp) < 1):
+        out.append(Breach("cusp", f"cusp must be strictly between 0 and 1; it is {fmt(cusp)}."))
+    if _d(mat) <= 1:
+        out.append(
+            Breach("mat", f"mat must be above 1 (a vault must be overcollateralized); it is {fmt(mat)}.")
+        )
+    return out
+
+
+def perp_tiers(tiers: Sequence[tuple[Number, Number, Number]]) -> list[Breach]:
+    """Margin tiers as on dYdX and Hyperliquid, given as (notional_floor, initial_margin_fraction,
+    maintenance_margin_fraction) per tier: the first starts at no notional, floors increase,
+    maintenance is below initial in every tier, and neither fraction falls across tiers, so
+    the continuous maintenance margin ``notional * mmf - deduction`` never falls as notional
+    grows (margin-engine.md 2.4)."""
+    if not tiers:
+        return [Breach("tiers", "at least one margin tier is required.")]
+    t = [(_d(f), _d(imf), _d(mmf)) for f, imf, mmf in tiers]
+    out = []
+    if t[0][0] != 0:
+        out.append(
+            Breach("tiers.0.notional_floor", f"Tier 1: notional_floor must be 0; it is {fmt(t[0][0])}.")
+        )
+    for i, (floor, imf, mmf) in enumerate(t):
+        n = i + 1
+        if mmf >= imf:
+            out.append(
+                Breach(
+                    f"tiers.{i}.maintenance_margin_fraction",
+                    f"Tier {n}: maintenance_margin_fraction must be below initial_margin_fraction "
+                    f"({fmt(imf)}); it is {fmt(mmf)}.",
+                )
+            )
+        if i == 0:
+            continue
+        prev_floor, prev_imf, prev_mmf = t[i - 1]
+        if floor <= prev_floor:
+            out.append(
+                Breach(
+                    f"tiers.{i}.notional_floor",
+                    f"Tier {n}: notional_floor must be above tier {n - 1}'s ({fmt(prev_floor)}); "
+                    f"it is {fmt(floor)}.",
+                )
+            )
+        if mmf < prev_mmf:
+            out.append(
+                Breach(
+                    f"tiers.{i}.maintenance_margin_fraction",
+                    f"Tier {n}: maintenance_margin_fraction must be at least tier {n - 1}'s "
+                    f"({fmt(prev_mmf)}) so the continuous maintenance margin never falls as "
+                    f"notional grows; it is {fmt(mmf)}.",
+                )
+            )
+        if imf < prev_imf:
+            out.append(
+                Breach(
+                    f"tiers.{i}.initial_margin_fraction",
+                    f"Tier {n}: initial_margin_fraction must be at least tier {n - 1}'s "
+                    f"({fmt(prev_imf)}); it is {fmt(imf)}.",
+                )
+            )
+    return out
+
+
+def raise_first(breaches: list[Breach]) -> None:
+    """For the engine's Params: raise the first breach as an EngineError (its message)."""
+    if breaches:
+        raise EngineError(breaches[0].message)
