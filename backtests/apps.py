@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.conf import settings
+from kombu.transport import sqlalchemy
 
 
 class BacktestsConfig(AppConfig):
@@ -6,12 +8,6 @@ class BacktestsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.conf import settings
-        from kombu.transport import sqlalchemy
-
-        from backtests.receivers import connect
-
-        connect()
         # The SQLite broker (kombu's SQLAlchemy transport) is polled, by default every second,
         # which would add a second to every chunk (a worker fetches its next message when it
         # finishes one). It cannot be set through broker_transport_options: that transport

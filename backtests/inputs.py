@@ -16,18 +16,22 @@ from django.conf import settings
 
 import engine
 from backtests import compute
-from backtests.params import engine_module, engine_params, engine_params_dict, simulated_asset, unmodelled
-from engine._common import RESULT_FIELDS
+from backtests.params import engine_params, engine_params_dict, simulated_asset, unmodelled
+from engine import results
+from engine.api import load_mechanism
 from engine.errors import EngineError
+from engine.results import RESULT_FIELDS
+from engine.scenarios import generate
+from proposals.models import ParameterSetVersion
+from scenarios import services as scenario_services
+from scenarios.models import Book
+from scenarios.services import generate_paths, get_series, load_history, series_for_scenario, window_sha256
 
 MANIFEST_FORMAT = 1
 
 
 def build_manifest(run) -> dict[str, Any]:
     """Everything that determines the run's figures (see the module docstring)."""
-    from scenarios import services as scenario_services
-    from scenarios.models import Book
-
     market = run.proposal.market
     pack = scenario_services.default_pack(market)
     if pack is None:
@@ -123,8 +127,6 @@ def _shape_of(scenario) -> tuple[int, int]:
     history grid: one path is generated to learn it (cheap: no model is fitted for a replay).
     Simulated ones are not generated here: fitting GARCH for a shape would cost seconds.
     """
-    from scenarios.services import generate_paths, series_for_scenario
-
     spec = scenario.spec
     try:
         if spec["kind"] != "replay" and spec.get("n_steps"):
@@ -163,13 +165,9 @@ def load_inputs(run, *, cached: bool = True) -> compute.RunInputs:
 
 
 def _load_inputs(run) -> compute.RunInputs:
-    from engine import results
-    from proposals.models import ParameterSetVersion
-    from scenarios.models import Book
-
     m = run.manifest
     mechanism = m["mechanism"]
-    module = engine_module(mechanism)
+    module = load_mechanism(mechanism)
     book_row = Book.objects.filter(pk=m["book"]["id"]).first()
     if book_row is None or book_row.sha256 != m["book"]["sha256"]:
         raise EngineError(
@@ -221,8 +219,6 @@ def _load_inputs(run) -> compute.RunInputs:
 
 def _history(s: dict) -> dict | None:
     """The price windows the scenario reads, checked against the manifest's sha256."""
-    from scenarios.services import get_series, load_history, window_sha256
-
     if not s["prices"]:
         return None
     out = {}
@@ -240,8 +236,6 @@ def _history(s: dict) -> dict | None:
 def _generator(s: dict) -> compute.GenerateBlock:
     """Generates blocks of the scenario's paths; its price history is read (and checked
     against the manifest) on first use, so a worker reads only the scenarios it computes."""
-    from engine.scenarios import generate
-
     history: list = []
 
     def generate_block(n_paths: int, rng: np.random.Generator):
@@ -254,8 +248,6 @@ def _generator(s: dict) -> compute.GenerateBlock:
 
 
 def book_arrays(book_row) -> dict[str, np.ndarray]:
-    from scenarios import services as scenario_services
-
     return scenario_services.decode_book(book_row.data)
 
 

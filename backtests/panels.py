@@ -1,4 +1,5 @@
-"""The backtest panel of the proposal page (proposals/panels.py includes it)."""
+"""The backtest panel of the proposal page (review.views.proposal_detail includes it; the panel
+view below renders it alone for the page's polling): templates/backtests/_panel.html."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ def proposal_panel(*, proposal: Any, user: Any) -> dict[str, Any]:
         .first()
     )
     context: dict[str, Any] = {
-        "template": "backtests/_panel.html",
         "run": run,
         "proposal": proposal,
         "may_control": may_control(proposal, user),

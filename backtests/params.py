@@ -11,32 +11,12 @@ left out; ``unmodelled(mechanism)`` lists them for the run's manifest.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from engine.api import load_mechanism
 from engine.errors import EngineError
-
-MECHANISM_MODULES = {
-    "aave-v3": "engine.aave",
-    "compound-v3": "engine.compound",
-    "maker-clip": "engine.maker",
-    "perp": "engine.perp",
-}
-
-
-def engine_module(mechanism: str) -> Any:
-    """The engine module of a mechanism (engine.api.MECHANISMS when it exists)."""
-    try:
-        from engine.api import MECHANISMS
-
-        name = MECHANISMS[mechanism]
-    except (ImportError, KeyError):
-        name = MECHANISM_MODULES.get(mechanism)
-    if name is None:
-        raise EngineError(f"mechanism must be one of {sorted(MECHANISM_MODULES)}; got {mechanism!r}")
-    return importlib.import_module(name)
 
 
 def _f(v: Decimal) -> float:
@@ -148,7 +128,7 @@ def engine_params(
 ) -> Any:
     """The mechanism's validated engine Params (EngineError names a bad value)."""
     d = engine_params_dict(mechanism, values, interval_seconds=interval_seconds, asset=asset)
-    return engine_module(mechanism).params_from_dict(d)
+    return load_mechanism(mechanism).params_from_dict(d)
 
 
 def unmodelled(mechanism: str) -> list[str]:

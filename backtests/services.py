@@ -22,12 +22,16 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
+from celery import group
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from backtests import compute
+# backtests.tasks imports this module too: a task's body calls its service, and a service sends
+# the next tasks. The one cycle between modules of an app, named in .importlinter.
+from backtests import compute, tasks
 from backtests import inputs as run_inputs
 from backtests.models import (
     FINISHED,
@@ -39,6 +43,8 @@ from backtests.models import (
     ScenarioResult,
 )
 from engine.errors import EngineError
+from proposals import services as proposal_services
+from proposals.models import IllegalTransitionError, Proposal
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +61,6 @@ def start_backtest(
 ) -> BacktestRun:
     """Create a PENDING run of the proposal (proposed vs base version) and queue its dispatch on
     commit. If a run of this proposal is already pending or running, return it instead."""
-    from proposals.models import Proposal
-
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
         running = proposal.backtest_runs.exclude(status__in=FINISHED).first()
@@ -82,14 +86,13 @@ def _new_seed() -> int:
 
 
 def _send_dispatch(run_id: int) -> None:
-    from backtests.tasks import dispatch_backtest_task
-
-    dispatch_backtest_task.delay(run_id)
+    tasks.dispatch_backtest_task.delay(run_id)
 
 
 def dispatch_backtest(*, run_id: int) -> None:
-    """Fix the run's inputs in its manifest, plan its chunks and send them as a chord whose
-    body merges. Runs in a worker (loading the book and the history can take a while)."""
+    """Fix the run's inputs in its manifest, plan its chunks and send them as one Celery group
+    (the chunk completing a scenario merges it: see the module docstring). Runs in a worker
+    (loading the book and the history can take a while)."""
     run = BacktestRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.PENDING:
         return
@@ -140,12 +143,10 @@ def send_order(blocks: list[compute.Block]) -> list[int]:
 
 def _send_chunks(run_id: int, blocks: list[compute.Block], task_ids: list[str]) -> None:
     """The chunks as one Celery group (no callback: see the module docstring), in send_order."""
-    from celery import group
-
-    from backtests.tasks import run_chunk_task
-
     group(
-        run_chunk_task.si(run_id, blocks[i].scenario_index, blocks[i].block_index).set(task_id=task_ids[i])
+        tasks.run_chunk_task.si(run_id, blocks[i].scenario_index, blocks[i].block_index).set(
+            task_id=task_ids[i]
+        )
         for i in send_order(blocks)
     ).apply_async()
 
@@ -320,10 +321,8 @@ def merge_backtest(*, run_id: int) -> bool:
 
 
 def _send_merges(run_id: int, scenario_indexes: list[int]) -> None:
-    from backtests.tasks import merge_scenario_task
-
     for s in scenario_indexes:
-        merge_scenario_task.delay(run_id, s)
+        tasks.merge_scenario_task.delay(run_id, s)
 
 
 def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
@@ -402,19 +401,36 @@ def save_figures(run: BacktestRun, f: compute.ScenarioFigures, packed: dict[str,
     )
 
 
-def _open_voting(run: BacktestRun) -> None:
-    """Move the proposal from backtesting to voting when its run completes (foundation's
-    service); a proposal in another state (withdrawn meanwhile) is left alone."""
-    from proposals import services as proposal_services
-    from proposals.models import IllegalTransitionError, Proposal
+def open_voting(*, proposal: Proposal, actor: AbstractBaseUser | None = None) -> Proposal:
+    """Backtesting -> voting, on the proposal's complete run of exactly its base and proposed
+    versions (ValidationError when it has none)."""
+    run = (
+        BacktestRun.objects.filter(
+            proposal=proposal,
+            status=RunStatus.COMPLETE,
+            proposed_version_id=proposal.proposed_version_id,
+            base_version_id=proposal.base_version_id,
+        )
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    return proposal_services.transition_proposal(
+        proposal=proposal, to=Proposal.Status.VOTING, actor=actor, backtest=run
+    )
 
-    # No lock here: open_voting locks the market, then the proposal (the order every proposal
-    # workflow uses), and refuses the move if the proposal left backtesting meanwhile.
+
+def _open_voting(run: BacktestRun) -> None:
+    """Move the proposal from backtesting to voting when its run completes; a proposal in
+    another state (withdrawn meanwhile) is left alone."""
+    # No lock here: transition_proposal locks the market, then the proposal (the order every
+    # proposal workflow uses), and refuses the move if the proposal left backtesting meanwhile.
     proposal = Proposal.objects.get(pk=run.proposal_id)
     if proposal.status != Proposal.Status.BACKTESTING:
         return
     try:
-        proposal_services.open_voting(proposal=proposal)
+        proposal_services.transition_proposal(
+            proposal=proposal, to=Proposal.Status.VOTING, actor=None, backtest=run
+        )
     except IllegalTransitionError:
         pass  # withdrawn or superseded while the run finished
 
@@ -463,10 +479,8 @@ def _revoke(task_ids: list[str]) -> None:
     status before computing and before storing, so a missed revoke only costs time."""
     if not task_ids:
         return
-    from governance.celery import app
-
     try:
-        app.control.revoke(task_ids)
+        tasks.run_chunk_task.app.control.revoke(task_ids)
     except Exception:  # the broker may not support broadcast (or be down): status check suffices
         log.warning("could not broadcast revoke of %s tasks", len(task_ids), exc_info=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -13,23 +13,17 @@ from django.views.decorators.http import require_GET, require_POST
 from backtests import services
 from backtests.models import BacktestRun
 from backtests.panels import may_control, proposal_panel
-from governance.services import is_administrator
 from proposals.models import Proposal
 
 
 def _visible_runs(request: HttpRequest) -> QuerySet[BacktestRun]:
     """A run is visible to whoever may see its proposal: drafts only to their author and admins."""
-    qs = BacktestRun.objects.select_related("proposal")
-    if is_administrator(request.user):
-        return qs
-    return qs.filter(~Q(proposal__status=Proposal.Status.DRAFT) | Q(proposal__author=request.user))
+    visible = Proposal.objects.visible_to(request.user)
+    return BacktestRun.objects.select_related("proposal").filter(proposal__in=visible)
 
 
 def _visible_proposal(request: HttpRequest, pk: int) -> Proposal:
-    qs = Proposal.objects.all()
-    if not is_administrator(request.user):
-        qs = qs.filter(~Q(status=Proposal.Status.DRAFT) | Q(author=request.user))
-    return get_object_or_404(qs, pk=pk)
+    return get_object_or_404(Proposal.objects.visible_to(request.user), pk=pk)
 
 
 @login_required
@@ -51,7 +45,7 @@ def run_manifest(request: HttpRequest, pk: int) -> JsonResponse:
 def proposal_panel_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = _visible_proposal(request, pk)
     panel = proposal_panel(proposal=proposal, user=request.user)
-    return render(request, panel["template"], {"panel": panel, "proposal": proposal})
+    return render(request, "backtests/_panel.html", {"panel": panel, "proposal": proposal})
 
 
 @login_required
@@ -65,7 +59,7 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Backtest run {run.pk} cancelled.")
     except services.BacktestError as exc:
         messages.error(request, str(exc))
-    return redirect("proposals:detail", pk=run.proposal_id)
+    return redirect("review:detail", pk=run.proposal_id)
 
 
 @login_required
@@ -82,4 +76,4 @@ def proposal_start(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         run = services.start_backtest(proposal=proposal, user=request.user)
         messages.success(request, f"Backtest run {run.pk} started.")
-    return redirect("proposals:detail", pk=proposal.pk)
+    return redirect("review:detail", pk=proposal.pk)

@@ -69,8 +69,8 @@ def build_market(args: argparse.Namespace):
 
     from governance.models import GovernancePolicy, Member
     from proposals import services
-    from proposals.management.commands.seed_demo import MARKETS
     from proposals.models import Market
+    from review.management.commands.seed_demo import MARKETS
     from scenarios import services as scenario_services
 
     call_command("migrate", verbosity=0)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from proposals import schema
+from governance.guardrails import GuardrailKind, GuardrailRule
 
 
 class Member(models.Model):
@@ -92,12 +92,13 @@ class Guardrail(models.Model):
         return f"{self.market.slug}: {self.parameter}"
 
     @property
-    def kind(self) -> str:
-        return schema.spec_by_name(self.market.mechanism, self.parameter).guardrail.value
+    def kind(self) -> GuardrailKind:
+        """Absolute or relative: follows the parameter's unit (Market.guardrail_kind)."""
+        return self.market.guardrail_kind(self.parameter)
 
     def clean(self) -> None:
         if self.market_id is not None:
-            names = schema.parameter_names(self.market.mechanism)
+            names = self.market.parameter_names()
             if self.parameter not in names:
                 raise ValidationError(
                     {
@@ -106,8 +107,8 @@ class Guardrail(models.Model):
                     }
                 )
 
-    def rule(self) -> schema.GuardrailRule:
-        return schema.GuardrailRule(max_change=self.max_change, min_delay=self.min_delay)
+    def rule(self) -> GuardrailRule:
+        return GuardrailRule(max_change=self.max_change, min_delay=self.min_delay)
 
 
 class AuditLog(models.Model):

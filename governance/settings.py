@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "proposals",
     "scenarios",
     "backtests",
+    "review",
 ]
 
 MIDDLEWARE = [

@@ -6,9 +6,12 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from governance.guardrails import GuardrailKind
+from governance.services import is_administrator
 from proposals import schema
 
 
@@ -48,6 +51,15 @@ class Market(models.Model):
     @property
     def live_version(self) -> ParameterSetVersion | None:
         return self.versions.filter(is_live=True).first()
+
+    def parameter_names(self) -> list[str]:
+        """The names of the mechanism's parameters (what a guardrail may name)."""
+        return schema.parameter_names(self.mechanism)
+
+    def guardrail_kind(self, parameter: str) -> GuardrailKind:
+        """How a guardrail on ``parameter`` is measured: absolute for fractions and ratios,
+        relative for caps and amounts."""
+        return schema.spec_by_name(self.mechanism, parameter).guardrail
 
     def collateral_target(self, symbol: str) -> dict[str, Any]:
         """For compound-v3: the export target of one collateral asset, ``{"comet", "asset",
@@ -123,6 +135,19 @@ class ParameterSetVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.market.slug} v{self.number}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Store the canonical form, so the stored JSON and the hash cannot disagree.
+        mechanism = self.market.mechanism
+        self.values = schema.to_jsonable(schema.normalize(mechanism, self.values))
+        self.content_hash = schema.content_hash(mechanism, self.values)
+        if self.pk is not None:
+            self._refuse_content_change()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        self.check_deletable()
+        return super().delete(*args, **kwargs)
+
     @property
     def mechanism(self) -> str:
         return self.market.mechanism
@@ -159,15 +184,6 @@ class ParameterSetVersion(models.Model):
         if problems:
             raise ValidationError({"values": [p.message for p in problems]})
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Store the canonical form, so the stored JSON and the hash cannot disagree.
-        mechanism = self.market.mechanism
-        self.values = schema.to_jsonable(schema.normalize(mechanism, self.values))
-        self.content_hash = schema.content_hash(mechanism, self.values)
-        if self.pk is not None:
-            self._refuse_content_change()
-        super().save(*args, **kwargs)
-
     def _refuse_content_change(self) -> None:
         before = ParameterSetVersion.objects.filter(pk=self.pk).first()
         if before is None:
@@ -178,12 +194,18 @@ class ParameterSetVersion(models.Model):
         if changed and before.is_locked():
             raise ImmutableVersionError(f"{before} is locked; refused change of {', '.join(changed)}")
 
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        self.check_deletable()
-        return super().delete(*args, **kwargs)
-
 
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+class ProposalQuerySet(models.QuerySet):
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> ProposalQuerySet:
+        """Drafts are private to their author and administrators; the rest is public to members."""
+        if is_administrator(user):
+            return self
+        if not user.is_authenticated:
+            return self.exclude(status=Proposal.Status.DRAFT)
+        return self.filter(~models.Q(status=Proposal.Status.DRAFT) | models.Q(author=user))
 
 
 class Proposal(models.Model):
@@ -220,27 +242,13 @@ class Proposal(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ProposalQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
-
-    def can_transition(self, to: str) -> bool:
-        return to in TRANSITIONS[self.status]
-
-    def set_status(self, to: str) -> None:
-        """Move to ``to`` (not saved); IllegalTransitionError if the lifecycle forbids it."""
-        if not self.can_transition(to):
-            raise IllegalTransitionError(
-                f"proposal #{self.pk} cannot go from {self.status} to {to}; "
-                f"allowed from {self.status}: {', '.join(sorted(TRANSITIONS[self.status])) or 'none'}"
-            )
-        self.status = to
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # The model layer refuses illegal transitions and edits of a submitted proposal even
@@ -274,6 +282,22 @@ class Proposal(models.Model):
                 {"tx_hash": f"a transaction hash is 0x and 64 hex digits; got {self.tx_hash!r}"}
             )
         super().save(*args, **kwargs)
+
+    def can_transition(self, to: str) -> bool:
+        return to in TRANSITIONS[self.status]
+
+    def set_status(self, to: str) -> None:
+        """Move to ``to`` (not saved); IllegalTransitionError if the lifecycle forbids it."""
+        if not self.can_transition(to):
+            raise IllegalTransitionError(
+                f"proposal #{self.pk} cannot go from {self.status} to {to}; "
+                f"allowed from {self.status}: {', '.join(sorted(TRANSITIONS[self.status])) or 'none'}"
+            )
+        self.status = to
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
 
 
 S = Proposal.Status

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -17,9 +16,20 @@ from governance.models import Guardrail
 from governance.services import can_propose, is_administrator, record
 from proposals import schema
 from proposals.models import OPEN_STATUSES, Market, ParameterSetVersion, Proposal
-from proposals.signals import proposal_submitted
 
 Status = Proposal.Status
+
+
+class CompletedBacktest(Protocol):
+    """What the move to voting needs to know of a backtest run (backtests.models.BacktestRun;
+    the backtests app sits above this one, so it passes its run in rather than being imported)."""
+
+    proposal_id: int
+    base_version_id: int
+    proposed_version_id: int
+
+    @property
+    def is_complete(self) -> bool: ...
 
 
 class ProposalRefused(ValidationError):
@@ -205,35 +215,10 @@ def update_draft(
     return proposal
 
 
-def save_proposal(
-    *,
-    actor: AbstractBaseUser,
-    market: Market,
-    proposal: Proposal | None,
-    title: str,
-    rationale: str,
-    values: Mapping[str, Any],
-    submit: bool = False,
-) -> Proposal:
-    """Create or update a draft and, if asked, submit it: all or nothing."""
-    with transaction.atomic():
-        if proposal is None:
-            proposal = create_draft(
-                author=actor, market=market, title=title, rationale=rationale, values=values
-            )
-        else:
-            proposal = update_draft(
-                proposal=proposal, actor=actor, title=title, rationale=rationale, values=values
-            )
-        if submit:
-            proposal = submit_proposal(proposal=proposal, actor=actor)
-    return proposal
-
-
-def submit_proposal(*, proposal: Proposal, actor: AbstractBaseUser, now: datetime | None = None) -> Proposal:
+def submit_draft(*, proposal: Proposal, actor: AbstractBaseUser, now: datetime | None = None) -> Proposal:
     """Draft -> backtesting, if its base is still live and it breaks no bound, invariant or
-    guardrail (ProposalRefused lists the violations). Sends ``proposal_submitted`` inside the
-    transaction (receivers queue their work with transaction.on_commit)."""
+    guardrail (ProposalRefused lists the violations). review.services.submit_proposal calls
+    this and then starts the backtest, in one transaction."""
     now = now or timezone.now()
     with transaction.atomic():
         proposal = _lock_proposal(proposal)
@@ -259,7 +244,6 @@ def submit_proposal(*, proposal: Proposal, actor: AbstractBaseUser, now: datetim
                 "hash": proposal.proposed_version.content_hash,
             },
         )
-        proposal_submitted.send(sender=Proposal, proposal=proposal)
     return proposal
 
 
@@ -270,8 +254,12 @@ def transition_proposal(
     actor: AbstractBaseUser | None,
     data: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    backtest: CompletedBacktest | None = None,
 ) -> Proposal:
-    """Any lifecycle move but execution (see execute_proposal); refused when illegal."""
+    """Any lifecycle move but execution (see execute_proposal); refused when illegal.
+
+    The move to voting needs ``backtest``, the complete run of exactly the proposal's base and
+    proposed versions (backtests.services.open_voting finds it and passes it here)."""
     if to == Status.EXECUTED:
         raise ValidationError(
             "use execute_proposal: execution records a transaction hash and changes the live version"
@@ -282,7 +270,7 @@ def transition_proposal(
         before = proposal.status
         proposal.set_status(to)
         if to == Status.VOTING:
-            _require_complete_backtest(proposal)
+            _require_complete_backtest(proposal, backtest)
             proposal.voting_started_at = now
         if to in (Status.APPROVED, Status.REJECTED):
             proposal.decided_at = now
@@ -291,26 +279,16 @@ def transition_proposal(
     return proposal
 
 
-def open_voting(*, proposal: Proposal, actor: AbstractBaseUser | None = None) -> Proposal:
-    """Backtesting -> voting, once the proposal has a complete backtest run (the backtests app
-    calls this when its run completes)."""
-    return transition_proposal(proposal=proposal, to=Status.VOTING, actor=actor)
-
-
-def _require_complete_backtest(proposal: Proposal) -> None:
+def _require_complete_backtest(proposal: Proposal, backtest: CompletedBacktest | None) -> None:
     """Voters never vote on a proposal whose backtest is missing, running, failed or cancelled:
     voting opens only on a complete run of exactly the proposal's base and proposed versions."""
-    if not apps.is_installed("backtests"):
-        return
-    from backtests.models import BacktestRun, RunStatus
-
-    complete = BacktestRun.objects.filter(
-        proposal=proposal,
-        status=RunStatus.COMPLETE,
-        proposed_version_id=proposal.proposed_version_id,
-        base_version_id=proposal.base_version_id,
-    )
-    if not complete.exists():
+    if not (
+        backtest is not None
+        and backtest.is_complete
+        and backtest.proposal_id == proposal.pk
+        and backtest.proposed_version_id == proposal.proposed_version_id
+        and backtest.base_version_id == proposal.base_version_id
+    ):
         raise ValidationError(
             f"proposal #{proposal.pk} has no complete backtest run: voting opens when its backtest is complete"
         )

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from proposals import schema
-from proposals.models import Market, ParameterSetVersion
+from proposals.models import Market, ParameterSetVersion, Proposal
 from proposals.services import guardrail_violations
 
 
@@ -95,8 +95,6 @@ class ProposalFilterForm(forms.Form):
     status = forms.ChoiceField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from proposals.models import Proposal
-
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", "All statuses"), *Proposal.Status.choices]
 

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from proposals import views
+from review import views
 
-app_name = "proposals"
+app_name = "review"
 urlpatterns = [
     path("", views.home, name="home"),
     path("proposals/", views.proposal_list, name="list"),

@@ -1,4 +1,6 @@
-"""Pages: proposals (list, detail, create, edit, lifecycle buttons) and markets (live, history, diff)."""
+"""Pages: proposals (list, detail, create, edit, lifecycle buttons) and markets (live, history, diff).
+
+The proposal page shows the backtest panel (backtests.panels) beside the parameter diff."""
 
 from __future__ import annotations
 
@@ -6,25 +8,26 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from backtests import services as backtest_services
+from backtests.panels import proposal_panel
 from governance.services import can_propose, history_of, is_administrator
-from proposals import schema, services
-from proposals.forms import ExecuteForm, ProposalFilterForm, ProposalForm
+from proposals import schema
+from proposals import services as proposal_services
 from proposals.models import Market, ParameterSetVersion, Proposal
-from proposals.panels import backtest_panel
+from review import services
+from review.forms import ExecuteForm, ProposalFilterForm, ProposalForm
 
 
 def _visible_proposals(request: HttpRequest) -> QuerySet[Proposal]:
-    """Drafts are private to their author (and administrators); the rest is public to members."""
-    qs = Proposal.objects.select_related("market", "author", "base_version", "proposed_version")
-    if is_administrator(request.user):
-        return qs
-    return qs.filter(~Q(status=Proposal.Status.DRAFT) | Q(author=request.user))
+    return Proposal.objects.visible_to(request.user).select_related(
+        "market", "author", "base_version", "proposed_version"
+    )
 
 
 def _get_proposal(request: HttpRequest, pk: int) -> Proposal:
@@ -33,7 +36,7 @@ def _get_proposal(request: HttpRequest, pk: int) -> Proposal:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("proposals:list")
+    return redirect("review:list")
 
 
 @login_required
@@ -50,7 +53,7 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(
         request,
-        "proposals/proposal_list.html",
+        "review/proposal_list.html",
         {"form": form, "proposals": page.object_list, "page": page, "query": query.urlencode()},
     )
 
@@ -64,11 +67,11 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     blockers = []
     if proposal.status == Proposal.Status.DRAFT:
-        blockers = services.submission_blockers(proposal=proposal)
+        blockers = proposal_services.submission_blockers(proposal=proposal)
     may_edit = proposal.author_id == request.user.pk or is_administrator(request.user)
     return render(
         request,
-        "proposals/proposal_detail.html",
+        "review/proposal_detail.html",
         {
             "proposal": proposal,
             "rows": rows,
@@ -76,7 +79,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_edit": may_edit,
             "is_admin": is_administrator(request.user),
             "execute_form": ExecuteForm(),
-            "backtest_panel": backtest_panel(proposal=proposal, user=request.user),
+            "backtest_panel": proposal_panel(proposal=proposal, user=request.user),
             "history": history_of(proposal),
         },
     )
@@ -86,7 +89,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def proposal_new(request: HttpRequest) -> HttpResponse:
     if not can_propose(request.user):
         raise PermissionDenied("only risk contributors and administrators write proposals")
-    return render(request, "proposals/proposal_new.html", {"markets": Market.objects.all()})
+    return render(request, "review/proposal_new.html", {"markets": Market.objects.all()})
 
 
 @login_required
@@ -146,11 +149,11 @@ def _proposal_form(
                 values=form.cleaned_data["values"],
                 submit=submit,
             )
-        except services.ProposalRefused as exc:
+        except proposal_services.ProposalRefused as exc:
             for problem in exc.violations:
                 form.add_error(None, problem.message)
         else:
-            blockers = [] if submit else services.submission_blockers(proposal=proposal)
+            blockers = [] if submit else proposal_services.submission_blockers(proposal=proposal)
             if submit:
                 messages.success(request, "Submitted: the backtests run next.")
             elif blockers:
@@ -162,13 +165,13 @@ def _proposal_form(
             return redirect(proposal_url(proposal))
     return render(
         request,
-        "proposals/proposal_form.html",
+        "review/proposal_form.html",
         {"form": form, "market": market, "base": base, "proposal": proposal},
     )
 
 
 def proposal_url(proposal: Proposal) -> str:
-    return reverse("proposals:detail", args=[proposal.pk])
+    return reverse("review:detail", args=[proposal.pk])
 
 
 @login_required
@@ -177,7 +180,7 @@ def proposal_submit(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = _get_proposal(request, pk)
     try:
         services.submit_proposal(proposal=proposal, actor=request.user)
-    except services.ProposalRefused as exc:
+    except proposal_services.ProposalRefused as exc:
         for problem in exc.violations:
             messages.error(request, problem.message)
     except ValidationError as exc:
@@ -192,7 +195,7 @@ def proposal_submit(request: HttpRequest, pk: int) -> HttpResponse:
 def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = _get_proposal(request, pk)
     try:
-        services.withdraw_proposal(proposal=proposal, actor=request.user)
+        proposal_services.withdraw_proposal(proposal=proposal, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -207,7 +210,7 @@ def proposal_open_voting(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("only administrators open voting by hand")
     proposal = _get_proposal(request, pk)
     try:
-        services.open_voting(proposal=proposal, actor=request.user)
+        backtest_services.open_voting(proposal=proposal, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(proposal_url(proposal))
@@ -224,7 +227,9 @@ def proposal_execute(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(form.errors["tx_hash"]))
         return redirect(proposal_url(proposal))
     try:
-        services.execute_proposal(proposal=proposal, actor=request.user, tx_hash=form.cleaned_data["tx_hash"])
+        proposal_services.execute_proposal(
+            proposal=proposal, actor=request.user, tx_hash=form.cleaned_data["tx_hash"]
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -235,7 +240,7 @@ def proposal_execute(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def market_list(request: HttpRequest) -> HttpResponse:
     markets = Market.objects.prefetch_related("versions")
-    return render(request, "proposals/market_list.html", {"markets": markets})
+    return render(request, "review/market_list.html", {"markets": markets})
 
 
 @login_required
@@ -250,7 +255,7 @@ def market_detail(request: HttpRequest, slug: str) -> HttpResponse:
     versions = market.versions.select_related("author", "parent").prefetch_related("proposing_proposals")
     return render(
         request,
-        "proposals/market_detail.html",
+        "review/market_detail.html",
         {
             "market": market,
             "live": live,
@@ -275,7 +280,7 @@ def market_diff(request: HttpRequest, slug: str) -> HttpResponse:
     rows = schema.diff(market.mechanism, a.decimal_values(), b.decimal_values(), only_changed=not show_all)
     return render(
         request,
-        "proposals/market_diff.html",
+        "review/market_diff.html",
         {
             "market": market,
             "a": a,

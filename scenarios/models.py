@@ -8,6 +8,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from engine.scenarios import validate_spec
+
+
+def normalize_spec(spec: dict) -> dict:
+    """engine.scenarios.validate_spec, with the engine's error as a ValueError (EngineError is one)."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"spec must be a JSON object; got {type(spec).__name__}")
+    return validate_spec(spec)
+
 
 class PriceSeries(models.Model):
     """One symbol at one bar interval; its rows live in :class:`PriceChunk` blocks.
@@ -108,8 +117,6 @@ class Scenario(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from scenarios.services import normalize_spec
-
         try:
             self.spec = normalize_spec(self.spec)
         except ValueError as exc:

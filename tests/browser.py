@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import sync_playwright
 
-from proposals.management.commands.seed_demo import DEMO_PASSWORD
+from review.management.commands.seed_demo import DEMO_PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
 # with a running loop unless told it is safe. It is here: the tests and the live server do not
@@ -43,8 +44,6 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def chromium_browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
     with sync_playwright() as playwright:

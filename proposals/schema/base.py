@@ -9,6 +9,8 @@ from enum import StrEnum
 from functools import wraps
 from typing import Any
 
+from governance.guardrails import GuardrailKind
+
 # Arithmetic on parameter values must not round: Python's default context keeps 28 significant
 # digits, and a Maker amount in rad has up to 45 decimals. Every function here that computes on
 # values runs in this context (parse_decimal caps values at 80 digits, so 200 is exact).
@@ -30,13 +32,6 @@ class Unit(StrEnum):
     TOKENS = "tokens"
     USD = "USD"
     SECONDS = "seconds"
-
-
-class GuardrailKind(StrEnum):
-    """How a guardrail's maximum change is measured (Aave Risk Steward style)."""
-
-    ABSOLUTE = "absolute"  # |after - before| <= max_change   (fractions, ratios)
-    RELATIVE = "relative"  # |after - before| / before <= max_change   (caps, amounts)
 
 
 @dataclass(frozen=True)

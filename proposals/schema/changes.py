@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from proposals.schema.base import GuardrailKind, ParameterSpec, Unit, Violation, exact, fmt
+from governance.guardrails import GuardrailKind, GuardrailRule
+from proposals.schema.base import ParameterSpec, Unit, Violation, exact, fmt
 from proposals.schema.values import flatten, label_for_key, label_key, spec_for_key
 
 # -- Diff ---------------------------------------------------------------------------------------
@@ -56,15 +57,6 @@ def diff(
 
 
 # -- Guardrails (Aave Risk Steward style) -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GuardrailRule:
-    """Per parameter name: the largest change one proposal may make, and the minimum delay
-    since the parameter (at that key) last changed on the live version."""
-
-    max_change: Decimal | None
-    min_delay: timedelta | None
 
 
 @exact

@@ -9,6 +9,10 @@ from pathlib import Path
 import numpy as np
 from django.db import transaction
 
+from engine.books import book_arrays, parse_book_csv, summarize_book, synthetic_book
+from scenarios import charts
+from scenarios.models import Book
+
 
 def encode_book(arrays: dict[str, np.ndarray]) -> bytes:
     """Compressed ``.npz`` of the book's float64 arrays."""
@@ -33,8 +37,6 @@ def book_sha256(arrays: dict[str, np.ndarray]) -> str:
 
 
 def _summarize(arrays: dict[str, np.ndarray], mechanism: str, price: float, threshold: float) -> dict:
-    from engine.books import summarize_book
-
     summary = summarize_book(arrays, mechanism, price=price, threshold=threshold)
     return {**summary, "price": float(price), "threshold": float(threshold)}
 
@@ -54,8 +56,6 @@ def _store_book(
     make_default: bool = True,
     replace: bool = False,
 ):
-    from scenarios.models import Book
-
     old = Book.objects.select_for_update().filter(market=market, name=name).first()
     if old is not None:
         if not replace:
@@ -94,8 +94,6 @@ def import_book(
 ):
     """Parse a book CSV (engine.books.parse_book_csv: the error names the line; nothing is
     written on error) into the arrays of the market's mechanism and store it."""
-    from engine.books import book_arrays, parse_book_csv
-
     path = Path(path)
     arrays = book_arrays(parse_book_csv(path.read_text(encoding="utf-8")), market.mechanism)
     return _store_book(
@@ -123,8 +121,6 @@ def generate_book(
 ):
     """A synthetic book: engine.books.synthetic_book(market.mechanism, n, rng=default_rng(seed),
     **generator); the same generator and seed always give the same book."""
-    from engine.books import synthetic_book
-
     kw = dict(generator)
     arrays = synthetic_book(market.mechanism, int(n), rng=np.random.default_rng(seed), **kw)
     price = kw.get("price")
@@ -146,8 +142,6 @@ def generate_book(
 
 
 def default_book(market):
-    from scenarios.models import Book
-
     return Book.objects.filter(market=market, is_default=True).first()
 
 
@@ -173,8 +167,6 @@ def book_manifest(book) -> dict:
 
 def book_page(book) -> dict:
     """Rows of facts and figures for the book summary page (from the stored summary)."""
-    from scenarios import charts
-
     s = book.summary
     total_coll = s.get("total_collateral")
     rows = [

@@ -6,18 +6,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 from django.db import transaction
+from django.db.models import ProtectedError
 
-from scenarios.models import PriceSeries
+from engine.scenarios import generate, standard_pack, synthetic_pack
+from scenarios.models import PackEntry, PriceSeries, Scenario, StressPack, normalize_spec
 from scenarios.services.prices import iso, load_history, to_epoch, window_sha256
-
-
-def normalize_spec(spec: dict) -> dict:
-    """engine.scenarios.validate_spec, with the engine's error as a ValueError (EngineError is one)."""
-    from engine.scenarios import validate_spec
-
-    if not isinstance(spec, dict):
-        raise ValueError(f"spec must be a JSON object; got {type(spec).__name__}")
-    return validate_spec(spec)
 
 
 def series_for_scenario(scenario) -> dict[str, PriceSeries]:
@@ -60,8 +53,6 @@ def generate_paths(scenario, *, n_paths: int, seed: int | None = None):
 
     The same scenario, ``n_paths`` and seed always give the same paths (a replay is one path).
     """
-    from engine.scenarios import generate
-
     rng = np.random.default_rng(scenario.seed if seed is None else seed)
     return generate(scenario.spec, history=scenario_history(scenario), n_paths=n_paths, rng=rng)
 
@@ -93,7 +84,7 @@ def _check_coverage(spec: dict, series: dict[str, PriceSeries]) -> None:
     if window is None:
         return
     lo, hi = to_epoch(window["start"]), to_epoch(window["end"])
-    for asset, s in series.items():
+    for s in series.values():
         if s.first_ts > lo or s.last_ts < hi - s.interval_seconds:
             raise ValueError(
                 f"{s.name} covers {iso(s.first_ts)} .. {iso(s.last_ts)}; the scenario "
@@ -104,8 +95,6 @@ def _check_coverage(spec: dict, series: dict[str, PriceSeries]) -> None:
 @transaction.atomic
 def save_scenario(*, name: str, spec: dict, seed: int, series: list[PriceSeries] = (), description: str = ""):
     """Validate and store a scenario; its window must lie within the linked series."""
-    from scenarios.models import Scenario
-
     spec = normalize_spec(spec)
     if Scenario.objects.filter(name=name).exists():
         raise ValueError(f"a scenario named {name!r} already exists; choose another name")
@@ -140,8 +129,6 @@ def create_stress_pack(
     (i its position), so a pack is reproducible from its seeds. The pack becomes the market's
     default. An existing pack of that name is replaced only when ``replace`` is set.
     """
-    from engine.scenarios import standard_pack
-
     specs = standard_pack(series.symbol, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps)
     return _create_pack(
         market=market,
@@ -170,8 +157,6 @@ def create_synthetic_pack(
     """A default pack that needs no price history (engine.scenarios.synthetic_pack): for a market
     whose history has not been imported yet. ``create_stress_pack`` replaces it as the default
     once real history is there."""
-    from engine.scenarios import synthetic_pack
-
     specs = synthetic_pack(asset, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps)
     return _create_pack(
         market=market,
@@ -196,8 +181,6 @@ def _create_pack(
     description: str,
 ):
     """Store ``specs`` as scenarios of a new pack that becomes the market's default."""
-    from scenarios.models import PackEntry, StressPack
-
     old = StressPack.objects.select_for_update().filter(market=market, name=name).first()
     if old is not None:
         if not replace:
@@ -217,8 +200,6 @@ def _create_pack(
 def _retire_scenarios(scenarios: list) -> None:
     """Delete the scenarios of a rebuilt pack that nothing else uses; rename the others (another
     pack, or a stored run, still refers to them) so the new ones can take their names."""
-    from django.db.models import ProtectedError
-
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     for sc in scenarios:
         try:
@@ -230,8 +211,6 @@ def _retire_scenarios(scenarios: list) -> None:
 
 
 def default_pack(market):
-    from scenarios.models import StressPack
-
     return StressPack.objects.filter(market=market, is_default=True).first()
 
 

@@ -12,6 +12,8 @@ import numpy as np
 from django.db import transaction
 
 from engine import prices as ep
+from engine.scenarios.history import History
+from scenarios import binance
 from scenarios.models import PriceChunk, PriceSeries
 
 # ---------------------------------------------------------------------------------------------
@@ -242,8 +244,6 @@ def load_window(series: PriceSeries, start=None, end=None) -> ep.PriceData:
 
 def load_history(series: PriceSeries | str, start=None, end=None):
     """The window as an ``engine.scenarios.History`` (closes only), for scenario generation."""
-    from engine.scenarios.history import History
-
     if isinstance(series, str):
         series = get_series(series)
     data = load_window(series, start, end)
@@ -285,8 +285,6 @@ def download_binance(
     download keeps what it stored and the next run continues from there. The still-open
     current bar is never stored.
     """
-    from scenarios import binance
-
     symbol = _validate_symbol(symbol)
     step = ep.parse_interval(interval)
     fetch = fetch or binance.fetch_klines

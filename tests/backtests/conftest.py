@@ -22,6 +22,9 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from engine import aave
+from engine.market import MarketConditions
+from governance.celery import app
 from scenarios import services as scenario_services
 from scenarios.models import PackEntry, StressPack
 from tests.proposals.factories import make_market
@@ -136,9 +139,6 @@ class Worker:
 def warm_engine() -> None:
     """Compile (or load from numba's cache) the Aave kernel in this process first, so that a
     worker loads it from the cache instead of compiling inside a timed test."""
-    from engine import aave
-    from engine.market import MarketConditions
-
     book = aave.Book(collateral=np.array([1.0]), debt=np.array([1000.0]))
     aave.simulate(aave.Params(), book, np.full((1, 3), 2000.0), MarketConditions())
 
@@ -146,8 +146,6 @@ def warm_engine() -> None:
 @pytest.fixture
 def start_worker(transactional_db, tmp_path) -> Callable[..., Worker]:
     """Start a real worker process; every worker started is stopped at the end of the test."""
-    from governance.celery import app
-
     warm_engine()
     app.control.purge()  # messages left by an earlier, interrupted session
     workers: list[Worker] = []

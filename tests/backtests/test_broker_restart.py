@@ -23,7 +23,7 @@ import pytest
 from backtests import services
 from backtests.models import BacktestRun, ChunkResult, RunStatus
 from governance.models import Member
-from proposals import services as proposal_services
+from review.services import submit_proposal
 from tests.backtests.conftest import ROOT, database_url, wait_for_run
 from tests.proposals.factories import make_proposal, make_user
 
@@ -111,7 +111,7 @@ def test_a_broker_restart_mid_run_ends_in_a_complete_run_with_identical_figures(
     settings.BACKTEST_PATHS = 60  # 2 scenarios x 6 chunks of a few tenths of a second
     proposal = make_proposal(heavy_market, author, liquidation_threshold="0.80", ltv="0.78")
     with mock.patch("backtests.services._send_dispatch"):
-        proposal_services.submit_proposal(proposal=proposal, actor=author)
+        submit_proposal(proposal=proposal, actor=author)
     run = BacktestRun.objects.get(proposal=proposal)
     subprocess.run(
         [sys.executable, "manage.py", "backtest", "--resume", str(run.pk)],

@@ -91,7 +91,9 @@ def test_the_order_in_which_chunks_finish_does_not_change_the_figures():
     inputs = make_inputs(12)
     one = chunked_figures(inputs, seed=3, block_paths=4, order_seed=1)
     two = chunked_figures(inputs, seed=3, block_paths=4, order_seed=2)
-    assert all(a.live.tobytes() == b.live.tobytes() and a.paired == b.paired for a, b in zip(one, two, strict=False))
+    assert all(
+        a.live.tobytes() == b.live.tobytes() and a.paired == b.paired for a, b in zip(one, two, strict=False)
+    )
 
 
 def test_another_seed_draws_other_paths():
@@ -170,7 +172,9 @@ def test_volume_and_bad_debt_bands_are_quantiles_over_all_paths_merged_exactly()
         for version, per_path in (("live", fig.live), ("proposed", fig.proposed)):
             band = fig.series[name][version]
             assert len(band["p05"]) == len(band["p50"]) == len(band["p95"]) == len(hours) == 49
-            assert all(lo <= mid <= hi for lo, mid, hi in zip(band["p05"], band["p50"], band["p95"], strict=False))
+            assert all(
+                lo <= mid <= hi for lo, mid, hi in zip(band["p05"], band["p50"], band["p95"], strict=False)
+            )
             assert all(np.diff(band["p50"]) >= 0) and band["p05"][0] == 0.0  # cumulative from 0
             # The last chart step is the horizon: the bands there are the quantiles of the
             # per-path totals over all 40 paths (not a mean of per-chunk quantiles).

@@ -7,19 +7,25 @@ from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from backtests import charts, compute, params, services
+from backtests import charts, compute, inputs, params, services
 from backtests.models import BacktestRun, RunStatus
+from backtests.params import engine_params_dict, simulated_asset
 from governance.models import Member
-from proposals import services as proposal_services
 from proposals.models import Proposal
+from review.services import submit_proposal
+from scenarios import services as scenario_services
+from scenarios.models import Book, StressPack
+from scenarios.services import decode_book
 from tests.backtests.conftest import make_book, make_pack, scenario_spec
 from tests.proposals.factories import PASSWORD, make_market, make_proposal, make_user
 
@@ -53,7 +59,7 @@ def submitted(market, author, settings, django_capture_on_commit_callbacks) -> B
     settings.BACKTEST_N_BOOT = 20
     proposal = make_proposal(market, author, liquidation_threshold="0.80", ltv="0.78")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        proposal_services.submit_proposal(proposal=proposal, actor=author)
+        submit_proposal(proposal=proposal, actor=author)
     assert len(callbacks) == 1  # the dispatch task, sent once the submission commits
     return BacktestRun.objects.get(proposal=proposal)
 
@@ -152,8 +158,6 @@ def test_a_chunk_of_a_cancelled_run_is_discarded(run, author, django_capture_on_
 def test_a_book_changed_after_the_run_started_fails_the_run_saying_so(
     run, django_capture_on_commit_callbacks
 ):
-    from backtests import inputs
-
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
     inputs._cache.clear()
     run.proposal.market.books.filter(is_default=True).update(sha256="0" * 64)
@@ -243,8 +247,6 @@ def test_of_two_writes_of_a_scenarios_last_chunk_only_the_first_completes_it(
 def test_a_scenario_whose_merge_was_lost_is_merged_when_the_run_is_resumed(
     run, django_capture_on_commit_callbacks
 ):
-    from unittest import mock
-
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
     with mock.patch("backtests.services.merge_scenario") as merge:  # the merging worker died
         for b in services.blocks_of(run)[:3]:
@@ -283,7 +285,6 @@ def test_a_pending_run_whose_dispatch_was_lost_is_resumed_automatically(
 ):
     settings.BACKTEST_STUCK_SECONDS = 60
     BacktestRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(seconds=120))
-    from unittest import mock
 
     with mock.patch("backtests.services._send_dispatch") as send:
         assert services.resume_stuck_backtests() == [run.pk]
@@ -324,7 +325,7 @@ def test_the_proposal_page_shows_progress_but_no_results_while_running(
 ):
     run = drive(run, django_capture_on_commit_callbacks, until="one chunk")
     login(client, voter)
-    html = client.get(reverse("proposals:detail", args=[run.proposal_id])).content.decode()
+    html = client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
     assert "Running" in html and '<progress id="backtest-progress"' in html
     assert "results are shown only for a complete run" in html
     assert "backtest-results" not in html
@@ -336,7 +337,7 @@ def test_the_proposal_page_shows_stored_results_of_a_complete_run(
 ):
     run = drive(run, django_capture_on_commit_callbacks)
     login(client, voter)
-    html = client.get(reverse("proposals:detail", args=[run.proposal_id])).content.decode()
+    html = client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
     assert html.count('class="backtest-results"') == 2
     assert "aave-v3-ethereum-weth: storm" in html and 'data-key="bad_debt_var99"' in html
     assert "js/plotly.min.js" in html and f"bt-chart-{run.pk}-1-data" in html
@@ -403,7 +404,7 @@ def test_after_a_failed_run_the_author_may_start_another_and_a_voter_may_not(
     login(client, voter)
     assert client.post(url).status_code == 403
     login(client, author)
-    html = client.get(reverse("proposals:detail", args=[run.proposal_id])).content.decode()
+    html = client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
     assert "Run the backtest again" in html
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert client.post(url).status_code == 302
@@ -417,13 +418,11 @@ def test_the_progress_json_says_when_a_run_is_stuck(client, voter, run, settings
     BacktestRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(seconds=61))
     login(client, voter)
     assert client.get(reverse("backtests:progress", args=[run.pk])).json()["stuck"] is True
-    html = client.get(reverse("proposals:detail", args=[run.proposal_id])).content.decode()
+    html = client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
     assert '<p id="backtest-stuck" class="error">' in html  # shown, not hidden
 
 
 def test_cancel_requires_the_csrf_token(author, run):
-    from django.test import Client
-
     client = Client(enforce_csrf_checks=True)
     login(client, author)
     assert client.post(reverse("backtests:cancel", args=[run.pk])).status_code == 403
@@ -482,15 +481,13 @@ def test_aave_values_map_to_engine_fractions():
 def test_every_mechanism_runs_from_its_versions_to_stored_results(
     mechanism, generator, author, settings, django_capture_on_commit_callbacks
 ):
-    from scenarios import services as scenario_services
-
     market = make_market(mechanism)
     scenario_services.generate_book(market=market, n=300, seed=3, generator=generator)
     make_pack(market, [scenario_spec("storm", 2.5, 24, lam=40.0)])
     settings.BACKTEST_PATHS, settings.BACKTEST_BLOCK_PATHS, settings.BACKTEST_N_BOOT = 6, 3, 10
     proposal = make_proposal(market, author)
     with django_capture_on_commit_callbacks(execute=False):
-        proposal_services.submit_proposal(proposal=proposal, actor=author)
+        submit_proposal(proposal=proposal, actor=author)
     run = drive(BacktestRun.objects.get(proposal=proposal), django_capture_on_commit_callbacks)
     assert run.status == RunStatus.COMPLETE, run.error
     live = compute.unpack(run.results.get(role="live").per_path)["per_path"]
@@ -510,8 +507,6 @@ def test_seed_backtests_without_history_names_the_missing_file(db):
 
 
 def test_seed_backtests_gives_every_market_a_pack_and_a_book_once(db):
-    from scenarios.models import Book, StressPack
-
     aave, perp = make_market("aave-v3"), make_market("perp")
     call_command(
         "seed_backtests",
@@ -530,15 +525,12 @@ def test_seed_backtests_gives_every_market_a_pack_and_a_book_once(db):
     assert StressPack.objects.count() == 2 and Book.objects.count() == 2
     # The book is valued at the live threshold: Aave's health factors start above 1.
     arrays = Book.objects.get(market=aave).data
-    from scenarios.services import decode_book
 
     book = decode_book(arrays)
     assert (book["collateral"] * 2000.0 * 0.83 / book["debt"]).min() > 1.0
 
 
 def test_a_compound_market_is_backtested_on_its_chosen_collateral_asset(db):
-    from backtests.params import engine_params_dict, simulated_asset
-
     market = make_market("compound-v3")
     values = market.live_version.decimal_values()
     symbols = sorted(values["assets"])

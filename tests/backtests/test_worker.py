@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 
 import numpy as np
 import pytest
 
 from backtests import compute, services
 from backtests.models import BacktestRun, ChunkResult, RunStatus
+from backtests.tasks import run_chunk_task
 from governance.models import Member
-from proposals import services as proposal_services
 from proposals.models import Proposal
+from review.services import submit_proposal
 from scenarios import services as scenario_services
 from tests.backtests.conftest import make_book, make_pack, scenario_spec, wait_for_run
 from tests.proposals.factories import make_market, make_proposal, make_user
@@ -40,7 +42,7 @@ def author(transactional_db):
 def submit(market, author, settings, n_paths: int = 30) -> BacktestRun:
     settings.BACKTEST_PATHS = n_paths
     proposal = make_proposal(market, author, liquidation_threshold="0.80", ltv="0.78")
-    proposal_services.submit_proposal(proposal=proposal, actor=author)
+    submit_proposal(proposal=proposal, actor=author)
     return BacktestRun.objects.get(proposal=proposal)
 
 
@@ -88,7 +90,7 @@ def test_a_worker_killed_mid_chunk_leaves_the_chunk_to_another_and_the_figures_a
 ):
     first = start_worker("w1", env=WORKER_ENV)
     run = submit(heavy_market, author, settings, n_paths=20)
-    first.wait_for("chunk run={} scenario=0 block=1 started".format(run.pk), timeout=60)
+    first.wait_for(f"chunk run={run.pk} scenario=0 block=1 started", timeout=60)
     children = first.child_pids()
     assert len(children) == 1
     os.kill(children[0], signal.SIGKILL)
@@ -119,9 +121,6 @@ def test_a_redelivered_chunk_does_not_double_count(market, author, settings, sta
     before = {(c.scenario_index, c.block_index): bytes(c.data) for c in run.chunks.all()}
     # The broker delivers the same chunk again (as after a lost acknowledgement), and the
     # chunk's write itself is repeated (two deliveries racing): one row, same figures.
-    import uuid
-
-    from backtests.tasks import run_chunk_task
 
     BacktestRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
     task_id = str(uuid.uuid4())

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import books
+from engine import aave, books, compound, cross, maker, perp
 from engine.books import BookFileError, book_arrays, parse_book_csv, summarize_book
 from engine.errors import EngineError
 
@@ -124,8 +124,6 @@ def test_cross_book_splits_collateral_across_assets_and_keeps_health() -> None:
 
 
 def test_books_are_reproducible_from_the_rng_and_fit_the_mechanisms() -> None:
-    from engine import aave, compound, perp
-
     a = books.synthetic_book("aave-v3", 100, rng=rng(9), price=2000.0, threshold=0.825)
     b = books.synthetic_book("aave-v3", 100, rng=rng(9), price=2000.0, threshold=0.825)
     assert all(np.array_equal(a[k], b[k]) for k in a)
@@ -140,7 +138,6 @@ def test_books_are_reproducible_from_the_rng_and_fit_the_mechanisms() -> None:
     )
     perp_rows = books.synthetic_book("perp", 50, rng=rng(), price=2000.0, mmf=0.03)
     assert len(perp.book_from_arrays(perp_rows)) == 50
-    from engine import cross, maker
 
     vaults = maker.book_from_arrays(books.synthetic_book("maker-clip", 40, rng=rng(), price=2000.0, mat=1.45))
     assert vaults.ink.shape == (40,)

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import compound, maker
-from engine._common import FIELD_INDEX
+from engine._common import FIELD_INDEX, sale_slippage
 from engine.market import Liquidators, Liquidity, MarketConditions, Oracle
 
 F = FIELD_INDEX
@@ -239,8 +239,6 @@ def test_clipper_screen_gives_the_results_of_checking_every_vault_every_step(boo
     floor=st.floats(0.1, 0.95),
 )
 def test_buyer_size_is_at_least_as_profitable_as_any_other_size(disc, units, depth, k, sqrt_model, floor):
-    from engine._common import sale_slippage
-
     p = 2000.0
     cost = p * (1.0 - disc)
     kod = k / depth

@@ -5,16 +5,28 @@ Synthetic histories only (the calibration on real prices is in test_scenarios_ca
 
 import json
 import math
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from scipy import special, stats
 
 from engine.errors import EngineError
 from engine.market import MarketConditions
-from engine.scenarios import STRESS_WINDOWS, History, ScenarioPaths, generate, standard_pack, validate_spec
+from engine.scenarios import (
+    STRESS_WINDOWS,
+    History,
+    ScenarioPaths,
+    fit_garch_t,
+    generate,
+    models,
+    standard_pack,
+    validate_spec,
+)
 from engine.scenarios.history import aligned_returns, parse_iso
-from engine.scenarios.models import stationary_bootstrap_indices
+from engine.scenarios.models import normal_to_standard_t, stationary_bootstrap_indices
 
 HOUR = 3600
 T0 = parse_iso("t0", "2020-01-01T00:00:00Z")
@@ -423,10 +435,6 @@ def test_standard_pack_has_at_least_six_named_valid_specs_of_several_kinds() -> 
 
 
 def test_the_tabulated_normal_to_t_map_matches_scipys_t_quantile() -> None:
-    from scipy import special, stats
-
-    from engine.scenarios.models import normal_to_standard_t
-
     z = np.linspace(-6, 6, 2001)
     for nu in (2.1, 3.4, 8.0, 100.0):
         exact = stats.t.ppf(special.ndtr(z), nu) * math.sqrt((nu - 2) / nu)
@@ -448,9 +456,6 @@ def test_replay_of_two_assets_keeps_each_assets_closes_on_the_shared_grid() -> N
 
 
 def test_importing_the_scenario_library_and_books_leaves_django_out() -> None:
-    import subprocess
-    import sys
-
     code = (
         "import sys, engine.scenarios, engine.books\n"
         "print(','.join(m for m in ('django', 'celery', 'plotly', 'arch') if m in sys.modules))\n"
@@ -469,10 +474,7 @@ def test_vol_multiplier_scales_deviations_of_history_based_kinds_exactly(kind: s
     if kind == "bootstrap":
         center = np.diff(np.log(hist["ETHUSDT"].close[: 60 * 24 + 1])).mean()
     else:
-        from engine.scenarios.history import parse_iso as p
-
-        w = hist["ETHUSDT"].window(p("s", WINDOW["start"]), p("e", WINDOW["end"]))
-        from engine.scenarios import fit_garch_t
+        w = hist["ETHUSDT"].window(parse_iso("s", WINDOW["start"]), parse_iso("e", WINDOW["end"]))
 
         center = fit_garch_t(w.log_returns()[0]).mu
     np.testing.assert_allclose(r3 - center, 3.0 * (r1 - center), rtol=1e-7, atol=1e-12)
@@ -499,8 +501,6 @@ def test_scenario_paths_carry_the_normalized_spec() -> None:
 
 
 def test_a_garch_fit_remembered_for_the_same_returns_is_the_fit_bit_for_bit_and_not_shared() -> None:
-    from engine.scenarios import models
-
     R = aligned_returns([synthetic_history(seed=21, n=24 * 40)])[0]
     models._FITS.clear()
     fits, Z, s2 = models.fit_assets(R)  # fitted

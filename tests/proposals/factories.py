@@ -8,10 +8,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from backtests.models import BacktestRun, RunStatus
+from backtests.services import open_voting
 from governance.models import GovernancePolicy, Guardrail, Member
 from proposals import services
-from proposals.management.commands.seed_demo import MARKETS
 from proposals.models import Market, Proposal
+from review.management.commands.seed_demo import MARKETS
+from review.services import submit_proposal
 
 PASSWORD = "pw-for-tests-123"
 
@@ -75,12 +78,14 @@ def make_proposal(
     ]
     if status == Proposal.Status.DRAFT:
         return proposal
-    services.submit_proposal(proposal=proposal, actor=author)
+    submit_proposal(proposal=proposal, actor=author)
     for step in path[1:]:
         if Proposal.objects.get(pk=proposal.pk).status == status:
             break
         if step == Proposal.Status.VOTING:
             complete_backtest(proposal)
+            open_voting(proposal=proposal)
+            continue
         services.transition_proposal(proposal=proposal, to=step, actor=None)
     proposal.refresh_from_db()
     assert proposal.status == status
@@ -90,8 +95,6 @@ def make_proposal(
 def complete_backtest(proposal: Proposal) -> Any:
     """A COMPLETE backtest run of the proposal's versions, standing for one the workers finished
     (the backtests tests run real ones); voting opens only after one."""
-    from backtests.models import BacktestRun, RunStatus
-
     proposal.refresh_from_db()
     return BacktestRun.objects.create(
         proposal=proposal,

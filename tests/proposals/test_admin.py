@@ -1,9 +1,13 @@
 """The Django admin: administrators only; locked versions are read-only and cannot be deleted."""
 
+from decimal import Decimal
+
 from django.test import Client
 from django.urls import reverse
 
-from proposals.models import ParameterSetVersion, Proposal
+from governance.models import AuditLog, Guardrail
+from proposals import services
+from proposals.models import Market, ParameterSetVersion, Proposal
 from tests.proposals.factories import PASSWORD, complete_backtest, make_proposal
 
 
@@ -85,8 +89,6 @@ def test_a_drafts_version_is_edited_on_the_site_not_in_the_admin(admin_user, aav
 
 
 def test_an_unused_version_stays_editable_in_the_admin(admin_user, aave):
-    from proposals import services
-
     v = services.create_version(
         market=aave, values=dict(aave.live_version.values, ltv="0.8"), author=None, parent=None
     )
@@ -95,10 +97,6 @@ def test_an_unused_version_stays_editable_in_the_admin(admin_user, aave):
 
 
 def test_guardrail_and_policy_changes_in_the_admin_are_audited(admin_user, aave):
-    from decimal import Decimal
-
-    from governance.models import AuditLog, Guardrail
-
     client = admin_client(admin_user)
     guardrail = Guardrail.objects.get(market=aave, parameter="ltv")
     response = client.post(
@@ -118,8 +116,6 @@ def test_guardrail_and_policy_changes_in_the_admin_are_audited(admin_user, aave)
 
 
 def test_the_admin_refuses_a_market_whose_addresses_the_export_could_not_use(admin_user):
-    from proposals.models import Market
-
     response = admin_client(admin_user).post(
         reverse("admin:proposals_market_add"),
         {

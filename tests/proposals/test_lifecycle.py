@@ -5,10 +5,12 @@ import itertools
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from backtests.models import BacktestRun, RunStatus
+from backtests.services import open_voting
 from governance.models import AuditLog
 from proposals import services
 from proposals.models import TRANSITIONS, IllegalTransitionError, Proposal
-from proposals.signals import proposal_submitted
+from review.services import submit_proposal
 from tests.proposals.factories import complete_backtest, live_values, make_proposal
 
 S = Proposal.Status
@@ -53,7 +55,7 @@ def test_set_status_names_where_it_may_go(aave, contributor):
 
 def test_submitting_a_valid_draft_moves_it_to_backtesting_and_audits(aave, contributor):
     proposal = make_proposal(aave, contributor, liquidation_threshold="0.84")
-    services.submit_proposal(proposal=proposal, actor=contributor)
+    submit_proposal(proposal=proposal, actor=contributor)
     proposal.refresh_from_db()
     assert proposal.status == S.BACKTESTING and proposal.submitted_at is not None
     assert AuditLog.objects.filter(
@@ -61,24 +63,25 @@ def test_submitting_a_valid_draft_moves_it_to_backtesting_and_audits(aave, contr
     ).exists()
 
 
-def test_submitting_sends_the_signal_with_the_proposal(aave, contributor):
-    seen = []
-
-    def receiver(sender, proposal, **kwargs):
-        seen.append((proposal.pk, proposal.status))
-
-    proposal_submitted.connect(receiver, dispatch_uid="test-receiver")
-    try:
-        proposal = make_proposal(aave, contributor, S.BACKTESTING, ltv="0.8")
-    finally:
-        proposal_submitted.disconnect(dispatch_uid="test-receiver")
-    assert seen == [(proposal.pk, "backtesting")]
+def test_submitting_starts_the_backtest_and_queues_it_when_the_submission_commits(
+    aave, contributor, django_capture_on_commit_callbacks
+):
+    proposal = make_proposal(aave, contributor, ltv="0.8")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        submit_proposal(proposal=proposal, actor=contributor)
+    run = BacktestRun.objects.get(proposal=proposal)
+    assert (run.status, run.base_version_id, run.proposed_version_id) == (
+        RunStatus.PENDING,
+        proposal.base_version_id,
+        proposal.proposed_version_id,
+    )
+    assert len(callbacks) == 1  # the dispatch task, sent once the submission commits
 
 
 def test_a_draft_breaking_a_guardrail_cannot_be_submitted(aave, contributor):
     proposal = make_proposal(aave, contributor, liquidation_bonus="0.1")
     with pytest.raises(services.ProposalRefused) as exc:
-        services.submit_proposal(proposal=proposal, actor=contributor)
+        submit_proposal(proposal=proposal, actor=contributor)
     assert [v.key for v in exc.value.violations] == ["liquidation_bonus"]
     assert "exceeds the guardrail of 0.02 (absolute)" in exc.value.violations[0].message
     assert Proposal.objects.get(pk=proposal.pk).status == S.DRAFT
@@ -91,7 +94,7 @@ def test_a_draft_whose_base_is_no_longer_live_must_be_rebased(aave, contributor,
     with pytest.raises(
         services.ProposalRefused, match="the live version changed since this draft was written"
     ):
-        services.submit_proposal(proposal=stale, actor=contributor)
+        submit_proposal(proposal=stale, actor=contributor)
     services.update_draft(
         proposal=stale,
         actor=contributor,
@@ -101,14 +104,14 @@ def test_a_draft_whose_base_is_no_longer_live_must_be_rebased(aave, contributor,
     )
     stale.refresh_from_db()
     assert stale.base_version_id == winner.proposed_version_id
-    services.submit_proposal(proposal=stale, actor=contributor)
+    submit_proposal(proposal=stale, actor=contributor)
     assert Proposal.objects.get(pk=stale.pk).status == S.BACKTESTING
 
 
 def test_a_second_submit_is_refused(aave, contributor):
     proposal = make_proposal(aave, contributor, S.BACKTESTING, ltv="0.8")
     with pytest.raises(ValidationError, match="only a draft can be submitted"):
-        services.submit_proposal(proposal=proposal, actor=contributor)
+        submit_proposal(proposal=proposal, actor=contributor)
 
 
 def test_a_voter_cannot_write_a_proposal(aave, voter):
@@ -121,7 +124,7 @@ def test_only_the_author_or_an_administrator_submits_or_withdraws(
 ):
     proposal = make_proposal(aave, contributor, ltv="0.8")
     with pytest.raises(PermissionDenied):
-        services.submit_proposal(proposal=proposal, actor=other_contributor)
+        submit_proposal(proposal=proposal, actor=other_contributor)
     with pytest.raises(PermissionDenied):
         services.withdraw_proposal(proposal=proposal, actor=other_contributor)
     services.withdraw_proposal(proposal=proposal, actor=admin_user)
@@ -140,23 +143,23 @@ def test_a_submitted_proposal_cannot_be_edited_even_bypassing_the_services(aave,
 
 
 def test_voting_does_not_open_before_the_backtest_is_complete(aave, contributor):
-    from backtests.models import RunStatus
-
     proposal = make_proposal(aave, contributor, S.BACKTESTING, ltv="0.8")
     with pytest.raises(ValidationError, match="no complete backtest run"):
-        services.open_voting(proposal=proposal)
+        open_voting(proposal=proposal)
     run = complete_backtest(proposal)
     run.status = RunStatus.RUNNING
     run.save()
     with pytest.raises(ValidationError, match="no complete backtest run"):
-        services.transition_proposal(proposal=proposal, to=S.VOTING, actor=None)
+        open_voting(proposal=proposal)
+    with pytest.raises(ValidationError, match="no complete backtest run"):
+        services.transition_proposal(proposal=proposal, to=S.VOTING, actor=None, backtest=run)
     assert Proposal.objects.get(pk=proposal.pk).status == S.BACKTESTING
 
 
 def test_open_voting_records_when_voting_started(aave, contributor):
     proposal = make_proposal(aave, contributor, S.BACKTESTING, ltv="0.8")
     complete_backtest(proposal)
-    services.open_voting(proposal=proposal)
+    open_voting(proposal=proposal)
     proposal.refresh_from_db()
     assert proposal.status == S.VOTING and proposal.voting_started_at is not None
 
@@ -199,4 +202,4 @@ def test_a_recently_changed_parameter_waits_for_its_minimum_delay(aave, contribu
     with pytest.raises(
         services.ProposalRefused, match="ltv last changed on .* requires 3 days between changes"
     ):
-        services.submit_proposal(proposal=again, actor=contributor)
+        submit_proposal(proposal=again, actor=contributor)

@@ -10,6 +10,7 @@ from django.db import connection
 from governance.models import AuditLog
 from proposals import services
 from proposals.models import Proposal
+from review.services import submit_proposal
 from tests.proposals.factories import make_market, make_proposal, make_user
 
 S = Proposal.Status
@@ -46,8 +47,8 @@ def test_two_simultaneous_submits_of_one_draft_submit_it_once(setup):
     aave, carol, _ = setup
     draft = make_proposal(aave, carol, ltv="0.8")
     results = race(
-        lambda: services.submit_proposal(proposal=draft, actor=carol),
-        lambda: services.submit_proposal(proposal=draft, actor=carol),
+        lambda: submit_proposal(proposal=draft, actor=carol),
+        lambda: submit_proposal(proposal=draft, actor=carol),
     )
     failures = [r for r in results if isinstance(r, Exception)]
     assert len(failures) == 1 and isinstance(failures[0], ValidationError), results

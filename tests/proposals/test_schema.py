@@ -8,7 +8,8 @@ from decimal import Decimal as D
 import pytest
 
 from proposals import schema
-from proposals.management.commands.seed_demo import MARKETS
+from proposals.schema.market import check_market_config
+from review.management.commands.seed_demo import MARKETS
 
 SEED = {m["mechanism"]: m["values"] for m in MARKETS}
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
@@ -405,15 +406,11 @@ def test_compound_target_reserves_must_fit_the_base_tokens_decimals():
 
 
 def test_every_seeded_market_names_what_its_export_needs():
-    from proposals.schema.market import check_market_config
-
     for m in MARKETS:
         assert check_market_config(m["mechanism"], m["contracts"], m["target"]) == [], m["slug"]
 
 
 def test_a_market_with_a_bad_checksum_or_missing_contract_is_refused():
-    from proposals.schema.market import check_market_config
-
     bad = "0x64b761D848206f447Fe2dd461b0c635Ec39EbB28"  # mixed case, last digit changed
     assert check_market_config("aave-v3", {"pool_configurator": bad}, {"asset": bad.lower()}) == [
         f"contracts.pool_configurator: {bad} has mixed case with a wrong EIP-55 checksum."
@@ -434,8 +431,6 @@ def test_a_market_with_a_bad_checksum_or_missing_contract_is_refused():
 
 
 def test_a_compound_backtest_asset_must_be_one_of_its_collateral_assets():
-    from proposals.schema.market import check_market_config
-
     addr = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
     contracts = {"configurator": addr, "proxy_admin": addr}
     target = {"comet": addr, "assets": {"WETH": {"asset": addr, "decimals": 18}}}

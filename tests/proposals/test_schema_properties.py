@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proposals import schema
-from proposals.management.commands.seed_demo import MARKETS
+from review.management.commands.seed_demo import MARKETS
 
 AAVE = next(m["values"] for m in MARKETS if m["mechanism"] == "aave-v3")
 decimals = st.decimals(

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from eth_utils import is_checksum_address
 
 from governance.models import AuditLog, GovernancePolicy, Guardrail, Member
-from proposals.management.commands.seed_demo import DEMO_PASSWORD
 from proposals.models import Market, ParameterSetVersion, Proposal
+from review.management.commands.seed_demo import DEMO_PASSWORD
 
 
 def counts() -> dict[str, int]:

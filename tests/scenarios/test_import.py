@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -217,10 +221,6 @@ def test_a_malformed_file_is_rejected_by_line_and_nothing_is_written(write, case
 
 
 def test_the_command_exits_non_zero_with_the_message(write, tmp_path) -> None:
-    import subprocess
-    import sys
-    from pathlib import Path
-
     path = write("bad.csv", BAD_FILES[1][1])
     repo = Path(__file__).resolve().parents[2]
     out = subprocess.run(
@@ -287,12 +287,12 @@ def test_blocks_round_trip_exactly_including_binary_fractions() -> None:
 
 
 def test_ten_years_of_hourly_bars_import_in_seconds(write) -> None:
-    import time
-
     n = 10 * 8760
     t = 1_262_304_000 + 3600 * np.arange(n)
     price = np.round(1000 + np.cumsum(np.random.default_rng(2).normal(0, 1, n)).clip(-900, None), 2)
-    text = OHLCV + "".join(f"{a},{p},{p + 1},{p - 1},{p},5\n" for a, p in zip(t.tolist(), price.tolist(), strict=False))
+    text = OHLCV + "".join(
+        f"{a},{p},{p + 1},{p - 1},{p},5\n" for a, p in zip(t.tolist(), price.tolist(), strict=False)
+    )
     path = write("ten.csv", text)
     started = time.perf_counter()
     s = services.import_price_file(path=path, symbol="TENYEARS").series
@@ -303,9 +303,6 @@ def test_ten_years_of_hourly_bars_import_in_seconds(write) -> None:
 
 
 def test_importing_engine_prices_leaves_django_out() -> None:
-    import subprocess
-    import sys
-
     code = "import sys, engine.prices\nprint(','.join(m for m in ('django', 'plotly', 'celery') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -13,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from engine import prices as ep
+from engine.books import synthetic_book
 from proposals.models import Market
 from scenarios import charts, services
 from scenarios.models import Book, PriceSeries, Scenario, StressPack
@@ -56,8 +58,6 @@ def _charts(response) -> list[dict]:
 def _values(v) -> np.ndarray:
     """A trace's x or y: a list, or plotly's typed array ``{"dtype", "bdata"}`` (base64)."""
     if isinstance(v, dict):
-        import base64
-
         return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
     return np.asarray(v)
 
@@ -313,8 +313,6 @@ BOOK = (
 
 
 def test_a_synthetic_book_is_reproducible_from_generator_and_seed(market) -> None:
-    from engine.books import synthetic_book
-
     args = [
         "generate_book",
         market.slug,

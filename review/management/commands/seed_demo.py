@@ -20,6 +20,8 @@ from django.db import transaction
 from governance.models import GovernancePolicy, Guardrail, Member
 from proposals import services
 from proposals.models import Market, Proposal
+from review.services import submit_proposal
+from scenarios import services as scenario_services
 
 DEMO_PASSWORD = "riskgov-demo"
 # The demo's market conditions: ETH near 3,000 USD, 500M USD of depth, 5,000-position books
@@ -216,16 +218,16 @@ class Command(BaseCommand):
         """A default stress pack and position book per market, so that a proposal submitted on
         the demo site is backtested at once. The pack is synthetic (the product ships no price
         history); import real history and run ``create_stress_pack`` for the standard pack."""
-        from scenarios import services as scenarios
-
-        for slug, market in markets.items():
-            if scenarios.default_pack(market) is None:
-                scenarios.create_synthetic_pack(
+        for market in markets.values():
+            if scenario_services.default_pack(market) is None:
+                scenario_services.create_synthetic_pack(
                     market=market, asset="ETHUSD", start_price=DEMO_PRICE, depth_usd=DEMO_DEPTH_USD
                 )
-            if scenarios.default_book(market) is None:
-                generator = scenarios.live_book_generator(market, price=DEMO_PRICE, total_usd=DEMO_BOOK_USD)
-                scenarios.generate_book(
+            if scenario_services.default_book(market) is None:
+                generator = scenario_services.live_book_generator(
+                    market, price=DEMO_PRICE, total_usd=DEMO_BOOK_USD
+                )
+                scenario_services.generate_book(
                     market=market,
                     n=DEMO_POSITIONS,
                     seed=DEMO_BOOK_SEED,
@@ -294,7 +296,7 @@ class Command(BaseCommand):
             )
             # Submitted: its backtest runs on the worker that scripts/serve starts, and voting
             # opens when the run is complete.
-            services.submit_proposal(proposal=proposal, actor=author)
+            submit_proposal(proposal=proposal, actor=author)
         maker = markets["maker-eth-a"]
         title = "Lower the ETH-A liquidation penalty to 10 %"
         if not Proposal.objects.filter(market=maker, title=title).exists():

@@ -80,7 +80,13 @@ class Command(BaseCommand):
         lines = ["timestamp,open,high,low,close,volume"] + [
             f"{t},{o!r},{h!r},{lo!r},{c!r},{v!r}"
             for t, o, h, lo, c, v in zip(
-                ts.tolist(), open_.tolist(), high.tolist(), low.tolist(), close.tolist(), vol.tolist(), strict=False
+                ts.tolist(),
+                open_.tolist(),
+                high.tolist(),
+                low.tolist(),
+                close.tolist(),
+                vol.tolist(),
+                strict=False,
             )
         ]
         text = "\n".join(lines)
