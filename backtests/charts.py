@@ -119,7 +119,7 @@ def _layout(title: str, y_label: str) -> dict[str, Any]:
     }
 
 
-def price_band_figure(series: dict, title: str) -> dict[str, Any]:
+def price_band_chart(series: dict, title: str) -> dict[str, Any]:
     """Plotly figure (dict): the median price and its 5-95 % band over time."""
     x, band = series["hours"], series["price"]
     data = _band_traces(x, band, "", COLOURS["price"])
@@ -129,7 +129,7 @@ def price_band_figure(series: dict, title: str) -> dict[str, Any]:
     return {"data": data, "layout": _layout(title, "price (USD)")}
 
 
-def version_band_figure(
+def version_band_chart(
     series: dict, key: str, title: str, y_label: str, labels: dict[str, str]
 ) -> dict[str, Any]:
     """Plotly figure (dict): live and proposed medians of an engine series with their 5-95 % bands."""
@@ -140,11 +140,11 @@ def version_band_figure(
     return {"data": data, "layout": _layout(title, y_label)}
 
 
-def price_band_figures(run: BacktestRun) -> list[dict[str, Any]]:
+def price_band_charts(run: BacktestRun) -> list[dict[str, Any]]:
     """Every chart of a COMPLETE run, per scenario: the price bands, then (runs stored since the
     engine records per-step series) liquidated volume and accumulated bad debt, live vs proposed."""
     labels = {
-        "live": f"live v{run.base_version.number}",
+        "live": f"live v{run.live_version.number}",
         "proposed": f"proposed v{run.proposed_version.number}",
     }
     out = []
@@ -155,7 +155,7 @@ def price_band_figures(run: BacktestRun) -> list[dict[str, Any]]:
                 {
                     "id": base,
                     "data_id": f"{base}-data",
-                    "figure": price_band_figure(c.series, c.scenario_name),
+                    "figure": price_band_chart(c.series, c.scenario_name),
                 }
             )
         for key, suffix, what, y_label in VERSION_CHARTS:
@@ -164,7 +164,7 @@ def price_band_figures(run: BacktestRun) -> list[dict[str, Any]]:
                     {
                         "id": f"{base}-{suffix}",
                         "data_id": f"{base}-{suffix}-data",
-                        "figure": version_band_figure(
+                        "figure": version_band_chart(
                             c.series, key, f"{c.scenario_name}: {what}", y_label, labels
                         ),
                     }

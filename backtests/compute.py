@@ -3,13 +3,13 @@
 No database here: functions of the run's inputs (``RunInputs``, built by backtests.inputs)
 and arrays, so that a worker's chunk, the merge task and ``replay_run`` share one code path.
 
-Randomness. Paths of scenario ``s``, block ``b`` come from
+Randomness. Paths of scenario ``s``, chunk ``b`` come from
 ``np.random.default_rng([seed, 0, s, b])`` and the bootstrap of scenario ``s`` from
-``np.random.default_rng([seed, 1, s])``. A block's paths therefore depend only on the seed,
-the scenario and the block, never on which worker computes it or in what order, and the
+``np.random.default_rng([seed, 1, s])``. A chunk's paths therefore depend only on the seed,
+the scenario and the chunk, never on which worker computes it or in what order, and the
 engine's paths are independent (rows a:b of a run equal a run of paths a:b alone), so the
-merged figures equal a single-process run bit for bit (tests/backtests/test_compute.py).
-The block size is part of the run's manifest: the same seed with another block size draws
+merged results equal a single-process run bit for bit (tests/backtests/test_compute.py).
+The chunk size is part of the run's manifest: the same seed with another chunk size draws
 other paths.
 """
 
@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-# Generates one block of paths: (n_paths, rng) -> (prices (n, T+1) float64, market conditions).
-GenerateBlock = Callable[[int, np.random.Generator], tuple[np.ndarray, Any]]
+# Generates one chunk of paths: (n_paths, rng) -> (prices (n, T+1) float64, market conditions).
+GenerateChunk = Callable[[int, np.random.Generator], tuple[np.ndarray, Any]]
 # The mechanism's engine entry: (params, book, prices, market, *, record_steps) -> (n, len(fields))
-# float64 per-path figures and, at the recorded steps, a dict of (n, K) float64 series
+# float64 per-path results and, at the recorded steps, a dict of (n, K) float64 series
 # (engine._common.SERIES_FIELDS).
 Simulate = Callable[..., Any]
 
@@ -48,7 +48,7 @@ class ScenarioInput:
     n_paths: int  # M of this scenario (a replay of history has exactly one path)
     steps: int  # T: steps per path (prices have T + 1 columns)
     interval_seconds: int  # length of one step
-    generate: GenerateBlock
+    generate: GenerateChunk
     live: Any  # engine Params of each version; per scenario because units such
     proposed: Any  # as Maker's tail (seconds -> steps) depend on the step length
 
@@ -70,22 +70,22 @@ class RunInputs:
 
 
 @dataclass(frozen=True)
-class Block:
+class Chunk:
     scenario_index: int
-    block_index: int
+    chunk_index: int
     start: int
     stop: int
 
 
-def path_rng(seed: int, scenario_index: int, block_index: int) -> np.random.Generator:
-    return np.random.default_rng([seed, 0, scenario_index, block_index])
+def path_rng(seed: int, scenario_index: int, chunk_index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, 0, scenario_index, chunk_index])
 
 
 def bootstrap_rng(seed: int, scenario_index: int) -> np.random.Generator:
     return np.random.default_rng([seed, 1, scenario_index])
 
 
-def block_paths_for(
+def chunk_paths_for(
     *, n_paths: int, max_steps: int, target_paths: int, memory_bytes: int, n_positions: int = 0
 ) -> int:
     """Paths per chunk: at most ``target_paths`` and few enough that one chunk's price array
@@ -99,12 +99,12 @@ def block_paths_for(
     return max(1, min(target_paths, n_paths, budget // per_path))
 
 
-def plan_blocks(*, paths_per_scenario: list[int], block_paths: int) -> list[Block]:
-    """Chunks of a run, scenario by scenario, each a block of consecutive paths."""
+def plan_chunks(*, paths_per_scenario: list[int], chunk_paths: int) -> list[Chunk]:
+    """Chunks of a run, scenario by scenario, each a slice of consecutive paths."""
     return [
-        Block(s, b, start, min(start + block_paths, n_paths))
+        Chunk(s, b, start, min(start + chunk_paths, n_paths))
         for s, n_paths in enumerate(paths_per_scenario)
-        for b, start in enumerate(range(0, n_paths, block_paths))
+        for b, start in enumerate(range(0, n_paths, chunk_paths))
     ]
 
 
@@ -113,10 +113,10 @@ def chart_steps(steps: int) -> np.ndarray:
     return np.unique(np.linspace(0, steps, min(steps + 1, CHART_POINTS)).round().astype(np.int64))
 
 
-def generate_block(inputs: RunInputs, seed: int, block: Block) -> tuple[np.ndarray, Any]:
-    scenario = inputs.scenarios[block.scenario_index]
-    n = block.stop - block.start
-    prices, market = scenario.generate(n, path_rng(seed, block.scenario_index, block.block_index))
+def generate_chunk(inputs: RunInputs, seed: int, chunk: Chunk) -> tuple[np.ndarray, Any]:
+    scenario = inputs.scenarios[chunk.scenario_index]
+    n = chunk.stop - chunk.start
+    prices, market = scenario.generate(n, path_rng(seed, chunk.scenario_index, chunk.chunk_index))
     prices = np.ascontiguousarray(prices, dtype=np.float64)
     if prices.shape[0] != n:
         raise ValueError(f"scenario {scenario.name} generated {prices.shape[0]} paths; expected {n}")
@@ -126,7 +126,7 @@ def generate_block(inputs: RunInputs, seed: int, block: Block) -> tuple[np.ndarr
 def simulate_versions(
     inputs: RunInputs, scenario: ScenarioInput, prices: np.ndarray, market: Any
 ) -> dict[str, np.ndarray]:
-    """Both versions over the same prices: ``live``, ``proposed`` (n, F) per-path figures and
+    """Both versions over the same prices: ``live``, ``proposed`` (n, F) per-path results and
     ``<version>_<series>`` (n, K) for every series of VERSION_SERIES at the chart steps."""
     steps = chart_steps(scenario.steps)
     arrays: dict[str, np.ndarray] = {}
@@ -140,20 +140,20 @@ def simulate_versions(
 
 
 def compute_chunk(
-    inputs: RunInputs, seed: int, block: Block, timings: dict | None = None
+    inputs: RunInputs, seed: int, chunk: Chunk, timings: dict | None = None
 ) -> dict[str, np.ndarray]:
-    """Both versions over one block of paths (the same prices, the same book).
+    """Both versions over one chunk of paths (the same prices, the same book).
 
-    Returns ``live`` and ``proposed``: (n, F) float64 per-path figures (columns ``fields``);
+    Returns ``live`` and ``proposed``: (n, F) float64 per-path results (columns ``fields``);
     ``price``: (n, K) float64, the exogenous price at the chart steps; and per version and
     series of VERSION_SERIES, ``<version>_<series>``: (n, K) float64, the engine's cumulative
     liquidated volume / realized bad debt at the chart steps (USD). ``timings``, when given,
     receives the seconds spent generating paths and in the engine.
     """
     t0 = time.perf_counter()
-    prices, market = generate_block(inputs, seed, block)
+    prices, market = generate_chunk(inputs, seed, chunk)
     t1 = time.perf_counter()
-    scenario = inputs.scenarios[block.scenario_index]
+    scenario = inputs.scenarios[chunk.scenario_index]
     arrays = simulate_versions(inputs, scenario, prices, market)
     if timings is not None:
         timings["generate"] = t1 - t0
@@ -175,12 +175,12 @@ def unpack(data: bytes | memoryview) -> dict[str, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class ScenarioFigures:
-    """Merged figures of one scenario."""
+class ScenarioResults:
+    """Merged results of one scenario."""
 
     index: int
     name: str
-    live: np.ndarray  # (M, F) per-path figures
+    live: np.ndarray  # (M, F) per-path results
     proposed: np.ndarray  # (M, F)
     live_summary: dict
     proposed_summary: dict
@@ -190,8 +190,8 @@ class ScenarioFigures:
 
 def merge_scenario(
     inputs: RunInputs, seed: int, scenario_index: int, chunks: list[dict[str, np.ndarray]]
-) -> ScenarioFigures:
-    """Concatenate a scenario's chunks (in block order) and compute its summaries, paired
+) -> ScenarioResults:
+    """Concatenate a scenario's chunks (in chunk order) and compute its summaries, paired
     differences (proposed minus live, bootstrap from ``bootstrap_rng``) and chart series."""
     scenario = inputs.scenarios[scenario_index]
     live = np.concatenate([c["live"] for c in chunks], axis=0)
@@ -203,10 +203,10 @@ def merge_scenario(
         engine_series = {k: np.concatenate([c[k] for c in chunks], axis=0) for k in keys}
     else:
         engine_series = None
-    return figures_of(inputs, seed, scenario, live, proposed, price, engine_series)
+    return results_of(inputs, seed, scenario, live, proposed, price, engine_series)
 
 
-def figures_of(
+def results_of(
     inputs: RunInputs,
     seed: int,
     scenario: ScenarioInput,
@@ -214,7 +214,7 @@ def figures_of(
     proposed: np.ndarray,
     price: np.ndarray,
     engine_series: dict[str, np.ndarray] | None = None,
-) -> ScenarioFigures:
+) -> ScenarioResults:
     # engine.results.paired_differences(a, b) reports b minus a: live is a, proposed is b.
     paired = inputs.paired_differences(live, proposed, bootstrap_rng(seed, scenario.index), inputs.n_boot)
     live_summary, proposed_summary = inputs.summarize(live), inputs.summarize(proposed)
@@ -226,7 +226,7 @@ def figures_of(
         b = float(inputs.borrowing_power(scenario.proposed, inputs.book, p0))
         live_summary["borrowing_power"], proposed_summary["borrowing_power"] = a, b
         paired["borrowing_power"] = {"a": a, "b": b, "diff": b - a, "ci_low": b - a, "ci_high": b - a}
-    return ScenarioFigures(
+    return ScenarioResults(
         index=scenario.index,
         name=scenario.name,
         live=live,
@@ -261,31 +261,31 @@ def chart_series(
     return out
 
 
-def run_in_process(inputs: RunInputs, seed: int, block_paths: int) -> list[ScenarioFigures]:
-    """The whole run in this process, without chunking the engine: every block's paths are
+def run_in_process(inputs: RunInputs, seed: int, chunk_paths: int) -> list[ScenarioResults]:
+    """The whole run in this process, without chunking the engine: every chunk's paths are
     generated as a worker would, concatenated, and each version simulated once over all M
     paths. Equal to the merged chunks bit for bit when the engine's paths are independent."""
-    figures = []
+    results = []
     for scenario in inputs.scenarios:
-        blocks = [
+        chunks = [
             b
-            for b in plan_blocks(
-                paths_per_scenario=[s.n_paths for s in inputs.scenarios], block_paths=block_paths
+            for b in plan_chunks(
+                paths_per_scenario=[s.n_paths for s in inputs.scenarios], chunk_paths=chunk_paths
             )
             if b.scenario_index == scenario.index
         ]
-        generated = [generate_block(inputs, seed, b) for b in blocks]
+        generated = [generate_chunk(inputs, seed, b) for b in chunks]
         prices = np.concatenate([g[0] for g in generated], axis=0)
         market = generated[0][1]
         if any(g[1] != market for g in generated):
-            raise ValueError(f"scenario {scenario.name}: market conditions differ between blocks")
+            raise ValueError(f"scenario {scenario.name}: market conditions differ between chunks")
         arrays = simulate_versions(inputs, scenario, prices, market)
         engine_series = {k: v for k, v in arrays.items() if k not in VERSIONS}
         price = np.ascontiguousarray(prices[..., chart_steps(scenario.steps)])
-        figures.append(
-            figures_of(inputs, seed, scenario, arrays["live"], arrays["proposed"], price, engine_series)
+        results.append(
+            results_of(inputs, seed, scenario, arrays["live"], arrays["proposed"], price, engine_series)
         )
-    return figures
+    return results
 
 
 def to_json(value: Any) -> Any:

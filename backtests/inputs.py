@@ -64,16 +64,16 @@ def build_manifest(run) -> dict[str, Any]:
     if not scenarios:
         raise EngineError(f"the default stress pack of {market.slug} has no scenarios")
     max_steps = max(s["steps"] for s in scenarios)
-    block_paths = compute.block_paths_for(
+    chunk_paths = compute.chunk_paths_for(
         n_paths=run.n_paths,
         max_steps=max_steps,
-        target_paths=settings.BACKTEST_BLOCK_PATHS,
+        target_paths=settings.BACKTEST_CHUNK_PATHS,
         memory_bytes=settings.BACKTEST_CHUNK_MEMORY_MB * 2**20,
         n_positions=book.n_positions,
     )
-    versions = {"live": run.base_version, "proposed": run.proposed_version}
-    chunks = compute.plan_blocks(
-        paths_per_scenario=[s["n_paths"] for s in scenarios], block_paths=block_paths
+    versions = {"live": run.live_version, "proposed": run.proposed_version}
+    chunks = compute.plan_chunks(
+        paths_per_scenario=[s["n_paths"] for s in scenarios], chunk_paths=chunk_paths
     )
     return {
         "format": MANIFEST_FORMAT,
@@ -83,7 +83,7 @@ def build_manifest(run) -> dict[str, Any]:
         "collateral_asset": simulated_asset(market),
         "seed": run.seed,
         "rng": {
-            "paths": "numpy default_rng([seed, 0, scenario_index, block_index]) (PCG64)",
+            "paths": "numpy default_rng([seed, 0, scenario_index, chunk_index]) (PCG64)",
             "bootstrap": "numpy default_rng([seed, 1, scenario_index])",
             "n_boot": settings.BACKTEST_N_BOOT,
         },
@@ -110,7 +110,7 @@ def build_manifest(run) -> dict[str, Any]:
         "pack": {"id": pack.pk, "name": pack.name},
         "scenarios": scenarios,
         "chunking": {
-            "block_paths": block_paths,
+            "chunk_paths": chunk_paths,
             "chunks": len(chunks),
             "n_paths": run.n_paths,
             "memory_mb": settings.BACKTEST_CHUNK_MEMORY_MB,
@@ -233,18 +233,18 @@ def _history(s: dict) -> dict | None:
     return out
 
 
-def _generator(s: dict) -> compute.GenerateBlock:
-    """Generates blocks of the scenario's paths; its price history is read (and checked
+def _generator(s: dict) -> compute.GenerateChunk:
+    """Generates chunks of the scenario's paths; its price history is read (and checked
     against the manifest) on first use, so a worker reads only the scenarios it computes."""
     history: list = []
 
-    def generate_block(n_paths: int, rng: np.random.Generator):
+    def generate_chunk(n_paths: int, rng: np.random.Generator):
         if not history:
             history.append(_history(s))
         paths = generate(s["spec"], history=history[0], n_paths=n_paths, rng=rng)
         return paths.prices, paths.conditions
 
-    return generate_block
+    return generate_chunk
 
 
 def book_arrays(book_row) -> dict[str, np.ndarray]:

@@ -1,9 +1,9 @@
 """Backtest runs, their chunks and their stored results.
 
-A run compares the proposed version with the live (base) version of a market's parameters
+A run compares the proposed version with the live version of a market's parameters
 over the market's stress pack, on the same paths and the same book. It is split into chunks
-(scenario x block of paths); each chunk's result is one row, unique per (run, scenario,
-block), so a redelivered chunk overwrites instead of double-counting. The merged results
+(scenario x chunk of paths); each chunk's result is one row, unique per (run, scenario,
+chunk), so a redelivered chunk overwrites instead of double-counting. The merged results
 (per scenario and version) are what the proposal page shows; it never re-runs the engine.
 """
 
@@ -34,13 +34,13 @@ class BacktestRun(models.Model):
     proposed_version = models.ForeignKey(
         "proposals.ParameterSetVersion", on_delete=models.PROTECT, related_name="+"
     )
-    base_version = models.ForeignKey(
+    live_version = models.ForeignKey(
         "proposals.ParameterSetVersion", on_delete=models.PROTECT, related_name="+"
     )
     status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.PENDING)
     seed = models.PositiveBigIntegerField()
     n_paths = models.PositiveIntegerField()
-    block_paths = models.PositiveIntegerField()
+    chunk_paths = models.PositiveIntegerField()
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     # Everything needed to reproduce the figures: engine version, seeds, sha256 of every price
@@ -94,12 +94,12 @@ class BacktestRun(models.Model):
 
 
 class ChunkResult(models.Model):
-    """One chunk's per-path figures for both versions: ``data`` is an ``np.savez_compressed``
+    """One chunk's per-path results for both versions: ``data`` is an ``np.savez_compressed``
     archive (see backtests.compute.pack_chunk)."""
 
     run = models.ForeignKey(BacktestRun, on_delete=models.CASCADE, related_name="chunks")
     scenario_index = models.PositiveIntegerField()
-    block_index = models.PositiveIntegerField()
+    chunk_index = models.PositiveIntegerField()
     path_start = models.PositiveIntegerField()
     path_stop = models.PositiveIntegerField()
     data = models.BinaryField()
@@ -111,15 +111,15 @@ class ChunkResult(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["run", "scenario_index", "block_index"]
+        ordering = ["run", "scenario_index", "chunk_index"]
         constraints = [
             models.UniqueConstraint(
-                fields=["run", "scenario_index", "block_index"], name="unique_chunk_per_run"
+                fields=["run", "scenario_index", "chunk_index"], name="unique_chunk_per_run"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"run {self.run_id} scenario {self.scenario_index} block {self.block_index}"
+        return f"run {self.run_id} scenario {self.scenario_index} chunk {self.chunk_index}"
 
 
 class Role(models.TextChoices):
@@ -128,7 +128,7 @@ class Role(models.TextChoices):
 
 
 class ScenarioResult(models.Model):
-    """Merged figures of one version over one scenario: per-path arrays and summary."""
+    """Merged results of one version over one scenario: per-path arrays and summary."""
 
     run = models.ForeignKey(BacktestRun, on_delete=models.CASCADE, related_name="results")
     scenario_index = models.PositiveIntegerField()

@@ -19,7 +19,7 @@ def may_control(run_or_proposal: Any, user: Any) -> bool:
 def proposal_panel(*, proposal: Any, user: Any) -> dict[str, Any]:
     run = (
         BacktestRun.objects.filter(proposal=proposal)
-        .select_related("proposed_version", "base_version")
+        .select_related("proposed_version", "live_version")
         .first()
     )
     context: dict[str, Any] = {
@@ -36,5 +36,5 @@ def proposal_panel(*, proposal: Any, user: Any) -> dict[str, Any]:
     if run.is_complete:
         # Results are read from what the merge stored; the page never runs the engine.
         context["scenarios"] = charts.scenario_tables(run)
-        context["figures"] = charts.price_band_figures(run)
+        context["charts"] = charts.price_band_charts(run)
     return context

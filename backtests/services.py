@@ -2,7 +2,7 @@
 fail, resume, replay.
 
 State lives in the database, never in Celery: a chunk's result is a row unique per (run,
-scenario, block) written with an upsert, the run's progress is the count of those rows, and
+scenario, chunk) written with an upsert, the run's progress is the count of those rows, and
 the merge reads the rows. So a chunk delivered twice (worker killed after writing, broker
 redelivery) changes nothing, and a run can be resumed by sending its missing chunks again.
 
@@ -59,7 +59,7 @@ class BacktestError(Exception):
 def start_backtest(
     *, proposal, user=None, n_paths: int | None = None, seed: int | None = None
 ) -> BacktestRun:
-    """Create a PENDING run of the proposal (proposed vs base version) and queue its dispatch on
+    """Create a PENDING run of the proposal (proposed vs live version) and queue its dispatch on
     commit. If a run of this proposal is already pending or running, return it instead."""
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
@@ -69,10 +69,10 @@ def start_backtest(
         run = BacktestRun.objects.create(
             proposal=proposal,
             proposed_version=proposal.proposed_version,
-            base_version=proposal.base_version,
+            live_version=proposal.live_version,
             seed=seed if seed is not None else _new_seed(),
             n_paths=n_paths or settings.BACKTEST_PATHS,
-            block_paths=0,
+            chunk_paths=0,
             created_by=user,
         )
         transaction.on_commit(lambda: _send_dispatch(run.pk))
@@ -108,19 +108,19 @@ def dispatch_backtest(*, run_id: int) -> None:
         if run.status != RunStatus.PENDING:
             return
         run.manifest = manifest
-        run.block_paths = manifest["chunking"]["block_paths"]
-        blocks = blocks_of(run)
-        run.chunks_total = len(blocks)
+        run.chunk_paths = manifest["chunking"]["chunk_paths"]
+        chunks = chunks_of(run)
+        run.chunks_total = len(chunks)
         run.chunks_done = 0
-        run.task_ids = [str(uuid.uuid4()) for _ in blocks]
+        run.task_ids = [str(uuid.uuid4()) for _ in chunks]
         run.status = RunStatus.RUNNING
         run.started_at = run.last_progress_at = timezone.now()
         run.save()
-        transaction.on_commit(lambda: _send_chunks(run.pk, blocks, run.task_ids))
+        transaction.on_commit(lambda: _send_chunks(run.pk, chunks, run.task_ids))
 
 
-def send_order(blocks: list[compute.Block]) -> list[int]:
-    """Positions of ``blocks`` in the order their tasks are sent: scenario by scenario, the
+def send_order(chunks: list[compute.Chunk]) -> list[int]:
+    """Positions of ``chunks`` in the order their tasks are sent: scenario by scenario, the
     scenarios with the most chunks first (stable).
 
     Scenario by scenario, so that each scenario is complete, and merged by the worker that
@@ -129,39 +129,39 @@ def send_order(blocks: list[compute.Block]) -> list[int]:
     the small chunks (one-path replays of history) that keep the others busy.
     """
     per_scenario: dict[int, int] = {}
-    for b in blocks:
+    for b in chunks:
         per_scenario[b.scenario_index] = per_scenario.get(b.scenario_index, 0) + 1
     return sorted(
-        range(len(blocks)),
+        range(len(chunks)),
         key=lambda i: (
-            -per_scenario[blocks[i].scenario_index],
-            blocks[i].scenario_index,
-            blocks[i].block_index,
+            -per_scenario[chunks[i].scenario_index],
+            chunks[i].scenario_index,
+            chunks[i].chunk_index,
         ),
     )
 
 
-def _send_chunks(run_id: int, blocks: list[compute.Block], task_ids: list[str]) -> None:
+def _send_chunks(run_id: int, chunks: list[compute.Chunk], task_ids: list[str]) -> None:
     """The chunks as one Celery group (no callback: see the module docstring), in send_order."""
     group(
-        tasks.run_chunk_task.si(run_id, blocks[i].scenario_index, blocks[i].block_index).set(
+        tasks.run_chunk_task.si(run_id, chunks[i].scenario_index, chunks[i].chunk_index).set(
             task_id=task_ids[i]
         )
-        for i in send_order(blocks)
+        for i in send_order(chunks)
     ).apply_async()
 
 
-def blocks_of(run: BacktestRun) -> list[compute.Block]:
-    return compute.plan_blocks(
-        paths_per_scenario=[s["n_paths"] for s in run.manifest["scenarios"]], block_paths=run.block_paths
+def chunks_of(run: BacktestRun) -> list[compute.Chunk]:
+    return compute.plan_chunks(
+        paths_per_scenario=[s["n_paths"] for s in run.manifest["scenarios"]], chunk_paths=run.chunk_paths
     )
 
 
-def block_of(run: BacktestRun, scenario_index: int, block_index: int) -> compute.Block:
-    for b in blocks_of(run):
-        if b.scenario_index == scenario_index and b.block_index == block_index:
+def chunk_of(run: BacktestRun, scenario_index: int, chunk_index: int) -> compute.Chunk:
+    for b in chunks_of(run):
+        if b.scenario_index == scenario_index and b.chunk_index == chunk_index:
             return b
-    raise EngineError(f"run {run.pk} has no chunk (scenario {scenario_index}, block {block_index})")
+    raise EngineError(f"run {run.pk} has no chunk (scenario {scenario_index}, chunk {chunk_index})")
 
 
 def resume_backtest(*, run: BacktestRun) -> int:
@@ -179,8 +179,8 @@ def resume_backtest(*, run: BacktestRun) -> int:
         run = BacktestRun.objects.select_for_update().get(pk=run.pk)
         if run.status != RunStatus.RUNNING:
             raise BacktestError(f"only a running run can be resumed; run {run.pk} is {run.status}")
-        done = set(run.chunks.values_list("scenario_index", "block_index"))
-        missing = [b for b in blocks_of(run) if (b.scenario_index, b.block_index) not in done]
+        done = set(run.chunks.values_list("scenario_index", "chunk_index"))
+        missing = [b for b in chunks_of(run) if (b.scenario_index, b.chunk_index) not in done]
         ids = [str(uuid.uuid4()) for _ in missing]
         run.task_ids = list(run.task_ids) + ids
         run.last_progress_at = timezone.now()
@@ -194,7 +194,7 @@ def resume_backtest(*, run: BacktestRun) -> int:
 # -- chunks ---------------------------------------------------------------------------------
 
 
-def run_chunk(*, run_id: int, scenario_index: int, block_index: int) -> bool:
+def run_chunk(*, run_id: int, scenario_index: int, chunk_index: int) -> bool:
     """Compute one chunk and store it; if that completes its scenario, merge the scenario, and
     if that completes the run, finish it. Returns False when there was no chunk to compute
     (run gone, cancelled, failed, or the chunk already stored). Bad input (EngineError) fails
@@ -203,28 +203,28 @@ def run_chunk(*, run_id: int, scenario_index: int, block_index: int) -> bool:
     run = BacktestRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return False
-    if run.chunks.filter(scenario_index=scenario_index, block_index=block_index).exists():
-        log.info("chunk run=%s scenario=%s block=%s already stored", run_id, scenario_index, block_index)
+    if run.chunks.filter(scenario_index=scenario_index, chunk_index=chunk_index).exists():
+        log.info("chunk run=%s scenario=%s chunk=%s already stored", run_id, scenario_index, chunk_index)
         # A redelivery (or a retry after the merge failed): merge if nobody has.
         if scenario_ready_to_merge(run, scenario_index):
             merge_scenario(run_id=run_id, scenario_index=scenario_index)
         return False
-    block = block_of(run, scenario_index, block_index)
-    log.info("chunk run=%s scenario=%s block=%s started", run_id, scenario_index, block_index)
+    chunk = chunk_of(run, scenario_index, chunk_index)
+    log.info("chunk run=%s scenario=%s chunk=%s started", run_id, scenario_index, chunk_index)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     try:
         inputs = run_inputs.load_inputs(run)
         timings["load"] = time.perf_counter() - t0
-        arrays = compute.compute_chunk(inputs, run.seed, block, timings)
+        arrays = compute.compute_chunk(inputs, run.seed, chunk, timings)
     except EngineError as exc:
         name = run.manifest["scenarios"][scenario_index]["name"]
         fail_backtest(
-            run_id=run_id, message=f"Scenario {name!r}, paths {block.start}-{block.stop - 1}: {exc}"
+            run_id=run_id, message=f"Scenario {name!r}, paths {chunk.start}-{chunk.stop - 1}: {exc}"
         )
         return False
     seconds = time.perf_counter() - t0
-    stored = store_chunk(run_id=run_id, block=block, arrays=arrays, seconds=seconds, timings=timings)
+    stored = store_chunk(run_id=run_id, chunk=chunk, arrays=arrays, seconds=seconds, timings=timings)
     if stored == COMPLETES_SCENARIO:
         merge_scenario(run_id=run_id, scenario_index=scenario_index)
     return bool(stored)
@@ -232,7 +232,7 @@ def run_chunk(*, run_id: int, scenario_index: int, block_index: int) -> bool:
 
 def scenario_complete(run: BacktestRun, scenario_index: int) -> bool:
     """Every chunk of the scenario stored."""
-    expected = sum(1 for b in blocks_of(run) if b.scenario_index == scenario_index)
+    expected = sum(1 for b in chunks_of(run) if b.scenario_index == scenario_index)
     return run.chunks.filter(scenario_index=scenario_index).count() == expected
 
 
@@ -251,7 +251,7 @@ NOT_STORED, STORED, COMPLETES_SCENARIO = 0, 1, 2
 def store_chunk(
     *,
     run_id: int,
-    block: compute.Block,
+    chunk: compute.Chunk,
     arrays: dict[str, np.ndarray],
     seconds: float,
     timings: dict[str, float] | None = None,
@@ -269,31 +269,31 @@ def store_chunk(
         run = BacktestRun.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING:
             return NOT_STORED
-        chunk, created = ChunkResult.objects.update_or_create(
+        row, created = ChunkResult.objects.update_or_create(
             run=run,
-            scenario_index=block.scenario_index,
-            block_index=block.block_index,
+            scenario_index=chunk.scenario_index,
+            chunk_index=chunk.chunk_index,
             defaults={
-                "path_start": block.start,
-                "path_stop": block.stop,
+                "path_start": chunk.start,
+                "path_stop": chunk.stop,
                 "data": data,
                 "seconds": seconds,
                 "timings": timings,
             },
         )
         if not created:
-            ChunkResult.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1)
+            ChunkResult.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
         run.chunks_done = run.chunks.count()
         run.last_progress_at = timezone.now()
         run.save(update_fields=["chunks_done", "last_progress_at"])
-        completes = created and scenario_complete(run, block.scenario_index)
+        completes = created and scenario_complete(run, chunk.scenario_index)
     # The write's own time, recorded after the fact (a second, tiny update).
-    ChunkResult.objects.filter(pk=chunk.pk).update(timings={**timings, "store": time.perf_counter() - t0})
+    ChunkResult.objects.filter(pk=row.pk).update(timings={**timings, "store": time.perf_counter() - t0})
     log.info(
-        "chunk run=%s scenario=%s block=%s stored (%.2f s)",
+        "chunk run=%s scenario=%s chunk=%s stored (%.2f s)",
         run_id,
-        block.scenario_index,
-        block.block_index,
+        chunk.scenario_index,
+        chunk.chunk_index,
         seconds,
     )
     return COMPLETES_SCENARIO if completes else STORED
@@ -332,22 +332,22 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
     run = BacktestRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return False
-    chunks = list(run.chunks.filter(scenario_index=scenario_index).order_by("block_index"))
+    chunks = list(run.chunks.filter(scenario_index=scenario_index).order_by("chunk_index"))
     t0 = time.perf_counter()
     try:
         inputs = run_inputs.load_inputs(run)
-        figures = compute.merge_scenario(
+        results = compute.merge_scenario(
             inputs, run.seed, scenario_index, [compute.unpack(c.data) for c in chunks]
         )
     except EngineError as exc:
         fail_backtest(run_id=run_id, message=f"Merging scenario {scenario_index} failed: {exc}")
         return False
-    packed = pack_figures(run, figures)  # before taking the run's lock, which chunks wait for
+    packed = pack_results(run, results)  # before taking the run's lock, which chunks wait for
     with transaction.atomic():
         run = BacktestRun.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING:
             return False
-        save_figures(run, figures, packed)
+        save_results(run, results, packed)
         run.last_progress_at = timezone.now()
         run.save(update_fields=["last_progress_at"])
         merged_all = run.comparisons.count() == len(run.manifest["scenarios"])
@@ -376,8 +376,8 @@ def finish_backtest(*, run_id: int) -> bool:
     return True
 
 
-def pack_figures(run: BacktestRun, f: compute.ScenarioFigures) -> dict[str, bytes]:
-    """The stored form of each version's per-path figures (compressed arrays)."""
+def pack_results(run: BacktestRun, f: compute.ScenarioResults) -> dict[str, bytes]:
+    """The stored form of each version's per-path results (compressed arrays)."""
     fields = np.array(list(run.manifest.get("fields", [])))
     return {
         Role.LIVE: compute.pack({"per_path": f.live, "fields": fields}),
@@ -385,8 +385,8 @@ def pack_figures(run: BacktestRun, f: compute.ScenarioFigures) -> dict[str, byte
     }
 
 
-def save_figures(run: BacktestRun, f: compute.ScenarioFigures, packed: dict[str, bytes]) -> None:
-    """Upsert a scenario's results; ``packed`` is pack_figures(run, f)."""
+def save_results(run: BacktestRun, f: compute.ScenarioResults, packed: dict[str, bytes]) -> None:
+    """Upsert a scenario's results; ``packed`` is pack_results(run, f)."""
     for role, summary in ((Role.LIVE, f.live_summary), (Role.PROPOSED, f.proposed_summary)):
         ScenarioResult.objects.update_or_create(
             run=run,
@@ -409,7 +409,7 @@ def open_voting(*, proposal: Proposal, actor: AbstractBaseUser | None = None) ->
             proposal=proposal,
             status=RunStatus.COMPLETE,
             proposed_version_id=proposal.proposed_version_id,
-            base_version_id=proposal.base_version_id,
+            live_version_id=proposal.live_version_id,
         )
         .order_by("-finished_at", "-pk")
         .first()
@@ -539,16 +539,16 @@ def replay_backtest(*, run: BacktestRun) -> list[Difference]:
     if not run.is_complete:
         raise BacktestError(f"run {run.pk} is {run.status}; only a complete run can be replayed")
     run_inputs.check_manifest(run)
-    figures = compute.run_in_process(run_inputs.load_inputs(run, cached=False), run.seed, run.block_paths)
-    return compare_figures(run, figures)
+    results = compute.run_in_process(run_inputs.load_inputs(run, cached=False), run.seed, run.chunk_paths)
+    return compare_results(run, results)
 
 
-def compare_figures(run: BacktestRun, figures: list[compute.ScenarioFigures]) -> list[Difference]:
+def compare_results(run: BacktestRun, results: list[compute.ScenarioResults]) -> list[Difference]:
     out: list[Difference] = []
     stored = {(r.scenario_index, r.role): r for r in run.results.all()}
     comparisons = {c.scenario_index: c for c in run.comparisons.all()}
     fields = list(run.manifest.get("fields", []))
-    for f in figures:
+    for f in results:
         for role, per_path, summary in (
             (Role.LIVE, f.live, f.live_summary),
             (Role.PROPOSED, f.proposed, f.proposed_summary),

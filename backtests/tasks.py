@@ -88,8 +88,8 @@ def dispatch_backtest_task(run_id: int) -> None:
 
 
 @shared_task(base=RunTask, **RETRY)
-def run_chunk_task(run_id: int, scenario_index: int, block_index: int) -> bool:
-    return services.run_chunk(run_id=run_id, scenario_index=scenario_index, block_index=block_index)
+def run_chunk_task(run_id: int, scenario_index: int, chunk_index: int) -> bool:
+    return services.run_chunk(run_id=run_id, scenario_index=scenario_index, chunk_index=chunk_index)
 
 
 @shared_task(base=RunTask, **RETRY)

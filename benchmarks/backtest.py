@@ -43,7 +43,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--paths", type=int, default=1000, help="paths per simulated scenario")
     p.add_argument("--positions", type=int, default=10_000)
     p.add_argument("--steps", type=int, default=720, help="hourly steps of the simulated scenarios")
-    p.add_argument("--block-paths", type=int, default=250, help="paths per chunk (BACKTEST_BLOCK_PATHS)")
+    p.add_argument("--chunk-paths", type=int, default=250, help="paths per chunk (BACKTEST_CHUNK_PATHS)")
     p.add_argument("--seed", type=int, default=20240601)
     p.add_argument("--repeat", type=int, default=1, help="time each worker count this many times (median)")
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
@@ -54,7 +54,7 @@ def setup_environment(args: argparse.Namespace) -> None:
     if "VAR_DIR" not in os.environ:
         os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="backtest-bench-")
     os.environ["BACKTEST_PATHS"] = str(args.paths)
-    os.environ["BACKTEST_BLOCK_PATHS"] = str(args.block_paths)
+    os.environ["BACKTEST_CHUNK_PATHS"] = str(args.chunk_paths)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -212,7 +212,7 @@ def breakdown(run, wall: float, n_workers: int, logs: str) -> dict:
         "seed": run.seed,
         "wall_seconds": wall,
         "chunks": len(chunks),
-        "block_paths": run.block_paths,
+        "chunk_paths": run.chunk_paths,
         "scenarios": len(run.manifest["scenarios"]),
         "paths": sum(s["n_paths"] for s in run.manifest["scenarios"]),
         "dispatch_seconds": (run.started_at - run.created_at).total_seconds(),

@@ -147,7 +147,7 @@ SQLITE_BROKER_POLLING_INTERVAL = float(os.environ.get("SQLITE_BROKER_POLLING_INT
 # memory stays under BACKTEST_CHUNK_MEMORY_MB), bootstrap resamples, when a run without
 # progress is reported as stuck, and engine threads per worker process.
 BACKTEST_PATHS = int(os.environ.get("BACKTEST_PATHS", "1000"))
-BACKTEST_BLOCK_PATHS = int(os.environ.get("BACKTEST_BLOCK_PATHS", "250"))
+BACKTEST_CHUNK_PATHS = int(os.environ.get("BACKTEST_CHUNK_PATHS", "250"))
 BACKTEST_CHUNK_MEMORY_MB = int(os.environ.get("BACKTEST_CHUNK_MEMORY_MB", "64"))
 BACKTEST_N_BOOT = int(os.environ.get("BACKTEST_N_BOOT", "1000"))
 BACKTEST_STUCK_SECONDS = int(os.environ.get("BACKTEST_STUCK_SECONDS", "600"))

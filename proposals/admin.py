@@ -120,7 +120,7 @@ class ParameterSetVersionAdmin(admin.ModelAdmin):
         # Stricter than the model's lock: a draft's version is edited through its proposal's
         # page (which rebases and audits it), never here.
         return obj is not None and (
-            obj.is_locked() or obj.proposing_proposals.exists() or obj.based_proposals.exists()
+            obj.is_locked() or obj.proposing_proposals.exists() or obj.changing_proposals.exists()
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: ParameterSetVersion | None = None) -> list[str]:

@@ -164,7 +164,7 @@ class ParameterSetVersion(models.Model):
         if stored and (stored[0] or stored[1] is not None):
             return True
         return (
-            Proposal.objects.filter(models.Q(proposed_version_id=self.pk) | models.Q(base_version_id=self.pk))
+            Proposal.objects.filter(models.Q(proposed_version_id=self.pk) | models.Q(live_version_id=self.pk))
             .exclude(status=Proposal.Status.DRAFT)
             .exists()
         )
@@ -224,8 +224,8 @@ class Proposal(models.Model):
     rationale = models.TextField(help_text="Markdown.")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposals")
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="proposals")
-    base_version = models.ForeignKey(
-        ParameterSetVersion, on_delete=models.PROTECT, related_name="based_proposals"
+    live_version = models.ForeignKey(
+        ParameterSetVersion, on_delete=models.PROTECT, related_name="changing_proposals"
     )
     proposed_version = models.ForeignKey(
         ParameterSetVersion, on_delete=models.PROTECT, related_name="proposing_proposals"
@@ -261,7 +261,7 @@ class Proposal(models.Model):
                     "title",
                     "rationale",
                     "market_id",
-                    "base_version_id",
+                    "live_version_id",
                     "proposed_version_id",
                     "author_id",
                 )

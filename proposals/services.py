@@ -25,7 +25,7 @@ class CompletedBacktest(Protocol):
     the backtests app sits above this one, so it passes its run in rather than being imported)."""
 
     proposal_id: int
-    base_version_id: int
+    live_version_id: int
     proposed_version_id: int
 
     @property
@@ -141,31 +141,31 @@ def guardrail_violations(
 
 
 def check_proposal_values(
-    *, market: Market, base: ParameterSetVersion, values: Mapping[str, Any], now: datetime | None = None
+    *, market: Market, live: ParameterSetVersion, values: Mapping[str, Any], now: datetime | None = None
 ) -> list[schema.Violation]:
     """Everything that would stop a submission: shape, bounds, invariants, then guardrails."""
     try:
         normalized = _valid_values(market, values)
     except ProposalRefused as exc:
         return exc.violations
-    return guardrail_violations(market=market, before=base.values, after=normalized, now=now)
+    return guardrail_violations(market=market, before=live.values, after=normalized, now=now)
 
 
 def submission_blockers(*, proposal: Proposal, now: datetime | None = None) -> list[schema.Violation]:
     """Why this draft could not be submitted now (empty when it could)."""
     live = ParameterSetVersion.objects.filter(market_id=proposal.market_id, is_live=True).first()
-    if live is None or proposal.base_version_id != live.pk:
+    if live is None or proposal.live_version_id != live.pk:
         return [
             schema.Violation(
                 "",
                 (
-                    f"the live version changed since this draft was written (base v{proposal.base_version.number}, "
-                    f"live v{live.number if live else 'none'}): edit the draft to rebase it, then submit."
+                    f"the live version changed since this draft was written (then v{proposal.live_version.number}, "
+                    f"now v{live.number if live else 'none'}): edit the draft to rebase it, then submit."
                 ),
             )
         ]
     return check_proposal_values(
-        market=proposal.market, base=live, values=proposal.proposed_version.values, now=now
+        market=proposal.market, live=live, values=proposal.proposed_version.values, now=now
     )
 
 
@@ -179,16 +179,16 @@ def create_draft(
     if not can_propose(author):
         raise PermissionDenied("only risk contributors and administrators write proposals")
     with transaction.atomic():
-        base = _live_for_update(market)
+        live = _live_for_update(market)
         version = create_version(
-            market=market, values=values, author=author, parent=base, note=f"proposed: {title}"[:200]
+            market=market, values=values, author=author, parent=live, note=f"proposed: {title}"[:200]
         )
         proposal = Proposal.objects.create(
             title=title,
             rationale=rationale,
             author=author,
             market=market,
-            base_version=base,
+            live_version=live,
             proposed_version=version,
         )
         record(author, "proposal.created", proposal, {"market": market.slug, "version": version.number})
@@ -205,18 +205,18 @@ def update_draft(
         if proposal.status != Status.DRAFT:
             raise ValidationError(f"proposal #{proposal.pk} is {proposal.status}: only drafts can be edited")
         normalized = _valid_values(proposal.market, values)
-        base = _live_for_update(proposal.market)
+        live = _live_for_update(proposal.market)
         version = proposal.proposed_version
-        version.values, version.parent = normalized, base
+        version.values, version.parent = normalized, live
         version.save()
-        proposal.title, proposal.rationale, proposal.base_version = title, rationale, base
+        proposal.title, proposal.rationale, proposal.live_version = title, rationale, live
         proposal.save()
         record(actor, "proposal.updated", proposal, {"version": version.number, "hash": version.content_hash})
     return proposal
 
 
 def submit_draft(*, proposal: Proposal, actor: AbstractBaseUser, now: datetime | None = None) -> Proposal:
-    """Draft -> backtesting, if its base is still live and it breaks no bound, invariant or
+    """Draft -> backtesting, if the version it changes is still live and it breaks no bound, invariant or
     guardrail (ProposalRefused lists the violations). review.services.submit_proposal calls
     this and then starts the backtest, in one transaction."""
     now = now or timezone.now()
@@ -239,7 +239,7 @@ def submit_draft(*, proposal: Proposal, actor: AbstractBaseUser, now: datetime |
             "proposal.submitted",
             proposal,
             {
-                "base": live.number,
+                "live": live.number,
                 "proposed": proposal.proposed_version.number,
                 "hash": proposal.proposed_version.content_hash,
             },
@@ -258,7 +258,7 @@ def transition_proposal(
 ) -> Proposal:
     """Any lifecycle move but execution (see execute_proposal); refused when illegal.
 
-    The move to voting needs ``backtest``, the complete run of exactly the proposal's base and
+    The move to voting needs ``backtest``, the complete run of exactly the proposal's live and
     proposed versions (backtests.services.open_voting finds it and passes it here)."""
     if to == Status.EXECUTED:
         raise ValidationError(
@@ -281,13 +281,13 @@ def transition_proposal(
 
 def _require_complete_backtest(proposal: Proposal, backtest: CompletedBacktest | None) -> None:
     """Voters never vote on a proposal whose backtest is missing, running, failed or cancelled:
-    voting opens only on a complete run of exactly the proposal's base and proposed versions."""
+    voting opens only on a complete run of exactly the proposal's live and proposed versions."""
     if not (
         backtest is not None
         and backtest.is_complete
         and backtest.proposal_id == proposal.pk
         and backtest.proposed_version_id == proposal.proposed_version_id
-        and backtest.base_version_id == proposal.base_version_id
+        and backtest.live_version_id == proposal.live_version_id
     ):
         raise ValidationError(
             f"proposal #{proposal.pk} has no complete backtest run: voting opens when its backtest is complete"
@@ -303,15 +303,15 @@ def execute_proposal(
     *, proposal: Proposal, actor: AbstractBaseUser | None, tx_hash: str, now: datetime | None = None
 ) -> Proposal:
     """Exported -> executed: record the transaction hash, make the proposed version live, and
-    supersede every other open proposal of the market (their base is no longer live)."""
+    supersede every other open proposal of the market (the version they change is no longer live)."""
     now = now or timezone.now()
     with transaction.atomic():
         proposal = _lock_proposal(proposal)
         live = _live_for_update(proposal.market)
         proposal.set_status(Status.EXECUTED)
-        if live.pk != proposal.base_version_id:
+        if live.pk != proposal.live_version_id:
             raise ValidationError(
-                f"proposal #{proposal.pk} was written against v{proposal.base_version.number} "
+                f"proposal #{proposal.pk} was written against v{proposal.live_version.number} "
                 f"but v{live.number} is live: it cannot be executed"
             )
         proposal.tx_hash, proposal.executed_at = tx_hash.strip(), now

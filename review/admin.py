@@ -22,7 +22,7 @@ class ProposalAdmin(admin.ModelAdmin):
         "status",
         "market",
         "author",
-        "base_version",
+        "live_version",
         "proposed_version",
         "superseded_by",
         "tx_hash",

@@ -27,16 +27,16 @@ class ProposalForm(forms.Form):
         self,
         *args: Any,
         market: Market,
-        base: ParameterSetVersion,
+        live: ParameterSetVersion,
         values: Mapping[str, Any],
         check_guardrails: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.market, self.base, self.check_guardrails = market, base, check_guardrails
+        self.market, self.live, self.check_guardrails = market, live, check_guardrails
         mechanism = market.mechanism
         self.keys = list(schema.flatten(mechanism, schema.normalize(mechanism, values)))
-        live = schema.flatten(mechanism, base.decimal_values())
+        live_values = schema.flatten(mechanism, live.decimal_values())
         initial = schema.flatten(mechanism, schema.normalize(mechanism, values))
         for key in self.keys:
             spec = schema.spec_for_key(mechanism, key)
@@ -44,7 +44,7 @@ class ProposalForm(forms.Form):
                 f"{schema.fmt(spec.min) if spec.min is not None else '-inf'} to "
                 f"{schema.fmt(spec.max) if spec.max is not None else 'inf'}"
             )
-            live_text = schema.fmt(live[key]) if key in live else "none"
+            live_text = schema.fmt(live_values[key]) if key in live_values else "none"
             self.fields[field_name(key)] = forms.CharField(
                 label=f"{schema.label_for_key(mechanism, key)} ({spec.unit})",
                 initial=schema.fmt(initial[key]),
@@ -81,7 +81,7 @@ class ProposalForm(forms.Form):
             mechanism, values, self.market.target
         )
         if not problems and self.check_guardrails:
-            problems = guardrail_violations(market=self.market, before=self.base.values, after=values)
+            problems = guardrail_violations(market=self.market, before=self.live.values, after=values)
         for problem in problems:
             self.add_error(field_name(problem.key) if problem.key in self.keys else None, problem.message)
         cleaned["values"] = values

@@ -26,7 +26,7 @@ from review.forms import ExecuteForm, ProposalFilterForm, ProposalForm
 
 def _visible_proposals(request: HttpRequest) -> QuerySet[Proposal]:
     return Proposal.objects.visible_to(request.user).select_related(
-        "market", "author", "base_version", "proposed_version"
+        "market", "author", "live_version", "proposed_version"
     )
 
 
@@ -63,7 +63,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = _get_proposal(request, pk)
     mechanism = proposal.market.mechanism
     rows = schema.diff(
-        mechanism, proposal.base_version.decimal_values(), proposal.proposed_version.decimal_values()
+        mechanism, proposal.live_version.decimal_values(), proposal.proposed_version.decimal_values()
     )
     blockers = []
     if proposal.status == Proposal.Status.DRAFT:
@@ -97,10 +97,10 @@ def proposal_create(request: HttpRequest, slug: str) -> HttpResponse:
     if not can_propose(request.user):
         raise PermissionDenied("only risk contributors and administrators write proposals")
     market = get_object_or_404(Market, slug=slug)
-    base = market.live_version
-    if base is None:
+    live = market.live_version
+    if live is None:
         raise Http404(f"{market} has no live version yet")
-    return _proposal_form(request, market=market, base=base, values=base.values, proposal=None)
+    return _proposal_form(request, market=market, live=live, values=live.values, proposal=None)
 
 
 @login_required
@@ -113,10 +113,10 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"This proposal is {proposal.get_status_display().lower()}: only drafts can be edited."
         )
         return redirect(proposal_url(proposal))
-    base = proposal.market.live_version
-    assert base is not None
+    live = proposal.market.live_version
+    assert live is not None
     return _proposal_form(
-        request, market=proposal.market, base=base, values=proposal.proposed_version.values, proposal=proposal
+        request, market=proposal.market, live=live, values=proposal.proposed_version.values, proposal=proposal
     )
 
 
@@ -124,7 +124,7 @@ def _proposal_form(
     request: HttpRequest,
     *,
     market: Market,
-    base: ParameterSetVersion,
+    live: ParameterSetVersion,
     values: dict,
     proposal: Proposal | None,
 ) -> HttpResponse:
@@ -134,7 +134,7 @@ def _proposal_form(
         request.POST or None,
         initial=initial,
         market=market,
-        base=base,
+        live=live,
         values=values,
         check_guardrails=submit,
     )
@@ -166,7 +166,7 @@ def _proposal_form(
     return render(
         request,
         "review/proposal_form.html",
-        {"form": form, "market": market, "base": base, "proposal": proposal},
+        {"form": form, "market": market, "live": live, "proposal": proposal},
     )
 
 

@@ -19,7 +19,7 @@ def normalize_spec(spec: dict) -> dict:
 
 
 class PriceSeries(models.Model):
-    """One symbol at one bar interval; its rows live in :class:`PriceChunk` blocks.
+    """One symbol at one bar interval; its rows live in :class:`PriceBlock` blocks.
 
     ``gaps`` lists the missing bars as ``[first missing open time, last missing open time,
     count]`` (ISO-8601 UTC). ``sha256`` is the digest of the canonical row bytes
@@ -69,14 +69,14 @@ class PriceSeries(models.Model):
         return int(self.last_time.timestamp())
 
 
-class PriceChunk(models.Model):
+class PriceBlock(models.Model):
     """A calendar month (intraday bars) or year (daily bars) of one series, compressed.
 
     ``data`` is engine.prices.encode_block of the rows; ``first_ts`` / ``last_ts`` (epoch
     seconds, bar open times) let a window query read only the blocks it overlaps.
     """
 
-    series = models.ForeignKey(PriceSeries, on_delete=models.CASCADE, related_name="chunks")
+    series = models.ForeignKey(PriceSeries, on_delete=models.CASCADE, related_name="blocks")
     period_start = models.BigIntegerField()
     first_ts = models.BigIntegerField()
     last_ts = models.BigIntegerField()
@@ -86,9 +86,9 @@ class PriceChunk(models.Model):
     class Meta:
         ordering = ["series", "first_ts"]
         constraints = [
-            models.UniqueConstraint(fields=["series", "period_start"], name="scenarios_chunk_period")
+            models.UniqueConstraint(fields=["series", "period_start"], name="scenarios_block_period")
         ]
-        indexes = [models.Index(fields=["series", "first_ts", "last_ts"], name="scenarios_chunk_window")]
+        indexes = [models.Index(fields=["series", "first_ts", "last_ts"], name="scenarios_block_window")]
 
     def __str__(self) -> str:
         start = datetime.fromtimestamp(self.period_start, tz=UTC)

@@ -116,7 +116,7 @@ def series_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "start": start or "",
             "end": end or "",
             "error": error,
-            "chunks": series.chunks.count(),
+            "blocks": series.blocks.count(),
         },
     )
 

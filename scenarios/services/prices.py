@@ -14,7 +14,7 @@ from django.db import transaction
 from engine import prices as ep
 from engine.scenarios.history import History
 from scenarios import binance
-from scenarios.models import PriceChunk, PriceSeries
+from scenarios.models import PriceBlock, PriceSeries
 
 # ---------------------------------------------------------------------------------------------
 # Times
@@ -111,7 +111,7 @@ def _validate_symbol(symbol: str) -> str:
 def store_prices(
     *, symbol: str, data: ep.PriceData, source: str, source_detail: str = "", replace: bool = False
 ) -> PriceSeries:
-    """Write a whole series (its chunks, gaps, hash) in one transaction."""
+    """Write a whole series (its blocks, gaps, hash) in one transaction."""
     symbol = _validate_symbol(symbol)
     interval = data.interval
     existing = PriceSeries.objects.select_for_update().filter(symbol=symbol, interval=interval).first()
@@ -131,7 +131,7 @@ def store_prices(
     )
     _set_summary(series, data.timestamps[0], data.timestamps[-1], data.gaps, 0, "", 0)
     series.save()
-    _write_chunks(series, data)
+    _write_blocks(series, data)
     _refresh_totals(series)
     return series
 
@@ -153,7 +153,7 @@ def append_prices(*, series: PriceSeries, data: ep.PriceData) -> int:
             f"new rows must start after the last stored bar {iso(series.last_ts)}; "
             f"got {iso(data.timestamps[0])}"
         )
-    last = series.chunks.order_by("-first_ts").first()
+    last = series.blocks.order_by("-first_ts").first()
     ts, cols = ep.decode_block(last.data)
     old = ep.PriceData(ts, *cols, interval_seconds=series.interval_seconds)
     merged = ep.concat([old, data])
@@ -161,7 +161,7 @@ def append_prices(*, series: PriceSeries, data: ep.PriceData) -> int:
         np.array([series.last_ts, data.timestamps[0]], dtype=np.int64), series.interval_seconds
     )
     last.delete()
-    _write_chunks(series, merged)
+    _write_blocks(series, merged)
     series.gaps = list(series.gaps) + [_gap_json(g) for g in boundary_gaps + data.gaps]
     series.missing_bars = sum(g[2] for g in series.gaps)
     series.last_time = from_epoch(data.timestamps[-1])
@@ -185,12 +185,12 @@ def _set_summary(
     series.bytes_stored = size
 
 
-def _write_chunks(series: PriceSeries, data: ep.PriceData) -> None:
+def _write_blocks(series: PriceSeries, data: ep.PriceData) -> None:
     cols = tuple(getattr(data, c) for c in ep.COLUMNS)
-    chunks = []
+    blocks = []
     for period, a, b in ep.block_bounds(data.timestamps, data.interval_seconds):
-        chunks.append(
-            PriceChunk(
+        blocks.append(
+            PriceBlock(
                 series=series,
                 period_start=period,
                 first_ts=int(data.timestamps[a]),
@@ -199,14 +199,14 @@ def _write_chunks(series: PriceSeries, data: ep.PriceData) -> None:
                 data=ep.encode_block(data.timestamps[a:b], tuple(c[a:b] for c in cols)),
             )
         )
-    PriceChunk.objects.bulk_create(chunks, batch_size=200)
+    PriceBlock.objects.bulk_create(blocks, batch_size=200)
 
 
 def _refresh_totals(series: PriceSeries) -> None:
     """Row count, stored bytes and the content hash, streamed over the blocks in time order."""
     h = hashlib.sha256()
     rows = size = 0
-    for blob, n in series.chunks.order_by("first_ts").values_list("data", "row_count").iterator():
+    for blob, n in series.blocks.order_by("first_ts").values_list("data", "row_count").iterator():
         ts, cols = ep.decode_block(blob)
         ep.content_sha256(ts, cols, h)
         rows += n
@@ -225,7 +225,7 @@ def load_window(series: PriceSeries, start=None, end=None) -> ep.PriceData:
     Reads only the stored blocks that overlap the window.
     """
     lo, hi = to_epoch(start, name="start"), to_epoch(end, name="end")
-    q = series.chunks.all()
+    q = series.blocks.all()
     if lo is not None:
         q = q.filter(last_ts__gte=lo)
     if hi is not None:

@@ -102,7 +102,7 @@ def test_a_broker_restart_mid_run_ends_in_a_complete_run_with_identical_figures(
     env = {
         "CELERY_BROKER_URL": redis_server.url + "/0",
         "CELERY_RESULT_BACKEND": redis_server.url + "/1",
-        "BACKTEST_BLOCK_PATHS": "10",
+        "BACKTEST_CHUNK_PATHS": "10",
         "BACKTEST_STUCK_SECONDS": "4",
     }
     worker = start_worker("w1", env=env, args=("-B", "-s", str(tmp_path / "beat-schedule")))

@@ -53,15 +53,15 @@ def make_inputs(n_paths: int, n_positions: int = 300, steps: int = 48) -> comput
     )
 
 
-def chunked_figures(inputs, seed, block_paths, order_seed=0):
-    blocks = compute.plan_blocks(
-        paths_per_scenario=[s.n_paths for s in inputs.scenarios], block_paths=block_paths
+def chunked_results(inputs, seed, chunk_paths, order_seed=0):
+    chunks = compute.plan_chunks(
+        paths_per_scenario=[s.n_paths for s in inputs.scenarios], chunk_paths=chunk_paths
     )
     # Workers finish in any order: compute the chunks shuffled, store them packed, merge by index.
     stored = {}
-    for i in np.random.default_rng(order_seed).permutation(len(blocks)):
-        b = blocks[i]
-        stored[(b.scenario_index, b.block_index)] = compute.pack(compute.compute_chunk(inputs, seed, b))
+    for i in np.random.default_rng(order_seed).permutation(len(chunks)):
+        b = chunks[i]
+        stored[(b.scenario_index, b.chunk_index)] = compute.pack(compute.compute_chunk(inputs, seed, b))
     return [
         compute.merge_scenario(
             inputs, seed, s.index, [compute.unpack(stored[k]) for k in sorted(stored) if k[0] == s.index]
@@ -72,8 +72,8 @@ def chunked_figures(inputs, seed, block_paths, order_seed=0):
 
 def test_merged_chunks_equal_a_single_process_run_bit_for_bit():
     inputs = make_inputs(23)
-    chunked = chunked_figures(inputs, seed=11, block_paths=5)
-    single = compute.run_in_process(inputs, seed=11, block_paths=5)
+    chunked = chunked_results(inputs, seed=11, chunk_paths=5)
+    single = compute.run_in_process(inputs, seed=11, chunk_paths=5)
     assert len(chunked) == len(single) == 2
     for a, b in zip(chunked, single, strict=False):
         assert a.live.shape == (23, len(RESULT_FIELDS))
@@ -89,8 +89,8 @@ def test_merged_chunks_equal_a_single_process_run_bit_for_bit():
 
 def test_the_order_in_which_chunks_finish_does_not_change_the_figures():
     inputs = make_inputs(12)
-    one = chunked_figures(inputs, seed=3, block_paths=4, order_seed=1)
-    two = chunked_figures(inputs, seed=3, block_paths=4, order_seed=2)
+    one = chunked_results(inputs, seed=3, chunk_paths=4, order_seed=1)
+    two = chunked_results(inputs, seed=3, chunk_paths=4, order_seed=2)
     assert all(
         a.live.tobytes() == b.live.tobytes() and a.paired == b.paired for a, b in zip(one, two, strict=False)
     )
@@ -98,8 +98,8 @@ def test_the_order_in_which_chunks_finish_does_not_change_the_figures():
 
 def test_another_seed_draws_other_paths():
     inputs = make_inputs(8)
-    one = chunked_figures(inputs, seed=3, block_paths=4)
-    two = chunked_figures(inputs, seed=4, block_paths=4)
+    one = chunked_results(inputs, seed=3, chunk_paths=4)
+    two = chunked_results(inputs, seed=4, chunk_paths=4)
     assert (
         one[0].live[:, RESULT_FIELDS.index("final_price")].tobytes()
         != two[0].live[:, RESULT_FIELDS.index("final_price")].tobytes()
@@ -108,7 +108,7 @@ def test_another_seed_draws_other_paths():
 
 def test_the_comparison_is_proposed_minus_live_on_the_same_paths():
     inputs = make_inputs(30)
-    fig = chunked_figures(inputs, seed=5, block_paths=10)[1]
+    fig = chunked_results(inputs, seed=5, chunk_paths=10)[1]
     bad = RESULT_FIELDS.index("bad_debt")
     paired = fig.paired["mean_liq_volume"]
     assert paired["diff"] == fig.proposed_summary["mean_liq_volume"] - fig.live_summary["mean_liq_volume"]
@@ -118,17 +118,17 @@ def test_the_comparison_is_proposed_minus_live_on_the_same_paths():
 
 
 def test_blocks_cover_every_path_once():
-    blocks = compute.plan_blocks(paths_per_scenario=[10, 1, 10], block_paths=4)
-    assert [(b.start, b.stop) for b in blocks if b.scenario_index == 2] == [(0, 4), (4, 8), (8, 10)]
-    assert [(b.start, b.stop) for b in blocks if b.scenario_index == 1] == [(0, 1)]  # a replay: one path
-    assert len(blocks) == 7
+    chunks = compute.plan_chunks(paths_per_scenario=[10, 1, 10], chunk_paths=4)
+    assert [(b.start, b.stop) for b in chunks if b.scenario_index == 2] == [(0, 4), (4, 8), (8, 10)]
+    assert [(b.start, b.stop) for b in chunks if b.scenario_index == 1] == [(0, 1)]  # a replay: one path
+    assert len(chunks) == 7
 
 
 @pytest.mark.parametrize("n_paths", [10, 1_000, 10_000_000])
 def test_a_chunk_stays_under_its_memory_budget_whatever_the_run_size(n_paths):
     budget = 16 * 2**20
     steps = 8760
-    b = compute.block_paths_for(
+    b = compute.chunk_paths_for(
         n_paths=n_paths, max_steps=steps, target_paths=10**9, memory_bytes=budget, n_positions=10_000
     )
     assert 1 <= b <= n_paths
@@ -143,7 +143,7 @@ def test_packed_arrays_round_trip_exactly():
 
 def test_price_bands_are_ordered_quantiles_of_the_paths():
     inputs = make_inputs(40)
-    fig = chunked_figures(inputs, seed=1, block_paths=10)[1]
+    fig = chunked_results(inputs, seed=1, chunk_paths=10)[1]
     band = fig.series["price"]
     assert len(band["p50"]) == len(fig.series["hours"]) == 49
     assert all(lo <= mid <= hi for lo, mid, hi in zip(band["p05"], band["p50"], band["p95"], strict=False))
@@ -152,9 +152,9 @@ def test_price_bands_are_ordered_quantiles_of_the_paths():
 
 def test_a_chunk_holds_each_versions_raw_series_at_the_chart_steps():
     inputs = make_inputs(6)
-    block = compute.plan_blocks(paths_per_scenario=[6, 6], block_paths=6)[1]
-    arrays = compute.compute_chunk(inputs, 9, block)
-    prices, market = compute.generate_block(inputs, 9, block)
+    chunk = compute.plan_chunks(paths_per_scenario=[6, 6], chunk_paths=6)[1]
+    arrays = compute.compute_chunk(inputs, 9, chunk)
+    prices, market = compute.generate_chunk(inputs, 9, chunk)
     steps = compute.chart_steps(48)
     for version, params in (("live", inputs.scenarios[1].live), ("proposed", inputs.scenarios[1].proposed)):
         per_path, series = aave.simulate(params, inputs.book, prices, market, record_steps=steps)
@@ -166,7 +166,7 @@ def test_a_chunk_holds_each_versions_raw_series_at_the_chart_steps():
 
 def test_volume_and_bad_debt_bands_are_quantiles_over_all_paths_merged_exactly():
     inputs = make_inputs(40)
-    fig = chunked_figures(inputs, seed=1, block_paths=7)[1]
+    fig = chunked_results(inputs, seed=1, chunk_paths=7)[1]
     hours = fig.series["hours"]
     for name, field in (("liq_volume_cum", "liq_volume"), ("bad_debt_cum", "bad_debt")):
         for version, per_path in (("live", fig.live), ("proposed", fig.proposed)):
@@ -187,20 +187,20 @@ def test_volume_and_bad_debt_bands_are_quantiles_over_all_paths_merged_exactly()
 
 def test_chunks_stored_before_the_engine_recorded_series_merge_without_them():
     inputs = make_inputs(8)
-    blocks = compute.plan_blocks(paths_per_scenario=[8, 8], block_paths=4)
+    chunks = compute.plan_chunks(paths_per_scenario=[8, 8], chunk_paths=4)
     old = [
         {k: v for k, v in compute.compute_chunk(inputs, 2, b).items() if k in ("live", "proposed", "price")}
-        for b in blocks
+        for b in chunks
         if b.scenario_index == 0
     ]
     fig = compute.merge_scenario(inputs, 2, 0, old)
     assert set(fig.series) == {"hours", "price"}
-    assert fig.series["price"] == chunked_figures(inputs, seed=2, block_paths=4)[0].series["price"]
+    assert fig.series["price"] == chunked_results(inputs, seed=2, chunk_paths=4)[0].series["price"]
 
 
 def test_borrowing_power_is_reported_for_both_versions_without_an_interval():
     inputs = make_inputs(10)
-    fig = chunked_figures(inputs, seed=2, block_paths=5)[0]
+    fig = chunked_results(inputs, seed=2, chunk_paths=5)[0]
     bp = fig.paired["borrowing_power"]
     expected_live = float((inputs.book.collateral * 2000.0 * 0.825).sum())
     assert (

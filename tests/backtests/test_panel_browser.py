@@ -21,7 +21,7 @@ def test_the_author_submits_and_watches_the_panel_fill_in_results_without_a_relo
     make_pack(market, [scenario_spec("calm", 0.6, 48), scenario_spec("storm", 2.5, 48, lam=40.0)])
     author = make_user("carol", Member.Role.CONTRIBUTOR)
     proposal = make_proposal(market, author, liquidation_threshold="0.80", ltv="0.78")
-    start_worker("w1", env={"BACKTEST_BLOCK_PATHS": "10"})
+    start_worker("w1", env={"BACKTEST_CHUNK_PATHS": "10"})
 
     page = logged_in_page("carol", PASSWORD)
     page.goto(f"/proposals/{proposal.pk}/")

@@ -55,7 +55,7 @@ def admin(db):
 
 def submitted(market, author, settings, django_capture_on_commit_callbacks) -> BacktestRun:
     settings.BACKTEST_PATHS = 12
-    settings.BACKTEST_BLOCK_PATHS = 5
+    settings.BACKTEST_CHUNK_PATHS = 5
     settings.BACKTEST_N_BOOT = 20
     proposal = make_proposal(market, author, liquidation_threshold="0.80", ltv="0.78")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -72,9 +72,9 @@ def drive(run: BacktestRun, django_capture_on_commit_callbacks, *, until: str = 
     run.refresh_from_db()
     if until == "dispatched":
         return run
-    for block in services.blocks_of(run):
+    for chunk in services.chunks_of(run):
         assert services.run_chunk(
-            run_id=run.pk, scenario_index=block.scenario_index, block_index=block.block_index
+            run_id=run.pk, scenario_index=chunk.scenario_index, chunk_index=chunk.chunk_index
         )
         if until == "one chunk":
             break
@@ -92,7 +92,7 @@ def run(market, author, settings, django_capture_on_commit_callbacks):
 def test_submitting_a_proposal_creates_a_pending_run_of_its_two_versions(run):
     assert run.status == RunStatus.PENDING
     assert run.proposed_version_id == run.proposal.proposed_version_id
-    assert run.base_version_id == run.proposal.base_version_id != run.proposed_version_id
+    assert run.live_version_id == run.proposal.live_version_id != run.proposed_version_id
     assert run.n_paths == 12
 
 
@@ -104,7 +104,7 @@ def test_starting_again_while_a_run_is_active_returns_that_run(run):
 def test_a_run_driven_to_the_end_stores_results_and_opens_the_vote(run, django_capture_on_commit_callbacks):
     run = drive(run, django_capture_on_commit_callbacks)
     assert run.status == RunStatus.COMPLETE
-    assert (run.chunks_done, run.chunks_total) == (6, 6)  # 2 scenarios x blocks of 5, 5, 2 paths
+    assert (run.chunks_done, run.chunks_total) == (6, 6)  # 2 scenarios x chunks of 5, 5, 2 paths
     assert sorted(run.results.values_list("scenario_index", "role")) == [
         (0, "live"),
         (0, "proposed"),
@@ -123,7 +123,7 @@ def test_the_manifest_records_what_reproduces_the_run(run, django_capture_on_com
     assert m["versions"]["proposed"]["engine_params"]["3600"]["liquidation_threshold"] == 0.80
     assert m["versions"]["live"]["engine_params"]["3600"]["liquidation_threshold"] == 0.83
     assert [s["spec"]["params"]["sigma"] for s in m["scenarios"]] == [0.6, 2.5]
-    assert m["chunking"] == {"block_paths": 5, "chunks": 6, "n_paths": 12, "memory_mb": 64}
+    assert m["chunking"] == {"chunk_paths": 5, "chunks": 6, "n_paths": 12, "memory_mb": 64}
     assert "reserve_factor" in m["unmodelled_parameters"]
 
 
@@ -131,23 +131,23 @@ def test_a_chunk_stored_twice_is_one_row_with_the_same_figures(run, django_captu
     run = drive(run, django_capture_on_commit_callbacks, until="one chunk")
     chunk = run.chunks.get()
     arrays = compute.unpack(chunk.data)
-    assert services.store_chunk(run_id=run.pk, block=services.block_of(run, 0, 0), arrays=arrays, seconds=1.0)
+    assert services.store_chunk(run_id=run.pk, chunk=services.chunk_of(run, 0, 0), arrays=arrays, seconds=1.0)
     run.refresh_from_db()
     assert run.chunks.count() == 1 and run.chunks_done == 1
     again = run.chunks.get()
     assert again.attempts == 2 and bytes(again.data) == bytes(chunk.data)
     # A redelivered message for a chunk already stored is skipped without computing.
-    assert services.run_chunk(run_id=run.pk, scenario_index=0, block_index=0) is False
+    assert services.run_chunk(run_id=run.pk, scenario_index=0, chunk_index=0) is False
 
 
 def test_a_chunk_of_a_cancelled_run_is_discarded(run, author, django_capture_on_commit_callbacks):
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
     with django_capture_on_commit_callbacks(execute=False):
         services.cancel_backtest(run=run, user=author)
-    assert services.run_chunk(run_id=run.pk, scenario_index=0, block_index=1) is False
+    assert services.run_chunk(run_id=run.pk, scenario_index=0, chunk_index=1) is False
     arrays = {"live": np.zeros((5, 13)), "proposed": np.zeros((5, 13)), "price": np.zeros((5, 3))}
     assert (
-        services.store_chunk(run_id=run.pk, block=services.block_of(run, 0, 1), arrays=arrays, seconds=0)
+        services.store_chunk(run_id=run.pk, chunk=services.chunk_of(run, 0, 1), arrays=arrays, seconds=0)
         == services.NOT_STORED
     )
     assert not run.chunks.exists()
@@ -161,7 +161,7 @@ def test_a_book_changed_after_the_run_started_fails_the_run_saying_so(
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
     inputs._cache.clear()
     run.proposal.market.books.filter(is_default=True).update(sha256="0" * 64)
-    assert services.run_chunk(run_id=run.pk, scenario_index=0, block_index=0) is False
+    assert services.run_chunk(run_id=run.pk, scenario_index=0, chunk_index=0) is False
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "changed or was deleted since the run started" in run.error
 
@@ -215,12 +215,12 @@ def test_the_chunk_that_completes_a_scenario_merges_it_and_the_last_merge_finish
     run, django_capture_on_commit_callbacks
 ):
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
-    blocks = services.blocks_of(run)  # scenario 0: blocks 0-2, scenario 1: blocks 0-2
+    chunks = services.chunks_of(run)  # scenario 0: chunks 0-2, scenario 1: chunks 0-2
     merged = []
-    for b in blocks:
+    for b in chunks:
         with django_capture_on_commit_callbacks(execute=False):
             assert services.run_chunk(
-                run_id=run.pk, scenario_index=b.scenario_index, block_index=b.block_index
+                run_id=run.pk, scenario_index=b.scenario_index, chunk_index=b.chunk_index
             )
         merged.append(sorted(run.comparisons.values_list("scenario_index", flat=True)))
     assert merged == [[], [], [0], [0], [0], [0, 1]]
@@ -228,7 +228,7 @@ def test_the_chunk_that_completes_a_scenario_merges_it_and_the_last_merge_finish
     assert run.status == RunStatus.COMPLETE
     # A chunk delivered again after the run completed computes and merges nothing.
     before = run.comparisons.get(scenario_index=0).paired
-    assert services.run_chunk(run_id=run.pk, scenario_index=0, block_index=2) is False
+    assert services.run_chunk(run_id=run.pk, scenario_index=0, chunk_index=2) is False
     assert run.comparisons.get(scenario_index=0).paired == before and run.chunks.count() == 6
 
 
@@ -238,9 +238,9 @@ def test_of_two_writes_of_a_scenarios_last_chunk_only_the_first_completes_it(
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
     inputs_ = services.run_inputs.load_inputs(run)
     results = []
-    for b in services.blocks_of(run)[:3] + services.blocks_of(run)[2:3]:
+    for b in services.chunks_of(run)[:3] + services.chunks_of(run)[2:3]:
         arrays = compute.compute_chunk(inputs_, run.seed, b)
-        results.append(services.store_chunk(run_id=run.pk, block=b, arrays=arrays, seconds=0.0))
+        results.append(services.store_chunk(run_id=run.pk, chunk=b, arrays=arrays, seconds=0.0))
     assert results == [services.STORED, services.STORED, services.COMPLETES_SCENARIO, services.STORED]
 
 
@@ -249,8 +249,8 @@ def test_a_scenario_whose_merge_was_lost_is_merged_when_the_run_is_resumed(
 ):
     run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
     with mock.patch("backtests.services.merge_scenario") as merge:  # the merging worker died
-        for b in services.blocks_of(run)[:3]:
-            services.run_chunk(run_id=run.pk, scenario_index=b.scenario_index, block_index=b.block_index)
+        for b in services.chunks_of(run)[:3]:
+            services.run_chunk(run_id=run.pk, scenario_index=b.scenario_index, chunk_index=b.chunk_index)
         merge.assert_called_once_with(run_id=run.pk, scenario_index=0)
     assert not run.comparisons.exists()
     with (
@@ -259,7 +259,7 @@ def test_a_scenario_whose_merge_was_lost_is_merged_when_the_run_is_resumed(
     ):
         with django_capture_on_commit_callbacks(execute=True):
             assert services.resume_backtest(run=run) == 3
-    assert [(b.scenario_index, b.block_index) for b in send_chunks.call_args.args[1]] == [
+    assert [(b.scenario_index, b.chunk_index) for b in send_chunks.call_args.args[1]] == [
         (1, 0),
         (1, 1),
         (1, 2),
@@ -267,16 +267,16 @@ def test_a_scenario_whose_merge_was_lost_is_merged_when_the_run_is_resumed(
     send_merges.assert_called_once_with(run.pk, [0])
     # The merge task, as the worker runs it, then the resent chunks: the run completes.
     assert services.merge_scenario(run_id=run.pk, scenario_index=0)
-    for b in services.blocks_of(run)[3:]:
-        services.run_chunk(run_id=run.pk, scenario_index=b.scenario_index, block_index=b.block_index)
+    for b in services.chunks_of(run)[3:]:
+        services.run_chunk(run_id=run.pk, scenario_index=b.scenario_index, chunk_index=b.chunk_index)
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETE
     assert services.replay_backtest(run=run) == []
 
 
 def test_chunks_are_sent_scenario_by_scenario_the_largest_scenarios_first():
-    blocks = compute.plan_blocks(paths_per_scenario=[1, 5, 1, 9], block_paths=4)
-    order = [(blocks[i].scenario_index, blocks[i].block_index) for i in services.send_order(blocks)]
+    chunks = compute.plan_chunks(paths_per_scenario=[1, 5, 1, 9], chunk_paths=4)
+    order = [(chunks[i].scenario_index, chunks[i].chunk_index) for i in services.send_order(chunks)]
     assert order == [(3, 0), (3, 1), (3, 2), (1, 0), (1, 1), (0, 0), (2, 0)]
 
 
@@ -351,11 +351,11 @@ def test_the_volume_and_bad_debt_charts_plot_the_stored_bands_live_against_propo
 ):
     run = drive(run, django_capture_on_commit_callbacks)
     comp = run.comparisons.get(scenario_index=1)
-    figures = {f["id"]: f["figure"] for f in charts.price_band_figures(run)}
+    figures = {f["id"]: f["figure"] for f in charts.price_band_charts(run)}
     fig = figures[f"bt-chart-{run.pk}-1-bad"]
     medians = [t for t in fig["data"] if t["name"].endswith("median")]
     assert [t["name"] for t in medians] == [
-        f"live v{run.base_version.number} median",
+        f"live v{run.live_version.number} median",
         f"proposed v{run.proposed_version.number} median",
     ]
     assert medians[0]["y"] == comp.series["bad_debt_cum"]["live"]["p50"]
@@ -484,7 +484,7 @@ def test_every_mechanism_runs_from_its_versions_to_stored_results(
     market = make_market(mechanism)
     scenario_services.generate_book(market=market, n=300, seed=3, generator=generator)
     make_pack(market, [scenario_spec("storm", 2.5, 24, lam=40.0)])
-    settings.BACKTEST_PATHS, settings.BACKTEST_BLOCK_PATHS, settings.BACKTEST_N_BOOT = 6, 3, 10
+    settings.BACKTEST_PATHS, settings.BACKTEST_CHUNK_PATHS, settings.BACKTEST_N_BOOT = 6, 3, 10
     proposal = make_proposal(market, author)
     with django_capture_on_commit_callbacks(execute=False):
         submit_proposal(proposal=proposal, actor=author)

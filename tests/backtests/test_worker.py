@@ -22,7 +22,7 @@ from tests.proposals.factories import make_market, make_proposal, make_user
 
 pytestmark = pytest.mark.worker
 
-WORKER_ENV = {"BACKTEST_BLOCK_PATHS": "10"}
+WORKER_ENV = {"BACKTEST_CHUNK_PATHS": "10"}
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(
     start_worker("w1", env=WORKER_ENV)
     run = wait_for_run(submit(market, author, settings))
     assert run.status == RunStatus.COMPLETE, run.error
-    assert (run.chunks_done, run.chunks_total) == (6, 6)  # 2 scenarios x 3 blocks of 10 paths
+    assert (run.chunks_done, run.chunks_total) == (6, 6)  # 2 scenarios x 3 chunks of 10 paths
     assert run.results.count() == 4 and run.comparisons.count() == 2
     storm = run.results.get(scenario_index=1, role="proposed")
     per_path = compute.unpack(storm.per_path)["per_path"]
@@ -60,8 +60,8 @@ def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(
     assert storm.summary["n_paths"] == 30 and storm.summary["mean_n_liq"] > 0
     manifest = run.manifest
     assert manifest["versions"]["proposed"]["content_hash"] == run.proposed_version.content_hash
-    assert manifest["versions"]["live"]["content_hash"] == run.base_version.content_hash
-    assert len(manifest["book"]["sha256"]) == 64 and manifest["chunking"]["block_paths"] == 10
+    assert manifest["versions"]["live"]["content_hash"] == run.live_version.content_hash
+    assert len(manifest["book"]["sha256"]) == 64 and manifest["chunking"]["chunk_paths"] == 10
     assert [s["name"] for s in manifest["scenarios"]] == [
         "aave-v3-ethereum-weth: calm",
         "aave-v3-ethereum-weth: storm",
@@ -90,19 +90,19 @@ def test_a_worker_killed_mid_chunk_leaves_the_chunk_to_another_and_the_figures_a
 ):
     first = start_worker("w1", env=WORKER_ENV)
     run = submit(heavy_market, author, settings, n_paths=20)
-    first.wait_for(f"chunk run={run.pk} scenario=0 block=1 started", timeout=60)
+    first.wait_for(f"chunk run={run.pk} scenario=0 chunk=1 started", timeout=60)
     children = first.child_pids()
     assert len(children) == 1
     os.kill(children[0], signal.SIGKILL)
     first.wait_for("signal 9 (SIGKILL)", timeout=30)
-    assert f"chunk run={run.pk} scenario=0 block=1 stored" not in first.text()
+    assert f"chunk run={run.pk} scenario=0 chunk=1 stored" not in first.text()
     first.stop()
     second = start_worker("w2", env=WORKER_ENV)
     run = wait_for_run(run)
     assert run.status == RunStatus.COMPLETE, run.error
     assert (
-        f"chunk run={run.pk} scenario=0 block=1 started" in second.text()
-        or first.text().count(f"chunk run={run.pk} scenario=0 block=1 started") == 2
+        f"chunk run={run.pk} scenario=0 chunk=1 started" in second.text()
+        or first.text().count(f"chunk run={run.pk} scenario=0 chunk=1 started") == 2
     )
     assert ChunkResult.objects.filter(run=run).count() == 4
     assert services.replay_backtest(run=run) == []
@@ -118,7 +118,7 @@ def test_a_redelivered_chunk_does_not_double_count(market, author, settings, sta
     while sum("run_chunk_task[" in line and "succeeded" in line for line in worker.text().splitlines()) < 6:
         assert time.monotonic() < deadline, worker.text()[-3000:]
         time.sleep(0.05)
-    before = {(c.scenario_index, c.block_index): bytes(c.data) for c in run.chunks.all()}
+    before = {(c.scenario_index, c.chunk_index): bytes(c.data) for c in run.chunks.all()}
     # The broker delivers the same chunk again (as after a lost acknowledgement), and the
     # chunk's write itself is repeated (two deliveries racing): one row, same figures.
 
@@ -126,21 +126,21 @@ def test_a_redelivered_chunk_does_not_double_count(market, author, settings, sta
     task_id = str(uuid.uuid4())
     run_chunk_task.apply_async((run.pk, 1, 2), task_id=task_id)
     worker.wait_for(f"run_chunk_task[{task_id}] succeeded", timeout=60)
-    assert f"chunk run={run.pk} scenario=1 block=2 already stored" in worker.text()
-    block = services.block_of(run, 1, 2)
+    assert f"chunk run={run.pk} scenario=1 chunk=2 already stored" in worker.text()
+    chunk = services.chunk_of(run, 1, 2)
     assert services.store_chunk(
-        run_id=run.pk, block=block, arrays=compute.unpack(before[(1, 2)]), seconds=0.0
+        run_id=run.pk, chunk=chunk, arrays=compute.unpack(before[(1, 2)]), seconds=0.0
     )
     run.refresh_from_db()
     assert run.chunks.count() == 6 and run.chunks_done == 6
-    assert run.chunks.get(scenario_index=1, block_index=2).attempts == 2
-    assert {(c.scenario_index, c.block_index): bytes(c.data) for c in run.chunks.all()} == before
+    assert run.chunks.get(scenario_index=1, chunk_index=2).attempts == 2
+    assert {(c.scenario_index, c.chunk_index): bytes(c.data) for c in run.chunks.all()} == before
 
 
 def test_a_cancelled_run_stops_and_shows_cancelled(heavy_market, author, settings, start_worker):
     run = submit(heavy_market, author, settings, n_paths=100)  # 20 chunks of about a second
     worker = start_worker("w1", env=WORKER_ENV)
-    worker.wait_for(f"chunk run={run.pk} scenario=0 block=0 stored", timeout=60)
+    worker.wait_for(f"chunk run={run.pk} scenario=0 chunk=0 stored", timeout=60)
     services.cancel_backtest(run=run, user=author)
     time.sleep(2)
     run.refresh_from_db()

@@ -99,9 +99,9 @@ def complete_backtest(proposal: Proposal) -> Any:
     return BacktestRun.objects.create(
         proposal=proposal,
         proposed_version_id=proposal.proposed_version_id,
-        base_version_id=proposal.base_version_id,
+        live_version_id=proposal.live_version_id,
         status=RunStatus.COMPLETE,
         seed=1,
         n_paths=1,
-        block_paths=1,
+        chunk_paths=1,
     )

@@ -70,9 +70,9 @@ def test_submitting_starts_the_backtest_and_queues_it_when_the_submission_commit
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         submit_proposal(proposal=proposal, actor=contributor)
     run = BacktestRun.objects.get(proposal=proposal)
-    assert (run.status, run.base_version_id, run.proposed_version_id) == (
+    assert (run.status, run.live_version_id, run.proposed_version_id) == (
         RunStatus.PENDING,
-        proposal.base_version_id,
+        proposal.live_version_id,
         proposal.proposed_version_id,
     )
     assert len(callbacks) == 1  # the dispatch task, sent once the submission commits
@@ -103,7 +103,7 @@ def test_a_draft_whose_base_is_no_longer_live_must_be_rebased(aave, contributor,
         values=live_values(aave, reserve_factor="0.2"),
     )
     stale.refresh_from_db()
-    assert stale.base_version_id == winner.proposed_version_id
+    assert stale.live_version_id == winner.proposed_version_id
     submit_proposal(proposal=stale, actor=contributor)
     assert Proposal.objects.get(pk=stale.pk).status == S.BACKTESTING
 

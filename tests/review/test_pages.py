@@ -242,7 +242,7 @@ def test_a_stale_draft_page_says_it_must_be_rebased(aave, contributor, admin_use
     winner = make_proposal(aave, contributor, S.EXPORTED, ltv="0.8")
     services.execute_proposal(proposal=winner, actor=admin_user, tx_hash="0x" + "cd" * 32)
     html = client_for(contributor).get(reverse("review:detail", args=[stale.pk])).content.decode()
-    assert "the live version changed since this draft was written (base v1, live v3)" in html
+    assert "the live version changed since this draft was written (then v1, now v3)" in html
 
 
 def test_the_proposal_page_shows_its_audit_history(aave, contributor, voter):

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 
 from engine import prices as ep
 from scenarios import services
-from scenarios.models import PriceChunk, PriceSeries
+from scenarios.models import PriceBlock, PriceSeries
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def test_shared_eth_hourly_file_imports_with_the_readme_counts_and_gaps(prices_d
     whole = services.load_window(s)
     assert np.array_equal(whole.timestamps, parsed.timestamps)
     assert np.array_equal(whole.close, parsed.close) and np.array_equal(whole.low, parsed.low)
-    assert s.chunks.count() == 97  # one block per calendar month 2018-01 .. 2026-01
+    assert s.blocks.count() == 97  # one block per calendar month 2018-01 .. 2026-01
     assert "30 gaps (127 missing bars)" in capsys.readouterr().out
 
 
@@ -217,7 +217,7 @@ def test_a_malformed_file_is_rejected_by_line_and_nothing_is_written(write, case
     path = write("bad.csv", text)
     with pytest.raises(CommandError, match=message):
         call_command("import_prices", str(path), "--symbol", "ETHUSDT")
-    assert not PriceSeries.objects.exists() and not PriceChunk.objects.exists()
+    assert not PriceSeries.objects.exists() and not PriceBlock.objects.exists()
 
 
 def test_the_command_exits_non_zero_with_the_message(write, tmp_path) -> None:
@@ -297,7 +297,7 @@ def test_ten_years_of_hourly_bars_import_in_seconds(write) -> None:
     started = time.perf_counter()
     s = services.import_price_file(path=path, symbol="TENYEARS").series
     elapsed = time.perf_counter() - started
-    assert s.row_count == n and s.chunks.count() == 120
+    assert s.row_count == n and s.blocks.count() == 120
     assert elapsed < 15, f"import took {elapsed:.1f} s"
     assert np.array_equal(services.load_window(s, t[-24], None).close, price[-24:])
 

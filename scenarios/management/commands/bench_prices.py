@@ -47,7 +47,7 @@ class Command(BaseCommand):
             f"= import {t_parse + t_store:.3f} s"
         )
         self.stdout.write(
-            f"stored {series.bytes_stored:,} bytes in {series.chunks.count()} blocks "
+            f"stored {series.bytes_stored:,} bytes in {series.blocks.count()} blocks "
             f"(file {path.stat().st_size:,} bytes, raw int64+5xfloat64 {raw:,} bytes, "
             f"{raw / series.bytes_stored:.1f}x smaller)"
         )
