@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from proposals import schema
+from proposals import export, schema
 
 
 class Mechanism(models.TextChoices):
@@ -38,12 +38,70 @@ class Market(models.Model):
     target = models.JSONField(default=dict, blank=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The multisig that executes the market's changes (spec/export.md "What the signer checks").
+    safe_address = models.CharField(
+        "Safe address", max_length=42, blank=True, help_text="EIP-55 mixed case or lower-case."
+    )
+    safe_version = models.CharField(
+        max_length=10, choices=[(v, v) for v in export.SAFE_VERSIONS], default="1.3.0"
+    )
+    safe_multisend = models.CharField(
+        "MultiSendCallOnly address",
+        max_length=42,
+        blank=True,
+        help_text="Blank: the canonical MultiSendCallOnly deployment of the Safe's version.",
+    )
+    custom_adapter = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            'For markets without a standard adapter: {"abi": [...], "contract": "0x…", "mapping": '
+            '{parameter: {"function", "argument", "scale"}}, "fixed": {call: {argument: value}}} '
+            "(docs/export.md)."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        for name in ("safe_address", "safe_multisend"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    export.checksum_address(name, value)
+                except export.ExportError as exc:
+                    errors[name] = str(exc)
+        try:
+            export.safe_version(self.safe_version)
+        except export.ExportError as exc:
+            errors["safe_version"] = str(exc)
+        problems = export.check_custom_adapter(self.custom_adapter, self.mechanism)
+        if problems:
+            errors["custom_adapter"] = problems
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def multisend_address(self) -> str | None:
+        """The MultiSendCallOnly a batch is sent through (the version's canonical one by default)."""
+        return self.safe_multisend or export.default_multisend(self.safe_version)
+
+    def export_config(self) -> dict[str, Any]:
+        """The plain configuration ``proposals.export.build_export`` takes."""
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "mechanism": self.mechanism,
+            "chain_id": self.chain_id,
+            "contracts": self.contracts,
+            "target": self.target,
+            "custom_adapter": self.custom_adapter,
+        }
 
     @property
     def live_version(self) -> ParameterSetVersion | None:
@@ -123,6 +181,15 @@ class ParameterSetVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.market.slug} v{self.number}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Store the canonical form, so the stored JSON and the hash cannot disagree.
+        mechanism = self.market.mechanism
+        self.values = schema.to_jsonable(schema.normalize(mechanism, self.values))
+        self.content_hash = schema.content_hash(mechanism, self.values)
+        if self.pk is not None:
+            self._refuse_content_change()
+        super().save(*args, **kwargs)
+
     @property
     def mechanism(self) -> str:
         return self.market.mechanism
@@ -158,15 +225,6 @@ class ParameterSetVersion(models.Model):
         problems = schema.validate(self.market.mechanism, normalized)
         if problems:
             raise ValidationError({"values": [p.message for p in problems]})
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Store the canonical form, so the stored JSON and the hash cannot disagree.
-        mechanism = self.market.mechanism
-        self.values = schema.to_jsonable(schema.normalize(mechanism, self.values))
-        self.content_hash = schema.content_hash(mechanism, self.values)
-        if self.pk is not None:
-            self._refuse_content_change()
-        super().save(*args, **kwargs)
 
     def _refuse_content_change(self) -> None:
         before = ParameterSetVersion.objects.filter(pk=self.pk).first()
@@ -226,22 +284,6 @@ class Proposal(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
 
-    def can_transition(self, to: str) -> bool:
-        return to in TRANSITIONS[self.status]
-
-    def set_status(self, to: str) -> None:
-        """Move to ``to`` (not saved); IllegalTransitionError if the lifecycle forbids it."""
-        if not self.can_transition(to):
-            raise IllegalTransitionError(
-                f"proposal #{self.pk} cannot go from {self.status} to {to}; "
-                f"allowed from {self.status}: {', '.join(sorted(TRANSITIONS[self.status])) or 'none'}"
-            )
-        self.status = to
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         # The model layer refuses illegal transitions and edits of a submitted proposal even
         # when a caller bypasses the services (shell, admin, another app).
@@ -274,6 +316,22 @@ class Proposal(models.Model):
                 {"tx_hash": f"a transaction hash is 0x and 64 hex digits; got {self.tx_hash!r}"}
             )
         super().save(*args, **kwargs)
+
+    def can_transition(self, to: str) -> bool:
+        return to in TRANSITIONS[self.status]
+
+    def set_status(self, to: str) -> None:
+        """Move to ``to`` (not saved); IllegalTransitionError if the lifecycle forbids it."""
+        if not self.can_transition(to):
+            raise IllegalTransitionError(
+                f"proposal #{self.pk} cannot go from {self.status} to {to}; "
+                f"allowed from {self.status}: {', '.join(sorted(TRANSITIONS[self.status])) or 'none'}"
+            )
+        self.status = to
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
 
 
 S = Proposal.Status

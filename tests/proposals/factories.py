@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from backtests.models import BacktestRun, RunStatus
 from governance.models import GovernancePolicy, Guardrail, Member
 from proposals import services
 from proposals.management.commands.seed_demo import MARKETS
@@ -35,6 +36,7 @@ def make_market(mechanism: str, *, guardrails: bool = True, slug: str | None = N
         mechanism=mechanism,
         contracts=spec["contracts"],
         target=spec["target"],
+        **spec["safe"],
     )
     version = services.create_version(market=market, values=spec["values"], author=None, parent=None)
     services.bootstrap_live_version(version=version, actor=None)
@@ -90,8 +92,6 @@ def make_proposal(
 def complete_backtest(proposal: Proposal) -> Any:
     """A COMPLETE backtest run of the proposal's versions, standing for one the workers finished
     (the backtests tests run real ones); voting opens only after one."""
-    from backtests.models import BacktestRun, RunStatus
-
     proposal.refresh_from_db()
     return BacktestRun.objects.create(
         proposal=proposal,
