@@ -85,11 +85,12 @@ def check_integer(name: str, raw: int, t: BasicType, *, limit: int | None = None
     if raw < 0 and lo == 0:
         raise ExportError(f"{name}: {what} is negative; {t.to_type_str()} holds only 0 and above.")
     if raw < lo or raw > hi:
-        raise ExportError(
-            f"{name}: {what} is {raw} on chain, outside {t.to_type_str()} ({lo} to {hi}): too large for the type."
-        )
+        size = "too large" if raw > hi else "too small"
+        value = what if what == str(raw) else f"{what} is {raw} on chain, which"
+        raise ExportError(f"{name}: {value} is {size} for {t.to_type_str()} (it holds {lo} to {hi}).")
     if limit is not None and raw > limit:
-        raise ExportError(f"{name}: {what} is {raw} on chain, more than the contract keeps ({limit}).")
+        value = what if what == str(raw) else f"{what} is {raw} on chain, which"
+        raise ExportError(f"{name}: {value} is more than the contract keeps ({limit}).")
     return raw
 
 

@@ -96,7 +96,7 @@ def _call(plan: CallPlan, values: Mapping[str, Decimal]) -> Call:
     args, bindings = [], []
     for index, item in enumerate(plan.function["inputs"]):
         args.append(_value(plan, item, (index,), item["name"], values, bindings))
-    return Call(plan.to, plan.function, tuple(args), tuple(bindings), contract=plan.label)
+    return Call(plan.to, plan.function, tuple(args), tuple(bindings))
 
 
 def _value(

@@ -5,6 +5,7 @@ table and the backtest verdict."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, localcontext
 from typing import Any
@@ -81,14 +82,12 @@ def _market(market: Mapping[str, Any], adapter: str) -> list[str]:
 
 
 def _call(number: int, call: Call) -> list[str]:
-    out = [
-        f"### {number}. `{call.signature}`",
-        "",
-        f"On {call.contract or 'contract'} `{call.to}`, value {call.value}.",
-        "",
-    ]
+    on = f"{call.contract} `{call.to}`" if call.contract else f"`{call.to}`"
+    out = [f"### {number}. `{call.signature}`", "", f"On {on}, value {call.value}.", ""]
     out += ["| argument | type | value |", "| --- | --- | --- |"]
-    out += [f"| {name} | {kind} | `{text}` |" for name, kind, text in call.named_args()]
+    for name, kind, text in call.named_args():
+        shown = text if isinstance(text, str) else json.dumps(text)
+        out.append(f"| {name} | {kind} | `{shown}` |")
     return [*out, "", "```", "0x" + call.data.hex(), "```", ""]
 
 
