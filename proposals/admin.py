@@ -23,7 +23,19 @@ from proposals.schema.market import check_market_config
 class MarketForm(forms.ModelForm):
     class Meta:
         model = Market
-        fields = ["slug", "name", "mechanism", "chain_id", "contracts", "target", "description"]
+        fields = [
+            "slug",
+            "name",
+            "mechanism",
+            "chain_id",
+            "contracts",
+            "target",
+            "description",
+            "safe_address",
+            "safe_version",
+            "safe_multisend",
+            "custom_adapter",
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -39,7 +51,7 @@ class MarketForm(forms.ModelForm):
 @admin.register(Market)
 class MarketAdmin(admin.ModelAdmin):
     form = MarketForm
-    list_display = ["name", "slug", "mechanism", "chain_id"]
+    list_display = ["name", "slug", "mechanism", "chain_id", "safe_address", "safe_version"]
     list_filter = ["mechanism", "chain_id"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

@@ -12,7 +12,7 @@ from django.db import models
 
 from governance.guardrails import GuardrailKind
 from governance.services import is_administrator
-from proposals import schema
+from proposals import export, schema
 
 
 class Mechanism(models.TextChoices):
@@ -41,12 +41,70 @@ class Market(models.Model):
     target = models.JSONField(default=dict, blank=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The multisig that executes the market's changes (spec/export.md "What the signer checks").
+    safe_address = models.CharField(
+        "Safe address", max_length=42, blank=True, help_text="EIP-55 mixed case or lower-case."
+    )
+    safe_version = models.CharField(
+        max_length=10, choices=[(v, v) for v in export.SAFE_VERSIONS], default="1.3.0"
+    )
+    safe_multisend = models.CharField(
+        "MultiSendCallOnly address",
+        max_length=42,
+        blank=True,
+        help_text="Blank: the canonical MultiSendCallOnly deployment of the Safe's version.",
+    )
+    custom_adapter = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            'For markets without a standard adapter: {"abi": [...], "contract": "0x…", "mapping": '
+            '{parameter: {"function", "argument", "scale"}}, "fixed": {call: {argument: value}}} '
+            "(docs/export.md)."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        for name in ("safe_address", "safe_multisend"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    export.checksum_address(name, value)
+                except export.ExportError as exc:
+                    errors[name] = str(exc)
+        try:
+            export.safe_version(self.safe_version)
+        except export.ExportError as exc:
+            errors["safe_version"] = str(exc)
+        problems = export.check_custom_adapter(self.custom_adapter, self.mechanism)
+        if problems:
+            errors["custom_adapter"] = problems
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def multisend_address(self) -> str | None:
+        """The MultiSendCallOnly a batch is sent through (the version's canonical one by default)."""
+        return self.safe_multisend or export.default_multisend(self.safe_version)
+
+    def export_config(self) -> dict[str, Any]:
+        """The plain configuration ``proposals.export.build_export`` takes."""
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "mechanism": self.mechanism,
+            "chain_id": self.chain_id,
+            "contracts": self.contracts,
+            "target": self.target,
+            "custom_adapter": self.custom_adapter,
+        }
 
     @property
     def live_version(self) -> ParameterSetVersion | None:

@@ -17,6 +17,17 @@ REQUIRED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+def collateral_order(target: Mapping[str, Any]) -> list[str]:
+    """A Comet market's collateral assets in its configured order: ``target["asset_order"]``
+    when given, else by symbol. (A JSON object's key order is not kept by every database:
+    PostgreSQL's jsonb sorts keys, so the order is a list of its own.)"""
+    assets = target.get("assets", {})
+    order = target.get("asset_order")
+    if isinstance(order, list) and sorted(order) == sorted(assets):
+        return list(order)
+    return sorted(assets)
+
+
 def address_problem(name: str, value: Any) -> str | None:
     """Why ``value`` is not an address the export accepts, or None."""
     if not isinstance(value, str) or not is_address(value):
@@ -51,6 +62,12 @@ def check_market_config(mechanism: str, contracts: Mapping[str, Any], target: Ma
                 out.append(
                     f"target.assets.{symbol}.decimals: an integer from 0 to 36 is required; it is {decimals!r}."
                 )
+        order = target.get("asset_order")
+        if order is not None and (not isinstance(order, list) or sorted(order) != sorted(assets)):
+            out.append(
+                f"target.asset_order: a list of every collateral asset once, {sorted(assets)} in the "
+                f"order their calls are exported; it is {order!r}."
+            )
         backtest_asset = target.get("backtest_asset")
         if backtest_asset is not None and backtest_asset not in assets:
             out.append(

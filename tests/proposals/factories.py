@@ -38,6 +38,7 @@ def make_market(mechanism: str, *, guardrails: bool = True, slug: str | None = N
         mechanism=mechanism,
         contracts=spec["contracts"],
         target=spec["target"],
+        **spec["safe"],
     )
     version = services.create_version(market=market, values=spec["values"], author=None, parent=None)
     services.bootstrap_live_version(version=version, actor=None)

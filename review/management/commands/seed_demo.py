@@ -36,6 +36,60 @@ DAY = timedelta(days=1)
 WETH = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"
 WBTC = "0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599"
 USDC = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+# A CLEARLY FAKE demo Safe: "5afe" repeated, EIP-55 checksummed. The real markets' changes are
+# executed by their governance executors, not by this address; never send anything to it.
+DEMO_SAFE = "0x5afe5afE5afE5afE5afE5aFe5aFe5Afe5Afe5AfE"
+# A FAKE risk-configuration contract for the illustrative perpetual (no such contract exists).
+DEMO_PERP_CONFIG = "0x1111111111111111111111111111111111111111"
+
+
+def perp_adapter() -> dict[str, Any]:
+    """The perpetual's custom adapter: an illustrative risk-config contract that takes the
+    liquidation fee and each margin tier as a tuple, fractions and USD amounts in millionths."""
+    tier = {
+        "name": "tier",
+        "type": "tuple",
+        "internalType": "struct MarginTier",
+        "components": [
+            {"name": "notionalFloor", "type": "uint256", "internalType": "uint256"},
+            {"name": "initialMarginPpm", "type": "uint32", "internalType": "uint32"},
+            {"name": "maintenanceMarginPpm", "type": "uint32", "internalType": "uint32"},
+        ],
+    }
+    abi = [
+        {
+            "type": "function",
+            "name": "setLiquidationFee",
+            "stateMutability": "nonpayable",
+            "inputs": [{"name": "feePpm", "type": "uint32", "internalType": "uint32"}],
+            "outputs": [],
+        },
+        {
+            "type": "function",
+            "name": "setMarginTier",
+            "stateMutability": "nonpayable",
+            "inputs": [{"name": "index", "type": "uint256", "internalType": "uint256"}, tier],
+            "outputs": [],
+        },
+    ]
+    mapping: dict[str, Any] = {
+        "liquidation_fee": {"function": "setLiquidationFee", "argument": "feePpm", "scale": "1e6"}
+    }
+    for i in range(3):
+        for key, argument in (
+            ("notional_floor", "tier.notionalFloor"),
+            ("initial_margin_fraction", "tier.initialMarginPpm"),
+            ("maintenance_margin_fraction", "tier.maintenanceMarginPpm"),
+        ):
+            mapping[f"tiers.{i}.{key}"] = {
+                "function": "setMarginTier",
+                "argument": argument,
+                "scale": "1e6",
+                "call": f"tier{i}",
+            }
+    fixed = {f"tier{i}": {"index": str(i)} for i in range(3)}
+    return {"abi": abi, "contract": DEMO_PERP_CONFIG, "mapping": mapping, "fixed": fixed}
+
 
 MARKETS: list[dict[str, Any]] = [
     {
@@ -43,8 +97,9 @@ MARKETS: list[dict[str, Any]] = [
         "name": "Aave v3 Ethereum · WETH",
         "mechanism": "aave-v3",
         "contracts": {"pool_configurator": "0x64b761D848206f447Fe2dd461b0c635Ec39EbB27"},
-        "target": {"asset": WETH},
+        "target": {"asset": WETH, "symbol": "WETH"},
         "description": "WETH reserve of the Aave v3 Ethereum pool. Parameters modelled on published values, not live.",
+        "safe": {"safe_address": DEMO_SAFE, "safe_version": "1.3.0"},
         "values": {
             "ltv": "0.805",
             "liquidation_threshold": "0.83",
@@ -77,10 +132,13 @@ MARKETS: list[dict[str, Any]] = [
             "comet": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",
             "base": {"symbol": "USDC", "asset": USDC, "decimals": 6},
             "assets": {"WETH": {"asset": WETH, "decimals": 18}, "WBTC": {"asset": WBTC, "decimals": 8}},
+            # The order the export sets the assets in (a JSON object's key order is not kept).
+            "asset_order": ["WETH", "WBTC"],
             # The collateral the backtests simulate (the engine runs one collateral per run).
             "backtest_asset": "WETH",
         },
         "description": "cUSDCv3 Comet with two collateral assets. Parameters modelled on published values, not live.",
+        "safe": {"safe_address": DEMO_SAFE, "safe_version": "1.3.0"},
         "values": {
             "store_front_price_factor": "0.6",
             "target_reserves": "5000000",
@@ -120,6 +178,7 @@ MARKETS: list[dict[str, Any]] = [
         },
         "target": {"ilk": "ETH-A"},
         "description": "ETH-A vaults with their Clipper and Abacus. Parameters modelled on published values, not live.",
+        "safe": {"safe_address": DEMO_SAFE, "safe_version": "1.3.0"},
         "values": {
             "mat": "1.45",
             "chop": "1.13",
@@ -152,6 +211,7 @@ MARKETS: list[dict[str, Any]] = [
         "contracts": {},
         "target": {"market": "ETH-USD"},
         "description": "Tiered margins in the style of dYdX and Hyperliquid. Illustrative values.",
+        "safe": {"safe_address": DEMO_SAFE, "safe_version": "1.4.1", "custom_adapter": perp_adapter()},
         "values": {
             "liquidation_fee": "0.005",
             "insurance_fund": "10000000",
@@ -257,8 +317,12 @@ class Command(BaseCommand):
                 "contracts": spec["contracts"],
                 "target": spec["target"],
                 "description": spec["description"],
+                **spec["safe"],
             },
         )
+        if market.safe_address == "":  # seeded before the export existed: give it its settings
+            Market.objects.filter(pk=market.pk).update(**spec["safe"])
+            market.refresh_from_db()
         if not market.versions.exists():
             version = services.create_version(
                 market=market,
