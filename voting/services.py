@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from eth_utils import to_checksum_address
 
+from governance.audit import decimal_text
 from governance.models import AuditLog, Member, PowerSnapshot
 from governance.services import (
     audit_head,
@@ -384,12 +385,14 @@ def verify_votes(*, proposal: Proposal) -> VoteReport:
     report.problems += _check_against_audit_log(proposal, votes)
     tally = report.tally = tally_of(proposal)
     assert tally is not None
+    n = {k: decimal_text(v) for k, v in tally.power.items()}
     report.lines += [
         f"proposal #{proposal.pk}: {len(votes)} votes, {sum(v.is_signed for v in votes)} signed",
-        f"power: for {tally.power['for']}, against {tally.power['against']}, abstain {tally.power['abstain']} "
-        f"of {tally.total_power} (quorum {tally.quorum_power}: {'reached' if tally.quorum_reached else 'not reached'})",
-        f"signed power {tally.signed_power}, unsigned power {tally.unsigned_power}"
-        f" (delegated {tally.delegated_power})",
+        f"power: for {n['for']}, against {n['against']}, abstain {n['abstain']} of "
+        f"{decimal_text(tally.total_power)} (quorum {decimal_text(tally.quorum_power)}: "
+        f"{'reached' if tally.quorum_reached else 'not reached'})",
+        f"signed power {decimal_text(tally.signed_power)}, unsigned power {decimal_text(tally.unsigned_power)}"
+        f" (delegated {decimal_text(tally.delegated_power)})",
         f"outcome recomputed: {tally.outcome}",
     ]
     report.problems += _check_outcome(proposal, tally)
@@ -413,8 +416,8 @@ def _check_snapshot(snapshot: PowerSnapshot) -> list[str]:
             key = entry.address or f"member {entry.member_id}"
             if key in theirs and theirs[key] != entry.power:
                 problems.append(
-                    f"power entry id {entry.pk} ({key}) of {snapshot}: power {entry.power}, but "
-                    f"{theirs[key]} in the snapshot it was copied from (#{source.pk})"
+                    f"power entry id {entry.pk} ({key}) of {snapshot}: power {decimal_text(entry.power)}, but "
+                    f"{decimal_text(theirs[key])} in the snapshot it was copied from (#{source.pk})"
                 )
     recorded = AuditLog.objects.filter(action="proposal.transition", data__snapshot=snapshot.pk).first()
     if recorded is not None and recorded.data.get("snapshot_hash") != snapshot.content_hash:
@@ -508,7 +511,8 @@ def _check_outcome(proposal: Proposal, tally: Tally) -> list[str]:
     ]
     for what, frozen, recomputed in pairs:
         if frozen != recomputed:
-            problems.append(f"outcome id {outcome.pk}: {what} is {frozen} frozen, {recomputed} recomputed")
+            show = [decimal_text(x) if isinstance(x, Decimal) else x for x in (frozen, recomputed)]
+            problems.append(f"outcome id {outcome.pk}: {what} is {show[0]} frozen, {show[1]} recomputed")
     if outcome.tally != tally.document():
         problems.append(f"outcome id {outcome.pk}: its stored tally differs from the recomputed one")
     decided = (

@@ -248,9 +248,7 @@ def test_a_signed_vote_is_verified_and_stored_with_its_signer(proposal, voters):
 
 def test_a_signature_by_another_key_or_for_another_choice_is_refused(proposal, voters):
     theirs = signed(proposal, voters["voter2"], "for")
-    with pytest.raises(
-        VoteRefused, match="was signed by 0x[0-9a-fA-F]{40}, not by 0xf39F"
-    ):
+    with pytest.raises(VoteRefused, match="was signed by 0x[0-9a-fA-F]{40}, not by 0xf39F"):
         cast_vote(proposal=proposal, user=voters["voter1"], **theirs)
     mine = signed(proposal, voters["voter1"], "for")
     with pytest.raises(VoteRefused, match="was signed by 0x"):
