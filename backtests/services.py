@@ -358,7 +358,7 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
 
 
 def finish_backtest(*, run_id: int) -> bool:
-    """Mark the run COMPLETE once every scenario's results are stored, and open the vote."""
+    """Mark the run COMPLETE once every scenario's results are stored, and schedule the vote."""
     with transaction.atomic():
         run = BacktestRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status != RunStatus.RUNNING:
@@ -402,8 +402,9 @@ def save_results(run: BacktestRun, f: compute.ScenarioResults, packed: dict[str,
 
 
 def open_voting(*, proposal: Proposal, actor: AbstractBaseUser | None = None) -> Proposal:
-    """Backtesting -> voting, on the proposal's complete run of exactly its base and proposed
-    versions (ValidationError when it has none)."""
+    """Backtesting -> pending (voting opens after the policy's delay; at once when it is 0), on
+    the proposal's complete run of exactly its live and proposed versions (ValidationError when
+    it has none): proposals.services.schedule_voting copies the policy and takes the snapshot."""
     run = (
         BacktestRun.objects.filter(
             proposal=proposal,
@@ -414,23 +415,19 @@ def open_voting(*, proposal: Proposal, actor: AbstractBaseUser | None = None) ->
         .order_by("-finished_at", "-pk")
         .first()
     )
-    return proposal_services.transition_proposal(
-        proposal=proposal, to=Proposal.Status.VOTING, actor=actor, backtest=run
-    )
+    return proposal_services.schedule_voting(proposal=proposal, backtest=run, actor=actor)
 
 
 def _open_voting(run: BacktestRun) -> None:
-    """Move the proposal from backtesting to voting when its run completes; a proposal in
-    another state (withdrawn meanwhile) is left alone."""
-    # No lock here: transition_proposal locks the market, then the proposal (the order every
+    """Schedule the proposal's vote when its run completes; a proposal in another state
+    (withdrawn meanwhile) is left alone."""
+    # No lock here: schedule_voting locks the market, then the proposal (the order every
     # proposal workflow uses), and refuses the move if the proposal left backtesting meanwhile.
     proposal = Proposal.objects.get(pk=run.proposal_id)
     if proposal.status != Proposal.Status.BACKTESTING:
         return
     try:
-        proposal_services.transition_proposal(
-            proposal=proposal, to=Proposal.Status.VOTING, actor=None, backtest=run
-        )
+        proposal_services.schedule_voting(proposal=proposal, backtest=run, actor=None)
     except IllegalTransitionError:
         pass  # withdrawn or superseded while the run finished
 

@@ -1,4 +1,5 @@
-"""Admin: members on the user page, governance policies, guardrails, the audit log (read-only)."""
+"""Admin: members (role, power, address, delegation: each change through its audited service),
+governance policies, guardrails, power snapshots and the audit log (both read-only)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from governance.models import AuditLog, GovernancePolicy, Guardrail, Member
+from governance import services
+from governance.models import AuditLog, GovernancePolicy, Guardrail, Member, PowerEntry, PowerSnapshot
 from governance.services import record
 
 User = get_user_model()
@@ -28,7 +30,9 @@ def policy_data(obj: GovernancePolicy) -> dict[str, object]:
         "market": obj.market.slug,
         "quorum": obj.quorum,
         "approval_threshold": obj.approval_threshold,
+        "voting_delay": obj.voting_delay,
         "voting_period": obj.voting_period,
+        "vote_extension": obj.vote_extension,
         "timelock": obj.timelock,
     }
 
@@ -57,10 +61,15 @@ class AuditedRulesAdmin(admin.ModelAdmin):
 
 
 class MemberInline(admin.StackedInline):
+    """The role on the user page; power, address and delegation are changed on the member's
+    own page, where each goes through its service (a new power snapshot, an audited link)."""
+
     model = Member
     can_delete = False
     extra = 0
     max_num = 1
+    fields = ["role", "voting_power", "address", "delegate"]
+    readonly_fields = ["voting_power", "address", "delegate"]
 
 
 admin.site.unregister(User)
@@ -80,6 +89,15 @@ class MemberUserAdmin(UserAdmin):
     def member_power(self, user: object) -> str:
         member = getattr(user, "member", None)
         return str(member.voting_power) if member else ""
+
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: object, change: bool
+    ) -> None:
+        super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:  # type: ignore[attr-defined]
+            if isinstance(inline_form.instance, Member) and inline_form.has_changed():
+                member = inline_form.instance
+                record(request.user, "member.saved", member, {"user": member.name, "role": member.role})
 
 
 class GovernancePolicyInline(admin.StackedInline):
@@ -103,7 +121,15 @@ class GuardrailInline(admin.TabularInline):
 
 @admin.register(GovernancePolicy)
 class GovernancePolicyAdmin(AuditedRulesAdmin):
-    list_display = ["market", "quorum", "approval_threshold", "voting_period", "timelock"]
+    list_display = [
+        "market",
+        "quorum",
+        "approval_threshold",
+        "voting_delay",
+        "voting_period",
+        "vote_extension",
+        "timelock",
+    ]
 
 
 @admin.register(Guardrail)
@@ -113,17 +139,83 @@ class GuardrailAdmin(AuditedRulesAdmin):
     list_filter = ["market"]
 
 
+class MemberForm(forms.ModelForm):
+    class Meta:
+        model = Member
+        fields = ["user", "role", "voting_power", "address", "delegate"]
+
+
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
-    list_display = ["user", "role", "voting_power"]
+    """Each change goes through its service: the power makes a new power snapshot (the one in
+    force), the address and the delegation are checked and audited."""
+
+    form = MemberForm
+    list_display = ["user", "role", "voting_power", "address", "delegate"]
     list_filter = ["role"]
+    search_fields = ["user__username", "address"]
+
+    def save_model(self, request: HttpRequest, obj: Member, form: forms.ModelForm, change: bool) -> None:
+        before = Member.objects.filter(pk=obj.pk).first() if change else None
+        wanted = {name: getattr(obj, name) for name in ("voting_power", "address", "delegate_id")}
+        if before is None:
+            obj.voting_power, obj.address, obj.delegate_id = 0, "", None
+            obj.save()
+            record(request.user, "member.saved", obj, {"user": obj.name, "role": obj.role})
+            before = Member.objects.get(pk=obj.pk)
+        elif before.role != obj.role:
+            Member.objects.filter(pk=obj.pk).update(role=obj.role)
+            record(
+                request.user, "member.saved", obj, {"user": obj.name, "from": before.role, "role": obj.role}
+            )
+        if wanted["address"] != before.address:
+            services.set_address(member=before, address=wanted["address"], actor=request.user)
+        if wanted["delegate_id"] != before.delegate_id:
+            delegate = Member.objects.get(pk=wanted["delegate_id"]) if wanted["delegate_id"] else None
+            services.set_delegate(member=before, delegate=delegate, actor=request.user)
+        if wanted["voting_power"] != before.voting_power:
+            services.set_power(member=before, power=wanted["voting_power"], actor=request.user)
+        obj.refresh_from_db()
+
+
+class PowerEntryInline(admin.TabularInline):
+    model = PowerEntry
+    fields = ["address", "member", "power", "label", "delegate"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(PowerSnapshot)
+class PowerSnapshotAdmin(admin.ModelAdmin):
+    """Read-only: snapshots are written by the services (import_power, a member's power)."""
+
+    list_display = ["__str__", "source", "block_number", "taken_at", "total_power", "label"]
+    list_filter = ["source"]
+    inlines = [PowerEntryInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PowerSnapshot | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: PowerSnapshot | None = None) -> bool:
+        return False
 
 
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "action", "object_repr"]
+    list_display = ["seq", "at", "actor", "action", "object_repr", "short_hash"]
     list_filter = ["action"]
     search_fields = ["object_repr", "action"]
+
+    @admin.display(description="hash")
+    def short_hash(self, entry: AuditLog) -> str:
+        return entry.hash[:16]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

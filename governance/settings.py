@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "proposals",
     "scenarios",
     "backtests",
+    "voting",
     "review",
 ]
 
@@ -157,11 +158,22 @@ BACKTEST_SEED = int(os.environ["BACKTEST_SEED"]) if os.environ.get("BACKTEST_SEE
 # With a beat (``celery -A governance worker -B`` on one machine, or ``celery -A governance
 # beat`` once per site), stuck runs are resumed automatically; without one, ``manage.py
 # backtest --stuck`` lists them and ``--resume`` resumes one.
+# Voting (docs/voting.md): the beat opens votes whose delay has passed and closes those whose
+# period has ended every VOTING_BEAT_SECONDS (a vote cast or a page asking "close now" does the
+# same on demand). Signed votes and Sign-In with Ethereum use this name and chain id in their
+# EIP-712 domain and EIP-4361 message; a sign-in nonce lives SIWE_NONCE_SECONDS, a signed
+# vote's timestamp may be at most VOTE_SIGNATURE_MAX_AGE seconds from the server's clock.
+VOTING_BEAT_SECONDS = float(os.environ.get("VOTING_BEAT_SECONDS", "15"))
+VOTING_SITE_NAME = os.environ.get("VOTING_SITE_NAME", "Risk parameter governance")
+VOTING_CHAIN_ID = int(os.environ.get("VOTING_CHAIN_ID", "1"))
+SIWE_NONCE_SECONDS = int(os.environ.get("SIWE_NONCE_SECONDS", "300"))
+VOTE_SIGNATURE_MAX_AGE = int(os.environ.get("VOTE_SIGNATURE_MAX_AGE", "600"))
 CELERY_BEAT_SCHEDULE = {
     "resume-stuck-backtests": {
         "task": "backtests.tasks.resume_stuck_backtests_task",
         "schedule": float(max(BACKTEST_STUCK_SECONDS // 2, 10)),
     },
+    "advance-votes": {"task": "voting.tasks.advance_votes_task", "schedule": VOTING_BEAT_SECONDS},
 }
 
 LOGGING = {

@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("backtests/", include("backtests.urls")),
     path("scenarios/", include("scenarios.urls")),
+    path("voting/", include("voting.urls")),
     path("", include("review.urls")),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -270,9 +271,11 @@ class Proposal(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         BACKTESTING = "backtesting", "Backtesting"
+        PENDING = "pending", "Pending"
         VOTING = "voting", "Voting"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
+        NO_QUORUM = "no_quorum", "No quorum"
         EXPORTED = "exported", "Exported"
         EXECUTED = "executed", "Executed"
         WITHDRAWN = "withdrawn", "Withdrawn"
@@ -299,6 +302,25 @@ class Proposal(models.Model):
     voting_started_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
+    # The market's policy, copied when voting is scheduled (later edits of the policy do not
+    # reach a running vote), the power snapshot its votes count against, and its window.
+    power_snapshot = models.ForeignKey(
+        "governance.PowerSnapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    quorum = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True)
+    approval_threshold = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True)
+    voting_delay = models.DurationField(null=True, blank=True)
+    voting_period = models.DurationField(null=True, blank=True)
+    vote_extension = models.DurationField(null=True, blank=True)
+    timelock = models.DurationField(null=True, blank=True)
+    voting_opens_at = models.DateTimeField(null=True, blank=True)
+    voting_ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="The scheduled end; a late quorum may extend it (closes_at)."
+    )
+    quorum_reached_at = models.DateTimeField(null=True, blank=True)
+    timelock_ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="Approved proposals: the export is refused before this moment."
+    )
 
     objects = ProposalQuerySet.as_manager()
 
@@ -335,11 +357,53 @@ class Proposal(models.Model):
                     raise IllegalTransitionError(
                         f"proposal #{self.pk} has left draft; refused change of {', '.join(frozen)}"
                     )
+            if before is not None:
+                self._refuse_rewrite_of_the_vote()
+                if before["status"] != self.status:
+                    self._require_what_the_status_needs()
         if self.tx_hash and not TX_HASH.match(self.tx_hash):
             raise ValidationError(
                 {"tx_hash": f"a transaction hash is 0x and 64 hex digits; got {self.tx_hash!r}"}
             )
         super().save(*args, **kwargs)
+
+    def _require_what_the_status_needs(self) -> None:
+        """An outcome carries its decision time; an approval the end of its timelock (which the
+        export reads); voting its window."""
+        if self.status in OUTCOME_STATUSES and self.decided_at is None:
+            raise IllegalTransitionError(
+                f"proposal #{self.pk} cannot be {self.status} without a decision time"
+            )
+        if self.status == self.Status.APPROVED and self.timelock_ends_at is None:
+            raise IllegalTransitionError(
+                f"proposal #{self.pk} cannot be approved without the end of its timelock"
+            )
+        if self.status in (self.Status.PENDING, self.Status.VOTING) and (
+            self.voting_opens_at is None or self.voting_ends_at is None or self.power_snapshot_id is None
+        ):
+            raise IllegalTransitionError(
+                f"proposal #{self.pk} cannot be {self.status} without its power snapshot and voting window"
+            )
+
+    def _refuse_rewrite_of_the_vote(self) -> None:
+        """The copied policy, the snapshot and the times of the vote are written once."""
+        stored = Proposal.objects.filter(pk=self.pk).values(*SET_ONCE_FIELDS).first() or {}
+        changed = [k for k, v in stored.items() if v is not None and getattr(self, k) != v]
+        if changed:
+            raise IllegalTransitionError(
+                f"proposal #{self.pk}: {', '.join(changed)} {'is' if len(changed) == 1 else 'are'} "
+                "fixed once set (the vote's rules, snapshot and times)"
+            )
+
+    @property
+    def closes_at(self) -> datetime | None:
+        """When voting ends: the scheduled end, or, if quorum was first reached within the last
+        ``vote_extension``, that moment plus ``vote_extension`` (GovernorPreventLateQuorum)."""
+        if self.voting_ends_at is None:
+            return None
+        if self.quorum_reached_at is not None and self.vote_extension:
+            return max(self.voting_ends_at, self.quorum_reached_at + self.vote_extension)
+        return self.voting_ends_at
 
     def can_transition(self, to: str) -> bool:
         return to in TRANSITIONS[self.status]
@@ -361,14 +425,36 @@ class Proposal(models.Model):
 S = Proposal.Status
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.BACKTESTING, S.WITHDRAWN}),
-    S.BACKTESTING: frozenset({S.VOTING, S.WITHDRAWN, S.SUPERSEDED}),
-    S.VOTING: frozenset({S.APPROVED, S.REJECTED, S.WITHDRAWN, S.SUPERSEDED}),
+    # pending: the backtest is complete and voting opens after the policy's voting delay (straight
+    # to voting when the delay is 0).
+    S.BACKTESTING: frozenset({S.PENDING, S.VOTING, S.WITHDRAWN, S.SUPERSEDED}),
+    S.PENDING: frozenset({S.VOTING, S.WITHDRAWN, S.SUPERSEDED}),
+    S.VOTING: frozenset({S.APPROVED, S.REJECTED, S.NO_QUORUM, S.WITHDRAWN, S.SUPERSEDED}),
     S.APPROVED: frozenset({S.EXPORTED, S.SUPERSEDED}),
     S.EXPORTED: frozenset({S.EXECUTED, S.SUPERSEDED}),
     S.REJECTED: frozenset(),
+    S.NO_QUORUM: frozenset(),
     S.EXECUTED: frozenset(),
     S.WITHDRAWN: frozenset(),
     S.SUPERSEDED: frozenset(),
 }
 # Submitted and still able to change the live version: superseded when another proposal does first.
-OPEN_STATUSES = frozenset({S.BACKTESTING, S.VOTING, S.APPROVED, S.EXPORTED})
+OPEN_STATUSES = frozenset({S.BACKTESTING, S.PENDING, S.VOTING, S.APPROVED, S.EXPORTED})
+# The outcomes of a vote, computed at its close (voting.services.close_voting).
+OUTCOME_STATUSES = frozenset({S.APPROVED, S.REJECTED, S.NO_QUORUM})
+# Written once: the copied policy, the snapshot, the vote's times and its outcome's times.
+SET_ONCE_FIELDS = (
+    "power_snapshot_id",
+    "quorum",
+    "approval_threshold",
+    "voting_delay",
+    "voting_period",
+    "vote_extension",
+    "timelock",
+    "voting_opens_at",
+    "voting_ends_at",
+    "quorum_reached_at",
+    "voting_started_at",
+    "decided_at",
+    "timelock_ends_at",
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -12,10 +12,17 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from governance.models import Guardrail
-from governance.services import can_propose, is_administrator, record
+from governance.models import GovernancePolicy, Guardrail
+from governance.services import can_propose, is_administrator, record, take_proposal_snapshot
 from proposals import schema
-from proposals.models import OPEN_STATUSES, Market, ParameterSetVersion, Proposal
+from proposals.models import (
+    OPEN_STATUSES,
+    OUTCOME_STATUSES,
+    IllegalTransitionError,
+    Market,
+    ParameterSetVersion,
+    Proposal,
+)
 
 Status = Proposal.Status
 
@@ -247,6 +254,18 @@ def submit_draft(*, proposal: Proposal, actor: AbstractBaseUser, now: datetime |
     return proposal
 
 
+# Moves with a service of their own: voting is scheduled on a complete backtest, opened when
+# its delay has passed, and decided by the count of the votes; execution records a transaction.
+OWN_SERVICE = {
+    Status.PENDING: "schedule_voting (on a complete backtest)",
+    Status.VOTING: "schedule_voting or start_voting",
+    Status.APPROVED: "close_voting: the outcome is computed from the votes",
+    Status.REJECTED: "close_voting: the outcome is computed from the votes",
+    Status.NO_QUORUM: "close_voting: the outcome is computed from the votes",
+    Status.EXECUTED: "execute_proposal: execution records a transaction hash and changes the live version",
+}
+
+
 def transition_proposal(
     *,
     proposal: Proposal,
@@ -254,28 +273,150 @@ def transition_proposal(
     actor: AbstractBaseUser | None,
     data: Mapping[str, Any] | None = None,
     now: datetime | None = None,
-    backtest: CompletedBacktest | None = None,
 ) -> Proposal:
-    """Any lifecycle move but execution (see execute_proposal); refused when illegal.
-
-    The move to voting needs ``backtest``, the complete run of exactly the proposal's live and
-    proposed versions (backtests.services.open_voting finds it and passes it here)."""
-    if to == Status.EXECUTED:
-        raise ValidationError(
-            "use execute_proposal: execution records a transaction hash and changes the live version"
-        )
+    """The moves without a service of their own (withdrawn, superseded, exported); refused when
+    illegal. The move to exported is refused before the timelock ends (``timelock_ends_at``)."""
+    if to in OWN_SERVICE:
+        raise ValidationError(f"proposal #{proposal.pk}: the move to {to} is made by {OWN_SERVICE[to]}")
     now = now or timezone.now()
     with transaction.atomic():
         proposal = _lock_proposal(proposal)
         before = proposal.status
         proposal.set_status(to)
-        if to == Status.VOTING:
-            _require_complete_backtest(proposal, backtest)
-            proposal.voting_started_at = now
-        if to in (Status.APPROVED, Status.REJECTED):
-            proposal.decided_at = now
+        if to == Status.EXPORTED:
+            require_timelock_passed(proposal, now)
         proposal.save()
         record(actor, "proposal.transition", proposal, {"from": before, "to": to, **(data or {})})
+    return proposal
+
+
+def require_timelock_passed(proposal: Proposal, now: datetime) -> None:
+    """The export (and the move to exported) waits for the end of the approval's timelock."""
+    if proposal.timelock_ends_at is None or now < proposal.timelock_ends_at:
+        when = (
+            f"{proposal.timelock_ends_at:%Y-%m-%d %H:%M:%S} UTC" if proposal.timelock_ends_at else "unknown"
+        )
+        raise ValidationError(
+            f"proposal #{proposal.pk} is in its timelock until {when}: it can be exported only after that"
+        )
+
+
+def schedule_voting(
+    *,
+    proposal: Proposal,
+    backtest: CompletedBacktest | None,
+    actor: AbstractBaseUser | None,
+    now: datetime | None = None,
+) -> Proposal:
+    """Backtesting -> pending (or straight to voting when the policy's voting delay is 0), on
+    the complete run of exactly the proposal's versions. The market's policy is copied onto the
+    proposal, a power snapshot is taken for it (governance.services.take_proposal_snapshot:
+    the power and delegations of this moment), and its window is fixed:
+    ``voting_opens_at = now + voting_delay``, ``voting_ends_at = voting_opens_at + voting_period``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        proposal = _lock_proposal(proposal)
+        if proposal.status != Status.BACKTESTING:
+            raise IllegalTransitionError(
+                f"proposal #{proposal.pk} is {proposal.status}: voting is scheduled only after its backtest"
+            )
+        _require_complete_backtest(proposal, backtest)
+        policy = GovernancePolicy.objects.filter(market_id=proposal.market_id).first()
+        if policy is None:
+            raise ValidationError(
+                f"{proposal.market} has no governance policy: an administrator must set one"
+            )
+        for name, value in policy.frozen_copy().items():
+            setattr(proposal, name, value)
+        proposal.power_snapshot = take_proposal_snapshot(label=f"proposal #{proposal.pk}", actor=actor)
+        proposal.voting_opens_at = now + policy.voting_delay
+        proposal.voting_ends_at = proposal.voting_opens_at + policy.voting_period
+        to = Status.VOTING if policy.voting_delay <= timedelta(0) else Status.PENDING
+        proposal.set_status(to)
+        if to == Status.VOTING:
+            proposal.voting_started_at = now
+        proposal.save()
+        record(
+            actor,
+            "proposal.transition",
+            proposal,
+            {
+                "from": Status.BACKTESTING,
+                "to": to,
+                "run": getattr(backtest, "pk", None),
+                "policy": policy.frozen_copy(),
+                "snapshot": proposal.power_snapshot_id,
+                "snapshot_hash": proposal.power_snapshot.content_hash,
+                "total_power": proposal.power_snapshot.total_power,
+                "opens_at": proposal.voting_opens_at,
+                "ends_at": proposal.voting_ends_at,
+            },
+        )
+    return proposal
+
+
+def start_voting(
+    *, proposal: Proposal, actor: AbstractBaseUser | None, now: datetime | None = None
+) -> Proposal:
+    """Pending -> voting once ``voting_opens_at`` has come (the beat task and a vote cast do it)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        proposal = _lock_proposal(proposal)
+        if proposal.status != Status.PENDING:
+            raise IllegalTransitionError(f"proposal #{proposal.pk} is {proposal.status}, not pending")
+        if now < proposal.voting_opens_at:
+            raise ValidationError(
+                f"voting on proposal #{proposal.pk} opens at {proposal.voting_opens_at:%Y-%m-%d %H:%M:%S} UTC"
+            )
+        proposal.set_status(Status.VOTING)
+        proposal.voting_started_at = now
+        proposal.save()
+        record(actor, "proposal.transition", proposal, {"from": Status.PENDING, "to": Status.VOTING})
+    return proposal
+
+
+def record_quorum_reached(*, proposal: Proposal, at: datetime) -> Proposal:
+    """The first moment the votes reached quorum (set once; it may extend the vote). Called by
+    voting.services.cast_vote with the proposal already locked."""
+    if proposal.quorum_reached_at is None:
+        proposal.quorum_reached_at = at
+        proposal.save(update_fields=["quorum_reached_at", "updated_at"])
+    return proposal
+
+
+def decide_proposal(
+    *,
+    proposal: Proposal,
+    outcome: str,
+    actor: AbstractBaseUser | None,
+    data: Mapping[str, Any],
+    now: datetime | None = None,
+) -> Proposal:
+    """Voting -> approved, rejected or no quorum, at or after ``closes_at``: ``decided_at`` is
+    set and, for an approval, ``timelock_ends_at = decided_at + timelock`` (the export refuses
+    before it). Called once by voting.services.close_voting, which computed ``outcome``."""
+    now = now or timezone.now()
+    if outcome not in OUTCOME_STATUSES:
+        raise ValidationError(f"{outcome!r} is not an outcome; expected one of {sorted(OUTCOME_STATUSES)}")
+    with transaction.atomic():
+        proposal = _lock_proposal(proposal)
+        if proposal.status != Status.VOTING:
+            raise IllegalTransitionError(f"proposal #{proposal.pk} is {proposal.status}, not voting")
+        if now < proposal.closes_at:
+            raise ValidationError(
+                f"voting on proposal #{proposal.pk} ends at {proposal.closes_at:%Y-%m-%d %H:%M:%S} UTC"
+            )
+        proposal.set_status(outcome)
+        proposal.decided_at = now
+        if outcome == Status.APPROVED:
+            proposal.timelock_ends_at = now + proposal.timelock
+        proposal.save()
+        record(
+            actor,
+            "proposal.decided",
+            proposal,
+            {"from": Status.VOTING, "to": outcome, "timelock_ends_at": proposal.timelock_ends_at, **data},
+        )
     return proposal
 
 

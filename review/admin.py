@@ -1,5 +1,6 @@
 """Admin of proposals: read-only records whose lifecycle moves are admin actions that call the
-services (never a status field)."""
+services (never a status field). No action approves or rejects: the outcome is computed from
+the votes at the close ("close voting now" runs that same computation once the time has come)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.http import HttpRequest
 from backtests import services as backtest_services
 from proposals import services as proposal_services
 from proposals.models import Proposal
+from voting import services as voting_services
 
 
 @admin.register(Proposal)
@@ -32,9 +34,20 @@ class ProposalAdmin(admin.ModelAdmin):
         "voting_started_at",
         "decided_at",
         "executed_at",
+        "power_snapshot",
+        "quorum",
+        "approval_threshold",
+        "voting_delay",
+        "voting_period",
+        "vote_extension",
+        "timelock",
+        "voting_opens_at",
+        "voting_ends_at",
+        "quorum_reached_at",
+        "timelock_ends_at",
     ]
     fields = ["title", "rationale", *readonly_fields]
-    actions = ["open_voting", "approve", "reject", "mark_exported"]
+    actions = ["open_voting", "close_voting_now", "mark_exported"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # proposals are written on the site, against the live version
@@ -56,7 +69,7 @@ class ProposalAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"{proposal}: {to}.", messages.SUCCESS)
 
-    @admin.action(description="Open voting (backtesting -> voting, on a complete backtest)")
+    @admin.action(description="Schedule voting (backtesting -> pending or voting, on a complete backtest)")
     def open_voting(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> None:
         for proposal in queryset:
             try:
@@ -64,16 +77,21 @@ class ProposalAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 self.message_user(request, " ".join(exc.messages), messages.ERROR)
             else:
-                self.message_user(request, f"{proposal}: voting.", messages.SUCCESS)
+                proposal.refresh_from_db()
+                self.message_user(
+                    request, f"{proposal}: {proposal.get_status_display().lower()}.", messages.SUCCESS
+                )
 
-    @admin.action(description="Approve (voting -> approved)")
-    def approve(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> None:
-        self._move(request, queryset, Proposal.Status.APPROVED)
+    @admin.action(description="Close voting now (opens or closes a vote whose time has come)")
+    def close_voting_now(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> None:
+        for proposal in queryset:
+            try:
+                text = voting_services.close_if_due(proposal=proposal, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{proposal}: " + " ".join(exc.messages), messages.ERROR)
+            else:
+                self.message_user(request, f"{proposal}: {text}", messages.INFO)
 
-    @admin.action(description="Reject (voting -> rejected)")
-    def reject(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> None:
-        self._move(request, queryset, Proposal.Status.REJECTED)
-
-    @admin.action(description="Mark exported (approved -> exported)")
+    @admin.action(description="Mark exported (approved -> exported, after the timelock)")
     def mark_exported(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> None:
         self._move(request, queryset, Proposal.Status.EXPORTED)

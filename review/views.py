@@ -22,6 +22,7 @@ from proposals import services as proposal_services
 from proposals.models import Market, ParameterSetVersion, Proposal
 from review import services
 from review.forms import ExecuteForm, ProposalFilterForm, ProposalForm
+from voting.panels import voting_panel
 
 
 def _visible_proposals(request: HttpRequest) -> QuerySet[Proposal]:
@@ -80,6 +81,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_admin": is_administrator(request.user),
             "execute_form": ExecuteForm(),
             "backtest_panel": proposal_panel(proposal=proposal, user=request.user),
+            "voting": voting_panel(proposal=proposal, user=request.user),
             "history": history_of(proposal),
         },
     )

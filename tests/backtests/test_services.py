@@ -111,7 +111,8 @@ def test_a_run_driven_to_the_end_stores_results_and_opens_the_vote(run, django_c
         (1, "live"),
         (1, "proposed"),
     ]
-    assert run.proposal.__class__.objects.get(pk=run.proposal_id).status == Proposal.Status.VOTING
+    # the vote is scheduled: voting opens after the policy's delay (pending)
+    assert run.proposal.__class__.objects.get(pk=run.proposal_id).status == Proposal.Status.PENDING
     assert services.replay_backtest(run=run) == []
 
 

@@ -66,8 +66,8 @@ def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(
         "aave-v3-ethereum-weth: calm",
         "aave-v3-ethereum-weth: storm",
     ]
-    # A complete backtest opens the vote.
-    assert Proposal.objects.get(pk=run.proposal_id).status == Proposal.Status.VOTING
+    # A complete backtest schedules the vote: it opens after the policy's voting delay.
+    assert Proposal.objects.get(pk=run.proposal_id).status == Proposal.Status.PENDING
 
 
 def test_merged_figures_equal_a_single_process_run_bit_for_bit(market, author, settings, start_worker):

@@ -54,6 +54,7 @@ def test_every_governance_action_leaves_an_audit_row(aave, contributor):
         "proposal.created",
         "proposal.submitted",
         "proposal.transition",
+        "proposal.transition",
     ]
 
 

@@ -11,10 +11,12 @@ from django.contrib.auth import get_user_model
 from backtests.models import BacktestRun, RunStatus
 from backtests.services import open_voting
 from governance.models import GovernancePolicy, Guardrail, Member
+from governance.services import set_power
 from proposals import services
 from proposals.models import Market, Proposal
 from review.management.commands.seed_demo import MARKETS
 from review.services import submit_proposal
+from voting.services import cast_vote, close_voting
 
 PASSWORD = "pw-for-tests-123"
 
@@ -25,7 +27,9 @@ def make_user(
     user = get_user_model().objects.create_user(
         username=username, password=PASSWORD, is_staff=staff, is_superuser=staff
     )
-    Member.objects.create(user=user, role=role, voting_power=Decimal(power))
+    member = Member.objects.create(user=user, role=role)
+    if Decimal(power) > 0:
+        set_power(member=member, power=Decimal(power), actor=None)
     return user
 
 
@@ -63,7 +67,11 @@ def live_values(market: Market, **changes: Any) -> dict[str, Any]:
 def make_proposal(
     market: Market, author: Any, status: str = Proposal.Status.DRAFT, **changes: Any
 ) -> Proposal:
-    """A proposal driven through the real services up to ``status`` (draft .. exported)."""
+    """A proposal driven through the real services up to ``status`` (draft .. exported): the
+    backtest stands completed, voting is scheduled and opened, and for an outcome a voter of
+    the factory votes (For to approve, Against to reject, nobody for no quorum) and the vote
+    is closed at its end; the export happens when the timelock has passed (times simulated)."""
+    S = Proposal.Status
     proposal = services.create_draft(
         author=author,
         market=market,
@@ -71,26 +79,45 @@ def make_proposal(
         rationale="Because.",
         values=live_values(market, **changes),
     )
-    path = [
-        Proposal.Status.BACKTESTING,
-        Proposal.Status.VOTING,
-        Proposal.Status.APPROVED,
-        Proposal.Status.EXPORTED,
-    ]
-    if status == Proposal.Status.DRAFT:
+    if status == S.DRAFT:
         return proposal
     submit_proposal(proposal=proposal, actor=author)
-    for step in path[1:]:
-        if Proposal.objects.get(pk=proposal.pk).status == status:
-            break
-        if step == Proposal.Status.VOTING:
-            complete_backtest(proposal)
-            open_voting(proposal=proposal)
-            continue
-        services.transition_proposal(proposal=proposal, to=step, actor=None)
+    if status == S.BACKTESTING:
+        return proposal
+    voter = factory_voter() if status in (S.APPROVED, S.EXPORTED, S.REJECTED) else None
+    complete_backtest(proposal)
+    proposal = open_voting(proposal=proposal)
+    if status == S.PENDING:
+        return proposal
+    if proposal.status == S.PENDING:
+        proposal = services.start_voting(proposal=proposal, actor=None, now=proposal.voting_opens_at)
+    if status == S.VOTING:
+        return proposal
+    if voter is not None:
+        choice = "against" if status == S.REJECTED else "for"
+        cast_vote(proposal=proposal, user=voter, choice=choice, now=proposal.voting_opens_at)
     proposal.refresh_from_db()
-    assert proposal.status == status
+    close_voting(proposal=proposal, now=proposal.closes_at)
+    proposal.refresh_from_db()
+    if status == S.EXPORTED:
+        services.transition_proposal(
+            proposal=proposal, to=S.EXPORTED, actor=None, now=proposal.timelock_ends_at
+        )
+    proposal.refresh_from_db()
+    assert proposal.status == status, (proposal.status, status)
     return proposal
+
+
+def factory_voter() -> Any:
+    """A voter holding at least half of the power in force, so that their vote decides."""
+    user = get_user_model().objects.filter(username="factory-voter").first()
+    if user is None:
+        user = make_user("factory-voter", Member.Role.VOTER)
+    member = user.member
+    others = sum(m.voting_power for m in Member.objects.exclude(pk=member.pk))
+    if member.voting_power < max(others, Decimal(1000)):
+        set_power(member=member, power=max(others, Decimal(1000)), actor=None)
+    return user
 
 
 def complete_backtest(proposal: Proposal) -> Any:

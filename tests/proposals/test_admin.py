@@ -70,14 +70,27 @@ def test_proposals_move_in_the_admin_only_through_legal_transitions(admin_user, 
     proposal = make_proposal(aave, contributor, Proposal.Status.BACKTESTING, ltv="0.8")
     client = admin_client(admin_user)
     url = reverse("admin:proposals_proposal_changelist")
-    client.post(url, {"action": "approve", "_selected_action": [proposal.pk]})
-    assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.BACKTESTING
     client.post(url, {"action": "open_voting", "_selected_action": [proposal.pk]})
     assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.BACKTESTING  # no complete backtest
     complete_backtest(proposal)
     client.post(url, {"action": "open_voting", "_selected_action": [proposal.pk]})
+    assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.PENDING  # the policy's delay
+    response = client.post(
+        url, {"action": "close_voting_now", "_selected_action": [proposal.pk]}, follow=True
+    )
+    assert "Voting opens at" in response.content.decode()
+    assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.PENDING
+
+
+def test_the_admin_has_no_action_that_approves_or_rejects_by_hand(admin_user, aave, contributor):
+    proposal = make_proposal(aave, contributor, Proposal.Status.VOTING, ltv="0.8")
+    client = admin_client(admin_user)
+    url = reverse("admin:proposals_proposal_changelist")
+    page = client.get(url).content.decode()
+    assert 'value="approve"' not in page and 'value="reject"' not in page
+    assert 'value="close_voting_now"' in page
     client.post(url, {"action": "approve", "_selected_action": [proposal.pk]})
-    assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.APPROVED
+    assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.VOTING
 
 
 def test_a_drafts_version_is_edited_on_the_site_not_in_the_admin(admin_user, aave, contributor):

@@ -1,13 +1,17 @@
 """The proposal lifecycle: every transition allowed or refused by the model, and the services."""
 
 import itertools
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from backtests.models import BacktestRun, RunStatus
 from backtests.services import open_voting
-from governance.models import AuditLog
+from governance.models import AuditLog, GovernancePolicy
+from governance.services import take_proposal_snapshot
 from proposals import services
 from proposals.models import TRANSITIONS, IllegalTransitionError, Proposal
 from review.services import submit_proposal
@@ -21,12 +25,19 @@ PAIRS = [(a, b) for a, b in itertools.product(S.values, S.values) if a != b]
 def test_the_lifecycle_table_is_the_documented_one():
     assert {k: set(v) for k, v in TRANSITIONS.items() if v} == {
         "draft": {"backtesting", "withdrawn"},
-        "backtesting": {"voting", "withdrawn", "superseded"},
-        "voting": {"approved", "rejected", "withdrawn", "superseded"},
+        "backtesting": {"pending", "voting", "withdrawn", "superseded"},
+        "pending": {"voting", "withdrawn", "superseded"},
+        "voting": {"approved", "rejected", "no_quorum", "withdrawn", "superseded"},
         "approved": {"exported", "superseded"},
         "exported": {"executed", "superseded"},
     }
-    assert {k for k, v in TRANSITIONS.items() if not v} == {"rejected", "executed", "withdrawn", "superseded"}
+    assert {k for k, v in TRANSITIONS.items() if not v} == {
+        "rejected",
+        "no_quorum",
+        "executed",
+        "withdrawn",
+        "superseded",
+    }
 
 
 @pytest.mark.parametrize("before,after", PAIRS)
@@ -36,12 +47,63 @@ def test_every_transition_is_allowed_or_refused_by_the_model_layer(aave, contrib
     proposal.refresh_from_db()
     proposal.status = after  # a caller that skips set_status and the services
     if after in TRANSITIONS[before]:
+        give_what_the_status_needs(proposal, after)
         proposal.save()
         assert Proposal.objects.get(pk=proposal.pk).status == after
     else:
         with pytest.raises(IllegalTransitionError):
             proposal.save()
         assert Proposal.objects.get(pk=proposal.pk).status == before
+
+
+def give_what_the_status_needs(proposal: Proposal, status: str) -> None:
+    """Voting needs its window and snapshot; an outcome its decision time; approval its timelock."""
+    now = timezone.now()
+    if status in (S.PENDING, S.VOTING):
+        proposal.power_snapshot = take_proposal_snapshot(label="test")
+        proposal.voting_opens_at, proposal.voting_ends_at = now, now + timedelta(days=3)
+    if status in (S.APPROVED, S.REJECTED, S.NO_QUORUM):
+        proposal.decided_at = now
+    if status == S.APPROVED:
+        proposal.timelock_ends_at = now + timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    "status,message",
+    [
+        (S.PENDING, "without its power snapshot and voting window"),
+        (S.VOTING, "without its power snapshot and voting window"),
+        (S.APPROVED, "without a decision time"),
+        (S.REJECTED, "without a decision time"),
+        (S.NO_QUORUM, "without a decision time"),
+    ],
+)
+def test_the_model_refuses_a_status_without_what_it_needs(aave, contributor, status, message):
+    proposal = make_proposal(aave, contributor, ltv="0.8")
+    before = {S.PENDING: S.BACKTESTING, S.VOTING: S.PENDING}.get(status, S.VOTING)
+    Proposal.objects.filter(pk=proposal.pk).update(status=before)
+    proposal.refresh_from_db()
+    proposal.status = status
+    with pytest.raises(IllegalTransitionError, match=message):
+        proposal.save()
+
+
+def test_an_approval_needs_the_end_of_its_timelock(aave, contributor):
+    proposal = make_proposal(aave, contributor, S.VOTING, ltv="0.8")
+    proposal.status, proposal.decided_at = S.APPROVED, timezone.now()
+    with pytest.raises(IllegalTransitionError, match="without the end of its timelock"):
+        proposal.save()
+
+
+def test_the_votes_rules_and_times_are_written_once(aave, contributor):
+    proposal = make_proposal(aave, contributor, S.VOTING, ltv="0.8")
+    proposal.quorum = Decimal("0.01")
+    with pytest.raises(IllegalTransitionError, match="quorum is fixed once set"):
+        proposal.save()
+    proposal.refresh_from_db()
+    proposal.voting_ends_at += timedelta(days=30)
+    with pytest.raises(IllegalTransitionError, match="voting_ends_at is fixed once set"):
+        proposal.save()
 
 
 def test_set_status_names_where_it_may_go(aave, contributor):
@@ -152,16 +214,70 @@ def test_voting_does_not_open_before_the_backtest_is_complete(aave, contributor)
     with pytest.raises(ValidationError, match="no complete backtest run"):
         open_voting(proposal=proposal)
     with pytest.raises(ValidationError, match="no complete backtest run"):
-        services.transition_proposal(proposal=proposal, to=S.VOTING, actor=None, backtest=run)
+        services.schedule_voting(proposal=proposal, actor=None, backtest=run)
+    with pytest.raises(ValidationError, match="made by schedule_voting"):
+        services.transition_proposal(proposal=proposal, to=S.VOTING, actor=None)
     assert Proposal.objects.get(pk=proposal.pk).status == S.BACKTESTING
 
 
-def test_open_voting_records_when_voting_started(aave, contributor):
+def test_a_complete_backtest_schedules_voting_after_the_policys_delay(aave, contributor):
+    proposal = make_proposal(aave, contributor, S.BACKTESTING, ltv="0.8")
+    complete_backtest(proposal)
+    before = timezone.now()
+    open_voting(proposal=proposal)
+    proposal.refresh_from_db()
+    policy = aave.policy
+    assert proposal.status == S.PENDING and proposal.voting_started_at is None
+    assert before + policy.voting_delay <= proposal.voting_opens_at <= timezone.now() + policy.voting_delay
+    assert proposal.voting_ends_at == proposal.voting_opens_at + policy.voting_period
+    assert (proposal.quorum, proposal.approval_threshold, proposal.timelock) == (
+        policy.quorum,
+        policy.approval_threshold,
+        policy.timelock,
+    )
+    with pytest.raises(ValidationError, match="opens at"):
+        services.start_voting(
+            proposal=proposal, actor=None, now=proposal.voting_opens_at - timedelta(seconds=1)
+        )
+    services.start_voting(proposal=proposal, actor=None, now=proposal.voting_opens_at)
+    proposal.refresh_from_db()
+    assert proposal.status == S.VOTING and proposal.voting_started_at == proposal.voting_opens_at
+
+
+def test_a_zero_voting_delay_opens_the_vote_at_once(aave, contributor):
+    GovernancePolicy.objects.filter(market=aave).update(voting_delay=timedelta(0))
     proposal = make_proposal(aave, contributor, S.BACKTESTING, ltv="0.8")
     complete_backtest(proposal)
     open_voting(proposal=proposal)
     proposal.refresh_from_db()
-    assert proposal.status == S.VOTING and proposal.voting_started_at is not None
+    assert proposal.status == S.VOTING and proposal.voting_started_at == proposal.voting_opens_at
+
+
+def test_a_later_policy_edit_does_not_reach_a_running_vote(aave, contributor):
+    proposal = make_proposal(aave, contributor, S.VOTING, ltv="0.8")
+    GovernancePolicy.objects.filter(market=aave).update(quorum=Decimal("0.9"), timelock=timedelta(days=30))
+    proposal.refresh_from_db()
+    assert (proposal.quorum, proposal.timelock) == (Decimal("0.2"), timedelta(days=1))
+
+
+def test_the_export_waits_for_the_end_of_the_timelock(aave, contributor):
+    proposal = make_proposal(aave, contributor, S.APPROVED, ltv="0.8")
+    assert proposal.timelock_ends_at == proposal.decided_at + proposal.timelock
+    with pytest.raises(ValidationError, match="is in its timelock until"):
+        services.transition_proposal(
+            proposal=proposal, to=S.EXPORTED, actor=None, now=proposal.timelock_ends_at - timedelta(seconds=1)
+        )
+    assert Proposal.objects.get(pk=proposal.pk).status == S.APPROVED
+    services.transition_proposal(proposal=proposal, to=S.EXPORTED, actor=None, now=proposal.timelock_ends_at)
+    assert Proposal.objects.get(pk=proposal.pk).status == S.EXPORTED
+
+
+@pytest.mark.parametrize("to", [S.APPROVED, S.REJECTED, S.NO_QUORUM])
+def test_no_service_approves_or_rejects_by_hand(aave, contributor, to):
+    proposal = make_proposal(aave, contributor, S.VOTING, ltv="0.8")
+    with pytest.raises(ValidationError, match="computed from the votes"):
+        services.transition_proposal(proposal=proposal, to=to, actor=None)
+    assert Proposal.objects.get(pk=proposal.pk).status == S.VOTING
 
 
 def test_executing_makes_the_version_live_and_supersedes_the_other_open_proposals(

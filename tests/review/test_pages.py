@@ -177,7 +177,7 @@ def test_only_administrators_open_voting_and_record_execution(aave, contributor,
     assert Proposal.objects.get(pk=proposal.pk).status == S.BACKTESTING  # no complete backtest yet
     complete_backtest(proposal)
     client_for(admin_user).post(reverse("review:open_voting", args=[proposal.pk]))
-    assert Proposal.objects.get(pk=proposal.pk).status == S.VOTING
+    assert Proposal.objects.get(pk=proposal.pk).status == S.PENDING  # voting opens after the delay
     exported = make_proposal(aave, contributor, S.EXPORTED, reserve_factor="0.2")
     tx = {"tx_hash": "0x" + "12" * 32}
     assert client_for(contributor).post(reverse("review:execute", args=[exported.pk]), tx).status_code == 403
@@ -251,6 +251,7 @@ def test_the_proposal_page_shows_its_audit_history(aave, contributor, voter):
     assert [(row.action, row.data.get("to")) for row in history] == [
         ("proposal.created", None),
         ("proposal.submitted", None),
+        ("proposal.transition", "pending"),
         ("proposal.transition", "voting"),
     ]
 

@@ -16,8 +16,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from eth_account import Account
 
 from governance.models import GovernancePolicy, Guardrail, Member
+from governance.services import set_address, set_power
 from proposals import services
 from proposals.models import Market, Proposal
 from review.services import submit_proposal
@@ -242,6 +244,23 @@ MARKETS: list[dict[str, Any]] = [
     },
 ]
 
+# TEST KEYS, PUBLIC: the first two accounts every Hardhat and Anvil node prints at start. They
+# sign the demo's wallet votes (cast_demo_votes, the browser tests); never send funds to them.
+DEMO_WALLET_KEYS = {
+    "voter1": "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "voter2": "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+}
+DEMO_WALLETS = {name: Account.from_key(key).address for name, key in DEMO_WALLET_KEYS.items()}
+# The demo market's policy: short periods so that the delay, the vote and the timelock visibly
+# run on the demo site (the other markets keep the defaults: days).
+DEMO_POLICY = {
+    "voting_delay": timedelta(seconds=30),
+    "voting_period": timedelta(minutes=3),
+    "vote_extension": timedelta(minutes=1),
+    "timelock": timedelta(minutes=2),
+}
+DEMO_MARKET = "aave-v3-ethereum-weth"
+
 USERS = [
     # username, role, voting power, staff
     ("admin", Member.Role.ADMINISTRATOR, "0", True),
@@ -271,7 +290,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD!r} unless changed since):")
         for name, role, power, _ in USERS:
             self.stdout.write(
-                f"  {name:<12} {role.label}" + (f", voting power {power}" if power != "0" else "")
+                f"  {name:<12} {role.label}"
+                + (f", voting power {power}" if power != "0" else "")
+                + (f", wallet {DEMO_WALLETS[name]} (a public test key)" if name in DEMO_WALLETS else "")
             )
 
     def _scenario_library(self, markets: dict[str, Market]) -> None:
@@ -304,7 +325,13 @@ class Command(BaseCommand):
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
-        Member.objects.get_or_create(user=user, defaults={"role": role, "voting_power": Decimal(power)})
+        member, created = Member.objects.get_or_create(user=user, defaults={"role": role})
+        if created:
+            # Through the services: the power makes a snapshot, the address is audited.
+            if username in DEMO_WALLETS:
+                set_address(member=member, address=DEMO_WALLETS[username], actor=None)
+            if Decimal(power) > 0:
+                set_power(member=member, power=Decimal(power), actor=None)
         return user
 
     def _market(self, spec: dict[str, Any], admin: Any) -> Market:
@@ -332,7 +359,9 @@ class Command(BaseCommand):
                 note="Initial: modelled on published values, not live",
             )
             services.bootstrap_live_version(version=version, actor=admin)
-        GovernancePolicy.objects.get_or_create(market=market)
+        GovernancePolicy.objects.get_or_create(
+            market=market, defaults=DEMO_POLICY if spec["slug"] == DEMO_MARKET else {}
+        )
         for parameter, (max_change, days) in spec["guardrails"].items():
             Guardrail.objects.get_or_create(
                 market=market,
