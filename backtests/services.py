@@ -45,6 +45,7 @@ from backtests.models import (
 from engine.errors import EngineError
 from proposals import services as proposal_services
 from proposals.models import IllegalTransitionError, Proposal
+from scenarios import services as scenario_services
 
 log = logging.getLogger(__name__)
 
@@ -56,33 +57,31 @@ class BacktestError(Exception):
 # -- start and dispatch ---------------------------------------------------------------------
 
 
-def start_backtest(
-    *, proposal, user=None, n_paths: int | None = None, seed: int | None = None
-) -> BacktestRun:
+def start_backtest(*, proposal, user=None) -> BacktestRun:
     """Create a PENDING run of the proposal (proposed vs live version) and queue its dispatch on
-    commit. If a run of this proposal is already pending or running, return it instead."""
+    commit. If a run of this proposal is already pending or running, return it instead.
+
+    The run takes its seed, paths and chunk size from the market's default stress pack (the
+    market's baseline: every proposal of the market runs on the same paths and book); the
+    dispatch fixes them in the manifest."""
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
         running = proposal.backtest_runs.exclude(status__in=FINISHED).first()
         if running is not None:
             return running
+        pack = scenario_services.default_pack(proposal.market)
         run = BacktestRun.objects.create(
             proposal=proposal,
             proposed_version=proposal.proposed_version,
             live_version=proposal.live_version,
-            seed=seed if seed is not None else _new_seed(),
-            n_paths=n_paths or settings.BACKTEST_PATHS,
-            chunk_paths=0,
+            # Without a pack the dispatch fails the run, saying so.
+            seed=pack.seed if pack else 0,
+            n_paths=pack.n_paths if pack else 0,
+            chunk_paths=pack.chunk_paths if pack else 0,
             created_by=user,
         )
         transaction.on_commit(lambda: _send_dispatch(run.pk))
     return run
-
-
-def _new_seed() -> int:
-    if settings.BACKTEST_SEED is not None:
-        return int(settings.BACKTEST_SEED)
-    return int(np.random.SeedSequence().entropy % 2**63)
 
 
 def _send_dispatch(run_id: int) -> None:
@@ -108,6 +107,8 @@ def dispatch_backtest(*, run_id: int) -> None:
         if run.status != RunStatus.PENDING:
             return
         run.manifest = manifest
+        run.seed = manifest["seed"]
+        run.n_paths = manifest["chunking"]["n_paths"]
         run.chunk_paths = manifest["chunking"]["chunk_paths"]
         chunks = chunks_of(run)
         run.chunks_total = len(chunks)

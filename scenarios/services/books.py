@@ -11,7 +11,7 @@ from django.db import transaction
 
 from engine.books import book_arrays, parse_book_csv, summarize_book, synthetic_book
 from scenarios import charts
-from scenarios.models import Book
+from scenarios.models import Book, StressPack
 
 
 def encode_book(arrays: dict[str, np.ndarray]) -> bytes:
@@ -65,7 +65,7 @@ def _store_book(
         Book.objects.filter(market=market, is_default=True).update(is_default=False)
     n = int(next(iter(arrays.values())).shape[0])
     blob = encode_book(arrays)
-    return Book.objects.create(
+    book = Book.objects.create(
         market=market,
         name=name,
         kind=kind,
@@ -80,6 +80,11 @@ def _store_book(
         sha256=book_sha256(arrays),
         summary=_summarize(arrays, market.mechanism, price, threshold),
     )
+    if book.is_default:
+        # The market's default book is the one its runs use from now on: the default pack's
+        # book changes, and with it the market's baseline (docs/review.md).
+        StressPack.objects.filter(market=market, is_default=True).update(book=book)
+    return book
 
 
 def import_book(

@@ -26,7 +26,7 @@ from review.services import submit_proposal
 from scenarios import services as scenario_services
 from scenarios.models import Book, StressPack
 from scenarios.services import decode_book
-from tests.backtests.conftest import make_book, make_pack, scenario_spec
+from tests.backtests.conftest import make_book, make_pack, scenario_spec, set_baseline
 from tests.proposals.factories import PASSWORD, make_market, make_proposal, make_user
 
 
@@ -54,8 +54,7 @@ def admin(db):
 
 
 def submitted(market, author, settings, django_capture_on_commit_callbacks) -> BacktestRun:
-    settings.BACKTEST_PATHS = 12
-    settings.BACKTEST_CHUNK_PATHS = 5
+    set_baseline(market, n_paths=12, chunk_paths=5)
     settings.BACKTEST_N_BOOT = 20
     proposal = make_proposal(market, author, liquidation_threshold="0.80", ltv="0.78")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -484,7 +483,8 @@ def test_every_mechanism_runs_from_its_versions_to_stored_results(
     market = make_market(mechanism)
     scenario_services.generate_book(market=market, n=300, seed=3, generator=generator)
     make_pack(market, [scenario_spec("storm", 2.5, 24, lam=40.0)])
-    settings.BACKTEST_PATHS, settings.BACKTEST_CHUNK_PATHS, settings.BACKTEST_N_BOOT = 6, 3, 10
+    set_baseline(market, n_paths=6, chunk_paths=3)
+    settings.BACKTEST_N_BOOT = 10
     proposal = make_proposal(market, author)
     with django_capture_on_commit_callbacks(execute=False):
         submit_proposal(proposal=proposal, actor=author)
