@@ -265,6 +265,18 @@ def _generator(s: dict) -> compute.GenerateChunk:
     return generate_chunk
 
 
+def start_price(run) -> float:
+    """The starting price of a run: the price its book is valued at (``Book.summary``), else
+    the median start price of its first scenario's paths."""
+    summary = Book.objects.filter(pk=run.manifest["book"]["id"]).values_list("summary", flat=True).first()
+    if summary and summary.get("price"):
+        return float(summary["price"])
+    first = run.comparisons.filter(scenario_index=0).values_list("series", flat=True).first()
+    if first and first.get("price"):
+        return float(first["price"]["p50"][0])
+    raise EngineError(f"run {run.pk}: no starting price (its book records none and no scenario is stored)")
+
+
 def book_arrays(book_row) -> dict[str, np.ndarray]:
     return scenario_services.decode_book(book_row.data)
 

@@ -26,12 +26,12 @@ from celery import group
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 # backtests.tasks imports this module too: a task's body calls its service, and a service sends
 # the next tasks. The one cycle between modules of an app, named in .importlinter.
-from backtests import compute, tasks
+from backtests import compute, hurt, tasks
 from backtests import inputs as run_inputs
 from backtests.models import (
     FINISHED,
@@ -359,7 +359,15 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
 
 
 def finish_backtest(*, run_id: int) -> bool:
-    """Mark the run COMPLETE once every scenario's results are stored, and open the vote."""
+    """Mark the run COMPLETE once every scenario's results are stored, and open the vote; first
+    store who the proposal hurts at the starting price (outside the run's lock)."""
+    run = BacktestRun.objects.filter(pk=run_id).first()
+    if run is not None and run.status == RunStatus.RUNNING and not run.who_gets_hurt:
+        try:
+            store_who_gets_hurt(run)
+        except (EngineError, ValueError) as exc:
+            # The run's results stand without it; the page says it is missing.
+            log.warning("run %s: who gets hurt not computed: %s", run_id, exc)
     with transaction.atomic():
         run = BacktestRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status != RunStatus.RUNNING:
@@ -375,6 +383,18 @@ def finish_backtest(*, run_id: int) -> bool:
         run.save(update_fields=["status", "finished_at", "last_progress_at"])
         _open_voting(run)
     return True
+
+
+def store_who_gets_hurt(run: BacktestRun) -> dict:
+    """Compute and store who the proposal hurts (backtests.hurt) at the starting price: the
+    price the run's book is valued at, else the first scenario's median start price."""
+    inputs = run_inputs.load_inputs(run)
+    price = run_inputs.start_price(run)
+    first = inputs.scenarios[0]
+    data = hurt.who_gets_hurt(run.manifest["mechanism"], first.live, first.proposed, inputs.book, price)
+    BacktestRun.objects.filter(pk=run.pk).update(who_gets_hurt=data)
+    run.who_gets_hurt = data
+    return data
 
 
 def pack_results(run: BacktestRun, f: compute.ScenarioResults) -> dict[str, bytes]:
@@ -516,15 +536,83 @@ def progress(run: BacktestRun) -> dict:
         "id": run.pk,
         "status": run.status,
         "status_label": run.get_status_display(),
+        "proposal_status": run.proposal.status,
+        "proposal_status_label": run.proposal.get_status_display(),
         "complete": run.is_complete,
         "finished": run.is_finished,
         "chunks_done": run.chunks_done,
         "chunks_total": run.chunks_total,
         "elapsed_seconds": run.elapsed_seconds(now),
-        "eta_seconds": run.eta_seconds(now),
+        "eta_seconds": eta_seconds(run, now),
         "stuck": run.is_stuck(now),
         "error": run.error,
     }
+
+
+def _seconds_per_path(run_id: int) -> tuple[dict[int, float], dict[int, int], float]:
+    """Of a run's stored chunks: compute seconds per path by scenario, paths stored by
+    scenario, and the seconds summed over every chunk."""
+    rows = (
+        ChunkResult.objects.filter(run_id=run_id)
+        .values("scenario_index")
+        .annotate(seconds=Sum("seconds"), paths=Sum(F("path_stop") - F("path_start")))
+    )
+    cost = {r["scenario_index"]: r["seconds"] / max(r["paths"], 1) for r in rows}
+    paths = {r["scenario_index"]: r["paths"] for r in rows}
+    return cost, paths, sum(r["seconds"] for r in rows)
+
+
+def _prior_run(run: BacktestRun) -> BacktestRun | None:
+    """The latest complete run of the market on the same baseline: its chunks took as long."""
+    sha = (run.manifest.get("pack") or {}).get("sha256")
+    if not sha:
+        return None
+    return (
+        BacktestRun.objects.filter(
+            status=RunStatus.COMPLETE, proposal__market_id=run.proposal.market_id, manifest__pack__sha256=sha
+        )
+        .exclude(pk=run.pk)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def eta_seconds(run: BacktestRun, now=None) -> float | None:
+    """Time left: the work left, scenario by scenario, over the rate the workers do work.
+
+    A scenario's cost per path is this run's own where a chunk of it is stored, else the last
+    complete run's on the same baseline (scaled by how much faster or slower this run goes on
+    the scenarios both have), else this run's mean; the rate is the compute seconds stored per
+    second elapsed. Extrapolating from the chunks done alone promised seconds for what took
+    minutes when a slow scenario (a thin-depth shock) came last. None before anything is known.
+    """
+    elapsed = run.elapsed_seconds(now)
+    if run.is_finished or elapsed is None or not run.manifest.get("scenarios"):
+        return None
+    cost, stored, work_done = _seconds_per_path(run.pk)
+    prior = _prior_run(run)
+    prior_cost, _, prior_work = _seconds_per_path(prior.pk) if prior is not None else ({}, {}, 0.0)
+    shared = [s for s in cost if s in prior_cost and prior_cost[s] > 0]
+    speed = sum(cost[s] for s in shared) / sum(prior_cost[s] for s in shared) if shared else 1.0
+    mean = work_done / max(sum(stored.values()), 1) if stored else None
+    left = 0.0
+    for s in run.manifest["scenarios"]:
+        paths_left = s["n_paths"] - stored.get(s["index"], 0)
+        if paths_left <= 0:
+            continue
+        per_path = cost.get(s["index"])
+        if per_path is None:
+            per_path = prior_cost[s["index"]] * speed if s["index"] in prior_cost else mean
+        if per_path is None:
+            return None
+        left += per_path * paths_left
+    if work_done > 0 and elapsed > 0:
+        rate = work_done / elapsed
+    elif prior is not None and prior_work > 0 and prior.elapsed_seconds():
+        rate = prior_work / prior.elapsed_seconds()
+    else:
+        return None
+    return left / rate
 
 
 @dataclass(frozen=True)

@@ -86,13 +86,13 @@ def count(x: float | None, *, signed: bool = False) -> str:
     return f"{_sign(x, signed)}{text}"
 
 
-def decimal(x: Decimal | float | int | None) -> str:
+def decimal(x: Decimal | float | int | None, *, signed: bool = False) -> str:
     """An exact parameter value with its integer part grouped: ``1,800,000``, ``0.835``."""
     if x is None:
         return DASH
     d = Decimal(x) if not isinstance(x, Decimal) else x
     text = exact(d)
-    sign = MINUS if text.startswith("-") else ""
+    sign = MINUS if text.startswith("-") else "+" if signed and d > 0 else ""
     whole, dot, frac = text.lstrip("-").partition(".")
     return f"{sign}{int(whole):,}{dot}{frac}"
 
@@ -106,7 +106,7 @@ def number(x: Any, unit: str, *, signed: bool = False, reference: float | None =
     if unit == "count":
         return count(None if x is None else float(x), signed=signed)
     if unit == "decimal":
-        return decimal(x)
+        return decimal(x, signed=signed)
     raise ValueError(f"unit must be one of {UNITS}; got {unit!r}")
 
 

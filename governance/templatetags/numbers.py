@@ -26,24 +26,29 @@ register = template.Library()
 UNIT_NAMES = {"USD": "USD", "share": "(share)", "count": "", "decimal": ""}
 
 
+def _float(x: Any) -> float | None:
+    # A missing template variable resolves to "": no value, not an error.
+    return None if x is None or x == "" else float(x)
+
+
 @register.filter
 def usd(x: Any) -> str:
-    return numbers.usd(None if x is None else float(x))
+    return numbers.usd(_float(x))
 
 
 @register.filter
 def pct(x: Any) -> str:
-    return numbers.share(None if x is None else float(x))
+    return numbers.share(_float(x))
 
 
 @register.filter
 def count(x: Any) -> str:
-    return numbers.count(None if x is None else float(x))
+    return numbers.count(_float(x))
 
 
 @register.filter
 def fig(x: Any, unit: str) -> str:
-    return numbers.number(x, unit)
+    return numbers.number(None if x == "" else x, unit)
 
 
 @register.filter
@@ -62,6 +67,7 @@ def _title(x: Any, unit: str) -> str:
 @register.simple_tag
 def num(x: Any, unit: str, signed: bool = False) -> SafeString:
     """The figure for people, its exact value on hover and in the table's CSV."""
+    x = None if x == "" else x
     return format_html(
         '<span class="n" title="{}" data-exact="{}">{}</span>',
         _title(x, unit),

@@ -209,7 +209,7 @@ def test_the_scenario_preview_is_a_fan_chart_of_seeded_paths(pack, market, staff
     r = staff.get(reverse("scenarios:scenario", args=[sc.pk]))
     assert r.status_code == 200
     html = r.content.decode()
-    assert '<script src="/static/js/plotly.min.js">' in html and not re.search(
+    assert '<script src="/static/js/plotly-basic.min.js">' in html and not re.search(
         r'<script[^>]+src="(https?:)?//', html
     )
     (chart,) = _charts(r)
