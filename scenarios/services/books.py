@@ -10,6 +10,7 @@ import numpy as np
 from django.db import transaction
 
 from engine.books import book_arrays, parse_book_csv, summarize_book, synthetic_book
+from governance import numbers
 from scenarios import charts
 from scenarios.models import Book, StressPack
 
@@ -174,21 +175,19 @@ def book_page(book) -> dict:
     """Rows of facts and figures for the book summary page (from the stored summary)."""
     s = book.summary
     total_coll = s.get("total_collateral")
+    money = "Total notional" if book.market.mechanism == "perp" else "Total debt"
     rows = [
-        ("Valued at", f"price {s.get('price'):,.6g} USD, threshold {s.get('threshold'):g}"),
+        ("Valued at", f"price {numbers.usd(s.get('price'))}, threshold {s.get('threshold'):g}"),
         (
             "Total collateral",
             ", ".join(f"{v:,.4f}" for v in total_coll)
             if isinstance(total_coll, list)
             else f"{total_coll:,.4f} units",
         ),
-        ("Total collateral (USD)", f"{s.get('total_collateral_usd', 0):,.0f}"),
-        (
-            "Total debt (USD)" if book.market.mechanism != "perp" else "Total notional (USD)",
-            f"{s.get('total_debt_usd', 0):,.0f}",
-        ),
-        ("Top-10 share", f"{s.get('top10_share', 0):.1%}"),
-        ("Liquidatable now (h < 1)", str(s.get("n_liquidatable"))),
+        ("Total collateral (USD)", numbers.usd(s.get("total_collateral_usd", 0))),
+        (money, numbers.usd(s.get("total_debt_usd", 0))),
+        ("Top-10 share", numbers.share(s.get("top10_share", 0))),
+        ("Liquidatable now (h < 1)", numbers.count(s.get("n_liquidatable"))),
         ("Lowest health factor", "—" if s.get("min_health") is None else f"{s['min_health']:.4f}"),
     ]
     figures = (
