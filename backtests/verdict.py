@@ -285,7 +285,7 @@ def hurt_sentence(hurt: dict[str, Any] | None) -> str:
     if not hurt:
         return ""
     newly, closer = hurt["newly_liquidatable"], hurt["closer"]
-    at = f"At the starting price ({numbers.usd(hurt['price'])})"
+    at = f"At the starting price ({numbers.price(hurt['price'])})"
     debt = hurt.get("debt_label", "debt")
     if newly["count"]:
         n = newly["count"]

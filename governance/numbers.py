@@ -10,6 +10,7 @@ Rules (docs/review.md, "Numbers for people"):
 - USD: ``$`` and a scale, K, M or B, with two decimals below 10 of the scale and one above
   (``$1.23M``, ``$169.5M``, ``$12.3K``); below a thousand, whole dollars (``$950``), cents
   below ten (``$3.47``). A difference carries its sign (``+$0.40M``, ``−$0.40M``).
+- price (USD per unit): whole dollars with separators (``$3,000``), cents below $100.
 - share (a probability, a fraction of something): a percentage with one decimal (``4.2 %``),
   two significant digits below 0.1 % (``0.042 %``); a difference of shares is in percentage
   points (``+1.2 pp``).
@@ -28,7 +29,7 @@ from typing import Any
 MINUS = "\u2212"  # the typographic minus sign: "−$0.4M", not "-$0.4M"
 DASH = "\u2014"
 SCALES = ((1e9, "B"), (1e6, "M"), (1e3, "K"))
-UNITS = ("USD", "share", "count", "decimal")
+UNITS = ("USD", "price", "share", "count", "decimal")
 
 
 def _sign(x: float, signed: bool) -> str:
@@ -59,6 +60,15 @@ def usd(x: float | None, *, signed: bool = False, reference: float | None = None
         # Nothing at this precision: no sign, and no scale unless an interval fixed one.
         return "$0" if reference is None else f"${text}{suffix}"
     return f"{_sign(x, signed)}${text}{suffix}"
+
+
+def price(x: float | None) -> str:
+    """A price, not an amount: whole dollars with separators (``$3,000``), cents below $100."""
+    if x is None or not math.isfinite(x):
+        return DASH
+    m = abs(x)
+    text = f"{m:,.0f}" if m >= 99.995 else f"{m:.2f}" if m >= 0.995 else f"{m:.4g}"
+    return f"{_sign(x, False)}${text}"
 
 
 def share(x: float | None, *, signed: bool = False) -> str:
@@ -101,6 +111,8 @@ def number(x: Any, unit: str, *, signed: bool = False, reference: float | None =
     """Dispatch on ``unit`` (USD, share, count, decimal)."""
     if unit == "USD":
         return usd(None if x is None else float(x), signed=signed, reference=reference)
+    if unit == "price":
+        return price(None if x is None else float(x))
     if unit == "share":
         return share(None if x is None else float(x), signed=signed)
     if unit == "count":

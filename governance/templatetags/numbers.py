@@ -23,7 +23,7 @@ from governance import numbers
 
 register = template.Library()
 
-UNIT_NAMES = {"USD": "USD", "share": "(share)", "count": "", "decimal": ""}
+UNIT_NAMES = {"USD": "USD", "price": "USD", "share": "(share)", "count": "", "decimal": ""}
 
 
 def _float(x: Any) -> float | None:

@@ -177,7 +177,7 @@ def book_page(book) -> dict:
     total_coll = s.get("total_collateral")
     money = "Total notional" if book.market.mechanism == "perp" else "Total debt"
     rows = [
-        ("Valued at", f"price {numbers.usd(s.get('price'))}, threshold {s.get('threshold'):g}"),
+        ("Valued at", f"price {numbers.price(s.get('price'))}, threshold {s.get('threshold'):g}"),
         (
             "Total collateral",
             ", ".join(f"{v:,.4f}" for v in total_coll)

@@ -88,3 +88,8 @@ def test_the_tags_put_the_exact_value_in_the_title_and_the_csv_attribute():
     assert 'data-exact="0.012">+1.2 pp</span>' in html
     assert 'data-exact="[100000, 250000]">[+$100.0K, +$250.0K]</span>' in html
     assert html.endswith(" $169.5M 4.2 % 427 $169.5M")
+
+
+def test_a_price_is_whole_dollars_with_separators():
+    assert numbers.price(3000.0) == "$3,000"
+    assert numbers.price(42.5) == "$42.50"
