@@ -28,12 +28,18 @@ def test_the_author_submits_and_watches_the_panel_fill_in_results_without_a_relo
     page.click("form[action$='/submit/'] button")
     page.wait_for_selector("#backtest-panel[data-run]")
     page.evaluate("window.__notReloaded = true")
-    # The panel polls and replaces itself: the results appear while the page stays the same.
-    page.wait_for_selector("table.backtest-results", timeout=90_000)
+    assert page.inner_text("#proposal-status") == "Backtesting"
+    # The panel polls and the page replaces its live parts: the verdict appears and the status
+    # badge turns to Voting while the page stays the same.
+    page.wait_for_selector("#verdict-table", timeout=90_000)
+    page.wait_for_function("document.getElementById('proposal-status').dataset.status === 'voting'")
+    assert page.inner_text("#proposal-status") == "Voting"
     assert page.evaluate("window.__notReloaded") is True
     run = BacktestRun.objects.get(proposal=proposal)
     assert run.status == "complete"
-    assert page.locator("table.backtest-results").count() == 2
     assert "Complete" in page.inner_text("#backtest-status")
+    page.click("#full-results summary")
+    assert page.locator("table.backtest-results").count() == 2
+    page.click("#charts summary")
     page.wait_for_selector(f"#bt-chart-{run.pk}-1 .main-svg")  # Plotly, from our static files
     assert page.locator("#backtest-progress").count() == 0

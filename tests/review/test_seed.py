@@ -1,4 +1,4 @@
-"""seed_demo: the four markets with their parameters, the demo users, two proposals; idempotent."""
+"""seed_demo: the four markets with their parameters, the demo users, three proposals; idempotent."""
 
 from io import StringIO
 
