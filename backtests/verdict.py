@@ -203,6 +203,9 @@ def sentence_of(rows: Sequence[Row]) -> str:
     return f"Across {n} scenario{'s' if n != 1 else ''} the proposal {raise_part}, {lower_part}, and {cost}."
 
 
+SHORT_LABELS = {"riskier": "Riskier", "safer": "Safer", "mixed": "Mixed", "unclear": "No clear difference"}
+
+
 def label_of(rows: Sequence[Row]) -> tuple[str, str]:
     """Riskier, safer, mixed or unclear, from the significant moves of expected bad debt and
     CVaR99 across scenarios."""
@@ -270,6 +273,7 @@ def headline(scenarios: Sequence[StoredScenario]) -> dict[str, Any] | None:
     return {
         "label": label,
         "label_text": text,
+        "label_short": SHORT_LABELS[label],
         "diff": cell.diff,
         "significant": cell.significant,
         "effect": cell.effect,

@@ -177,7 +177,11 @@ def test_the_list_shows_each_proposals_status_and_headline_verdict(runs, voter):
     for run in runs:
         row = re.search(rf'<tr data-proposal="{run.proposal_id}">(.*?)</tr>', html, re.S)[1]
         assert "Voting" in row and "CVaR99" in row
-        assert ("significant" in row) or ("not significant" in row)
+        cvar = [c.paired["bad_debt_cvar99"] for c in run.comparisons.all()]
+        significant = [p for p in cvar if p["ci_low"] > 0.5 or p["ci_high"] < -0.5]
+        shown = max(significant or cvar, key=lambda p: abs(p["diff"]))
+        assert f'data-exact="{numbers.exact(shown["diff"])}"' in row
+        assert ("not significant" in row) == (not significant)
 
 
 def test_the_market_page_shows_approved_changes_with_their_verdicts(runs, voter, market):
