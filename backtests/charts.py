@@ -5,54 +5,41 @@ from __future__ import annotations
 from typing import Any
 
 from backtests.models import BacktestRun
+from backtests.verdict import HIGHER, LOWER, Figure, cell_of
 
-# The figures the panel shows per scenario: (summary key, label, unit).
+# The figures the full table of a scenario shows: (summary key, label, unit, which way is better).
 HEADLINE = (
-    ("mean_bad_debt", "Mean realized bad debt", "USD"),
-    ("bad_debt_var99", "Bad debt VaR 99 %", "USD"),
-    ("bad_debt_cvar99", "Bad debt CVaR 99 %", "USD"),
-    ("mean_unrealized_bad_debt", "Mean unrealized bad debt at horizon", "USD"),
-    ("p_bad_debt", "Probability of any bad debt", "share"),
-    ("p_insolvency", "Probability of insolvency", "share"),
-    ("liquidations_at_risk", "Liquidations at risk (95th pct of volume)", "USD"),
-    ("mean_n_liq", "Mean liquidations per path", "count"),
-    ("mean_penalty", "Mean penalty paid by borrowers", "USD"),
-    ("mean_n_unprofitable", "Mean liquidatable but unprofitable", "count"),
-    ("borrowing_power", "Borrowing power at the start price (no interval: not path-dependent)", "USD"),
+    ("mean_bad_debt", "Expected bad debt (mean realized)", "USD", LOWER),
+    ("bad_debt_var99", "Bad debt VaR 99 %", "USD", LOWER),
+    ("bad_debt_cvar99", "Bad debt CVaR 99 %", "USD", LOWER),
+    ("mean_unrealized_bad_debt", "Mean unrealized bad debt at horizon", "USD", LOWER),
+    ("p_bad_debt", "Probability of any bad debt", "share", LOWER),
+    ("p_insolvency", "Probability of insolvency", "share", LOWER),
+    ("liquidations_at_risk", "Liquidations at risk (95th pct of volume)", "USD", LOWER),
+    ("mean_n_liq", "Mean liquidations per path", "count", LOWER),
+    ("mean_penalty", "Mean penalty paid by borrowers", "USD", LOWER),
+    ("mean_n_unprofitable", "Mean liquidatable but unprofitable", "count", LOWER),
+    ("borrowing_power", "Borrowing power at the start price (exact: no paths)", "USD", HIGHER),
 )
 
 
 def scenario_tables(run: BacktestRun) -> list[dict[str, Any]]:
-    """Per scenario: live, proposed, difference and its 95 % bootstrap interval per figure."""
-    results = {(r.scenario_index, r.role): r for r in run.results.defer("per_path")}
+    """Per scenario: live, proposed, difference and its 95 % bootstrap interval per figure,
+    coloured by backtests.verdict's rule (better or worse only where the interval excludes 0)."""
+    n_paths = {s["index"]: s["n_paths"] for s in run.manifest.get("scenarios", [])}
     out = []
-    for comp in run.comparisons.all():
-        live = results[(comp.scenario_index, "live")].summary
+    for comp in run.comparisons.only("scenario_index", "scenario_name", "paired"):
         rows = []
-        for key, label, unit in HEADLINE:
+        for key, label, unit, better in HEADLINE:
             p = comp.paired.get(key)
             if p is None:
                 continue
-            rows.append(
-                {
-                    "key": key,
-                    "label": label,
-                    "unit": unit,
-                    "live": p["a"],
-                    "proposed": p["b"],
-                    "diff": p["diff"],
-                    "ci_low": p["ci_low"],
-                    "ci_high": p["ci_high"],
-                    "significant": p["ci_low"] is not None
-                    and p["ci_high"] is not None
-                    and (p["ci_low"] > 0 or p["ci_high"] < 0),
-                }
-            )
+            rows.append({"label": label, "cell": cell_of(Figure(key, label, unit, better, ""), p)})
         out.append(
             {
                 "index": comp.scenario_index,
                 "name": comp.scenario_name,
-                "n_paths": live.get("n_paths"),
+                "n_paths": n_paths.get(comp.scenario_index),
                 "rows": rows,
             }
         )

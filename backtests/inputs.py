@@ -39,9 +39,13 @@ def build_manifest(run) -> dict[str, Any]:
             f"market {market.slug} has no default stress pack; create one "
             f"(python manage.py help | grep pack) before backtesting"
         )
-    book = Book.objects.filter(market=market, is_default=True).first()
+    book = scenario_services.pack_book(pack)
     if book is None:
-        raise EngineError(f"market {market.slug} has no default position book; create one before backtesting")
+        raise EngineError(
+            f"market {market.slug} has no position book: its stress pack names none and it has no "
+            f"default book; create one before backtesting"
+        )
+    base = scenario_services.baseline(pack)
     scenarios = []
     for i, sc in enumerate(pack.ordered_scenarios()):
         m = scenario_services.scenario_manifest(sc)
@@ -58,19 +62,12 @@ def build_manifest(run) -> dict[str, Any]:
                 "prices": m["prices"],
                 "steps": steps,
                 "interval_seconds": interval,
-                "n_paths": 1 if kind == "replay" else run.n_paths,
+                "n_paths": 1 if kind == "replay" else pack.n_paths,
             }
         )
     if not scenarios:
         raise EngineError(f"the default stress pack of {market.slug} has no scenarios")
-    max_steps = max(s["steps"] for s in scenarios)
-    chunk_paths = compute.chunk_paths_for(
-        n_paths=run.n_paths,
-        max_steps=max_steps,
-        target_paths=settings.BACKTEST_CHUNK_PATHS,
-        memory_bytes=settings.BACKTEST_CHUNK_MEMORY_MB * 2**20,
-        n_positions=book.n_positions,
-    )
+    chunk_paths = _chunk_paths(pack, max(s["steps"] for s in scenarios), book.n_positions)
     versions = {"live": run.live_version, "proposed": run.proposed_version}
     chunks = compute.plan_chunks(
         paths_per_scenario=[s["n_paths"] for s in scenarios], chunk_paths=chunk_paths
@@ -81,7 +78,7 @@ def build_manifest(run) -> dict[str, Any]:
         "mechanism": market.mechanism,
         "market": market.slug,
         "collateral_asset": simulated_asset(market),
-        "seed": run.seed,
+        "seed": pack.seed,
         "rng": {
             "paths": "numpy default_rng([seed, 0, scenario_index, chunk_index]) (PCG64)",
             "bootstrap": "numpy default_rng([seed, 1, scenario_index])",
@@ -107,16 +104,37 @@ def build_manifest(run) -> dict[str, Any]:
         },
         "unmodelled_parameters": unmodelled(market.mechanism),
         "book": {"id": book.pk, "name": book.name, "sha256": book.sha256, "n_positions": book.n_positions},
-        "pack": {"id": pack.pk, "name": pack.name},
+        # The baseline (scenarios.services.baseline): a run whose pack sha256 differs from the
+        # market's default pack of today was made on an older one, and its page says so.
+        "pack": base,
         "scenarios": scenarios,
         "chunking": {
             "chunk_paths": chunk_paths,
             "chunks": len(chunks),
-            "n_paths": run.n_paths,
+            "n_paths": pack.n_paths,
             "memory_mb": settings.BACKTEST_CHUNK_MEMORY_MB,
         },
         "fields": list(RESULT_FIELDS),
     }
+
+
+def _chunk_paths(pack, max_steps: int, n_positions: int) -> int:
+    """The pack's chunk size, refused when a chunk would not fit BACKTEST_CHUNK_MEMORY_MB (the
+    pack fixes the chunk size: shrinking it here would draw other paths than the baseline's)."""
+    fits = compute.chunk_paths_for(
+        n_paths=pack.n_paths,
+        max_steps=max_steps,
+        target_paths=pack.chunk_paths,
+        memory_bytes=settings.BACKTEST_CHUNK_MEMORY_MB * 2**20,
+        n_positions=n_positions,
+    )
+    if fits < min(pack.chunk_paths, pack.n_paths):
+        raise EngineError(
+            f"the stress pack's {pack.chunk_paths} paths per chunk of {max_steps} steps do not fit "
+            f"BACKTEST_CHUNK_MEMORY_MB ({settings.BACKTEST_CHUNK_MEMORY_MB}); set the pack's paths per "
+            f"chunk to at most {fits}"
+        )
+    return pack.chunk_paths
 
 
 def _shape_of(scenario) -> tuple[int, int]:
@@ -245,6 +263,18 @@ def _generator(s: dict) -> compute.GenerateChunk:
         return paths.prices, paths.conditions
 
     return generate_chunk
+
+
+def start_price(run) -> float:
+    """The starting price of a run: the price its book is valued at (``Book.summary``), else
+    the median start price of its first scenario's paths."""
+    summary = Book.objects.filter(pk=run.manifest["book"]["id"]).values_list("summary", flat=True).first()
+    if summary and summary.get("price"):
+        return float(summary["price"])
+    first = run.comparisons.filter(scenario_index=0).values_list("series", flat=True).first()
+    if first and first.get("price"):
+        return float(first["price"]["p50"][0])
+    raise EngineError(f"run {run.pk}: no starting price (its book records none and no scenario is stored)")
 
 
 def book_arrays(book_row) -> dict[str, np.ndarray]:

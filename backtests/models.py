@@ -46,6 +46,9 @@ class BacktestRun(models.Model):
     # Everything needed to reproduce the figures: engine version, seeds, sha256 of every price
     # series and book, both versions' hashes, scenario definitions, chunking.
     manifest = models.JSONField(default=dict, blank=True)
+    # Who the proposal hurts at the starting price (backtests.hurt: the positions it makes
+    # liquidatable or moves 5 % closer), computed once when the run finishes.
+    who_gets_hurt = models.JSONField(default=dict, blank=True)
     # Celery ids of the chunk tasks, so that a cancel can revoke those still pending.
     task_ids = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
@@ -76,13 +79,6 @@ class BacktestRun(models.Model):
             return None
         end = self.finished_at or now or timezone.now()
         return max((end - self.started_at).total_seconds(), 0.0)
-
-    def eta_seconds(self, now=None) -> float | None:
-        """Time left, extrapolated from the chunks done so far; None before the first one."""
-        elapsed = self.elapsed_seconds(now)
-        if self.is_finished or elapsed is None or not self.chunks_done:
-            return None
-        return elapsed / self.chunks_done * (self.chunks_total - self.chunks_done)
 
     def is_stuck(self, now=None) -> bool:
         """No progress for BACKTEST_STUCK_SECONDS while not finished."""

@@ -26,12 +26,12 @@ from celery import group
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 # backtests.tasks imports this module too: a task's body calls its service, and a service sends
 # the next tasks. The one cycle between modules of an app, named in .importlinter.
-from backtests import compute, tasks
+from backtests import compute, hurt, tasks
 from backtests import inputs as run_inputs
 from backtests.models import (
     FINISHED,
@@ -45,6 +45,7 @@ from backtests.models import (
 from engine.errors import EngineError
 from proposals import services as proposal_services
 from proposals.models import IllegalTransitionError, Proposal
+from scenarios import services as scenario_services
 
 log = logging.getLogger(__name__)
 
@@ -56,33 +57,31 @@ class BacktestError(Exception):
 # -- start and dispatch ---------------------------------------------------------------------
 
 
-def start_backtest(
-    *, proposal, user=None, n_paths: int | None = None, seed: int | None = None
-) -> BacktestRun:
+def start_backtest(*, proposal, user=None) -> BacktestRun:
     """Create a PENDING run of the proposal (proposed vs live version) and queue its dispatch on
-    commit. If a run of this proposal is already pending or running, return it instead."""
+    commit. If a run of this proposal is already pending or running, return it instead.
+
+    The run takes its seed, paths and chunk size from the market's default stress pack (the
+    market's baseline: every proposal of the market runs on the same paths and book); the
+    dispatch fixes them in the manifest."""
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
         running = proposal.backtest_runs.exclude(status__in=FINISHED).first()
         if running is not None:
             return running
+        pack = scenario_services.default_pack(proposal.market)
         run = BacktestRun.objects.create(
             proposal=proposal,
             proposed_version=proposal.proposed_version,
             live_version=proposal.live_version,
-            seed=seed if seed is not None else _new_seed(),
-            n_paths=n_paths or settings.BACKTEST_PATHS,
-            chunk_paths=0,
+            # Without a pack the dispatch fails the run, saying so.
+            seed=pack.seed if pack else 0,
+            n_paths=pack.n_paths if pack else 0,
+            chunk_paths=pack.chunk_paths if pack else 0,
             created_by=user,
         )
         transaction.on_commit(lambda: _send_dispatch(run.pk))
     return run
-
-
-def _new_seed() -> int:
-    if settings.BACKTEST_SEED is not None:
-        return int(settings.BACKTEST_SEED)
-    return int(np.random.SeedSequence().entropy % 2**63)
 
 
 def _send_dispatch(run_id: int) -> None:
@@ -108,6 +107,8 @@ def dispatch_backtest(*, run_id: int) -> None:
         if run.status != RunStatus.PENDING:
             return
         run.manifest = manifest
+        run.seed = manifest["seed"]
+        run.n_paths = manifest["chunking"]["n_paths"]
         run.chunk_paths = manifest["chunking"]["chunk_paths"]
         chunks = chunks_of(run)
         run.chunks_total = len(chunks)
@@ -358,7 +359,15 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
 
 
 def finish_backtest(*, run_id: int) -> bool:
-    """Mark the run COMPLETE once every scenario's results are stored, and schedule the vote."""
+    """Mark the run COMPLETE once every scenario's results are stored, and schedule the vote;
+    first store who the proposal hurts at the starting price (outside the run's lock)."""
+    run = BacktestRun.objects.filter(pk=run_id).first()
+    if run is not None and run.status == RunStatus.RUNNING and not run.who_gets_hurt:
+        try:
+            store_who_gets_hurt(run)
+        except (EngineError, ValueError) as exc:
+            # The run's results stand without it; the page says it is missing.
+            log.warning("run %s: who gets hurt not computed: %s", run_id, exc)
     with transaction.atomic():
         run = BacktestRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status != RunStatus.RUNNING:
@@ -374,6 +383,18 @@ def finish_backtest(*, run_id: int) -> bool:
         run.save(update_fields=["status", "finished_at", "last_progress_at"])
         _open_voting(run)
     return True
+
+
+def store_who_gets_hurt(run: BacktestRun) -> dict:
+    """Compute and store who the proposal hurts (backtests.hurt) at the starting price: the
+    price the run's book is valued at, else the first scenario's median start price."""
+    inputs = run_inputs.load_inputs(run)
+    price = run_inputs.start_price(run)
+    first = inputs.scenarios[0]
+    data = hurt.who_gets_hurt(run.manifest["mechanism"], first.live, first.proposed, inputs.book, price)
+    BacktestRun.objects.filter(pk=run.pk).update(who_gets_hurt=data)
+    run.who_gets_hurt = data
+    return data
 
 
 def pack_results(run: BacktestRun, f: compute.ScenarioResults) -> dict[str, bytes]:
@@ -512,15 +533,83 @@ def progress(run: BacktestRun) -> dict:
         "id": run.pk,
         "status": run.status,
         "status_label": run.get_status_display(),
+        "proposal_status": run.proposal.status,
+        "proposal_status_label": run.proposal.get_status_display(),
         "complete": run.is_complete,
         "finished": run.is_finished,
         "chunks_done": run.chunks_done,
         "chunks_total": run.chunks_total,
         "elapsed_seconds": run.elapsed_seconds(now),
-        "eta_seconds": run.eta_seconds(now),
+        "eta_seconds": eta_seconds(run, now),
         "stuck": run.is_stuck(now),
         "error": run.error,
     }
+
+
+def _seconds_per_path(run_id: int) -> tuple[dict[int, float], dict[int, int], float]:
+    """Of a run's stored chunks: compute seconds per path by scenario, paths stored by
+    scenario, and the seconds summed over every chunk."""
+    rows = (
+        ChunkResult.objects.filter(run_id=run_id)
+        .values("scenario_index")
+        .annotate(seconds=Sum("seconds"), paths=Sum(F("path_stop") - F("path_start")))
+    )
+    cost = {r["scenario_index"]: r["seconds"] / max(r["paths"], 1) for r in rows}
+    paths = {r["scenario_index"]: r["paths"] for r in rows}
+    return cost, paths, sum(r["seconds"] for r in rows)
+
+
+def _prior_run(run: BacktestRun) -> BacktestRun | None:
+    """The latest complete run of the market on the same baseline: its chunks took as long."""
+    sha = (run.manifest.get("pack") or {}).get("sha256")
+    if not sha:
+        return None
+    return (
+        BacktestRun.objects.filter(
+            status=RunStatus.COMPLETE, proposal__market_id=run.proposal.market_id, manifest__pack__sha256=sha
+        )
+        .exclude(pk=run.pk)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def eta_seconds(run: BacktestRun, now=None) -> float | None:
+    """Time left: the work left, scenario by scenario, over the rate the workers do work.
+
+    A scenario's cost per path is this run's own where a chunk of it is stored, else the last
+    complete run's on the same baseline (scaled by how much faster or slower this run goes on
+    the scenarios both have), else this run's mean; the rate is the compute seconds stored per
+    second elapsed. Extrapolating from the chunks done alone promised seconds for what took
+    minutes when a slow scenario (a thin-depth shock) came last. None before anything is known.
+    """
+    elapsed = run.elapsed_seconds(now)
+    if run.is_finished or elapsed is None or not run.manifest.get("scenarios"):
+        return None
+    cost, stored, work_done = _seconds_per_path(run.pk)
+    prior = _prior_run(run)
+    prior_cost, _, prior_work = _seconds_per_path(prior.pk) if prior is not None else ({}, {}, 0.0)
+    shared = [s for s in cost if s in prior_cost and prior_cost[s] > 0]
+    speed = sum(cost[s] for s in shared) / sum(prior_cost[s] for s in shared) if shared else 1.0
+    mean = work_done / max(sum(stored.values()), 1) if stored else None
+    left = 0.0
+    for s in run.manifest["scenarios"]:
+        paths_left = s["n_paths"] - stored.get(s["index"], 0)
+        if paths_left <= 0:
+            continue
+        per_path = cost.get(s["index"])
+        if per_path is None:
+            per_path = prior_cost[s["index"]] * speed if s["index"] in prior_cost else mean
+        if per_path is None:
+            return None
+        left += per_path * paths_left
+    if work_done > 0 and elapsed > 0:
+        rate = work_done / elapsed
+    elif prior is not None and prior_work > 0 and prior.elapsed_seconds():
+        rate = prior_work / prior.elapsed_seconds()
+    else:
+        return None
+    return left / rate
 
 
 @dataclass(frozen=True)

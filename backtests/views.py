@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,8 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from backtests import services
-from backtests.models import BacktestRun
+from backtests.models import BacktestRun, RunStatus
 from backtests.panels import may_control, proposal_panel
+from governance import numbers
 from proposals.models import Proposal
 
 
@@ -38,6 +41,26 @@ def run_progress(request: HttpRequest, pk: int) -> JsonResponse:
 def run_manifest(request: HttpRequest, pk: int) -> JsonResponse:
     run = get_object_or_404(_visible_runs(request), pk=pk)
     return JsonResponse({"run": run.pk, "status": run.status, "manifest": run.manifest})
+
+
+@login_required
+@require_GET
+def run_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every stored figure of a complete run, exact: one row per scenario and figure."""
+    run = get_object_or_404(_visible_runs(request), pk=pk, status=RunStatus.COMPLETE)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-results.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["scenario_index", "scenario", "figure", "live", "proposed", "difference", "ci_low", "ci_high"]
+    )
+    for comp in run.comparisons.only("scenario_index", "scenario_name", "paired"):
+        for key, p in sorted(comp.paired.items()):
+            values = [p.get(k) for k in ("a", "b", "diff", "ci_low", "ci_high")]
+            writer.writerow(
+                [comp.scenario_index, comp.scenario_name, key, *(numbers.exact(v) for v in values)]
+            )
+    return response
 
 
 @login_required

@@ -90,8 +90,12 @@ def build_market(args: argparse.Namespace):
     result = scenario_services.import_price_file(path=PRICES, symbol="ETHUSDT")
     series = getattr(result, "series", None) or scenario_services.get_series("ETHUSDT-1h")
     book_debt = 1e8
-    scenario_services.create_stress_pack(
+    pack = scenario_services.create_stress_pack(
         market=market, series=series, depth_usd=5 * book_debt, start_price=2000.0, n_steps=args.steps
+    )
+    # The pack fixes every run's seed, paths and chunk size (the market's baseline).
+    type(pack).objects.filter(pk=pack.pk).update(
+        seed=args.seed, n_paths=args.paths, chunk_paths=args.chunk_paths
     )
     scenario_services.generate_book(
         market=market,
@@ -159,13 +163,11 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
 
 
 def time_run(market, author, n_workers: int, seed: int, log_dir: Path) -> dict:
-    from django.conf import settings
-
     from backtests.models import BacktestRun
     from governance.celery import app
     from proposals import services
+    from review.services import submit_proposal
 
-    settings.BACKTEST_SEED = seed
     app.control.purge()
     log_dir = log_dir / f"{n_workers}-workers-{time.strftime('%H%M%S')}"  # one folder per timed run
     log_dir.mkdir()
@@ -176,7 +178,7 @@ def time_run(market, author, n_workers: int, seed: int, log_dir: Path) -> dict:
             author=author, market=market, title=f"bench {n_workers}", rationale="benchmark", values=values
         )
         t0 = time.perf_counter()
-        services.submit_proposal(proposal=proposal, actor=author)
+        submit_proposal(proposal=proposal, actor=author)
         run = BacktestRun.objects.get(proposal=proposal)
         while True:
             run.refresh_from_db()

@@ -50,6 +50,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files, compressed (gzip) and cached for a year under their hashed names, from the
+    # same process, with or without DEBUG (docs/review.md, "Fast pages").
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,6 +111,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+# collectstatic writes every file under a content-hashed name with a .gz beside it; WhiteNoise
+# serves those with Cache-Control max-age of a year. With DEBUG the plain names are served from
+# the source folders (no collectstatic needed).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": os.environ.get(
+            "DJANGO_STATICFILES_STORAGE", "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -144,17 +159,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 # Seconds between polls of the SQLite broker's queue (set on the transport by backtests/apps.py).
 SQLITE_BROKER_POLLING_INTERVAL = float(os.environ.get("SQLITE_BROKER_POLLING_INTERVAL", "0.1"))
 
-# Backtests (docs/backtests.md): paths per scenario, paths per chunk (capped so that one chunk's
-# memory stays under BACKTEST_CHUNK_MEMORY_MB), bootstrap resamples, when a run without
-# progress is reported as stuck, and engine threads per worker process.
+# Backtests (docs/backtests.md): paths per scenario and paths per chunk of a NEW stress pack (a
+# pack fixes them, with its seed and book, for every run of its market: docs/review.md), the
+# memory one chunk may take, bootstrap resamples, when a run without progress is reported as
+# stuck, and engine threads per worker process.
 BACKTEST_PATHS = int(os.environ.get("BACKTEST_PATHS", "1000"))
 BACKTEST_CHUNK_PATHS = int(os.environ.get("BACKTEST_CHUNK_PATHS", "250"))
 BACKTEST_CHUNK_MEMORY_MB = int(os.environ.get("BACKTEST_CHUNK_MEMORY_MB", "64"))
 BACKTEST_N_BOOT = int(os.environ.get("BACKTEST_N_BOOT", "1000"))
 BACKTEST_STUCK_SECONDS = int(os.environ.get("BACKTEST_STUCK_SECONDS", "600"))
 BACKTEST_ENGINE_THREADS = int(os.environ.get("BACKTEST_ENGINE_THREADS", "1"))
-# A fixed seed for every run (demos, benchmarks); unset, each run draws its own (recorded).
-BACKTEST_SEED = int(os.environ["BACKTEST_SEED"]) if os.environ.get("BACKTEST_SEED") else None
 # With a beat (``celery -A governance worker -B`` on one machine, or ``celery -A governance
 # beat`` once per site), stuck runs are resumed automatically; without one, ``manage.py
 # backtest --stuck`` lists them and ``--resume`` resumes one.

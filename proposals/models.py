@@ -143,6 +143,23 @@ VERSION_CONTENT_FIELDS = ("market_id", "number", "parent_id", "author_id", "valu
 
 
 class VersionQuerySet(models.QuerySet):
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> VersionQuerySet:
+        """A version that belongs only to someone else's draft is as private as the draft: a
+        member sees the versions that are or were live, their own, and those of the proposals
+        they may see (Proposal.objects.visible_to); administrators see every version."""
+        if is_administrator(user):
+            return self
+        proposals = Proposal.objects.visible_to(user)
+        q = (
+            models.Q(is_live=True)
+            | models.Q(made_live_at__isnull=False)
+            | models.Exists(proposals.filter(proposed_version=models.OuterRef("pk")))
+            | models.Exists(proposals.filter(live_version=models.OuterRef("pk")))
+        )
+        if user.is_authenticated:
+            q |= models.Q(author=user)
+        return self.filter(q)
+
     # Bulk paths (admin bulk delete, queryset.update) bypass Model.save()/delete(): guard them too.
     def update(self, **kwargs: Any) -> int:
         content = {f.removesuffix("_id") for f in VERSION_CONTENT_FIELDS} | {"made_live_at"}

@@ -1,6 +1,8 @@
 """Pages: proposals (list, detail, create, edit, lifecycle buttons) and markets (live, history, diff).
 
-The proposal page shows the backtest panel (backtests.panels) beside the parameter diff."""
+The proposal page (templates/review/proposal_detail.html, a skeleton of includes) shows the
+header, the parameter diff with guardrail headroom, the verdict and who gets hurt, the
+rationale and the backtest panel (backtests.panels), all from stored results."""
 
 from __future__ import annotations
 
@@ -8,19 +10,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from backtests import services as backtest_services
-from backtests.panels import proposal_panel
+from backtests.panels import headlines, proposal_panel
 from governance.services import can_propose, history_of, is_administrator
 from proposals import schema
 from proposals import services as proposal_services
 from proposals.models import Market, ParameterSetVersion, Proposal
-from review import services
+from review import pages, services
 from review.forms import ExecuteForm, ProposalFilterForm, ProposalForm
 from voting.panels import voting_panel
 
@@ -50,34 +52,34 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
         if form.cleaned_data["status"]:
             proposals = proposals.filter(status=form.cleaned_data["status"])
     page = Paginator(proposals, 50).get_page(request.GET.get("page"))
+    heads = headlines(p.pk for p in page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "review/proposal_list.html",
-        {"form": form, "proposals": page.object_list, "page": page, "query": query.urlencode()},
+        {
+            "form": form,
+            "proposals": page.object_list,
+            "rows": [{"proposal": p, "headline": heads.get(p.pk)} for p in page.object_list],
+            "page": page,
+            "query": query.urlencode(),
+        },
     )
 
 
 @login_required
 def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = _get_proposal(request, pk)
-    mechanism = proposal.market.mechanism
-    rows = schema.diff(
-        mechanism, proposal.live_version.decimal_values(), proposal.proposed_version.decimal_values()
-    )
-    blockers = []
-    if proposal.status == Proposal.Status.DRAFT:
-        blockers = proposal_services.submission_blockers(proposal=proposal)
-    may_edit = proposal.author_id == request.user.pk or is_administrator(request.user)
+    is_draft = proposal.status == Proposal.Status.DRAFT
     return render(
         request,
         "review/proposal_detail.html",
         {
             "proposal": proposal,
-            "rows": rows,
-            "blockers": blockers,
-            "may_edit": may_edit,
+            "diff": pages.parameter_diff(proposal),
+            "blockers": proposal_services.submission_blockers(proposal=proposal) if is_draft else [],
+            "may_edit": proposal.author_id == request.user.pk or is_administrator(request.user),
             "is_admin": is_administrator(request.user),
             "execute_form": ExecuteForm(),
             "backtest_panel": proposal_panel(proposal=proposal, user=request.user),
@@ -254,7 +256,12 @@ def market_detail(request: HttpRequest, slug: str) -> HttpResponse:
         if live
         else []
     )
-    versions = market.versions.select_related("author", "parent").prefetch_related("proposing_proposals")
+    # Other authors' drafts and their versions are private: neither listed nor linked.
+    versions = (
+        pages.visible_versions(market, request.user)
+        .select_related("author", "parent")
+        .prefetch_related(Prefetch("proposing_proposals", queryset=Proposal.objects.visible_to(request.user)))
+    )
     return render(
         request,
         "review/market_detail.html",
@@ -263,6 +270,7 @@ def market_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "live": live,
             "rows": rows,
             "versions": versions,
+            "approved": pages.approved_history(market, request.user),
             "guardrails": market.guardrails.all(),
             "policy": getattr(market, "policy", None),
             "can_propose": can_propose(request.user),
@@ -273,9 +281,10 @@ def market_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def market_diff(request: HttpRequest, slug: str) -> HttpResponse:
     market = get_object_or_404(Market, slug=slug)
+    versions = pages.visible_versions(market, request.user)
     try:
-        a = market.versions.get(number=int(request.GET.get("a", "")))
-        b = market.versions.get(number=int(request.GET.get("b", "")))
+        a = versions.get(number=int(request.GET.get("a", "")))
+        b = versions.get(number=int(request.GET.get("b", "")))
     except (ValueError, ParameterSetVersion.DoesNotExist):
         raise Http404("choose two versions of this market") from None
     show_all = request.GET.get("all") == "1"
@@ -283,12 +292,5 @@ def market_diff(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "review/market_diff.html",
-        {
-            "market": market,
-            "a": a,
-            "b": b,
-            "rows": rows,
-            "versions": market.versions.all(),
-            "show_all": show_all,
-        },
+        {"market": market, "a": a, "b": b, "rows": rows, "versions": versions, "show_all": show_all},
     )

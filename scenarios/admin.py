@@ -59,7 +59,17 @@ class PackEntryInline(admin.TabularInline):
 
 @admin.register(StressPack)
 class StressPackAdmin(admin.ModelAdmin):
-    list_display = ("name", "market", "is_default", "size", "preview")
+    list_display = (
+        "name",
+        "market",
+        "is_default",
+        "size",
+        "n_paths",
+        "chunk_paths",
+        "seed",
+        "book",
+        "preview",
+    )
     list_filter = ("market", "is_default")
     inlines = [PackEntryInline]
 

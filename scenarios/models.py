@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -123,15 +125,54 @@ class Scenario(models.Model):
             raise ValidationError({"spec": str(exc)}) from None
 
 
+def new_pack_seed() -> int:
+    """A fresh seed for a new stress pack (63 bits, so that it fits a signed 64-bit column)."""
+    return int(np.random.SeedSequence().entropy % 2**63)
+
+
+def default_pack_paths() -> int:
+    return settings.BACKTEST_PATHS
+
+
+def default_pack_chunk_paths() -> int:
+    return settings.BACKTEST_CHUNK_PATHS
+
+
 class StressPack(models.Model):
-    """An ordered list of scenarios for a market; the default pack is what a proposal is
-    backtested on unless another is chosen."""
+    """An ordered list of scenarios for a market, and the market's **baseline**: the default
+    pack is what every proposal of the market is backtested on, with the pack's seed, number of
+    paths, chunk size and book, so that every run of the market draws the same paths on the same
+    book and the live version's figures are the same on every proposal page (docs/review.md).
+    Changing any of them (or the scenarios) starts a new baseline; runs on the old one say so."""
 
     market = models.ForeignKey("proposals.Market", on_delete=models.CASCADE, related_name="stress_packs")
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     is_default = models.BooleanField(default=True)
     scenarios = models.ManyToManyField(Scenario, through="PackEntry", related_name="packs")
+    seed = models.PositiveBigIntegerField(
+        default=new_pack_seed,
+        help_text="Seed of every run on this pack: the paths of scenario s, chunk c are "
+        "default_rng([seed, 0, s, c]).",
+    )
+    n_paths = models.PositiveIntegerField(
+        "paths per scenario",
+        default=default_pack_paths,
+        help_text="Paths of every simulated scenario (a replay of history is one path).",
+    )
+    chunk_paths = models.PositiveIntegerField(
+        "paths per chunk",
+        default=default_pack_chunk_paths,
+        help_text="Paths a worker computes per task; part of the baseline (other chunks, other paths).",
+    )
+    book = models.ForeignKey(
+        "Book",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="packs",
+        help_text="The book every run on this pack uses; blank: the market's default book.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -149,6 +190,17 @@ class StressPack(models.Model):
 
     def ordered_scenarios(self) -> list[Scenario]:
         return [e.scenario for e in self.entries.select_related("scenario").order_by("position", "id")]
+
+    def clean(self) -> None:
+        errors = {}
+        if self.book_id is not None and self.market_id is not None and self.book.market_id != self.market_id:
+            errors["book"] = f"{self.book} is a book of another market; choose one of {self.market.slug}'s."
+        if not self.n_paths:
+            errors["n_paths"] = "a pack needs at least 1 path per scenario."
+        if not self.chunk_paths:
+            errors["chunk_paths"] = "a chunk needs at least 1 path."
+        if errors:
+            raise ValidationError(errors)
 
 
 class PackEntry(models.Model):

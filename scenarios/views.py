@@ -1,4 +1,8 @@
-"""Staff pages of the scenario library: thin views over scenarios.services and charts."""
+"""Pages of the scenario library: thin views over scenarios.services and charts.
+
+Every signed-in member reads them (a voter must be able to see what each stress scenario is:
+its definition, window, conditions and fan chart); building a pack is for staff, and editing
+is in the admin."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -41,14 +46,14 @@ def _n_paths(request: HttpRequest) -> int:
         return PREVIEW_PATHS
 
 
-@staff_required
+@login_required
 def library(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "scenarios/library.html",
         {
             "series_list": PriceSeries.objects.all(),
-            "packs": StressPack.objects.select_related("market").prefetch_related("entries"),
+            "packs": StressPack.objects.select_related("market", "book").prefetch_related("entries"),
             "scenarios": Scenario.objects.all(),
             "books": Book.objects.select_related("market"),
         },
@@ -82,7 +87,7 @@ def pack_new(request: HttpRequest) -> HttpResponse:
     return render(request, "scenarios/pack_new.html", {"form": form})
 
 
-@staff_required
+@login_required
 def series_detail(request: HttpRequest, pk: int) -> HttpResponse:
     series = get_object_or_404(PriceSeries, pk=pk)
     start, end = request.GET.get("start") or None, request.GET.get("end") or None
@@ -121,7 +126,7 @@ def series_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@staff_required
+@login_required
 def scenario_preview(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = get_object_or_404(Scenario, pk=pk)
     preview = _preview(scenario, _n_paths(request), prefix="fan")
@@ -136,7 +141,7 @@ def scenario_preview(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@staff_required
+@login_required
 def pack_preview(request: HttpRequest, pk: int) -> HttpResponse:
     pack = get_object_or_404(StressPack.objects.select_related("market"), pk=pk)
     n = _n_paths(request)
@@ -173,7 +178,7 @@ def _preview(scenario: Scenario, n_paths: int, *, prefix: str) -> dict:
     return item
 
 
-@staff_required
+@login_required
 def book_detail(request: HttpRequest, pk: int) -> HttpResponse:
     book = get_object_or_404(Book.objects.select_related("market"), pk=pk)
     page = services.book_page(book)

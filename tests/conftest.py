@@ -50,6 +50,17 @@ def perp(db):
 
 
 @pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    # The site serves hashed, compressed files that collectstatic writes (settings.STORAGES); a
+    # test that renders pages needs no collectstatic: plain names from the source folders. The
+    # production storage is tested by tests/review/test_static.py and the browser's byte count.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # PBKDF2's deliberate slowness is a second per user on this machine; tests need no such cost.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

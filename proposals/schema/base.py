@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Context, Decimal, InvalidOperation, localcontext
+from decimal import Context, Decimal, localcontext
 from enum import StrEnum
 from functools import wraps
 from typing import Any
@@ -93,16 +94,26 @@ WHOLE = D(1)
 # -- Decimals -----------------------------------------------------------------------------------
 
 
+# The one way a number is written: an optional sign, digits, and an optional decimal point
+# followed by digits, optionally in scientific notation (1e-18). No thousands separators of any
+# kind: "1,800" is 1.8 in half the world and 1800 in the other half, and "1800,5" read as 18005
+# once changed a supply cap a hundredfold. Anything else is refused with the way to write it.
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def parse_decimal(raw: Any, key: str = "value") -> Decimal:
-    """An exact decimal from a string, int or Decimal; floats, NaN and infinities are refused."""
+    """An exact decimal from a string, int or Decimal; floats, NaN and infinities are refused.
+
+    A string must be written as NUMBER (``1800.5``, ``0.06``, ``-2``, ``1e-18``): a comma, a
+    space, an underscore or an apostrophe is refused with a message that shows how to write it.
+    """
     if isinstance(raw, bool) or isinstance(raw, float):
         raise SchemaError(f'{key}: {raw!r} is not an exact decimal; write it as a string such as "0.825".')
     if isinstance(raw, str):
-        text = raw.strip().replace("_", "").replace(",", "")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise SchemaError(f"{key}: {raw!r} is not a number.") from None
+        text = raw.strip()
+        if not NUMBER.fullmatch(text):
+            raise SchemaError(f"{key}: {raw!r} is not a plain number; {how_to_write(text)}")
+        value = Decimal(text)
     elif isinstance(raw, (int, Decimal)):
         value = Decimal(raw)
     else:
@@ -112,6 +123,26 @@ def parse_decimal(raw: Any, key: str = "value") -> Decimal:
     if abs(value.as_tuple().exponent) > 60 or len(value.as_tuple().digits) > 80:
         raise SchemaError(f"{key}: {raw!r} has too many digits.")
     return value
+
+
+def how_to_write(text: str) -> str:
+    """What to type instead of ``text``: the readings a separator allows, each in NUMBER form."""
+    rule = "write digits with a point for decimals and no thousands separators"
+    readings = []
+    if re.fullmatch(r"[+-]?\d+,\d+", text):
+        # One comma: a decimal comma (1800,5) or a thousands separator (1,800).
+        readings.append(text.replace(",", "."))
+        if re.fullmatch(r"[+-]?\d{1,3},\d{3}", text):
+            readings.append(text.replace(",", ""))
+    elif re.fullmatch(r"[+-]?\d{1,3}([,.' _\u00a0\u202f])\d{3}(\1\d{3})*(?:[.,]\d+)?", text):
+        # Grouped thousands (1,800,000 or 1.800.000 or 1 800 000), maybe with decimals.
+        sep = re.search(r"\d([,.' _\u00a0\u202f])\d{3}", text).group(1)
+        whole, _, frac = text.replace(sep, "").partition("," if sep == "." else ".")
+        readings.append(f"{whole}.{frac}" if frac else whole)
+    if not readings:
+        return f"{rule}, e.g. 1800.5 or 0.06."
+    examples = " or ".join(f'"{fmt(Decimal(r))}"' for r in dict.fromkeys(readings))
+    return f"{rule}: {examples}."
 
 
 @exact

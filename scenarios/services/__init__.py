@@ -17,11 +17,13 @@ from scenarios.services.books import (
     live_book_generator,
 )
 from scenarios.services.packs import (
+    baseline,
     create_stress_pack,
     create_synthetic_pack,
     default_pack,
     generate_paths,
     normalize_spec,
+    pack_book,
     pack_for_market,
     save_scenario,
     scenario_history,
@@ -47,6 +49,7 @@ from scenarios.services.prices import (
 __all__ = [
     "ImportResult",
     "append_prices",
+    "baseline",
     "book_for_market",
     "book_manifest",
     "book_page",
@@ -69,6 +72,7 @@ __all__ = [
     "load_history",
     "load_window",
     "normalize_spec",
+    "pack_book",
     "pack_for_market",
     "save_scenario",
     "scenario_history",

@@ -10,8 +10,9 @@ import numpy as np
 from django.db import transaction
 
 from engine.books import book_arrays, parse_book_csv, summarize_book, synthetic_book
+from governance import numbers
 from scenarios import charts
-from scenarios.models import Book
+from scenarios.models import Book, StressPack
 
 
 def encode_book(arrays: dict[str, np.ndarray]) -> bytes:
@@ -65,7 +66,7 @@ def _store_book(
         Book.objects.filter(market=market, is_default=True).update(is_default=False)
     n = int(next(iter(arrays.values())).shape[0])
     blob = encode_book(arrays)
-    return Book.objects.create(
+    book = Book.objects.create(
         market=market,
         name=name,
         kind=kind,
@@ -80,6 +81,11 @@ def _store_book(
         sha256=book_sha256(arrays),
         summary=_summarize(arrays, market.mechanism, price, threshold),
     )
+    if book.is_default:
+        # The market's default book is the one its runs use from now on: the default pack's
+        # book changes, and with it the market's baseline (docs/review.md).
+        StressPack.objects.filter(market=market, is_default=True).update(book=book)
+    return book
 
 
 def import_book(
@@ -169,21 +175,19 @@ def book_page(book) -> dict:
     """Rows of facts and figures for the book summary page (from the stored summary)."""
     s = book.summary
     total_coll = s.get("total_collateral")
+    money = "Total notional" if book.market.mechanism == "perp" else "Total debt"
     rows = [
-        ("Valued at", f"price {s.get('price'):,.6g} USD, threshold {s.get('threshold'):g}"),
+        ("Valued at", f"price {numbers.price(s.get('price'))}, threshold {s.get('threshold'):g}"),
         (
             "Total collateral",
             ", ".join(f"{v:,.4f}" for v in total_coll)
             if isinstance(total_coll, list)
             else f"{total_coll:,.4f} units",
         ),
-        ("Total collateral (USD)", f"{s.get('total_collateral_usd', 0):,.0f}"),
-        (
-            "Total debt (USD)" if book.market.mechanism != "perp" else "Total notional (USD)",
-            f"{s.get('total_debt_usd', 0):,.0f}",
-        ),
-        ("Top-10 share", f"{s.get('top10_share', 0):.1%}"),
-        ("Liquidatable now (h < 1)", str(s.get("n_liquidatable"))),
+        ("Total collateral (USD)", numbers.usd(s.get("total_collateral_usd", 0))),
+        (money, numbers.usd(s.get("total_debt_usd", 0))),
+        ("Top-10 share", numbers.share(s.get("top10_share", 0))),
+        ("Liquidatable now (h < 1)", numbers.count(s.get("n_liquidatable"))),
         ("Lowest health factor", "—" if s.get("min_health") is None else f"{s['min_health']:.4f}"),
     ]
     figures = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 
 import numpy as np
@@ -10,6 +12,7 @@ from django.db.models import ProtectedError
 
 from engine.scenarios import generate, standard_pack, synthetic_pack
 from scenarios.models import PackEntry, PriceSeries, Scenario, StressPack, normalize_spec
+from scenarios.services.books import default_book
 from scenarios.services.prices import iso, load_history, to_epoch, window_sha256
 
 
@@ -189,7 +192,9 @@ def _create_pack(
         old.delete()
         _retire_scenarios(old_scenarios)
     StressPack.objects.filter(market=market, is_default=True).update(is_default=False)
-    pack = StressPack.objects.create(market=market, name=name, is_default=True, description=description)
+    pack = StressPack.objects.create(
+        market=market, name=name, is_default=True, description=description, book=default_book(market)
+    )
     prefix = market.slug if name == "Standard stress pack" else f"{market.slug} / {name}"
     for i, spec in enumerate(specs):
         sc = save_scenario(name=f"{prefix}: {spec['name']}"[:120], spec=spec, seed=seed + i, series=series)
@@ -212,6 +217,39 @@ def _retire_scenarios(scenarios: list) -> None:
 
 def default_pack(market):
     return StressPack.objects.filter(market=market, is_default=True).first()
+
+
+def pack_book(pack):
+    """The book every run on ``pack`` uses: the pack's own, else the market's default book."""
+    return pack.book if pack.book_id is not None else default_book(pack.market)
+
+
+def baseline(pack) -> dict:
+    """What makes two runs of the market draw the same paths on the same book: the pack's seed,
+    paths per scenario, chunk size, book and scenarios (each one's id, seed and spec), with the
+    sha256 of their canonical JSON. Every run records it in its manifest; a run whose
+    ``sha256`` is not the market's default pack's of today was made on an older baseline."""
+    book = pack_book(pack)
+    identity = {
+        "pack": pack.pk,
+        "seed": pack.seed,
+        "n_paths": pack.n_paths,
+        "chunk_paths": pack.chunk_paths,
+        "book": None if book is None else {"id": book.pk, "sha256": book.sha256},
+        "scenarios": [{"id": sc.pk, "seed": sc.seed, "spec": sc.spec} for sc in pack.ordered_scenarios()],
+    }
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return {
+        "id": pack.pk,
+        "name": pack.name,
+        "seed": pack.seed,
+        "n_paths": pack.n_paths,
+        "chunk_paths": pack.chunk_paths,
+        "book": None
+        if book is None
+        else {"id": book.pk, "name": book.name, "sha256": book.sha256, "n_positions": book.n_positions},
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
 
 
 def pack_for_market(market) -> list:

@@ -53,6 +53,16 @@ def make_pack(market, specs: list[dict]) -> StressPack:
     return pack
 
 
+def set_baseline(market, *, n_paths: int, chunk_paths: int, seed: int | None = None) -> StressPack:
+    """The market's default pack with these paths and chunk size (and seed): what its runs use."""
+    pack = StressPack.objects.get(market=market, is_default=True)
+    pack.n_paths, pack.chunk_paths = n_paths, chunk_paths
+    if seed is not None:
+        pack.seed = seed
+    pack.save()
+    return pack
+
+
 def make_book(market, n: int = 2000, seed: int = 1):
     return scenario_services.generate_book(
         market=market,

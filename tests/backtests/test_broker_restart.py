@@ -24,7 +24,7 @@ from backtests import services
 from backtests.models import BacktestRun, ChunkResult, RunStatus
 from governance.models import Member
 from review.services import submit_proposal
-from tests.backtests.conftest import ROOT, database_url, wait_for_run
+from tests.backtests.conftest import ROOT, database_url, set_baseline, wait_for_run
 from tests.proposals.factories import make_proposal, make_user
 
 pytestmark = pytest.mark.worker
@@ -102,13 +102,14 @@ def test_a_broker_restart_mid_run_ends_in_a_complete_run_with_identical_figures(
     env = {
         "CELERY_BROKER_URL": redis_server.url + "/0",
         "CELERY_RESULT_BACKEND": redis_server.url + "/1",
-        "BACKTEST_CHUNK_PATHS": "10",
         "BACKTEST_STUCK_SECONDS": "4",
     }
     worker = start_worker("w1", env=env, args=("-B", "-s", str(tmp_path / "beat-schedule")))
     # Submitted here, but queued on the test's own broker by the command line (this process's
     # Celery app is configured for the suite's broker).
-    settings.BACKTEST_PATHS = 60  # 2 scenarios x 6 chunks of a few tenths of a second
+    set_baseline(
+        heavy_market, n_paths=60, chunk_paths=10
+    )  # 2 scenarios x 6 chunks of a few tenths of a second
     proposal = make_proposal(heavy_market, author, liquidation_threshold="0.80", ltv="0.78")
     with mock.patch("backtests.services._send_dispatch"):
         submit_proposal(proposal=proposal, actor=author)

@@ -26,7 +26,7 @@ from review.services import submit_proposal
 from scenarios import services as scenario_services
 from scenarios.models import Book, StressPack
 from scenarios.services import decode_book
-from tests.backtests.conftest import make_book, make_pack, scenario_spec
+from tests.backtests.conftest import make_book, make_pack, scenario_spec, set_baseline
 from tests.proposals.factories import PASSWORD, make_market, make_proposal, make_user
 
 
@@ -54,8 +54,7 @@ def admin(db):
 
 
 def submitted(market, author, settings, django_capture_on_commit_callbacks) -> BacktestRun:
-    settings.BACKTEST_PATHS = 12
-    settings.BACKTEST_CHUNK_PATHS = 5
+    set_baseline(market, n_paths=12, chunk_paths=5)
     settings.BACKTEST_N_BOOT = 20
     proposal = make_proposal(market, author, liquidation_threshold="0.80", ltv="0.78")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -188,7 +187,37 @@ def test_progress_reports_chunks_elapsed_and_time_left(run, django_capture_on_co
     p = services.progress(run)
     assert (p["chunks_done"], p["chunks_total"], p["status"], p["complete"]) == (1, 6, "running", False)
     assert 10 <= p["elapsed_seconds"] < 20
-    assert p["eta_seconds"] == pytest.approx(p["elapsed_seconds"] * 5, rel=1e-6)
+    # 5 of the 24 paths (2 scenarios x 12) are done in the elapsed time: 19 are left at that pace.
+    assert p["eta_seconds"] == pytest.approx(p["elapsed_seconds"] * 19 / 5, rel=1e-6)
+
+
+def test_the_time_left_counts_a_slow_scenario_from_the_last_run_on_the_same_baseline(
+    market, author, settings, django_capture_on_commit_callbacks
+):
+    """The first scenario is fast and the second slow: a run that has done the first alone
+    must not promise the rest at the first one's pace."""
+    before = drive(
+        submitted(market, author, settings, django_capture_on_commit_callbacks),
+        django_capture_on_commit_callbacks,
+    )
+    before.chunks.filter(scenario_index=0).update(seconds=0.1)  # 3 chunks, 12 paths: 0.025 s a path
+    before.chunks.filter(scenario_index=1).update(seconds=2.0)  # 3 chunks, 12 paths: 0.5 s a path
+    t0 = timezone.now()
+    BacktestRun.objects.filter(pk=before.pk).update(started_at=t0, finished_at=t0 + timedelta(seconds=6.3))
+    proposal = make_proposal(market, author, liquidation_bonus="0.06")
+    with django_capture_on_commit_callbacks(execute=False):
+        submit_proposal(proposal=proposal, actor=author)
+    run = drive(
+        BacktestRun.objects.get(proposal=proposal), django_capture_on_commit_callbacks, until="dispatched"
+    )
+    for chunk in services.chunks_of(run):
+        if chunk.scenario_index == 0:
+            services.run_chunk(run_id=run.pk, scenario_index=0, chunk_index=chunk.chunk_index)
+    run.chunks.update(seconds=0.1)
+    BacktestRun.objects.filter(pk=run.pk).update(started_at=t0)
+    run.refresh_from_db()
+    # 0.3 s of work in 0.3 s; the slow scenario's 12 paths at 0.5 s a path are 6 s of work left.
+    assert services.eta_seconds(run, now=t0 + timedelta(seconds=0.3)) == pytest.approx(6.0, rel=1e-6)
 
 
 def test_a_run_without_progress_for_the_configured_time_is_reported_stuck(
@@ -339,9 +368,9 @@ def test_the_proposal_page_shows_stored_results_of_a_complete_run(
     run = drive(run, django_capture_on_commit_callbacks)
     login(client, voter)
     html = client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
-    assert html.count('class="backtest-results"') == 2
+    assert html.count('class="backtest-results data"') == 2
     assert "aave-v3-ethereum-weth: storm" in html and 'data-key="bad_debt_var99"' in html
-    assert "js/plotly.min.js" in html and f"bt-chart-{run.pk}-1-data" in html
+    assert "js/plotly-basic.min.js" in html and f"bt-chart-{run.pk}-1-data" in html
     assert f"bt-chart-{run.pk}-1-liq-data" in html and f"bt-chart-{run.pk}-1-bad-data" in html
     assert "are not charted" not in html
     assert '<progress id="backtest-progress"' not in html
@@ -485,7 +514,8 @@ def test_every_mechanism_runs_from_its_versions_to_stored_results(
     market = make_market(mechanism)
     scenario_services.generate_book(market=market, n=300, seed=3, generator=generator)
     make_pack(market, [scenario_spec("storm", 2.5, 24, lam=40.0)])
-    settings.BACKTEST_PATHS, settings.BACKTEST_CHUNK_PATHS, settings.BACKTEST_N_BOOT = 6, 3, 10
+    set_baseline(market, n_paths=6, chunk_paths=3)
+    settings.BACKTEST_N_BOOT = 10
     proposal = make_proposal(market, author)
     with django_capture_on_commit_callbacks(execute=False):
         submit_proposal(proposal=proposal, actor=author)

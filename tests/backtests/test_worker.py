@@ -17,12 +17,10 @@ from governance.models import Member
 from proposals.models import Proposal
 from review.services import submit_proposal
 from scenarios import services as scenario_services
-from tests.backtests.conftest import make_book, make_pack, scenario_spec, wait_for_run
+from tests.backtests.conftest import make_book, make_pack, scenario_spec, set_baseline, wait_for_run
 from tests.proposals.factories import make_market, make_proposal, make_user
 
 pytestmark = pytest.mark.worker
-
-WORKER_ENV = {"BACKTEST_CHUNK_PATHS": "10"}
 
 
 @pytest.fixture
@@ -40,7 +38,7 @@ def author(transactional_db):
 
 
 def submit(market, author, settings, n_paths: int = 30) -> BacktestRun:
-    settings.BACKTEST_PATHS = n_paths
+    set_baseline(market, n_paths=n_paths, chunk_paths=10)
     proposal = make_proposal(market, author, liquidation_threshold="0.80", ltv="0.78")
     submit_proposal(proposal=proposal, actor=author)
     return BacktestRun.objects.get(proposal=proposal)
@@ -49,7 +47,7 @@ def submit(market, author, settings, n_paths: int = 30) -> BacktestRun:
 def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(
     market, author, settings, start_worker
 ):
-    start_worker("w1", env=WORKER_ENV)
+    start_worker("w1")
     run = wait_for_run(submit(market, author, settings))
     assert run.status == RunStatus.COMPLETE, run.error
     assert (run.chunks_done, run.chunks_total) == (6, 6)  # 2 scenarios x 3 chunks of 10 paths
@@ -71,7 +69,7 @@ def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(
 
 
 def test_merged_figures_equal_a_single_process_run_bit_for_bit(market, author, settings, start_worker):
-    start_worker("w1", env=WORKER_ENV)
+    start_worker("w1")
     run = wait_for_run(submit(market, author, settings))
     assert run.status == RunStatus.COMPLETE, run.error
     assert services.replay_backtest(run=run) == []
@@ -88,7 +86,7 @@ def test_merged_figures_equal_a_single_process_run_bit_for_bit(market, author, s
 def test_a_worker_killed_mid_chunk_leaves_the_chunk_to_another_and_the_figures_are_identical(
     heavy_market, author, settings, start_worker
 ):
-    first = start_worker("w1", env=WORKER_ENV)
+    first = start_worker("w1")
     run = submit(heavy_market, author, settings, n_paths=20)
     first.wait_for(f"chunk run={run.pk} scenario=0 chunk=1 started", timeout=60)
     children = first.child_pids()
@@ -97,7 +95,7 @@ def test_a_worker_killed_mid_chunk_leaves_the_chunk_to_another_and_the_figures_a
     first.wait_for("signal 9 (SIGKILL)", timeout=30)
     assert f"chunk run={run.pk} scenario=0 chunk=1 stored" not in first.text()
     first.stop()
-    second = start_worker("w2", env=WORKER_ENV)
+    second = start_worker("w2")
     run = wait_for_run(run)
     assert run.status == RunStatus.COMPLETE, run.error
     assert (
@@ -109,7 +107,7 @@ def test_a_worker_killed_mid_chunk_leaves_the_chunk_to_another_and_the_figures_a
 
 
 def test_a_redelivered_chunk_does_not_double_count(market, author, settings, start_worker):
-    worker = start_worker("w1", env=WORKER_ENV)
+    worker = start_worker("w1")
     run = wait_for_run(submit(market, author, settings))
     assert run.status == RunStatus.COMPLETE, run.error
     # The last chunk's task merges and finishes the run: let it end before the test reopens
@@ -139,7 +137,7 @@ def test_a_redelivered_chunk_does_not_double_count(market, author, settings, sta
 
 def test_a_cancelled_run_stops_and_shows_cancelled(heavy_market, author, settings, start_worker):
     run = submit(heavy_market, author, settings, n_paths=100)  # 20 chunks of about a second
-    worker = start_worker("w1", env=WORKER_ENV)
+    worker = start_worker("w1")
     worker.wait_for(f"chunk run={run.pk} scenario=0 chunk=0 stored", timeout=60)
     services.cancel_backtest(run=run, user=author)
     time.sleep(2)
@@ -162,7 +160,7 @@ def test_bad_input_fails_the_run_with_the_engines_message_and_is_not_retried(
     book.data = scenario_services.encode_book(arrays)
     book.sha256 = scenario_services.book_sha256(arrays)
     book.save()
-    worker = start_worker("w1", env=WORKER_ENV)
+    worker = start_worker("w1")
     run = wait_for_run(submit(market, author, settings))
     assert run.status == RunStatus.FAILED
     assert "paths 0-9" in run.error and "debt" in run.error and "-5.0" in run.error, run.error

@@ -107,7 +107,9 @@ def test_the_demo_markets_carry_a_demo_safe_and_the_perpetual_a_valid_custom_ada
 
 def test_the_demo_proposal_exports_decodes_back_and_safe_hashes_agree(tmp_path):
     call_command("seed_demo", stdout=StringIO())
-    proposal = Proposal.objects.get(market__mechanism="aave-v3")
+    proposal = Proposal.objects.get(
+        market__mechanism="aave-v3", title__startswith="Raise WETH liquidation threshold"
+    )
     market = proposal.market
     result = build_export(
         market.export_config(),

@@ -93,18 +93,30 @@ def make_proposal(
         proposal = services.start_voting(proposal=proposal, actor=None, now=proposal.voting_opens_at)
     if status == S.VOTING:
         return proposal
-    if voter is not None:
-        choice = "against" if status == S.REJECTED else "for"
-        cast_vote(proposal=proposal, user=voter, choice=choice, now=proposal.voting_opens_at)
-    proposal.refresh_from_db()
-    close_voting(proposal=proposal, now=proposal.closes_at)
-    proposal.refresh_from_db()
+    choice = None if voter is None else "against" if status == S.REJECTED else "for"
+    proposal = decide_by_vote(proposal, choice, voter)
     if status == S.EXPORTED:
         services.transition_proposal(
             proposal=proposal, to=S.EXPORTED, actor=None, now=proposal.timelock_ends_at
         )
     proposal.refresh_from_db()
     assert proposal.status == status, (proposal.status, status)
+    return proposal
+
+
+def decide_by_vote(proposal: Proposal, choice: str | None, voter: Any = None) -> Proposal:
+    """Open the proposal's vote if it is pending, let ``voter`` (the factory's decisive voter by
+    default) vote ``choice`` (nobody votes for None: no quorum), and close the vote at its end."""
+    proposal.refresh_from_db()
+    if proposal.status == Proposal.Status.PENDING:
+        proposal = services.start_voting(proposal=proposal, actor=None, now=proposal.voting_opens_at)
+    if choice is not None:
+        cast_vote(
+            proposal=proposal, user=voter or factory_voter(), choice=choice, now=proposal.voting_opens_at
+        )
+    proposal.refresh_from_db()
+    close_voting(proposal=proposal, now=proposal.closes_at)
+    proposal.refresh_from_db()
     return proposal
 
 

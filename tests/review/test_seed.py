@@ -1,4 +1,4 @@
-"""seed_demo: the four markets with their parameters, the demo users, two proposals; idempotent."""
+"""seed_demo: the four markets with their parameters, the demo users, three proposals; idempotent."""
 
 from io import StringIO
 
@@ -42,7 +42,11 @@ def test_seed_demo_creates_the_four_markets_users_and_two_proposals(db):
     assert all(m.live_version is not None for m in Market.objects.all())
     roles = sorted(Member.objects.values_list("role", flat=True))
     assert roles == ["administrator", "contributor"] + ["voter"] * 5
-    assert sorted(Proposal.objects.values_list("status", flat=True)) == ["backtesting", "draft"]
+    assert sorted(Proposal.objects.values_list("status", flat=True)) == [
+        "backtesting",
+        "backtesting",
+        "draft",
+    ]
     assert authenticate(username="contributor", password=DEMO_PASSWORD) is not None
     assert get_user_model().objects.get(username="admin").is_staff
     assert "contributor" in output and DEMO_PASSWORD in output and "voter5" in output

@@ -38,7 +38,7 @@ def test_admin_imports_eth_builds_a_pack_and_previews_each_scenario(
 
     admin.goto("/scenarios/")
     admin.click("text=ETHUSDT-1h")
-    assert admin.inner_text("[data-testid=rows]") == "70448"
+    assert admin.inner_text("[data-testid=rows]") == "70,448"
     assert admin.inner_text("[data-testid=gaps]") == "30 gaps, 127 missing bars"
     admin.wait_for_selector("#series-chart[data-rendered='1']")
 

@@ -60,7 +60,11 @@ def watch_console(page, errors: list[str]) -> None:
 @pytest.fixture
 def voting_demo(demo_site):
     GovernancePolicy.objects.filter(market__slug=DEMO_MARKET).update(voting_delay=timedelta(0))
-    proposal = Proposal.objects.get(market__slug=DEMO_MARKET, status=Proposal.Status.BACKTESTING)
+    proposal = (
+        Proposal.objects.filter(market__slug=DEMO_MARKET, status=Proposal.Status.BACKTESTING)
+        .order_by("pk")
+        .first()
+    )
     complete_backtest(proposal)
     return open_voting(proposal=proposal)
 

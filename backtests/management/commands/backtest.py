@@ -33,8 +33,6 @@ class Command(BaseCommand):
         parser.add_argument("--resume", type=int, metavar="RUN_ID", help="send a run's missing work again")
         parser.add_argument("--resume-stuck", action="store_true", help="resume every stuck run and exit")
         parser.add_argument("--no-follow", action="store_true", help="start the run and exit")
-        parser.add_argument("--paths", type=int, help="paths per scenario (default BACKTEST_PATHS)")
-        parser.add_argument("--seed", type=int, help="seed of the run (default: random)")
         parser.add_argument(
             "--timeout", type=float, default=None, help="give up following after this many seconds"
         )
@@ -70,9 +68,7 @@ class Command(BaseCommand):
                     f"proposal #{proposal.pk} is {proposal.status}; only a proposal in backtesting "
                     f"is backtested (submit it first)"
                 )
-            run = services.start_backtest(
-                proposal=proposal, user=None, n_paths=opts["paths"], seed=opts["seed"]
-            )
+            run = services.start_backtest(proposal=proposal, user=None)
             self.stdout.write(f"started backtest run {run.pk} of proposal #{proposal.pk}")
         else:
             self.stdout.write(f"following backtest run {run.pk} of proposal #{proposal.pk}")

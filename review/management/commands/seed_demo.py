@@ -1,5 +1,5 @@
 """``python manage.py seed_demo``: four markets, their live parameters, guardrails, demo users and
-two proposals. Idempotent: running it again creates nothing that already exists (and changes
+three proposals (two submitted on the Aave market, one way and the other, and a Maker draft). Idempotent: running it again creates nothing that already exists (and changes
 nothing an administrator edited since).
 
 The parameters are MODELLED ON PUBLISHED VALUES of the real markets (Aave v3 Ethereum WETH,
@@ -389,6 +389,26 @@ class Command(BaseCommand):
             )
             # Submitted: its backtest runs on the worker that scripts/serve starts, and voting
             # opens when the run is complete.
+            submit_proposal(proposal=proposal, actor=author)
+        # A second proposal on the same market, the other way: tighter, so it hurts borrowers who
+        # sit just above today's threshold. Both run on the market's one baseline, so their live
+        # figures are the same on both pages.
+        title = "Lower WETH liquidation threshold to 78 % and LTV to 76 %"
+        if not Proposal.objects.filter(market=aave, title=title).exists():
+            values = {**aave.live_version.values, "liquidation_threshold": "0.78", "ltv": "0.76"}
+            proposal = services.create_draft(
+                author=author,
+                market=aave,
+                title=title,
+                values=values,
+                rationale=(
+                    "A tighter threshold keeps more collateral behind every dollar of WETH debt, so fewer "
+                    "positions go underwater before liquidators reach them in a crash.\n\n"
+                    "- `liquidation_threshold` 0.83 -> 0.78\n- `ltv` 0.805 -> 0.76\n\n"
+                    "Expected: less bad debt in the shock scenarios, at the cost of liquidating the "
+                    "positions that sit just above today's threshold."
+                ),
+            )
             submit_proposal(proposal=proposal, actor=author)
         maker = markets["maker-eth-a"]
         title = "Lower the ETH-A liquidation penalty to 10 %"
