@@ -61,9 +61,10 @@ def test_two_simultaneous_executions_on_one_market_leave_one_winner(setup):
     aave, carol, ada = setup
     a = make_proposal(aave, carol, S.EXPORTED, ltv="0.8")
     b = make_proposal(aave, carol, S.EXPORTED, reserve_factor="0.2")
+    now = max(a.timelock_ends_at, b.timelock_ends_at)
     results = race(
-        lambda: services.execute_proposal(proposal=a, actor=ada, tx_hash="0x" + "aa" * 32),
-        lambda: services.execute_proposal(proposal=b, actor=ada, tx_hash="0x" + "bb" * 32),
+        lambda: services.execute_proposal(proposal=a, actor=ada, tx_hash="0x" + "aa" * 32, now=now),
+        lambda: services.execute_proposal(proposal=b, actor=ada, tx_hash="0x" + "bb" * 32, now=now),
     )
     statuses = sorted(Proposal.objects.filter(pk__in=[a.pk, b.pk]).values_list("status", flat=True))
     assert statuses == [S.EXECUTED, S.SUPERSEDED]
