@@ -59,6 +59,34 @@ def scenario_tables(run: BacktestRun) -> list[dict[str, Any]]:
     return out
 
 
+# The figures the export's verdict sentence counts: (summary key, words).
+VERDICT_FIGURES = (("mean_bad_debt", "mean realized bad debt"), ("bad_debt_cvar99", "bad debt CVaR 99 %"))
+
+
+def verdict_sentence(run: BacktestRun) -> str:
+    """The run's verdict in one plain sentence, for the export's change report: in how many
+    scenarios the proposed version's bad debt is significantly higher or lower than the live
+    version's (the paired difference's 95 % bootstrap interval clear of 0), naming those
+    where it is higher."""
+    tables = scenario_tables(run)
+    if not tables:
+        return f"Backtest run #{run.pk} stored no scenario results."
+    parts = []
+    for key, words in VERDICT_FIGURES:
+        rows = [(table["name"], row) for table in tables for row in table["rows"] if row["key"] == key]
+        higher = [name for name, row in rows if row["significant"] and row["diff"] > 0]
+        lower = [name for name, row in rows if row["significant"] and row["diff"] < 0]
+        named = f" ({', '.join(higher)})" if higher else ""
+        parts.append(
+            f"{words} is significantly higher in {len(higher)}{named} and significantly lower in {len(lower)}"
+        )
+    return (
+        f"Backtest run #{run.pk} (seed {run.seed}; {len(tables)} scenarios, the proposed version "
+        f"against the live one on the same paths, 95 % bootstrap intervals): {'; '.join(parts)}; "
+        "elsewhere the difference is not significant."
+    )
+
+
 # Engine series charted per version: (key in the stored series, id suffix, title, axis label).
 VERSION_CHARTS = (
     ("liq_volume_cum", "liq", "liquidated volume, cumulative", "debt repaid (USD)"),

@@ -576,6 +576,18 @@ def export_proposal(
     return stored
 
 
+def export_preview(*, proposal: Proposal, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The decode-back rows export_proposal would store now (for the market's Safe, nonce 0),
+    stored nowhere: the proposal page shows them before the export, or, raised as a
+    ValidationError, the reason the export is blocked."""
+    target = _export_target(proposal.market, safe=None, safe_version=None, nonce=0)
+    try:
+        built = _build_export(proposal, target, verdict="", manifest_url="", now=now or timezone.now())
+    except export.ExportError as exc:
+        raise ValidationError(f"proposal #{proposal.pk} cannot be exported: {exc}") from None
+    return built.row_documents()
+
+
 def _export_target(
     market: Market, *, safe: str | None, safe_version: str | None, nonce: int
 ) -> tuple[str, str, int]:
