@@ -101,14 +101,17 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Proposal #{stored.proposal_id}: {what} (export {stored.number}, safeTxHash below)."
         )
-        lines = describe(
-            json.loads(stored.batch),
-            safe=stored.safe,
-            chain_id=stored.chain_id,
-            nonce=stored.nonce,
-            safe_version=stored.safe_version,
-            multisend=stored.multisend or None,
-        )
+        try:
+            lines = describe(
+                json.loads(files["batch"].read_text(encoding="utf-8")),  # the file written, read back
+                safe=stored.safe,
+                chain_id=stored.chain_id,
+                nonce=stored.nonce,
+                safe_version=stored.safe_version,
+                multisend=stored.multisend or None,
+            )
+        except (ValueError, OSError) as exc:  # ExportError and JSONDecodeError are ValueErrors
+            raise CommandError(f"the batch file written does not read back: {exc}") from None
         if lines[-1] != f"safeTxHash: {stored.safe_tx_hash}":
             raise CommandError(
                 f"the batch file written gives {lines[-1]}, not the stored {stored.safe_tx_hash}"
@@ -120,6 +123,8 @@ class Command(BaseCommand):
             f"python manage.py safe_hashes --batch {files['batch']} --safe {stored.safe} "
             f"--chain-id {stored.chain_id} --nonce {stored.nonce} --safe-version {stored.safe_version}"
         )
+        if stored.multisend and stored.multisend != export.default_multisend(stored.safe_version):
+            check += f" --multisend {stored.multisend}"
         self.stdout.write("Check it independently: " + check)
 
 
