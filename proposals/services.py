@@ -580,7 +580,9 @@ def export_preview(*, proposal: Proposal, now: datetime | None = None) -> list[d
     """The decode-back rows export_proposal would store now (for the market's Safe, nonce 0),
     stored nowhere: the proposal page shows them before the export, or, raised as a
     ValidationError, the reason the export is blocked."""
-    target = _export_target(proposal.market, safe=None, safe_version=None, nonce=0)
+    # The rows do not depend on the Safe: a market without one still shows them (the form asks).
+    safe = proposal.market.safe_address or "0x" + "0" * 40
+    target = _export_target(proposal.market, safe=safe, safe_version=None, nonce=0)
     try:
         built = _build_export(proposal, target, verdict="", manifest_url="", now=now or timezone.now())
     except export.ExportError as exc:

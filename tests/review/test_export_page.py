@@ -188,3 +188,12 @@ def test_a_draft_and_its_downloads_stay_hidden_from_others(aave, contributor, ot
     url = reverse("review:export_file", args=[draft.pk, 1, "batch"])
     assert client_for(other_contributor).get(url).status_code == 404
     assert 'id="export"' not in page(contributor, draft)
+
+
+def test_a_market_without_a_safe_still_shows_the_rows_and_the_form_asks_for_one(approved, aave, admin_user):
+    type(aave).objects.filter(pk=aave.pk).update(safe_address="")
+    html = page(admin_user, approved)
+    assert 'id="export-preview"' in html and 'id="export-form"' in html
+    assert 'name="safe" value=' not in html
+    client_for(admin_user).post(reverse("review:export", args=[approved.pk]), export_form())
+    assert Export.objects.get().safe == DEMO_SAFE
