@@ -46,6 +46,7 @@ def scenario_tables(run: BacktestRun) -> list[dict[str, Any]]:
     return out
 
 
+# The figures the export's verdict sentence counts: (summary key, words).
 # Engine series charted per version: (key in the stored series, id suffix, title, axis label).
 VERSION_CHARTS = (
     ("liq_volume_cum", "liq", "liquidated volume, cumulative", "debt repaid (USD)"),

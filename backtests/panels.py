@@ -85,6 +85,19 @@ def verdict_of(run: BacktestRun) -> verdict.Verdict | None:
     return verdict.build_verdict(scenarios, mechanism=mechanism, engine_params=engine_params_of(run))
 
 
+def verdict_text(run: BacktestRun) -> str:
+    """The verdict as plain text, for the export's change report: its label and sentence, and
+    which run it comes from."""
+    found = verdict_of(run)
+    if found is None:
+        return f"Backtest run #{run.pk} stored no scenario results."
+    return (
+        f"{found.label_text}. {found.sentence} (Backtest run #{run.pk}, seed {run.seed}: the proposed "
+        "and the live version on the same paths and book; paired differences with 95 % bootstrap "
+        "intervals.)"
+    )
+
+
 def who_gets_hurt(run: BacktestRun) -> dict[str, Any] | None:
     """The stored who-gets-hurt of a complete run; computed and stored now for a run that
     finished without it (one made before it existed): the book's health at the starting price

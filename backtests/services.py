@@ -426,7 +426,13 @@ def open_voting(*, proposal: Proposal, actor: AbstractBaseUser | None = None) ->
     """Backtesting -> pending (voting opens after the policy's delay; at once when it is 0), on
     the proposal's complete run of exactly its live and proposed versions (ValidationError when
     it has none): proposals.services.schedule_voting copies the policy and takes the snapshot."""
-    run = (
+    return proposal_services.schedule_voting(proposal=proposal, backtest=complete_run(proposal), actor=actor)
+
+
+def complete_run(proposal: Proposal) -> BacktestRun | None:
+    """The proposal's latest complete run of exactly its live and proposed versions: the one its
+    vote was scheduled on, and the one its export's report cites."""
+    return (
         BacktestRun.objects.filter(
             proposal=proposal,
             status=RunStatus.COMPLETE,
@@ -436,7 +442,6 @@ def open_voting(*, proposal: Proposal, actor: AbstractBaseUser | None = None) ->
         .order_by("-finished_at", "-pk")
         .first()
     )
-    return proposal_services.schedule_voting(proposal=proposal, backtest=run, actor=actor)
 
 
 def _open_voting(run: BacktestRun) -> None:

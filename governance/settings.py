@@ -182,6 +182,9 @@ VOTING_SITE_NAME = os.environ.get("VOTING_SITE_NAME", "Risk parameter governance
 VOTING_CHAIN_ID = int(os.environ.get("VOTING_CHAIN_ID", "1"))
 SIWE_NONCE_SECONDS = int(os.environ.get("SIWE_NONCE_SECONDS", "300"))
 VOTE_SIGNATURE_MAX_AGE = int(os.environ.get("VOTE_SIGNATURE_MAX_AGE", "600"))
+# The site's address, for links in files that leave it (the export's change report links the
+# backtest run's manifest).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CELERY_BEAT_SCHEDULE = {
     "resume-stuck-backtests": {
         "task": "backtests.tasks.resume_stuck_backtests_task",

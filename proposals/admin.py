@@ -16,7 +16,7 @@ from django.http import HttpRequest
 
 from governance.admin import GovernancePolicyInline, GuardrailInline, record_rule_change
 from proposals import schema, services
-from proposals.models import Market, ParameterSetVersion
+from proposals.models import Export, Market, ParameterSetVersion
 from proposals.schema.market import check_market_config
 
 
@@ -197,3 +197,21 @@ class ParameterSetVersionAdmin(admin.ModelAdmin):
                 self.message_user(request, " ".join(exc.messages), messages.ERROR)
             else:
                 self.message_user(request, f"{version} is live.", messages.SUCCESS)
+
+
+@admin.register(Export)
+class ExportAdmin(admin.ModelAdmin):
+    """Read-only: an export is written once by export_proposal (the proposal page or the command)."""
+
+    list_display = ["__str__", "safe", "chain_id", "nonce", "safe_tx_hash", "created_by", "created_at"]
+    list_filter = ["chain_id", "safe_version"]
+    search_fields = ["safe_tx_hash", "safe", "proposal__title"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Export | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Export | None = None) -> bool:
+        return False

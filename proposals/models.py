@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from governance.guardrails import GuardrailKind
+from governance.models import AppendOnly
 from governance.services import is_administrator
 from proposals import export, schema
 
@@ -395,6 +397,10 @@ class Proposal(models.Model):
             raise IllegalTransitionError(
                 f"proposal #{self.pk} cannot be approved without the end of its timelock"
             )
+        if self.status == self.Status.EXPORTED and not Export.objects.filter(proposal_id=self.pk).exists():
+            raise IllegalTransitionError(
+                f"proposal #{self.pk} cannot be exported without its stored export (export_proposal)"
+            )
         if self.status in (self.Status.PENDING, self.Status.VOTING) and (
             self.voting_opens_at is None or self.voting_ends_at is None or self.power_snapshot_id is None
         ):
@@ -475,3 +481,81 @@ SET_ONCE_FIELDS = (
     "decided_at",
     "timelock_ends_at",
 )
+
+
+class Export(AppendOnly):
+    """An approved proposal's export exactly as it was offered to the signers: the calls, the
+    decode-back rows, the Transaction Builder file, the typed data and the report as written,
+    the Safe, chain and nonce they are for, and the hashes. Written once by
+    ``proposals.services.export_proposal`` and never changed (save of an existing row, delete
+    and the queryset's update and delete refuse). A proposal has one, or several when an
+    administrator re-exported it for another nonce (``number`` 2, 3, … with the ``reason``);
+    the highest number is the one in force."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="exports")
+    number = models.PositiveIntegerField(default=1)
+    live_version = models.ForeignKey(ParameterSetVersion, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(
+        ParameterSetVersion,
+        on_delete=models.PROTECT,
+        related_name="exports",
+        help_text="The voted version (the proposal's proposed version).",
+    )
+    adapter = models.CharField(max_length=20)
+    safe = models.CharField("Safe address", max_length=42)
+    safe_version = models.CharField(max_length=10)
+    chain_id = models.PositiveBigIntegerField()
+    nonce = models.PositiveBigIntegerField()
+    multisend = models.CharField(
+        "MultiSendCallOnly address", max_length=42, blank=True, help_text="Blank for a single call."
+    )
+    tx_to = models.CharField("executes", max_length=42)
+    tx_operation = models.PositiveSmallIntegerField(help_text="0 CALL, 1 DELEGATECALL.")
+    domain_hash = models.CharField(max_length=66)
+    message_hash = models.CharField(max_length=66)
+    safe_tx_hash = models.CharField("safeTxHash", max_length=66)
+    calls = models.JSONField(help_text="Per call: to, value, signature, contract, arguments, data.")
+    rows = models.JSONField(
+        help_text="Decode-back rows: the voted value, the encoded value, the raw argument."
+    )
+    batch = models.TextField(help_text="The Transaction Builder batch file, as written.")
+    typed_data = models.TextField(help_text="The eth_signTypedData_v4 JSON.")
+    report = models.TextField(help_text="The change report (Markdown).")
+    reason = models.CharField(
+        max_length=300, blank=True, help_text="Why a re-export replaced the one before."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["proposal", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "number"], name="export_number_unique_per_proposal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.proposal_id} export {self.number} (nonce {self.nonce})"
+
+    def ledger(self) -> list[tuple[str, str]]:
+        """The hashes as a Ledger shows them (``SafeHashes.ledger``)."""
+        return export.SafeHashes(self.domain_hash, self.message_hash, self.safe_tx_hash).ledger()
+
+    def recheck(self) -> str:
+        """Why the stored batch file no longer gives the stored hashes, or "" when it does:
+        the file is read back as ``safe_hashes`` reads it (checksum, calls, MultiSendCallOnly)."""
+        try:
+            batch = json.loads(self.batch)
+            if export.checksum_status(batch) != "valid":
+                return "the stored batch file's checksum does not validate: it was modified."
+            tx = export.safe_transaction(
+                export.batch_transactions(batch), nonce=self.nonce, multisend=self.multisend or None
+            )
+            hashes = export.safe_hashes(tx, safe=self.safe, chain_id=self.chain_id, version=self.safe_version)
+        except (ValueError, TypeError) as exc:
+            return f"the stored batch file does not read back: {exc}"
+        stored = export.SafeHashes(self.domain_hash, self.message_hash, self.safe_tx_hash)
+        if hashes != stored:
+            return f"the stored batch file gives safeTxHash {hashes.safe_tx_hash}, not {self.safe_tx_hash}."
+        return ""

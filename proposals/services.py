@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -14,10 +15,11 @@ from django.utils import timezone
 
 from governance.models import GovernancePolicy, Guardrail
 from governance.services import can_propose, is_administrator, record, take_proposal_snapshot
-from proposals import schema
+from proposals import export, schema
 from proposals.models import (
     OPEN_STATUSES,
     OUTCOME_STATUSES,
+    Export,
     IllegalTransitionError,
     Market,
     ParameterSetVersion,
@@ -255,13 +257,15 @@ def submit_draft(*, proposal: Proposal, actor: AbstractBaseUser, now: datetime |
 
 
 # Moves with a service of their own: voting is scheduled on a complete backtest, opened when
-# its delay has passed, and decided by the count of the votes; execution records a transaction.
+# its delay has passed, and decided by the count of the votes; the export builds what the Safe
+# signs; execution records a transaction.
 OWN_SERVICE = {
     Status.PENDING: "schedule_voting (on a complete backtest)",
     Status.VOTING: "schedule_voting or start_voting",
     Status.APPROVED: "close_voting: the outcome is computed from the votes",
     Status.REJECTED: "close_voting: the outcome is computed from the votes",
     Status.NO_QUORUM: "close_voting: the outcome is computed from the votes",
+    Status.EXPORTED: "export_proposal: the export stores the batch file and hashes, decoded back and compared with the vote",
     Status.EXECUTED: "execute_proposal: execution records a transaction hash and changes the live version",
 }
 
@@ -274,30 +278,26 @@ def transition_proposal(
     data: Mapping[str, Any] | None = None,
     now: datetime | None = None,
 ) -> Proposal:
-    """The moves without a service of their own (withdrawn, superseded, exported); refused when
-    illegal. The move to exported is refused before the timelock ends (``timelock_ends_at``)."""
+    """The moves without a service of their own (withdrawn, superseded); refused when illegal."""
     if to in OWN_SERVICE:
         raise ValidationError(f"proposal #{proposal.pk}: the move to {to} is made by {OWN_SERVICE[to]}")
-    now = now or timezone.now()
     with transaction.atomic():
         proposal = _lock_proposal(proposal)
         before = proposal.status
         proposal.set_status(to)
-        if to == Status.EXPORTED:
-            require_timelock_passed(proposal, now)
         proposal.save()
         record(actor, "proposal.transition", proposal, {"from": before, "to": to, **(data or {})})
     return proposal
 
 
-def require_timelock_passed(proposal: Proposal, now: datetime) -> None:
-    """The export (and the move to exported) waits for the end of the approval's timelock."""
+def require_timelock_passed(proposal: Proposal, now: datetime, action: str = "exported") -> None:
+    """The export (and the execution after it) waits for the end of the approval's timelock."""
     if proposal.timelock_ends_at is None or now < proposal.timelock_ends_at:
         when = (
             f"{proposal.timelock_ends_at:%Y-%m-%d %H:%M:%S} UTC" if proposal.timelock_ends_at else "unknown"
         )
         raise ValidationError(
-            f"proposal #{proposal.pk} is in its timelock until {when}: it can be exported only after that"
+            f"proposal #{proposal.pk} is in its timelock until {when}: it can be {action} only after that"
         )
 
 
@@ -444,11 +444,20 @@ def execute_proposal(
     *, proposal: Proposal, actor: AbstractBaseUser | None, tx_hash: str, now: datetime | None = None
 ) -> Proposal:
     """Exported -> executed: record the transaction hash, make the proposed version live, and
-    supersede every other open proposal of the market (the version they change is no longer live)."""
+    supersede every other open proposal of the market (the version they change is no longer live).
+    Refused unless the proposal was exported (a stored Export: what the Safe signed) and its
+    timelock has passed, and while the version it changes is still live."""
     now = now or timezone.now()
     with transaction.atomic():
         proposal = _lock_proposal(proposal)
         live = _live_for_update(proposal.market)
+        signed = proposal.exports.first()
+        if proposal.status != Status.EXPORTED or signed is None:
+            raise IllegalTransitionError(
+                f"proposal #{proposal.pk} is {proposal.get_status_display().lower()}: only an exported "
+                "proposal is executed (its export holds the batch file and the hashes the Safe signs)"
+            )
+        require_timelock_passed(proposal, now, action="executed")
         proposal.set_status(Status.EXECUTED)
         if live.pk != proposal.live_version_id:
             raise ValidationError(
@@ -461,7 +470,14 @@ def execute_proposal(
             actor,
             "proposal.transition",
             proposal,
-            {"from": Status.EXPORTED, "to": Status.EXECUTED, "tx_hash": proposal.tx_hash},
+            {
+                "from": Status.EXPORTED,
+                "to": Status.EXECUTED,
+                "tx_hash": proposal.tx_hash,
+                "export": signed.number,
+                "nonce": signed.nonce,
+                "safe_tx_hash": signed.safe_tx_hash,
+            },
         )
         set_live_version(version=proposal.proposed_version, actor=actor, now=now)
         others = (
@@ -478,6 +494,232 @@ def execute_proposal(
                 actor, "proposal.transition", other, {"from": was, "to": Status.SUPERSEDED, "by": proposal.pk}
             )
     return proposal
+
+
+# -- Export -------------------------------------------------------------------------------------
+
+# The nonce column is a signed 64-bit integer; a Safe's nonce counts its transactions, far below.
+MAX_NONCE = 2**63 - 1
+REASON_LENGTH = Export._meta.get_field("reason").max_length
+
+
+def export_proposal(
+    *,
+    proposal: Proposal,
+    actor: AbstractBaseUser | None,
+    nonce: int,
+    safe: str | None = None,
+    safe_version: str | None = None,
+    verdict: str = "",
+    manifest_url: str = "",
+    reason: str = "",
+    now: datetime | None = None,
+) -> Export:
+    """Approved -> exported: once the timelock has passed and while the version the proposal
+    changes is still live, ``proposals.export.build_export`` turns the live and the voted
+    version into calls, the Transaction Builder file, the hashes, the typed data and the report
+    (every call decoded back and compared with the vote; a mismatch refuses, naming it), which
+    are stored as an immutable Export and audit-logged with the hashes.
+
+    ``safe`` and ``safe_version`` default to the market's. ``verdict`` and ``manifest_url`` (the
+    backtest's sentence and its run's manifest, for the report) come from the caller: the
+    backtests app sits above this one. ``actor`` None is the command line.
+
+    Asked again with the same Safe, version and nonce it returns the stored export. Another
+    nonce (the Safe's nonce was used meanwhile) needs ``reason``: a re-export, numbered after the
+    last, audited with the one it replaces; the earlier ones stay on record."""
+    now = now or timezone.now()
+    if actor is not None and not is_administrator(actor):
+        raise PermissionDenied("only administrators export a proposal")
+    reason = reason.strip()
+    if len(reason) > REASON_LENGTH:
+        raise ValidationError(f"reason: at most {REASON_LENGTH} characters; got {len(reason)}")
+    with transaction.atomic():
+        proposal = _lock_proposal(proposal)
+        market = proposal.market
+        target = _export_target(market, safe=safe, safe_version=safe_version, nonce=nonce)
+        last = proposal.exports.first()
+        if last is not None and not reason and (last.safe, last.safe_version, last.nonce) == target:
+            return last
+        _require_exportable(proposal, last, reason, now)
+        try:
+            built = _build_export(proposal, target, verdict=verdict, manifest_url=manifest_url, now=now)
+        except export.ExportError as exc:
+            raise ValidationError(f"proposal #{proposal.pk} cannot be exported: {exc}") from None
+        stored = _store_export(
+            proposal,
+            built,
+            number=last.number + 1 if last else 1,
+            reason=reason if last else "",
+            actor=actor,
+            now=now,
+        )
+        before = proposal.status
+        if before == Status.APPROVED:
+            proposal.set_status(Status.EXPORTED)
+            proposal.save()
+        record(
+            actor,
+            "proposal.reexported" if last else "proposal.exported",
+            proposal,
+            {
+                "from": before,
+                "to": Status.EXPORTED,
+                **_export_facts(stored),
+                **(
+                    {"replaces": last.number, "replaced_safe_tx_hash": last.safe_tx_hash, "reason": reason}
+                    if last
+                    else {}
+                ),
+            },
+        )
+    return stored
+
+
+def export_preview(*, proposal: Proposal, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The decode-back rows export_proposal would store now (for the market's Safe, nonce 0),
+    stored nowhere: the proposal page shows them before the export, or, raised as a
+    ValidationError, the reason the export is blocked."""
+    # The rows do not depend on the Safe: a market without one still shows them (the form asks).
+    safe = proposal.market.safe_address or "0x" + "0" * 40
+    target = _export_target(proposal.market, safe=safe, safe_version=None, nonce=0)
+    try:
+        built = _build_export(proposal, target, verdict="", manifest_url="", now=now or timezone.now())
+    except export.ExportError as exc:
+        raise ValidationError(f"proposal #{proposal.pk} cannot be exported: {exc}") from None
+    return built.row_documents()
+
+
+def _export_target(
+    market: Market, *, safe: str | None, safe_version: str | None, nonce: int
+) -> tuple[str, str, int]:
+    """The Safe (EIP-55), its version and the nonce, checked, defaults from the market."""
+    safe = safe or market.safe_address
+    if not safe:
+        raise ValidationError(
+            f"{market} has no Safe address: an administrator sets it on the market, or give one for this export"
+        )
+    if isinstance(nonce, bool) or not isinstance(nonce, int) or not 0 <= nonce <= MAX_NONCE:
+        raise ValidationError(
+            f"nonce: {nonce!r} is not the Safe's nonce (a whole number from 0 to {MAX_NONCE})"
+        )
+    try:
+        return (
+            export.checksum_address("safe", safe),
+            export.safe_version(safe_version or market.safe_version),
+            nonce,
+        )
+    except export.ExportError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def _require_exportable(proposal: Proposal, last: Export | None, reason: str, now: datetime) -> None:
+    """Approved (or exported, for a re-export with a reason), after the timelock, and the version
+    it changes still live."""
+    if last is not None and proposal.status == Status.EXPORTED and not reason:
+        raise ValidationError(
+            f"proposal #{proposal.pk} was exported for nonce {last.nonce} (Safe {last.safe}, version "
+            f"{last.safe_version}; safeTxHash {last.safe_tx_hash}): another Safe, version or nonce needs a "
+            "re-export with a reason (the stored export stays on record)"
+        )
+    if proposal.status not in (Status.APPROVED, Status.EXPORTED):
+        raise ValidationError(
+            f"proposal #{proposal.pk} is {proposal.get_status_display().lower()}: only an approved proposal "
+            "is exported, after its timelock"
+        )
+    require_timelock_passed(proposal, now)
+    live = _live_for_update(proposal.market)
+    if live.pk != proposal.live_version_id:
+        raise ValidationError(
+            f"proposal #{proposal.pk} changes v{proposal.live_version.number}, but v{live.number} is live now: "
+            "it cannot be exported"
+        )
+
+
+def _build_export(
+    proposal: Proposal, target: tuple[str, str, int], *, verdict: str, manifest_url: str, now: datetime
+) -> export.Export:
+    market, (safe, safe_version, nonce) = proposal.market, target
+    live, voted = proposal.live_version, proposal.proposed_version
+    return export.build_export(
+        market.export_config(),
+        live.values,
+        voted.values,
+        safe=safe,
+        chain_id=market.chain_id,
+        nonce=nonce,
+        safe_version=safe_version,
+        multisend=market.safe_multisend or None,
+        created_at_ms=int(now.timestamp() * 1000),
+        title=proposal.title,
+        description=(
+            f"Proposal #{proposal.pk} on {market.name}: v{live.number} -> v{voted.number} "
+            f"(sha256 {voted.content_hash})"
+        ),
+        verdict=verdict,
+        manifest_url=manifest_url,
+    )
+
+
+def _store_export(
+    proposal: Proposal,
+    built: export.Export,
+    *,
+    number: int,
+    reason: str,
+    actor: AbstractBaseUser | None,
+    now: datetime,
+) -> Export:
+    return Export.objects.create(
+        proposal=proposal,
+        number=number,
+        live_version_id=proposal.live_version_id,
+        version_id=proposal.proposed_version_id,
+        adapter=built.adapter,
+        safe=built.safe,
+        safe_version=built.safe_version,
+        chain_id=built.chain_id,
+        nonce=built.nonce,
+        multisend=built.multisend or "",
+        tx_to=built.tx.to,
+        tx_operation=built.tx.operation,
+        domain_hash=built.hashes.domain_hash,
+        message_hash=built.hashes.message_hash,
+        safe_tx_hash=built.hashes.safe_tx_hash,
+        calls=built.call_documents(),
+        rows=built.row_documents(),
+        batch=built.batch_json(),
+        typed_data=built.typed_data_json(),
+        report=built.report,
+        reason=reason,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_at=now,
+    )
+
+
+def _export_facts(stored: Export) -> dict[str, Any]:
+    """What the audit entry of an export records: where it goes, its hashes, and the sha256 of
+    each file as stored (the downloads must match them)."""
+    return {
+        "export": stored.number,
+        "version": stored.version.number,
+        "version_hash": stored.version.content_hash,
+        "safe": stored.safe,
+        "safe_version": stored.safe_version,
+        "chain_id": stored.chain_id,
+        "nonce": stored.nonce,
+        "calls": len(stored.calls),
+        "domain_hash": stored.domain_hash,
+        "message_hash": stored.message_hash,
+        "safe_tx_hash": stored.safe_tx_hash,
+        "batch_sha256": sha256_text(stored.batch),
+        "typed_data_sha256": sha256_text(stored.typed_data),
+        "report_sha256": sha256_text(stored.report),
+    }
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _lock_proposal(proposal: Proposal) -> Proposal:

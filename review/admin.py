@@ -1,6 +1,7 @@
 """Admin of proposals: read-only records whose lifecycle moves are admin actions that call the
 services (never a status field). No action approves or rejects: the outcome is computed from
-the votes at the close ("close voting now" runs that same computation once the time has come)."""
+the votes at the close ("close voting now" runs that same computation once the time has come),
+and none exports: the export needs the Safe's nonce (the proposal page or export_proposal)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from backtests import services as backtest_services
-from proposals import services as proposal_services
 from proposals.models import Proposal
 from voting import services as voting_services
 
@@ -47,7 +47,7 @@ class ProposalAdmin(admin.ModelAdmin):
         "timelock_ends_at",
     ]
     fields = ["title", "rationale", *readonly_fields]
-    actions = ["open_voting", "close_voting_now", "mark_exported"]
+    actions = ["open_voting", "close_voting_now"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # proposals are written on the site, against the live version
@@ -59,15 +59,6 @@ class ProposalAdmin(admin.ModelAdmin):
         if obj is not None and obj.status != Proposal.Status.DRAFT:
             return ["title", "rationale", *self.readonly_fields]
         return list(self.readonly_fields)
-
-    def _move(self, request: HttpRequest, queryset: QuerySet[Proposal], to: str) -> None:
-        for proposal in queryset:
-            try:
-                proposal_services.transition_proposal(proposal=proposal, to=to, actor=request.user)
-            except ValidationError as exc:
-                self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            else:
-                self.message_user(request, f"{proposal}: {to}.", messages.SUCCESS)
 
     @admin.action(description="Schedule voting (backtesting -> pending or voting, on a complete backtest)")
     def open_voting(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> None:
@@ -91,7 +82,3 @@ class ProposalAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{proposal}: " + " ".join(exc.messages), messages.ERROR)
             else:
                 self.message_user(request, f"{proposal}: {text}", messages.INFO)
-
-    @admin.action(description="Mark exported (approved -> exported, after the timelock)")
-    def mark_exported(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> None:
-        self._move(request, queryset, Proposal.Status.EXPORTED)

@@ -7,9 +7,9 @@ from typing import Any
 
 from django import forms
 
-from proposals import schema
+from proposals import export, schema
 from proposals.models import Market, ParameterSetVersion, Proposal
-from proposals.services import guardrail_violations
+from proposals.services import MAX_NONCE, REASON_LENGTH, guardrail_violations
 
 
 def field_name(key: str) -> str:
@@ -104,4 +104,20 @@ class ExecuteForm(forms.Form):
         regex=r"^0x[0-9a-fA-F]{64}$",
         label="Transaction hash",
         error_messages={"invalid": "A transaction hash is 0x followed by 64 hex digits."},
+    )
+
+
+class ExportForm(forms.Form):
+    """The export of an approved proposal: the Safe's next nonce, the Safe and its version (the
+    market's by default), and for a re-export the reason."""
+
+    nonce = forms.IntegerField(
+        min_value=0, max_value=MAX_NONCE, help_text="The Safe's next nonce (from the Safe app or its API)."
+    )
+    safe = forms.CharField(label="Safe address", max_length=42)
+    safe_version = forms.ChoiceField(choices=[(v, v) for v in export.SAFE_VERSIONS])
+    reason = forms.CharField(
+        max_length=REASON_LENGTH,
+        required=False,
+        help_text="Only for a re-export: why (e.g. the nonce was used by another transaction).",
     )

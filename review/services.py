@@ -1,5 +1,6 @@
 """Workflows that cross apps: a proposal is written and submitted here, and submitting it starts
-its backtest (proposals -> backtests, in one transaction)."""
+its backtest (proposals -> backtests, in one transaction); an approved proposal is exported
+with its backtest's verdict and manifest in the report (backtests -> proposals)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.urls import reverse
 
-from backtests.services import start_backtest
+from backtests.panels import verdict_text
+from backtests.services import complete_run, start_backtest
 from proposals import services as proposal_services
-from proposals.models import Market, Proposal
+from proposals.models import Export, Market, Proposal
 
 
 def submit_proposal(*, proposal: Proposal, actor: AbstractBaseUser, now: datetime | None = None) -> Proposal:
@@ -47,3 +51,30 @@ def save_proposal(
         if submit:
             proposal = submit_proposal(proposal=proposal, actor=actor)
     return proposal
+
+
+def export_proposal(
+    *,
+    proposal: Proposal,
+    actor: AbstractBaseUser | None,
+    nonce: int,
+    safe: str | None = None,
+    safe_version: str | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Export:
+    """proposals.services.export_proposal (approved, after the timelock; stored, audited), with
+    the backtest's evidence for the change report: the verdict of the proposal's complete
+    run and the address of its manifest."""
+    run = complete_run(proposal)
+    return proposal_services.export_proposal(
+        proposal=proposal,
+        actor=actor,
+        nonce=nonce,
+        safe=safe,
+        safe_version=safe_version,
+        verdict=verdict_text(run) if run else "No complete backtest run of these versions was found.",
+        manifest_url=settings.SITE_URL + reverse("backtests:manifest", args=[run.pk]) if run else "",
+        reason=reason,
+        now=now,
+    )

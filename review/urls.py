@@ -1,6 +1,6 @@
 from django.urls import path
 
-from review import views
+from review import export_views, views
 
 app_name = "review"
 urlpatterns = [
@@ -13,6 +13,10 @@ urlpatterns = [
     path("proposals/<int:pk>/withdraw/", views.proposal_withdraw, name="withdraw"),
     path("proposals/<int:pk>/open-voting/", views.proposal_open_voting, name="open_voting"),
     path("proposals/<int:pk>/execute/", views.proposal_execute, name="execute"),
+    path("proposals/<int:pk>/export/", export_views.proposal_export, name="export"),
+    path(
+        "proposals/<int:pk>/exports/<int:number>/<slug:kind>/", export_views.export_file, name="export_file"
+    ),
     path("markets/", views.market_list, name="markets"),
     path("markets/<slug:slug>/", views.market_detail, name="market"),
     path("markets/<slug:slug>/propose/", views.proposal_create, name="create"),

@@ -24,6 +24,7 @@ from proposals import services as proposal_services
 from proposals.models import Market, ParameterSetVersion, Proposal
 from review import pages, services
 from review.forms import ExecuteForm, ProposalFilterForm, ProposalForm
+from review.panels import export_panel
 from voting.panels import voting_panel
 
 
@@ -84,6 +85,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "execute_form": ExecuteForm(),
             "backtest_panel": proposal_panel(proposal=proposal, user=request.user),
             "voting": voting_panel(proposal=proposal, user=request.user),
+            "export": export_panel(proposal=proposal, user=request.user),
             "history": history_of(proposal),
         },
     )

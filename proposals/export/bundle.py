@@ -12,7 +12,14 @@ from typing import Any
 
 from proposals import schema
 from proposals.export.aave import aave_calls
-from proposals.export.abi import Call, ExportError, checksum_address, read_decimal
+from proposals.export.abi import (
+    Call,
+    ExportError,
+    checksum_address,
+    decode_with_signature,
+    read_decimal,
+    to_text,
+)
 from proposals.export.compound import market_form_calls, single_asset_calls
 from proposals.export.custom import custom_calls
 from proposals.export.decode import DecodeRow, decode_back, require_match
@@ -60,6 +67,49 @@ class Export:
 
     def typed_data_json(self) -> str:
         return json.dumps(self.typed_data, indent=2) + "\n"
+
+    def call_documents(self) -> list[dict[str, Any]]:
+        """Each call as stored and shown: target, contract, signature, the arguments decoded
+        from the calldata bytes (name, type, value as text), and the calldata."""
+        return [_call_document(call) for call in self.calls]
+
+    def row_documents(self) -> list[dict[str, Any]]:
+        """The decode-back rows as stored and shown (values as exact decimal text)."""
+        return [
+            {
+                "key": row.key,
+                "call": row.call,
+                "signature": row.signature,
+                "argument": row.argument,
+                "voted": None if row.voted is None else schema.fmt(row.voted),
+                "encoded": schema.fmt(row.encoded),
+                "raw": str(row.raw),
+                "ok": row.ok,
+            }
+            for row in self.rows
+        ]
+
+
+def _call_document(call: Call) -> dict[str, Any]:
+    values = decode_with_signature(call.signature, call.data)
+    arguments = []
+    for item, t, value in zip(call.function["inputs"], call.types, values, strict=True):
+        text = to_text(t, value)
+        arguments.append(
+            {
+                "name": item.get("name", ""),
+                "type": t.to_type_str(),
+                "value": text if isinstance(text, str) else json.dumps(text),
+            }
+        )
+    return {
+        "to": call.to,
+        "contract": call.contract,
+        "value": str(call.value),
+        "signature": call.signature,
+        "arguments": arguments,
+        "data": "0x" + call.data.hex(),
+    }
 
 
 def adapter_for(mechanism: str, custom_adapter: Any) -> str:

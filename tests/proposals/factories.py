@@ -70,7 +70,8 @@ def make_proposal(
     """A proposal driven through the real services up to ``status`` (draft .. exported): the
     backtest stands completed, voting is scheduled and opened, and for an outcome a voter of
     the factory votes (For to approve, Against to reject, nobody for no quorum) and the vote
-    is closed at its end; the export happens when the timelock has passed (times simulated)."""
+    is closed at its end; the export (Safe nonce 0) happens when the timelock has passed (times
+    simulated)."""
     S = Proposal.Status
     proposal = services.create_draft(
         author=author,
@@ -96,9 +97,7 @@ def make_proposal(
     choice = None if voter is None else "against" if status == S.REJECTED else "for"
     proposal = decide_by_vote(proposal, choice, voter)
     if status == S.EXPORTED:
-        services.transition_proposal(
-            proposal=proposal, to=S.EXPORTED, actor=None, now=proposal.timelock_ends_at
-        )
+        services.export_proposal(proposal=proposal, actor=None, nonce=0, now=proposal.timelock_ends_at)
     proposal.refresh_from_db()
     assert proposal.status == status, (proposal.status, status)
     return proposal
@@ -118,6 +117,18 @@ def decide_by_vote(proposal: Proposal, choice: str | None, voter: Any = None) ->
     close_voting(proposal=proposal, now=proposal.closes_at)
     proposal.refresh_from_db()
     return proposal
+
+
+def policy_over_at_once(market: Market) -> None:
+    """No voting delay, a one-microsecond vote, no extension and no timelock: a proposal that
+    make_proposal then drives to approved or exported has its times already past, so a page
+    (which uses the clock, not simulated times) may export or execute it."""
+    GovernancePolicy.objects.filter(market=market).update(
+        voting_delay=timedelta(0),
+        voting_period=timedelta(microseconds=1),
+        vote_extension=timedelta(0),
+        timelock=timedelta(0),
+    )
 
 
 def factory_voter() -> Any:

@@ -13,7 +13,7 @@ from backtests.services import open_voting
 from governance.models import AuditLog, GovernancePolicy
 from governance.services import take_proposal_snapshot
 from proposals import services
-from proposals.models import TRANSITIONS, IllegalTransitionError, Proposal
+from proposals.models import TRANSITIONS, Export, IllegalTransitionError, Proposal
 from review.services import submit_proposal
 from tests.proposals.factories import complete_backtest, live_values, make_proposal
 
@@ -66,6 +66,33 @@ def give_what_the_status_needs(proposal: Proposal, status: str) -> None:
         proposal.decided_at = now
     if status == S.APPROVED:
         proposal.timelock_ends_at = now + timedelta(days=1)
+    if status == S.EXPORTED:
+        store_an_export(proposal)
+
+
+def store_an_export(proposal: Proposal) -> Export:
+    """An Export row as export_proposal stores it (the contents do not matter here)."""
+    return Export.objects.create(
+        proposal=proposal,
+        live_version_id=proposal.live_version_id,
+        version_id=proposal.proposed_version_id,
+        adapter="aave-v3",
+        safe="0x" + "11" * 20,
+        safe_version="1.3.0",
+        chain_id=1,
+        nonce=0,
+        tx_to="0x" + "22" * 20,
+        tx_operation=0,
+        domain_hash="0x" + "00" * 32,
+        message_hash="0x" + "00" * 32,
+        safe_tx_hash="0x" + "00" * 32,
+        calls=[],
+        rows=[],
+        batch="{}",
+        typed_data="{}",
+        report="",
+        created_at=timezone.now(),
+    )
 
 
 @pytest.mark.parametrize(
@@ -76,11 +103,12 @@ def give_what_the_status_needs(proposal: Proposal, status: str) -> None:
         (S.APPROVED, "without a decision time"),
         (S.REJECTED, "without a decision time"),
         (S.NO_QUORUM, "without a decision time"),
+        (S.EXPORTED, "without its stored export"),
     ],
 )
 def test_the_model_refuses_a_status_without_what_it_needs(aave, contributor, status, message):
     proposal = make_proposal(aave, contributor, ltv="0.8")
-    before = {S.PENDING: S.BACKTESTING, S.VOTING: S.PENDING}.get(status, S.VOTING)
+    before = {S.PENDING: S.BACKTESTING, S.VOTING: S.PENDING, S.EXPORTED: S.APPROVED}.get(status, S.VOTING)
     Proposal.objects.filter(pk=proposal.pk).update(status=before)
     proposal.refresh_from_db()
     proposal.status = status
@@ -152,7 +180,7 @@ def test_a_draft_breaking_a_guardrail_cannot_be_submitted(aave, contributor):
 def test_a_draft_whose_base_is_no_longer_live_must_be_rebased(aave, contributor, admin_user):
     stale = make_proposal(aave, contributor, reserve_factor="0.2")
     winner = make_proposal(aave, contributor, S.EXPORTED, ltv="0.8")
-    services.execute_proposal(proposal=winner, actor=admin_user, tx_hash=TX)
+    services.execute_proposal(proposal=winner, actor=admin_user, tx_hash=TX, now=winner.timelock_ends_at)
     with pytest.raises(
         services.ProposalRefused, match="the live version changed since this draft was written"
     ):
@@ -264,12 +292,19 @@ def test_the_export_waits_for_the_end_of_the_timelock(aave, contributor):
     proposal = make_proposal(aave, contributor, S.APPROVED, ltv="0.8")
     assert proposal.timelock_ends_at == proposal.decided_at + proposal.timelock
     with pytest.raises(ValidationError, match="is in its timelock until"):
-        services.transition_proposal(
-            proposal=proposal, to=S.EXPORTED, actor=None, now=proposal.timelock_ends_at - timedelta(seconds=1)
+        services.export_proposal(
+            proposal=proposal, actor=None, nonce=0, now=proposal.timelock_ends_at - timedelta(seconds=1)
         )
     assert Proposal.objects.get(pk=proposal.pk).status == S.APPROVED
-    services.transition_proposal(proposal=proposal, to=S.EXPORTED, actor=None, now=proposal.timelock_ends_at)
+    services.export_proposal(proposal=proposal, actor=None, nonce=0, now=proposal.timelock_ends_at)
     assert Proposal.objects.get(pk=proposal.pk).status == S.EXPORTED
+
+
+def test_only_the_export_moves_a_proposal_to_exported(aave, contributor):
+    proposal = make_proposal(aave, contributor, S.APPROVED, ltv="0.8")
+    with pytest.raises(ValidationError, match="the move to exported is made by export_proposal"):
+        services.transition_proposal(proposal=proposal, to=S.EXPORTED, actor=None)
+    assert Proposal.objects.get(pk=proposal.pk).status == S.APPROVED
 
 
 @pytest.mark.parametrize("to", [S.APPROVED, S.REJECTED, S.NO_QUORUM])
@@ -286,7 +321,7 @@ def test_executing_makes_the_version_live_and_supersedes_the_other_open_proposal
     winner = make_proposal(aave, contributor, S.EXPORTED, ltv="0.8")
     voting = make_proposal(aave, contributor, S.VOTING, ltv="0.79")
     draft = make_proposal(aave, contributor, ltv="0.78")
-    services.execute_proposal(proposal=winner, actor=admin_user, tx_hash=TX)
+    services.execute_proposal(proposal=winner, actor=admin_user, tx_hash=TX, now=winner.timelock_ends_at)
     winner.refresh_from_db(), voting.refresh_from_db(), draft.refresh_from_db()
     assert (winner.status, winner.tx_hash) == (S.EXECUTED, TX)
     assert aave.live_version == winner.proposed_version
@@ -300,7 +335,9 @@ def test_executing_makes_the_version_live_and_supersedes_the_other_open_proposal
 def test_execution_needs_a_well_formed_transaction_hash(aave, contributor, admin_user):
     proposal = make_proposal(aave, contributor, S.EXPORTED, ltv="0.8")
     with pytest.raises(ValidationError, match="0x and 64 hex digits"):
-        services.execute_proposal(proposal=proposal, actor=admin_user, tx_hash="0x1234")
+        services.execute_proposal(
+            proposal=proposal, actor=admin_user, tx_hash="0x1234", now=proposal.timelock_ends_at
+        )
     assert Proposal.objects.get(pk=proposal.pk).status == S.EXPORTED
     assert aave.live_version.number == 1
 
@@ -313,7 +350,7 @@ def test_execution_is_refused_before_export(aave, contributor, admin_user):
 
 def test_a_recently_changed_parameter_waits_for_its_minimum_delay(aave, contributor, admin_user):
     first = make_proposal(aave, contributor, S.EXPORTED, ltv="0.8")
-    services.execute_proposal(proposal=first, actor=admin_user, tx_hash=TX)
+    services.execute_proposal(proposal=first, actor=admin_user, tx_hash=TX, now=first.timelock_ends_at)
     again = make_proposal(aave, contributor, ltv="0.79")
     with pytest.raises(
         services.ProposalRefused, match="ltv last changed on .* requires 3 days between changes"

@@ -9,7 +9,7 @@ from django.db import connection
 
 from governance.models import AuditLog
 from proposals import services
-from proposals.models import Proposal
+from proposals.models import Export, Proposal
 from review.services import submit_proposal
 from tests.proposals.factories import make_market, make_proposal, make_user
 
@@ -61,12 +61,27 @@ def test_two_simultaneous_executions_on_one_market_leave_one_winner(setup):
     aave, carol, ada = setup
     a = make_proposal(aave, carol, S.EXPORTED, ltv="0.8")
     b = make_proposal(aave, carol, S.EXPORTED, reserve_factor="0.2")
+    now = max(a.timelock_ends_at, b.timelock_ends_at)
     results = race(
-        lambda: services.execute_proposal(proposal=a, actor=ada, tx_hash="0x" + "aa" * 32),
-        lambda: services.execute_proposal(proposal=b, actor=ada, tx_hash="0x" + "bb" * 32),
+        lambda: services.execute_proposal(proposal=a, actor=ada, tx_hash="0x" + "aa" * 32, now=now),
+        lambda: services.execute_proposal(proposal=b, actor=ada, tx_hash="0x" + "bb" * 32, now=now),
     )
     statuses = sorted(Proposal.objects.filter(pk__in=[a.pk, b.pk]).values_list("status", flat=True))
     assert statuses == [S.EXECUTED, S.SUPERSEDED]
     assert sum(isinstance(r, ValidationError) for r in results) == 1, results
     winner = Proposal.objects.get(status=S.EXECUTED)
     assert list(aave.versions.filter(is_live=True)) == [winner.proposed_version]
+
+
+def test_two_simultaneous_exports_store_one_export(setup):
+    aave, carol, ada = setup
+    proposal = make_proposal(aave, carol, S.APPROVED, ltv="0.8")
+    now = proposal.timelock_ends_at
+    results = race(
+        lambda: services.export_proposal(proposal=proposal, actor=ada, nonce=4, now=now),
+        lambda: services.export_proposal(proposal=proposal, actor=ada, nonce=4, now=now),
+    )
+    assert all(isinstance(r, Export) for r in results), results
+    assert results[0].pk == results[1].pk and Export.objects.count() == 1
+    assert AuditLog.objects.filter(action="proposal.exported").count() == 1
+    assert Proposal.objects.get(pk=proposal.pk).status == S.EXPORTED

@@ -7,7 +7,13 @@ from django.urls import reverse
 from proposals import schema, services
 from proposals.models import Proposal
 from review.forms import field_name
-from tests.proposals.factories import PASSWORD, complete_backtest, live_values, make_proposal
+from tests.proposals.factories import (
+    PASSWORD,
+    complete_backtest,
+    live_values,
+    make_proposal,
+    policy_over_at_once,
+)
 
 S = Proposal.Status
 
@@ -178,6 +184,7 @@ def test_only_administrators_open_voting_and_record_execution(aave, contributor,
     complete_backtest(proposal)
     client_for(admin_user).post(reverse("review:open_voting", args=[proposal.pk]))
     assert Proposal.objects.get(pk=proposal.pk).status == S.PENDING  # voting opens after the delay
+    policy_over_at_once(aave)  # the page records the execution at the clock's time
     exported = make_proposal(aave, contributor, S.EXPORTED, reserve_factor="0.2")
     tx = {"tx_hash": "0x" + "12" * 32}
     assert client_for(contributor).post(reverse("review:execute", args=[exported.pk]), tx).status_code == 403
@@ -240,7 +247,9 @@ def test_the_nested_compound_form_has_one_field_per_asset_parameter(compound, co
 def test_a_stale_draft_page_says_it_must_be_rebased(aave, contributor, admin_user):
     stale = make_proposal(aave, contributor, reserve_factor="0.2")
     winner = make_proposal(aave, contributor, S.EXPORTED, ltv="0.8")
-    services.execute_proposal(proposal=winner, actor=admin_user, tx_hash="0x" + "cd" * 32)
+    services.execute_proposal(
+        proposal=winner, actor=admin_user, tx_hash="0x" + "cd" * 32, now=winner.timelock_ends_at
+    )
     html = client_for(contributor).get(reverse("review:detail", args=[stale.pk])).content.decode()
     assert "the live version changed since this draft was written (then v1, now v3)" in html
 

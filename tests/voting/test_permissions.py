@@ -67,6 +67,13 @@ PAGES = {
         {"tx_hash": "0x" + "12" * 32},
         [SIGN_IN, FORBIDDEN, FORBIDDEN, REDIRECT],
     ),
+    "export a proposal": (
+        "post",
+        "review:export",
+        "voting",
+        {"nonce": "0", "safe": "0x5afe5afE5afE5afE5afE5aFe5aFe5Afe5Afe5AfE", "safe_version": "1.3.0"},
+        [SIGN_IN, FORBIDDEN, FORBIDDEN, REDIRECT],
+    ),
     "vote": ("post", "voting:vote", "voting", {"choice": "for"}, [SIGN_IN, REDIRECT, FORBIDDEN, FORBIDDEN]),
     "read the live tally": ("get", "voting:tally", "voting", {}, [SIGN_IN, OK, OK, OK]),
     "read a proposal's audit log": ("get", "voting:audit", "voting", {}, [SIGN_IN, OK, OK, OK]),
