@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import F
 
 import engine
-from backtests import charts, services, verdict
+from backtests import charts, progress, services, verdict
 from backtests.models import BacktestRun, RunStatus, ScenarioComparison
 from governance.services import is_administrator
 from scenarios import services as scenario_services
@@ -39,7 +39,7 @@ def proposal_panel(*, proposal: Any, user: Any) -> dict[str, Any]:
     }
     if run is None:
         return context
-    context["progress"] = services.progress(run)
+    context["progress"] = progress.progress(run)
     if run.is_complete:
         # Results are read from what the merge stored; the page never runs the engine.
         context["verdict"] = verdict_of(run)

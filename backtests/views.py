@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from backtests import services
+from backtests import progress, services
 from backtests.models import BacktestRun, RunStatus
 from backtests.panels import may_control, proposal_panel
 from governance import numbers
@@ -33,7 +33,7 @@ def _visible_proposal(request: HttpRequest, pk: int) -> Proposal:
 @require_GET
 def run_progress(request: HttpRequest, pk: int) -> JsonResponse:
     run = get_object_or_404(_visible_runs(request), pk=pk)
-    return JsonResponse(services.progress(run))
+    return JsonResponse(progress.progress(run))
 
 
 @login_required

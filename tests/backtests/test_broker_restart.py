@@ -20,7 +20,7 @@ from unittest import mock
 
 import pytest
 
-from backtests import services
+from backtests import replay
 from backtests.models import BacktestRun, ChunkResult, RunStatus
 from governance.models import Member
 from review.services import submit_proposal
@@ -137,7 +137,7 @@ def test_a_broker_restart_mid_run_ends_in_a_complete_run_with_identical_figures(
     assert ChunkResult.objects.filter(run=run).count() == 12
     assert run.comparisons.count() == 2 and run.results.count() == 4
     # The figures are those of a clean single-process run of the same seed, bit for bit.
-    assert services.replay_backtest(run=run) == []
+    assert replay.replay_backtest(run=run) == []
     # The worker did lose its broker connection while the run was going on, and reconnected.
     log = worker.text()
     lost = log.index("Connection to broker lost")

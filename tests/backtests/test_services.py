@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from backtests import charts, compute, inputs, params, services
+from backtests import charts, compute, inputs, params, progress, replay, services
 from backtests.models import BacktestRun, RunStatus
 from backtests.params import engine_params_dict, simulated_asset
 from governance.models import Member
@@ -112,7 +112,7 @@ def test_a_run_driven_to_the_end_stores_results_and_opens_the_vote(run, django_c
     ]
     # the vote is scheduled: voting opens after the policy's delay (pending)
     assert run.proposal.__class__.objects.get(pk=run.proposal_id).status == Proposal.Status.PENDING
-    assert services.replay_backtest(run=run) == []
+    assert replay.replay_backtest(run=run) == []
 
 
 def test_the_manifest_records_what_reproduces_the_run(run, django_capture_on_commit_callbacks):
@@ -184,7 +184,7 @@ def test_progress_reports_chunks_elapsed_and_time_left(run, django_capture_on_co
     run = drive(run, django_capture_on_commit_callbacks, until="one chunk")
     BacktestRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(seconds=10))
     run.refresh_from_db()
-    p = services.progress(run)
+    p = progress.progress(run)
     assert (p["chunks_done"], p["chunks_total"], p["status"], p["complete"]) == (1, 6, "running", False)
     assert 10 <= p["elapsed_seconds"] < 20
     # 5 of the 24 paths (2 scenarios x 12) are done in the elapsed time: 19 are left at that pace.
@@ -217,7 +217,7 @@ def test_the_time_left_counts_a_slow_scenario_from_the_last_run_on_the_same_base
     BacktestRun.objects.filter(pk=run.pk).update(started_at=t0)
     run.refresh_from_db()
     # 0.3 s of work in 0.3 s; the slow scenario's 12 paths at 0.5 s a path are 6 s of work left.
-    assert services.eta_seconds(run, now=t0 + timedelta(seconds=0.3)) == pytest.approx(6.0, rel=1e-6)
+    assert progress.eta_seconds(run, now=t0 + timedelta(seconds=0.3)) == pytest.approx(6.0, rel=1e-6)
 
 
 def test_a_run_without_progress_for_the_configured_time_is_reported_stuck(
@@ -301,7 +301,7 @@ def test_a_scenario_whose_merge_was_lost_is_merged_when_the_run_is_resumed(
         services.run_chunk(run_id=run.pk, scenario_index=b.scenario_index, chunk_index=b.chunk_index)
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETE
-    assert services.replay_backtest(run=run) == []
+    assert replay.replay_backtest(run=run) == []
 
 
 def test_chunks_are_sent_scenario_by_scenario_the_largest_scenarios_first():
@@ -523,7 +523,7 @@ def test_every_mechanism_runs_from_its_versions_to_stored_results(
     assert run.status == RunStatus.COMPLETE, run.error
     live = compute.unpack(run.results.get(role="live").per_path)["per_path"]
     assert live.shape == (6, 13) and np.isfinite(live).all()
-    assert services.replay_backtest(run=run) == []
+    assert replay.replay_backtest(run=run) == []
 
 
 SHARED_ETH = (

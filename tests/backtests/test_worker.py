@@ -10,7 +10,7 @@ import uuid
 import numpy as np
 import pytest
 
-from backtests import compute, services
+from backtests import compute, replay, services
 from backtests.models import BacktestRun, ChunkResult, RunStatus
 from backtests.tasks import run_chunk_task
 from governance.models import Member
@@ -72,14 +72,14 @@ def test_merged_figures_equal_a_single_process_run_bit_for_bit(market, author, s
     start_worker("w1")
     run = wait_for_run(submit(market, author, settings))
     assert run.status == RunStatus.COMPLETE, run.error
-    assert services.replay_backtest(run=run) == []
+    assert replay.replay_backtest(run=run) == []
     # The comparison has teeth: a stored figure changed by one ulp is reported.
     row = run.results.get(scenario_index=0, role="live")
     arrays = compute.unpack(row.per_path)
     arrays["per_path"][3, 0] = np.nextafter(arrays["per_path"][3, 0], np.inf)
     row.per_path = compute.pack(arrays)
     row.save()
-    differences = services.replay_backtest(run=run)
+    differences = replay.replay_backtest(run=run)
     assert [d.figure for d in differences] == ["live per-path bad_debt"]
 
 
@@ -103,7 +103,7 @@ def test_a_worker_killed_mid_chunk_leaves_the_chunk_to_another_and_the_figures_a
         or first.text().count(f"chunk run={run.pk} scenario=0 chunk=1 started") == 2
     )
     assert ChunkResult.objects.filter(run=run).count() == 4
-    assert services.replay_backtest(run=run) == []
+    assert replay.replay_backtest(run=run) == []
 
 
 def test_a_redelivered_chunk_does_not_double_count(market, author, settings, start_worker):

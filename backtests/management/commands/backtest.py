@@ -10,7 +10,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backtests import services
+from backtests import progress, services
 from backtests.models import BacktestRun
 from proposals.models import Proposal
 
@@ -82,7 +82,7 @@ class Command(BaseCommand):
         last = None
         while True:
             run.refresh_from_db()
-            p = services.progress(run)
+            p = progress.progress(run)
             line = (
                 f"{bar(p['chunks_done'], p['chunks_total'])} {p['chunks_done']}/{p['chunks_total']} chunks  "
                 f"{p['status_label']}  elapsed {seconds(p['elapsed_seconds'])}  left {seconds(p['eta_seconds'])}"

@@ -8,7 +8,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backtests import services
+from backtests import replay, services
 from backtests.models import BacktestRun
 from engine.errors import EngineError
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             raise CommandError(f"no backtest run {opts['run_id']}")
         t0 = time.perf_counter()
         try:
-            differences = services.replay_backtest(run=run)
+            differences = replay.replay_backtest(run=run)
         except (services.BacktestError, EngineError) as exc:
             raise CommandError(str(exc)) from None
         took = time.perf_counter() - t0
