@@ -23,9 +23,9 @@ from voting import services, signatures
 # voter, choice, reason: 750,000 For, 200,000 Against, 50,000 Abstain of 1,000,000: quorum
 # (For + Abstain >= 20 %) and threshold (For / (For + Against) > 50 %) both pass.
 DEMO_VOTES = [
-    ("voter1", "for", "The backtests show no added bad debt in the shock scenarios."),
+    ("voter1", "for", "Tail bad debt rises in one jump scenario only; the book borrows $1M more."),
     ("voter2", "for", "Small step, inside the guardrails."),
-    ("voter3", "against", "I would wait for another month of low volatility."),
+    ("voter3", "against", "The verdict says riskier: CVaR99 of bad debt rises with jumps."),
     ("voter4", "for", ""),
     ("voter5", "abstain", ""),
 ]
