@@ -36,11 +36,35 @@ def params_kwargs(cls: type, d: dict, mechanism: str, *, extra: frozenset[str] =
     return kw
 
 
+def price_array(prices: object) -> np.ndarray:
+    """``prices`` as a contiguous float64 array, or EngineError for ragged rows and non-numbers.
+
+    numpy refuses a ragged list with "inhomogeneous shape"; this names the rows instead.
+    """
+    try:
+        return np.ascontiguousarray(prices, dtype=np.float64)
+    except (TypeError, ValueError):
+        rows = prices if isinstance(prices, list | tuple) else None
+        if rows and all(hasattr(r, "__len__") for r in rows):
+            lengths = [len(r) for r in rows]  # type: ignore[arg-type]
+            if len(set(lengths)) > 1:
+                i = next(i for i, n in enumerate(lengths) if n != lengths[0])
+                raise EngineError(
+                    f"prices must have the same number of steps on every path; path 0 has "
+                    f"{lengths[0]} prices, path {i} has {lengths[i]}"
+                ) from None
+        raise EngineError(
+            f"prices must be numbers in a (M paths, T+1 steps) array; got {type(prices).__name__}"
+        ) from None
+
+
 def check_prices(prices: np.ndarray) -> np.ndarray:
-    """``prices`` as contiguous float64[M, T+1], finite and > 0, or EngineError."""
-    s = np.ascontiguousarray(prices, dtype=np.float64)
+    """``prices`` as contiguous float64[M, T+1], finite and > 0, at least one path, or EngineError."""
+    s = price_array(prices)
     if s.ndim != 2 or s.shape[1] < 1:
         raise EngineError(f"prices must be a 2-d array (M paths, T+1 steps); got shape {s.shape}")
+    if s.shape[0] == 0:
+        raise EngineError("prices has no paths (M = 0): give at least one price path")
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise EngineError("prices must be finite and > 0 everywhere")
     return s

@@ -7,9 +7,15 @@ One collateral asset against a USD debt per position. The arithmetic follows Aav
 - health factor ``h = c * o * LT / d`` (GenericLogic.calculateUserAccountData), liquidatable
   when ``h < 1``;
 - close factor ``DEFAULT_LIQUIDATION_CLOSE_FACTOR = 0.5``, lifted to
-  ``MAX_LIQUIDATION_CLOSE_FACTOR = 1.0`` when ``h < CLOSE_FACTOR_HF_THRESHOLD = 0.95``; Aave
-  v3.3 (aave-dao/aave-v3-origin) also lifts it to 1.0 when the position's collateral or debt is
-  below ``MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD = 2000 USD`` (``small_position_usd`` here);
+  ``MAX_LIQUIDATION_CLOSE_FACTOR = 1.0`` when ``h <= CLOSE_FACTOR_HF_THRESHOLD = 0.95`` (the
+  contract keeps the default only while ``healthFactor > CLOSE_FACTOR_HF_THRESHOLD``: at exactly
+  0.95 the whole debt may be repaid); Aave v3.3 (aave-dao/aave-v3-origin) also lifts it to 1.0
+  when the position's collateral or debt is below ``MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD = 2000
+  USD`` (``small_position_usd`` here);
+- Aave v3.3's leftover rule (``min_leftover_usd``, off by default): a liquidation that clears
+  neither the debt nor the collateral must leave at least ``MIN_LEFTOVER_BASE = 1000 USD`` of
+  both (``require(... , Errors.MUST_NOT_LEAVE_DUST)`` in ``executeLiquidationCall``); the
+  rational liquidator then repays the largest amount the rule allows (see ``_leftover_repay``);
 - ``_calculateAvailableCollateralToLiquidate``: the collateral for the repaid debt at the
   bonus, ``s = r * (1 + b) / o``; when it exceeds the position's collateral the seizure is
   capped at the whole collateral and the debt repaid falls to ``c * o / (1 + b)``;
@@ -50,7 +56,7 @@ from engine._common import (
     series_dict,
 )
 from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
-from engine.errors import EngineError, check_range
+from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
 
 _TOL = 1e-9  # relative screening margin: a position is a candidate when key >= q * (1 - _TOL)
@@ -63,11 +69,15 @@ class Params:
     ltv: loan to value for new borrowing (not used by the liquidation model; checked <= LT).
     liquidation_threshold: LT; health factor ``c * o * LT / d``.
     liquidation_bonus: b, 0.05 = 5 % (Aave's ``liquidationBonus`` 10500 in bps).
-    close_factor: share of the debt a liquidation may repay while ``h >= full_close_hf``.
-    full_close_hf: below this health factor the whole debt may be repaid.
+    close_factor: share of the debt a liquidation may repay while ``h > full_close_hf``.
+    full_close_hf: at or below this health factor the whole debt may be repaid.
     protocol_fee: treasury share of the bonus (``liquidationProtocolFee``).
     small_position_usd: Aave v3.3 rule: 100 % close factor when the position's collateral
         (at the oracle) or debt is below this (2,000 USD on v3.3); 0 disables it.
+    min_leftover_usd: Aave v3.3 rule: a liquidation that clears neither the debt nor the
+        collateral must leave at least this much of both (``MIN_LEFTOVER_BASE``, 1,000 USD on
+        v3.3); 0 disables it. Needs ``small_position_usd >= 2 * min_leftover_usd``, as on v3.3
+        (2,000 and 1,000), so that the rule always allows some repayment.
     reserves_usd: treasury reserves that absorb realized bad debt before it is socialized.
     dynamic: optional volatility-adjusted LT (margin-engine.md 2.5), ``base`` = LT.
     """
@@ -79,10 +89,12 @@ class Params:
     full_close_hf: float = 0.95
     protocol_fee: float = 0.10
     small_position_usd: float = 0.0
+    min_leftover_usd: float = 0.0
     reserves_usd: float = 0.0
     dynamic: DynamicThreshold | None = None
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         check_range("ltv", self.ltv, 0.0, 1.0)
         check_range("liquidation_threshold", self.liquidation_threshold, 0.0, 1.0)
         check_range("liquidation_bonus", self.liquidation_bonus, 0.0, 1.0, lo_open=True)
@@ -90,6 +102,13 @@ class Params:
         check_range("full_close_hf", self.full_close_hf, 0.0, 1.0)
         check_range("protocol_fee", self.protocol_fee, 0.0, 1.0)
         check_range("small_position_usd", self.small_position_usd, 0.0, None)
+        check_range("min_leftover_usd", self.min_leftover_usd, 0.0, None)
+        if self.min_leftover_usd > 0.0 and self.small_position_usd < 2.0 * self.min_leftover_usd:
+            raise EngineError(
+                f"min_leftover_usd = {self.min_leftover_usd} needs small_position_usd >= "
+                f"2 * min_leftover_usd (Aave v3.3: 2,000 and 1,000); got small_position_usd = "
+                f"{self.small_position_usd}"
+            )
         check_range("reserves_usd", self.reserves_usd, 0.0, None)
         rules.raise_first(
             rules.aave_v3(
@@ -155,6 +174,7 @@ def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
             float(params.liquidation_bonus),
             float(params.protocol_fee),
             float(params.small_position_usd),
+            float(params.min_leftover_usd),
             float(params.reserves_usd),
         )
         + dyn.kernel_args()
@@ -269,6 +289,35 @@ def _heap_pop(hv, hn):
     return hn
 
 
+@njit(cache=True, inline="always")
+def _leftover_repay(ci, di, po, repay, opb, protocol_fee, leftover):
+    """Aave v3.3 ``MUST_NOT_LEAVE_DUST``: the largest repayment up to ``repay`` that leaves at
+    least ``leftover`` USD of debt and of collateral, for a liquidation that clears neither.
+
+    aave-dao/aave-v3-origin, LiquidationLogic.executeLiquidationCall (v3.3): when
+    ``actualDebtToLiquidate < userReserveDebt`` and ``actualCollateralToLiquidate +
+    liquidationProtocolFeeAmount < userCollateralBalance``, it requires
+    ``(userReserveDebt - actualDebtToLiquidate) * price >= MIN_LEFTOVER_BASE`` and
+    ``(userCollateralBalance - actualCollateralToLiquidate) * price >= MIN_LEFTOVER_BASE``, where
+    ``actualCollateralToLiquidate`` is the liquidator's part ``s - fee`` (the protocol fee is not
+    subtracted in the collateral test). With ``s = r * opb / po`` and
+    ``fee = (s - s / opb) * protocol_fee``, the liquidator's part is ``r * (opb - b * pf) / po``,
+    so the collateral test allows ``r <= (c * po - leftover) / (opb - b * pf)``. The debt test
+    allows ``r <= d - leftover``. A liquidator who wants the most it may take repays the
+    smaller of those and of the close-factor amount. The caller has checked ``repay < d`` and
+    that the seizure leaves collateral; ``Params`` requires ``small_position_usd >= 2 *
+    leftover``, so a partial liquidation (close factor < 1) concerns a position with at least
+    ``2 * leftover`` USD of both, and the result is positive.
+    """
+    if di - repay >= leftover:
+        s = repay * opb / po
+        if (ci - (s - (s - s / opb) * protocol_fee)) * po >= leftover:
+            return repay
+    r_debt = di - leftover
+    r_coll = (ci * po - leftover) / (opb - (opb - 1.0) * protocol_fee)
+    return min(repay, r_debt, r_coll)
+
+
 @njit(cache=True, parallel=True)
 def _kernel(
     S,
@@ -285,6 +334,7 @@ def _kernel(
     bonus,
     protocol_fee,
     small_usd,
+    leftover,
     reserves,
     k_vol,
     horizon,
@@ -399,7 +449,7 @@ def _kernel(
                     hn = _heap_push(hv, hn, di / ci, j)
                     continue
                 cf = close_factor
-                if h < full_hf:
+                if h <= full_hf:
                     cf = 1.0
                 elif small_usd > 0.0 and (ci * po < small_usd or di < small_usd):
                     cf = 1.0
@@ -410,6 +460,9 @@ def _kernel(
                     seize = ci
                     repay = ci * po / opb
                     closed = True
+                elif leftover > 0.0 and repay < di:
+                    repay = _leftover_repay(ci, di, po, repay, opb, protocol_fee, leftover)
+                    seize = repay * opb / po
                 fee_units = 0.0
                 if protocol_fee > 0.0:
                     fee_units = (seize - seize / opb) * protocol_fee

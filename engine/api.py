@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine._common import FIELD_INDEX, RESULT_FIELDS
+from engine._inputs import price_array
 from engine.errors import EngineError
 from engine.market import Liquidators, Liquidity, MarketConditions, Oracle
 from engine.results import paired_differences, summarize
@@ -109,6 +110,18 @@ def _resolve(mod: ModuleType, params: Any, book: Any) -> tuple[Any, Any]:
     return params, book
 
 
+def _check_chunk_paths(chunk_paths: object) -> None:
+    """``chunk_paths`` is None or a whole number >= 1 (checked whatever the number of paths)."""
+    if chunk_paths is None:
+        return
+    ok = isinstance(chunk_paths, int | np.integer | float) and not isinstance(chunk_paths, bool)
+    if ok:
+        v = float(chunk_paths)
+        ok = v == v and v not in (float("inf"), float("-inf")) and v == int(v) and v >= 1
+    if not ok:
+        raise EngineError(f"chunk_paths must be a whole number >= 1 or None; got {chunk_paths!r}")
+
+
 def _simulate_chunked(
     mod: ModuleType,
     params: Any,
@@ -118,10 +131,13 @@ def _simulate_chunked(
     chunk_paths: int | None,
     record_steps: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
-    prices = np.asarray(prices, dtype=np.float64)
+    prices = price_array(prices)
     if prices.ndim not in (2, 3):
         raise EngineError(f"prices must be (M, T+1) or (A, M, T+1); got shape {prices.shape}")
     m = prices.shape[-2]
+    if m == 0:
+        raise EngineError("prices has no paths (M = 0): give at least one price path")
+    _check_chunk_paths(chunk_paths)
     kw = {} if record_steps is None else {"record_steps": record_steps}
 
     def one(block: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
@@ -132,11 +148,8 @@ def _simulate_chunked(
 
     if chunk_paths is None or chunk_paths >= m:
         return one(prices)
-    if int(chunk_paths) != chunk_paths or chunk_paths < 1:
-        raise EngineError(f"chunk_paths must be a whole number >= 1; got {chunk_paths!r}")
-    parts = [
-        one(np.ascontiguousarray(prices[..., a : a + chunk_paths, :])) for a in range(0, m, int(chunk_paths))
-    ]
+    n = int(chunk_paths)
+    parts = [one(np.ascontiguousarray(prices[..., a : a + n, :])) for a in range(0, m, n)]
     out = np.concatenate([p[0] for p in parts], axis=0)
     if record_steps is None:
         return out, None

@@ -78,7 +78,7 @@ from engine._common import (
     series_dict,
 )
 from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
-from engine.errors import EngineError, check_range
+from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
 
 _TOL = 1e-9  # relative screening margin, far above the rounding of c * o * factor
@@ -110,6 +110,7 @@ class Params:
     dynamic: DynamicThreshold | None = None
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         check_range("borrow_collateral_factor", self.borrow_collateral_factor, 0.0, 1.0)
         check_range("liquidate_collateral_factor", self.liquidate_collateral_factor, 0.0, 1.0, lo_open=True)
         check_range("liquidation_factor", self.liquidation_factor, 0.0, 1.0, lo_open=True)

@@ -10,7 +10,8 @@ whatever the price paths carry. The arithmetic follows Aave v3 (aave/aave-v3-cor
   ``h = sum_a c_a * o_a * LT_a / d`` (collateral at the oracle weighted by each asset's LT);
   liquidatable when ``h < 1``.
 - ``LiquidationLogic.executeLiquidationCall``: close factor 0.5 (``close_factor``), 1.0 when
-  ``h < 0.95`` (``full_close_hf``, v3.3 ``CLOSE_FACTOR_HF_THRESHOLD``); the liquidator names
+  ``h <= 0.95`` (``full_close_hf``, v3.3 ``CLOSE_FACTOR_HF_THRESHOLD``; the contract keeps 0.5 only
+  while ``healthFactor > CLOSE_FACTOR_HF_THRESHOLD``); the liquidator names
   one collateral asset, and ``_calculateAvailableCollateralToLiquidate`` seizes
   ``s = r * (1 + b_a) / o_a`` of it, capped at the account's balance of that asset (the debt
   repaid then falls to ``c_a * o_a / (1 + b_a)``); the treasury takes ``protocol_fee`` of the
@@ -66,8 +67,8 @@ from engine._common import (
     sale_slippage,
     series_dict,
 )
-from engine._inputs import book_kwargs, params_kwargs, set_book_arrays
-from engine.errors import EngineError, check_range
+from engine._inputs import book_kwargs, params_kwargs, price_array, set_book_arrays
+from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
 
 _TOL = 1e-9  # relative screening margin on the health-factor bound
@@ -80,8 +81,8 @@ class Params:
     liquidation_threshold: LT per collateral asset, each in (0, 1], float tuple of length A.
     liquidation_bonus: bonus per asset, each in (0, 1); ``LT_a * (1 + b_a) <= 1`` (Aave v3
         PoolConfigurator.configureReserveAsCollateral).
-    close_factor: share of the debt one liquidation may repay while ``h >= full_close_hf``.
-    full_close_hf: below this health factor the whole debt may be repaid.
+    close_factor: share of the debt one liquidation may repay while ``h > full_close_hf``.
+    full_close_hf: at or below this health factor the whole debt may be repaid.
     protocol_fee: treasury share of the bonus part of the seized collateral.
     reserves_usd: treasury reserves that absorb realized bad debt.
     dynamic: optional volatility-adjusted LTs, one EWMA per asset (sign -1).
@@ -96,6 +97,7 @@ class Params:
     dynamic: DynamicThreshold | None = None
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         for name in ("liquidation_threshold", "liquidation_bonus"):
             value = getattr(self, name)
             try:
@@ -170,12 +172,14 @@ def borrowing_power(params: Params, book: Book, prices0: np.ndarray) -> float:
 
 
 def _check(params: Params, book: Book, prices: np.ndarray) -> np.ndarray:
-    s = np.ascontiguousarray(prices, dtype=np.float64)
+    s = price_array(prices)
     A = params.n_assets
     if s.ndim != 3 or s.shape[0] != A or s.shape[2] < 1:
         raise EngineError(
             f"prices must be a 3-d array (A={A} assets, M paths, T+1 steps); got shape {s.shape}"
         )
+    if s.shape[1] == 0:
+        raise EngineError("prices has no paths (M = 0): give at least one price path")
     if book.collateral.shape[1] != A:
         raise EngineError(
             f"book.collateral must have one column per asset (A={A}); got {book.collateral.shape[1]}"
@@ -537,7 +541,7 @@ def _kernel(
                     j -= 1
                     continue
                 i = a_idx[j]
-                cf = 1.0 if h < full_hf else close_factor
+                cf = 1.0 if h <= full_hf else close_factor
                 r_full = cf * di
                 best = -1
                 best_profit = -np.inf

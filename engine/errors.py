@@ -1,4 +1,6 @@
-"""The engine's one exception type."""
+"""The engine's one exception type, and the checks of values at its entry."""
+
+from dataclasses import fields
 
 
 class EngineError(ValueError):
@@ -36,3 +38,44 @@ def check_range(
         lo_s = "-inf" if lo is None else f"{lo:g}"
         hi_s = "inf" if hi is None else f"{hi:g}"
         raise EngineError(f"{name} must be in {left}{lo_s}, {hi_s}{right}; got {value!r}")
+
+
+def coerce_numbers(obj: object) -> None:
+    """Make a frozen dataclass's numeric fields numbers, or raise EngineError naming the field.
+
+    Called first in each parameter dataclass's ``__post_init__``, so that a value read from
+    text or JSON (``liquidation_threshold="0.825"``) is converted once at the entry and a value
+    that is no number (``"0,825"``, ``None``, ``True``) is refused with its name, instead of a
+    raw TypeError deep in a check or a string kept in a float field. Fields annotated ``float``
+    become float; ``int`` fields take integers or integral numbers (``"3"``, ``3.0``);
+    ``tuple[float, ...]`` fields become tuples of floats. Booleans are no numbers here.
+    """
+    for f in fields(obj):  # type: ignore[arg-type]
+        t = f.type
+        kind = t if isinstance(t, str) else t.__name__ if isinstance(t, type) else str(t)
+        value = getattr(obj, f.name)
+        if kind == "float":
+            object.__setattr__(obj, f.name, _number(f.name, value))
+        elif kind == "int":
+            object.__setattr__(obj, f.name, _integer(f.name, value))
+        elif kind == "tuple[float, ...]":
+            if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+                raise EngineError(f"{f.name} must be a list of numbers; got {value!r}")
+            items = tuple(_number(f"{f.name}[{i}]", v) for i, v in enumerate(value))
+            object.__setattr__(obj, f.name, items)
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or value is None:
+        raise EngineError(f"{name} must be a number; got {value!r}")
+    try:
+        return float(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise EngineError(f"{name} must be a number; got {value!r}") from None
+
+
+def _integer(name: str, value: object) -> int:
+    v = _number(name, value)
+    if v != v or v in (float("inf"), float("-inf")) or v != int(v):
+        raise EngineError(f"{name} must be a whole number; got {value!r}")
+    return int(v)

@@ -88,7 +88,7 @@ from engine._common import (
 )
 from engine._inputs import check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.compound import best_purchase
-from engine.errors import EngineError, check_range
+from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
 
 _TOL = 1e-9  # relative screening margin, far above the rounding of ink * o / mat
@@ -136,6 +136,7 @@ class Params:
     dynamic: DynamicThreshold | None = None
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         check_range("mat", self.mat, 1.0, None)
         check_range("chop", self.chop, 1.0, None)
         check_range("buf", self.buf, 1.0, None)

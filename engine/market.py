@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.errors import EngineError, check_range
+from engine.errors import EngineError, check_range, coerce_numbers
 
 IMPACT_MODELS = ("linear", "sqrt")
 
@@ -28,6 +28,7 @@ class Oracle:
     heartbeat: int = 0
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         if int(self.latency) != self.latency or self.latency < 0:
             raise EngineError(f"oracle.latency must be a whole number of steps >= 0; got {self.latency!r}")
         check_range("oracle.deviation", self.deviation, 0.0, 1.0, hi_open=True)
@@ -52,6 +53,7 @@ class Liquidity:
     max_step_impact: float = 0.5
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         check_range("liquidity.depth_usd", self.depth_usd, 0.0, None, lo_open=True)
         check_range("liquidity.k", self.k, 0.0, None)
         if self.model not in IMPACT_MODELS:
@@ -75,6 +77,7 @@ class Liquidators:
     gas_spike: float = 0.0
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         check_range("liquidators.gas_cost_usd", self.gas_cost_usd, 0.0, None)
         check_range("liquidators.gas_spike", self.gas_spike, 0.0, None)
 
@@ -89,6 +92,7 @@ class MarketConditions:
     steps_per_year: float = 8760.0
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         check_range("steps_per_year", self.steps_per_year, 0.0, None, lo_open=True)
 
     def kernel_args(self) -> tuple:
@@ -128,6 +132,7 @@ class DynamicThreshold:
     cap: float = float("inf")
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         check_range("dynamic.k_vol", self.k_vol, 0.0, None)
         check_range("dynamic.horizon_steps", self.horizon_steps, 0.0, None, lo_open=True)
         if int(self.update_interval) != self.update_interval or self.update_interval < 1:

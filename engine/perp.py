@@ -70,7 +70,7 @@ from engine._common import (
     series_dict,
 )
 from engine._inputs import check_prices, params_kwargs
-from engine.errors import EngineError, check_range
+from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
 
 _TOL = 1e-9  # relative screening margin around a liquidation price
@@ -117,6 +117,7 @@ class Params:
     dynamic: DynamicThreshold | None = None
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         for name in ("tier_floors", "tier_imf", "tier_mmf"):
             value = getattr(self, name)
             try:

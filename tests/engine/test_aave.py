@@ -1,8 +1,8 @@
 """One-position Aave v3 cases worked out by hand from LiquidationLogic.executeLiquidationCall.
 
 Arithmetic of aave/aave-v3-core contracts/protocol/libraries/logic/LiquidationLogic.sol:
-close factor 0.5 (DEFAULT_LIQUIDATION_CLOSE_FACTOR) unless HF < 0.95
-(CLOSE_FACTOR_HF_THRESHOLD); collateral seized = debt repaid * bonus / price
+close factor 0.5 (DEFAULT_LIQUIDATION_CLOSE_FACTOR) while HF > 0.95
+(CLOSE_FACTOR_HF_THRESHOLD), so 1.0 at or below it; collateral seized = debt repaid * bonus / price
 (_calculateAvailableCollateralToLiquidate), capped at the user's balance with the debt repaid
 recomputed as balance * price / bonus; liquidationProtocolFee taken from the bonus part.
 """
@@ -45,7 +45,7 @@ def test_healthy_position_is_not_liquidated() -> None:
 
 
 def test_partial_liquidation_repays_half_the_debt_with_bonus_and_protocol_fee() -> None:
-    # h = 10 * 1900 * 0.825 / 16000 = 0.9797: in [0.95, 1) -> close factor 0.5.
+    # h = 10 * 1900 * 0.825 / 16000 = 0.9797: in (0.95, 1) -> close factor 0.5.
     r = one(10.0, 16_000.0, [2000.0, 1900.0, 1900.0], aave.Params(protocol_fee=0.1))
     seize = 8000.0 * 1.05 / 1900.0  # 4.421052... units
     fee = (seize - seize / 1.05) * 0.1  # 0.0210526 units to the treasury
@@ -63,7 +63,7 @@ def test_partial_liquidation_repays_half_the_debt_with_bonus_and_protocol_fee() 
 
 
 def test_below_095_the_whole_debt_is_repaid_and_the_rest_of_the_collateral_stays() -> None:
-    # h = 10 * 1800 * 0.825 / 16000 = 0.928 < 0.95 -> close factor 1.
+    # h = 10 * 1800 * 0.825 / 16000 = 0.928 <= 0.95 -> close factor 1.
     r = one(10.0, 16_000.0, [2000.0, 1800.0, 1800.0])
     seize = 16_000.0 * 1.05 / 1800.0  # 9.333 < 10
     assert r["n_liq"] == 1 and r["d"] == 0.0
@@ -224,3 +224,87 @@ def test_book_rejects_negative_debt_and_mismatched_lengths() -> None:
 def test_prices_must_be_positive() -> None:
     with pytest.raises(EngineError, match="prices must be finite and > 0"):
         aave.simulate(aave.Params(), aave.Book(np.ones(1), np.ones(1)), np.array([[1.0, 0.0]]), ALWAYS)
+
+
+def test_at_exactly_095_the_whole_debt_may_be_repaid() -> None:
+    # h = 10 * (1900 * 0.5) / 10000 = 0.95 exactly in floating point (9500 / 10000 rounds to
+    # the double nearest 0.95, the same as the literal). LiquidationLogic keeps the default close
+    # factor only while `healthFactor > CLOSE_FACTOR_HF_THRESHOLD`, so at 0.95 it is 1.0.
+    params = aave.Params(ltv=0.4, liquidation_threshold=0.5, protocol_fee=0.0)
+    assert 10.0 * (1900.0 * 0.5) / 10_000.0 == 0.95
+    r = one(10.0, 10_000.0, [2000.0, 1900.0, 1900.0], params)
+    assert r["n_liq"] == 1 and r["d"] == 0.0
+    assert r["liq_volume"] == 10_000.0
+    assert r["c"] == pytest.approx(10.0 - 10_000.0 * 1.05 / 1900.0)
+    # a hair above 0.95 the default close factor holds
+    r = one(10.0, 10_000.0 * (1 - 1e-9), [2000.0, 1900.0, 1900.0], params)
+    assert r["liq_volume"] == pytest.approx(5_000.0 * (1 - 1e-9))
+
+
+V33 = {"protocol_fee": 0.1, "small_position_usd": 2_000.0, "min_leftover_usd": 1_000.0}
+
+
+def test_leftover_rule_is_off_by_default() -> None:
+    assert aave.Params().min_leftover_usd == 0.0
+    # Without it, close factor 0.8 repays 2,400 of a 3,000 USD debt and leaves 600.
+    # h = 1.875 * 1900 * 0.825 / 3000 = 0.97969 in (0.95, 1).
+    r = one(1.875, 3_000.0, [2000.0, 1900.0, 1900.0], aave.Params(close_factor=0.8, protocol_fee=0.1))
+    assert r["liq_volume"] == pytest.approx(2_400.0)
+
+
+def test_leftover_rule_allows_a_liquidation_that_leaves_enough_of_both() -> None:
+    # h = 1.3 * 1880 * 0.825 / 2020 = 0.99817; collateral 2,444 USD and debt 2,020 USD, both
+    # >= 2,000: close factor 0.5. Repaying 1,010 leaves 1,010 of debt and
+    # 2,444 - 1010 * (1.05 - 0.05 * 0.1) = 1,388.5 USD of collateral: allowed as it is.
+    r = one(1.3, 2_020.0, [2000.0, 1880.0, 1880.0], aave.Params(**V33))
+    assert r["liq_volume"] == pytest.approx(1_010.0)
+    assert r["d"] == pytest.approx(1_010.0)
+
+
+def test_leftover_rule_keeps_1000_usd_of_debt() -> None:
+    # Close factor 0.8 on the position above: 2,400 of 3,000 would leave 600 USD of debt, so
+    # the liquidator repays 3,000 - 1,000 = 2,000 (the collateral test allows
+    # (1.875 * 1900 - 1000) / 1.045 = 2,452.2).
+    r = one(1.875, 3_000.0, [2000.0, 1900.0, 1900.0], aave.Params(close_factor=0.8, **V33))
+    assert r["liq_volume"] == pytest.approx(2_000.0)
+    assert r["d"] == pytest.approx(1_000.0)
+    seize = 2_000.0 * 1.05 / 1900.0
+    assert r["c"] == pytest.approx(1.875 - seize)
+
+
+def test_leftover_rule_keeps_1000_usd_of_collateral() -> None:
+    # LT 0.66, bonus 0.5 (0.66 * 1.5 = 0.99 <= 1), no protocol fee, close factor 0.9.
+    # c = 8 ETH, d = 10,000 USD; at o = 1,800: collateral 14,400 USD, h = 14400 * 0.66 / 10000
+    # = 0.9504 > 0.95. Close factor amount 9,000 (leaves 1,000 of debt: allowed), but its
+    # seizure 9000 * 1.5 / 1800 = 7.5 ETH leaves 0.5 ETH = 900 USD < 1,000. The largest
+    # allowed repayment is (14400 - 1000) / 1.5 = 8,933.33, leaving exactly 1,000 USD.
+    params = aave.Params(
+        ltv=0.6,
+        liquidation_threshold=0.66,
+        liquidation_bonus=0.5,
+        close_factor=0.9,
+        protocol_fee=0.0,
+        small_position_usd=2_000.0,
+        min_leftover_usd=1_000.0,
+    )
+    r = one(8.0, 10_000.0, [2000.0, 1800.0, 1800.0], params)
+    repay = (14_400.0 - 1_000.0) / 1.5
+    assert r["n_liq"] == 1
+    assert r["liq_volume"] == pytest.approx(repay)
+    assert r["c"] * 1800.0 == pytest.approx(1_000.0)
+    assert r["d"] == pytest.approx(10_000.0 - repay)
+
+
+def test_leftover_rule_does_not_apply_to_a_full_close() -> None:
+    # h = 1.1 * 1840 * 0.825 / 2000 = 0.8349 <= 0.95: close factor 1; the seizure
+    # 2000 * 1.05 / 1840 = 1.1413 ETH exceeds the 1.1 ETH held: capped, all collateral taken.
+    r = one(1.1, 2_000.0, [2500.0, 1840.0, 1840.0], aave.Params(**V33))
+    assert r["d"] == 0.0 and r["c"] == 0.0
+    assert r["liq_volume"] == pytest.approx(1.1 * 1840.0 / 1.05)
+
+
+def test_leftover_rule_needs_the_small_position_rule_at_twice_its_size() -> None:
+    with pytest.raises(EngineError, match="small_position_usd >= 2 \\* min_leftover_usd"):
+        aave.Params(min_leftover_usd=1_000.0, small_position_usd=1_500.0)
+    with pytest.raises(EngineError, match="min_leftover_usd"):
+        aave.Params(min_leftover_usd=-1.0)

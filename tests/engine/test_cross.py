@@ -149,7 +149,7 @@ def reference(
                 h = float(np.sum(c[i] * (o * lt))) / d[i]
                 if not h < 1:
                     continue
-                cf = 1.0 if h < params.full_close_hf else params.close_factor
+                cf = 1.0 if h <= params.full_close_hf else params.close_factor
                 best = None
                 for a in range(A):
                     if c[i, a] <= 0:

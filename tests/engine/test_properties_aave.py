@@ -203,5 +203,8 @@ def test_paths_run_alone_give_their_rows_bit_for_bit(case, a) -> None:
     params, book, prices, market = case
     whole = aave.simulate(params, book, prices, market)
     a = min(a, prices.shape[0])
-    assert np.array_equal(whole[:a], aave.simulate(params, book, prices[:a], market))
-    assert np.array_equal(whole[a:], aave.simulate(params, book, prices[a:], market))
+    # a run of no paths is refused (tests/engine/test_bad_input.py), so split into non-empty parts
+    if a > 0:
+        assert np.array_equal(whole[:a], aave.simulate(params, book, prices[:a], market))
+    if a < prices.shape[0]:
+        assert np.array_equal(whole[a:], aave.simulate(params, book, prices[a:], market))

@@ -63,7 +63,7 @@ def plain_python_path(w: R.Workload, c0: list, d0: list, S_row: list) -> dict:
                 continue
             h = c[i] * q / d[i]
             if h < 1:
-                cf = 1.0 if h < w.full_liq_hf else w.close_factor
+                cf = 1.0 if h <= w.full_liq_hf else w.close_factor
                 repay = cf * d[i]
                 seize = repay * opb / po
                 if seize >= c[i]:
