@@ -180,7 +180,7 @@ def create_stress_pack(
         name=name,
         replace=replace,
         description=f"engine.scenarios.standard_pack on {series.name}, "
-        f"depth {depth_usd:,.0f} USD, {n_steps} steps",
+        f"depth {depth_usd:,.0f} USD, {n_steps} steps (replays: their windows, four steps a bar)",
     )
 
 
