@@ -321,6 +321,17 @@ def test_the_scenario_preview_is_a_fan_chart_of_seeded_paths(pack, market, staff
     assert sum(t["name"] == "sample paths" for t in chart["figure"]["data"]) == 5
 
 
+def test_a_replays_fan_chart_is_dated_every_quarter_bar(pack, market, staff) -> None:
+    replay = services.pack_for_market(market)[0]
+    (chart,) = _charts(staff.get(reverse("scenarios:scenario", args=[replay.pk])))
+    (trace,) = chart["figure"]["data"]
+    x = [str(t) for t in _values(trace["x"])]
+    assert len(x) == 4 * 73
+    assert x[0].startswith("2020-03-11T00:15:00") and x[1].startswith("2020-03-11T00:30:00")
+    assert x[-1].startswith("2020-03-14T01:00:00")  # the close of the last bar, 03-14 00:00
+    assert min(_values(trace["y"])) == 86.0
+
+
 def test_the_pack_preview_shows_every_scenario(pack, staff) -> None:
     r = staff.get(reverse("scenarios:pack", args=[pack.pk]))
     assert r.status_code == 200
