@@ -138,12 +138,14 @@ def _chunk_paths(pack, max_steps: int, n_positions: int) -> int:
 
 
 def _shape_of(scenario) -> tuple[int, int]:
-    """(steps T, interval seconds) of a scenario.
+    """(steps T, step length in seconds) of a scenario.
 
-    A simulated scenario states its steps; its interval is the spec's, else its history's,
-    else hourly (engine.scenarios.generate's rule). A replay's length is its window's on the
-    history grid: one path is generated to learn it (cheap: no model is fitted for a replay).
-    Simulated ones are not generated here: fitting GARCH for a shape would cost seconds.
+    A simulated scenario states its steps, one a bar; its step is the spec's interval, else its
+    history's, else hourly (engine.scenarios.generate's rule). A replay steps four times a bar
+    (a quarter bar each, margin-engine.md section 6) over its window on the history grid: one
+    path is generated to learn both (cheap: no model is fitted for a replay). Simulated ones are
+    not generated here: fitting GARCH for a shape would cost seconds. The step length is what
+    every time parameter is converted with (backtests.params).
     """
     spec = scenario.spec
     try:

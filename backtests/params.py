@@ -1,9 +1,14 @@
 """A parameter set version's values (exact Decimals, proposals.schema units) -> engine Params.
 
 Engine units are floats: fractions stay fractions (proposals.schema stores Aave's bps fields as
-fractions already: 0.825, not 8250), USD stays USD. Maker's ``tail`` and ``step`` are seconds
-on chain and steps in the engine: divided by the scenario's step length (interval_seconds),
-so the same version gives other engine values on hourly and on minute data.
+fractions already: 0.825, not 8250), USD stays USD. Every parameter that is a time is converted
+from time with the step length of the scenario's paths, ``interval_seconds`` (margin-engine.md
+section 6): a replay steps a quarter of its bars (900 s on hourly data), a simulated scenario
+one bar. Maker's ``tail`` and ``step`` are seconds on chain and (fractional) steps in the
+engine, exactly: the auction's age is compared with them, nothing is rounded. So the same
+version gives other engine values on hourly data, on a replay of it and on minute data, and
+the same auction in time on each. (The scenario's oracle times are converted the same way by
+engine.scenarios.spec.market_conditions; the perp schema governs no time.)
 
 Parameters the engine does not model (Aave reserve factor and caps, Compound supply caps) are
 left out; ``unmodelled(mechanism)`` lists them for the run's manifest.
@@ -54,7 +59,8 @@ def _compound(v: Mapping[str, Any], interval_seconds: int, asset: str | None = N
 
 
 def _maker(v: Mapping[str, Any], interval_seconds: int) -> dict:
-    # Clipper.sol: tail and step are seconds; the engine counts steps of the price series.
+    # Clipper.sol: tail and step are seconds; the engine counts steps of the price paths,
+    # whose length is interval_seconds (a quarter bar on a replay).
     seconds = Decimal(interval_seconds)
     return {
         "mat": _f(v["mat"]),

@@ -199,7 +199,9 @@ def load_prices(spec: Any, base: Path, rng: np.random.Generator) -> tuple[np.nda
         history = {}
         for sym, f in spec["history"].items():
             pd = parse_prices(_path(base, f"prices.history.{sym}", f).read_text())
-            history[sym] = scenarios.History(pd.timestamps, pd.close, pd.interval_seconds, sym)
+            history[sym] = scenarios.History(
+                pd.timestamps, pd.close, pd.interval_seconds, sym, open=pd.open, high=pd.high, low=pd.low
+            )
     m = _whole("prices.paths", spec.get("paths", 1), 1)
     try:
         sp = scenarios.generate(spec["scenario"], history=history, n_paths=m, rng=rng)

@@ -1,15 +1,40 @@
 """Market conditions shared by every mechanism: oracle, liquidity and liquidators.
 
 margin-engine.md sections 1 and 3. Prices are USD per unit of collateral.
+
+Time. The kernels count steps; every parameter that is a time is given in seconds where it is
+decided (a scenario's oracle, a protocol's auction timings) and converted here with the step
+length of the price paths (margin-engine.md section 6: a replay's step is a quarter bar), so a
+1-hour heartbeat is 1 step on hourly paths and 4 on a replay of hourly bars.
+``steps_for_seconds`` rounds up: an oracle is never fresher than it is in reality.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from engine.errors import EngineError, check_range, coerce_numbers
 
 IMPACT_MODELS = ("linear", "sqrt")
+SECONDS_PER_YEAR = 365.0 * 86400.0
+# A time within this fraction of a step of a whole number of steps is that number: 3600 s on
+# 900 s steps is 4, not 5 after a rounding error.
+_STEP_TOLERANCE = 1e-9
+
+
+def steps_for_seconds(name: str, seconds: float, step_seconds: float) -> int:
+    """A time as a whole number of steps of ``step_seconds``, rounded up.
+
+    Up, because every such time is a delay or a staleness (oracle latency, heartbeat, an update
+    interval): rounding down would show the protocol a fresher price than it had. 0 stays 0 (no
+    latency, no heartbeat); any time above 0 is at least 1 step. EngineError names ``name``.
+    """
+    check_range(name, seconds, 0.0, None)
+    check_range(f"step length for {name}", step_seconds, 0.0, None, lo_open=True)
+    if not math.isfinite(seconds):
+        raise EngineError(f"{name} must be a finite number of seconds; got {seconds!r}")
+    return int(math.ceil(seconds / step_seconds - _STEP_TOLERANCE))
 
 
 @dataclass(frozen=True)
@@ -26,6 +51,17 @@ class Oracle:
     latency: int = 0
     deviation: float = 0.0
     heartbeat: int = 0
+
+    @classmethod
+    def from_seconds(
+        cls, *, latency_seconds: float, deviation: float, heartbeat_seconds: float, step_seconds: float
+    ) -> Oracle:
+        """The oracle of times in seconds on steps of ``step_seconds`` (``steps_for_seconds``)."""
+        return cls(
+            latency=steps_for_seconds("oracle.latency_seconds", latency_seconds, step_seconds),
+            deviation=deviation,
+            heartbeat=steps_for_seconds("oracle.heartbeat_seconds", heartbeat_seconds, step_seconds),
+        )
 
     def __post_init__(self) -> None:
         coerce_numbers(self)
@@ -95,6 +131,11 @@ class MarketConditions:
         coerce_numbers(self)
         check_range("steps_per_year", self.steps_per_year, 0.0, None, lo_open=True)
 
+    @property
+    def step_seconds(self) -> float:
+        """Length of one step: a 365-day year over ``steps_per_year``."""
+        return SECONDS_PER_YEAR / self.steps_per_year
+
     def kernel_args(self) -> tuple:
         """The scalars every kernel takes, in the order of engine._common's helpers."""
         liq = self.liquidity
@@ -144,6 +185,39 @@ class DynamicThreshold:
             raise EngineError(
                 f"dynamic.floor must be <= dynamic.cap; got floor={self.floor!r}, cap={self.cap!r}"
             )
+
+    @classmethod
+    def from_seconds(
+        cls,
+        *,
+        step_seconds: float,
+        horizon_seconds: float,
+        update_seconds: float,
+        ewma_lambda: float = 0.94,
+        ewma_lambda_seconds: float = 86400.0,
+        k_vol: float = 0.0,
+        floor: float = 0.0,
+        cap: float = float("inf"),
+    ) -> DynamicThreshold:
+        """The threshold of times in seconds on steps of ``step_seconds``.
+
+        horizon_seconds: exact, as a fractional number of steps (it scales sigma by its square
+        root); update_seconds: rounded up to whole steps (``steps_for_seconds``); ewma_lambda:
+        the decay over ``ewma_lambda_seconds`` (RiskMetrics' 0.94 is per day), compounded to one
+        step, ``ewma_lambda ** (step_seconds / ewma_lambda_seconds)``.
+        """
+        check_range("dynamic.horizon_seconds", horizon_seconds, 0.0, None, lo_open=True)
+        check_range("dynamic.ewma_lambda", ewma_lambda, 0.0, 1.0, hi_open=True)
+        check_range("dynamic.ewma_lambda_seconds", ewma_lambda_seconds, 0.0, None, lo_open=True)
+        check_range("dynamic step length", step_seconds, 0.0, None, lo_open=True)
+        return cls(
+            k_vol=k_vol,
+            horizon_steps=horizon_seconds / step_seconds,
+            update_interval=max(1, steps_for_seconds("dynamic.update_seconds", update_seconds, step_seconds)),
+            ewma_lambda=ewma_lambda ** (step_seconds / ewma_lambda_seconds),
+            floor=floor,
+            cap=cap,
+        )
 
     def kernel_args(self) -> tuple:
         return (

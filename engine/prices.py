@@ -238,9 +238,13 @@ def _read_ohlcv(rows: list[str], lines: list[int]):
         )
     missing = [c for c in ("open", "high", "low", "close") if c not in header]
     if missing:
+        # A replay steps through each bar's open, high, low and close (margin-engine.md s. 6):
+        # a file of closes alone would hide the crash inside the bars.
         raise PriceFileError(
             lines[0],
-            f"header lacks column(s) {', '.join(missing)}; expected timestamp,open,high,low,close,volume",
+            f"header lacks column(s) {', '.join(missing)}; expected timestamp,open,high,low,close,volume "
+            "(replays step through each bar's open, high, low and close; for point prices with no "
+            "bars, write the price in all four columns or import CoinGecko's export)",
         )
     cols = _columns(rows[1:], lines[1:], len(header))
     data_lines = lines[1:]

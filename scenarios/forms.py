@@ -18,7 +18,11 @@ class StressPackForm(forms.Form):
         help_text="Rescale every scenario to start here (blank: history's levels)",
     )
     n_steps = forms.IntegerField(
-        min_value=1, max_value=100_000, initial=720, label="Steps of simulated scenarios"
+        min_value=1,
+        max_value=100_000,
+        initial=720,
+        label="Steps of simulated scenarios",
+        help_text="One step a bar; a replay keeps its window, four steps a bar",
     )
     seed = forms.IntegerField(
         min_value=0, initial=20200312, help_text="Seed of the first scenario (then +1 each)"

@@ -172,6 +172,9 @@ def _preview(scenario: Scenario, n_paths: int, *, prefix: str) -> dict:
         item["error"] = str(exc)
         return item
     item["shape"] = paths.prices.shape
+    item["step_seconds"] = paths.interval_seconds
+    item["steps_per_bar"] = paths.steps_per_bar
+    item["bar_seconds"] = paths.interval_seconds * paths.steps_per_bar
     item["charts"] = [
         {"id": f"{prefix}-{a}", "figure": fig} for a, fig in enumerate(charts.scenario_figures(paths))
     ]

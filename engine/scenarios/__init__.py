@@ -9,13 +9,21 @@ Pure numpy/scipy. The spec (a JSON-serializable dict, stored in the database)::
          replay: the bars replayed (both ends included); others: the history fitted,
          bootstrapped or used to estimate a missing sigma / correlation; their paths start
          at the window's last close
-     "n_steps": 720,                                  replay: optional (default: whole window)
+     "n_steps": 720,                                  replay: optional (default: whole window,
+                                                      four steps a bar)
      "start_price": 2000.0 | {"ETHUSDT": 2000.0},     optional: rescale (relative moves kept)
      "vol_multiplier": 1.0,                           (0, 10]
-     "interval_seconds": 3600,                        optional; from the history if any
+     "interval_seconds": 3600,                        optional; from the history if any (the
+                                                      bar: a replay steps a quarter of it)
      "params": {...},                                 per kind, see below
      "conditions": {"depth_usd", "k", "impact_model", "max_step_impact", "gas_cost_usd",
-                    "gas_spike", "rational", "oracle": {"latency", "deviation", "heartbeat"}}}
+                    "gas_spike", "rational",
+                    "oracle": {"latency_seconds", "deviation", "heartbeat_seconds"}}}
+
+A replay reaches each bar's real extremes: a bar becomes four steps of a quarter bar, open, then
+low and high in the order the bar's direction makes likely, then close (history.bar_steps).
+Times are seconds and become steps of the paths' own length (rounded up), so a 1-hour
+heartbeat stays one hour on a replay's quarter-hour steps (margin-engine.md section 6).
 
 params: gbm {mu, sigma} (annual; sigma estimated from the window if missing); merton {mu,
 sigma, lam (per year), jump_mu, jump_sigma (log jump size)}; garch {mu, omega, alpha, beta,
@@ -26,12 +34,22 @@ A parameter may be a list (one value per asset).
 
 from engine.scenarios.garch import GarchTFit, fit_garch_t
 from engine.scenarios.generate import ScenarioPaths, generate
-from engine.scenarios.history import History
+from engine.scenarios.history import STEPS_PER_BAR, History, bar_steps, max_drawdown
 from engine.scenarios.spec import KINDS, validate_spec
-from engine.scenarios.stress import STRESS_WINDOWS, StressWindow, standard_pack, synthetic_pack
+from engine.scenarios.stress import (
+    STRESS_WINDOWS,
+    StressWindow,
+    describe_replay,
+    replay_drawdowns,
+    standard_pack,
+    synthetic_pack,
+)
 
 __all__ = [
     "History",
+    "STEPS_PER_BAR",
+    "bar_steps",
+    "max_drawdown",
     "ScenarioPaths",
     "generate",
     "validate_spec",
@@ -41,5 +59,7 @@ __all__ = [
     "StressWindow",
     "standard_pack",
     "synthetic_pack",
+    "describe_replay",
+    "replay_drawdowns",
     "KINDS",
 ]

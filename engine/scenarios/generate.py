@@ -9,14 +9,13 @@ from datetime import UTC, datetime
 import numpy as np
 
 from engine.errors import EngineError
-from engine.market import MarketConditions
+from engine.market import SECONDS_PER_YEAR, MarketConditions
 from engine.scenarios import models
 from engine.scenarios.garch import GarchTFit, standardized_residuals
-from engine.scenarios.history import History, aligned_returns, grid_closes, parse_iso
+from engine.scenarios.history import STEPS_PER_BAR, History, aligned_returns, bar_steps, grid_bars, parse_iso
 from engine.scenarios.spec import market_conditions, validate_spec
 
 DEFAULT_INTERVAL = 3600
-SECONDS_PER_YEAR = 365.0 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -26,12 +25,14 @@ class ScenarioPaths:
     prices: float64 (M, T+1) for one asset, (A, M, T+1) for several (order of ``assets``);
         exogenous market price S (margin-engine.md section 1), USD per unit, read-only.
     assets: the symbols, in the order of the first axis when there are several.
-    start: UTC time of ``prices[..., 0]`` for a replay (the close time of the window's first
-        bar: its open + interval), None for simulated paths.
-    interval_seconds: step length.
-    conditions: engine.market.MarketConditions (depth, gas, oracle; steps_per_year from the
-        interval).
+    start: UTC time of ``prices[..., 0]`` for a replay (the end of the first quarter of the
+        window's first bar: its open + interval / 4), None for simulated paths; step ``t`` is at
+        ``start + t * interval_seconds``.
+    interval_seconds: step length, seconds (a replay's is a quarter of its bars').
+    conditions: engine.market.MarketConditions (depth, gas, oracle; steps_per_year and the
+        oracle's times in steps from the step length).
     spec: the normalized spec that produced the paths.
+    steps_per_bar: steps per bar of the history (4 for a replay, 1 for simulated paths).
     """
 
     prices: np.ndarray
@@ -40,6 +41,7 @@ class ScenarioPaths:
     interval_seconds: int
     conditions: MarketConditions
     spec: dict
+    steps_per_bar: int = 1
 
     def __post_init__(self) -> None:
         p = np.asarray(self.prices, dtype=np.float64)
@@ -84,7 +86,8 @@ def generate(
 
     Returns
     -------
-    ScenarioPaths with prices (M, T+1) or (A, M, T+1), T = spec["n_steps"].
+    ScenarioPaths with prices (M, T+1) or (A, M, T+1), T = spec["n_steps"]; a replay's T is
+    ``4 * bars - 1`` (or its n_steps) on steps of a quarter bar.
     """
     s = validate_spec(spec)
     if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
@@ -93,20 +96,24 @@ def generate(
         raise EngineError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
     hists = _windowed(s, history)
     interval = _interval(s, hists)
+    per_bar = 1
     if s["kind"] == "replay":
         prices, start = _replay(s, hists, interval)
+        per_bar = STEPS_PER_BAR
     else:
         prices, start = _simulate(s, hists, interval, int(n_paths), rng), None
     prices = _rescale(prices, s)
     if len(s["assets"]) == 1:
         prices = prices[0]
+    step = interval // per_bar
     return ScenarioPaths(
         prices=prices,
         assets=tuple(s["assets"]),
         start=start,
-        interval_seconds=interval,
-        conditions=market_conditions(s["conditions"], interval),
+        interval_seconds=step,
+        conditions=market_conditions(s["conditions"], step),
         spec=s,
+        steps_per_bar=per_bar,
     )
 
 
@@ -145,19 +152,27 @@ def _interval(s: dict, hists: list[History] | None) -> int:
 
 
 def _replay(s: dict, hists: list[History], interval: int) -> tuple[np.ndarray, datetime]:
-    """The window's closes on a regular grid, (A, 1, T+1); vol_multiplier scales log moves."""
-    closes, t0 = grid_closes(hists)
+    """The window's bars on a regular grid, four steps each (history.bar_steps), (A, 1, T+1);
+    vol_multiplier scales log moves from the first step."""
+    if interval % STEPS_PER_BAR:
+        raise EngineError(
+            f"a replay splits each bar into {STEPS_PER_BAR} steps of whole seconds: the history's "
+            f"interval_seconds must be a multiple of {STEPS_PER_BAR}; got {interval}"
+        )
+    bars, t0 = grid_bars(hists)
+    path = bar_steps(bars[:, 0], bars[:, 1], bars[:, 2], bars[:, 3])
     if s["n_steps"] is not None:
-        if s["n_steps"] + 1 > closes.shape[1]:
+        if s["n_steps"] + 1 > path.shape[1]:
             raise EngineError(
-                f"n_steps must be at most {closes.shape[1] - 1} for this replay window; got {s['n_steps']}"
+                f"n_steps must be at most {path.shape[1] - 1} for this replay window "
+                f"({STEPS_PER_BAR} steps a bar); got {s['n_steps']}"
             )
-        closes = closes[:, : s["n_steps"] + 1]
+        path = path[:, : s["n_steps"] + 1]
     k = s["vol_multiplier"]
     if k != 1.0:
-        closes = closes[:, :1] * (closes / closes[:, :1]) ** k
-    start = datetime.fromtimestamp(t0 + interval, tz=UTC)
-    return closes[:, None, :], start
+        path = path[:, :1] * (path / path[:, :1]) ** k
+    start = datetime.fromtimestamp(t0 + interval // STEPS_PER_BAR, tz=UTC)
+    return path[:, None, :], start
 
 
 def _simulate(

@@ -4,6 +4,11 @@ Conventions (shared/data/prices/README.md): a bar's timestamp is its *open* time
 close is the price at the end of the bar, ``timestamp + interval_seconds``. Missing bars are
 gaps: nothing is filled in the data itself.
 
+Replays reach each bar's real extremes (margin-engine.md section 6): ``bar_steps`` turns a bar
+into ``STEPS_PER_BAR`` = 4 steps of a quarter bar each, open, then low and high in the order
+the bar's direction makes likely (low first when it closed up, ``close >= open``; high first
+when it closed down), then close. The close ends the bar at its close time.
+
 Gaps and returns: a log return ``log(close[i] / close[i - 1])`` is kept only when the two bars
 are exactly one interval apart. A return spanning a gap is dropped for fitting and for the
 bootstrap (it would be several intervals' move presented as one). The remaining returns are
@@ -19,6 +24,8 @@ import numpy as np
 
 from engine.errors import EngineError
 
+STEPS_PER_BAR = 4
+
 
 @dataclass(frozen=True)
 class History:
@@ -29,12 +36,18 @@ class History:
     close: float64 (T,), closing prices (> 0, finite), USD per unit.
     interval_seconds: bar length in seconds (3600 for hourly).
     symbol: market symbol, e.g. ``"ETHUSDT"``.
+    open, high, low: float64 (T,), the bars' other prices, ``low <= open, close <= high``; all
+        three or none. None (a series of point prices, e.g. closes only): each is the close, so
+        a replay's four steps of a bar are flat and the moves happen between bars.
     """
 
     timestamps: np.ndarray
     close: np.ndarray
     interval_seconds: int
     symbol: str
+    open: np.ndarray | None = None
+    high: np.ndarray | None = None
+    low: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         ts = np.array(self.timestamps, dtype=np.int64, copy=True).reshape(-1)
@@ -66,11 +79,48 @@ class History:
                 f"interval_seconds={self.interval_seconds}; got a step of {int(d[bad[0]])} s "
                 f"after index {int(bad[0])}"
             )
-        ts.setflags(write=False)
-        close.setflags(write=False)
+        ohl = self._extremes(close)
+        for arr in (ts, close, *ohl):
+            arr.setflags(write=False)
         object.__setattr__(self, "timestamps", ts)
         object.__setattr__(self, "close", close)
         object.__setattr__(self, "interval_seconds", int(self.interval_seconds))
+        for name, arr in zip(("open", "high", "low"), ohl, strict=True):
+            object.__setattr__(self, name, arr)
+
+    def _extremes(self, close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """open, high, low checked against the closes (each the close when none is given)."""
+        given = [x is not None for x in (self.open, self.high, self.low)]
+        if not any(given):
+            return close.copy(), close.copy(), close.copy()
+        if not all(given):
+            raise EngineError(
+                f"history.open, high and low of {self.symbol} must be given together (or none, for "
+                f"point prices); got {[n for n, g in zip(('open', 'high', 'low'), given, strict=True) if g]}"
+            )
+        o, h, lo = (
+            np.array(x, dtype=np.float64, copy=True).reshape(-1) for x in (self.open, self.high, self.low)
+        )
+        for name, arr in (("open", o), ("high", h), ("low", lo)):
+            if arr.shape != close.shape:
+                raise EngineError(
+                    f"history.{name} of {self.symbol} must have the shape of history.close "
+                    f"{close.shape}; got {arr.shape}"
+                )
+            bad = np.flatnonzero(~np.isfinite(arr) | (arr <= 0))
+            if bad.size:
+                raise EngineError(
+                    f"history.{name} of {self.symbol} must be finite and > 0; got "
+                    f"{float(arr[bad[0]])!r} at index {int(bad[0])}"
+                )
+        bad = np.flatnonzero((lo > np.minimum(o, close)) | (h < np.maximum(o, close)))
+        if bad.size:
+            i = int(bad[0])
+            raise EngineError(
+                f"history of {self.symbol}: bar {i} must have low <= open, close <= high; got open "
+                f"{o[i]!r}, high {h[i]!r}, low {lo[i]!r}, close {close[i]!r}"
+            )
+        return o, h, lo
 
     def window(self, start: int, end: int) -> History:
         """Bars whose open time is in ``[start, end]`` (epoch seconds, both ends included)."""
@@ -81,7 +131,15 @@ class History:
                 f"window [{iso(start)}, {iso(end)}] must hold at least 2 bars of {self.symbol}; "
                 f"got {hi - lo} (history covers {iso(self.timestamps[0])} .. {iso(self.timestamps[-1])})"
             )
-        return History(self.timestamps[lo:hi], self.close[lo:hi], self.interval_seconds, self.symbol)
+        return History(
+            self.timestamps[lo:hi],
+            self.close[lo:hi],
+            self.interval_seconds,
+            self.symbol,
+            open=self.open[lo:hi],
+            high=self.high[lo:hi],
+            low=self.low[lo:hi],
+        )
 
     def log_returns(self) -> tuple[np.ndarray, np.ndarray]:
         """Log returns over exactly one interval, gaps dropped.
@@ -133,12 +191,13 @@ def aligned_returns(histories: list[History]) -> tuple[np.ndarray, np.ndarray]:
     return R, common
 
 
-def grid_closes(histories: list[History]) -> tuple[np.ndarray, int]:
-    """Closes of several assets on one regular time grid (for replays).
+def grid_bars(histories: list[History]) -> tuple[np.ndarray, int]:
+    """Bars of several assets on one regular time grid (for replays).
 
-    The grid runs from the latest first bar to the earliest last bar, one step per interval;
-    a missing bar repeats the previous close (the market is shown flat where there is no
-    data; the stress windows have no gaps). Returns float64 (A, n) and the first grid time.
+    The grid runs from the latest first bar to the earliest last bar, one bar per interval;
+    a missing bar is the previous close four times (the market is shown flat where there is no
+    data; the stress windows have no gaps). Returns float64 (A, 4, n), rows open, high, low,
+    close, and the open time of the grid's first bar.
     """
     step = histories[0].interval_seconds
     t0 = max(int(h.timestamps[0]) for h in histories)
@@ -148,8 +207,39 @@ def grid_closes(histories: list[History]) -> tuple[np.ndarray, int]:
             f"assets {[h.symbol for h in histories]} must overlap by at least 2 bars in the window"
         )
     grid = np.arange(t0, t1 + 1, step, dtype=np.int64)
-    out = np.empty((len(histories), grid.size))
+    out = np.empty((len(histories), 4, grid.size))
     for a, h in enumerate(histories):
         idx = np.searchsorted(h.timestamps, grid, side="right") - 1
-        out[a] = h.close[idx]
+        present = h.timestamps[idx] == grid
+        for row, prices in enumerate((h.open, h.high, h.low, h.close)):
+            out[a, row] = np.where(present, prices[idx], h.close[idx])
     return out, t0
+
+
+def bar_steps(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """Bars as the replay's steps: ``STEPS_PER_BAR`` = 4 steps per bar (margin-engine.md s. 6).
+
+    Each bar gives open, then low and high in the order its direction makes likely (low first
+    when it closed up or flat, ``close >= open``; high first when it closed down), then close.
+
+    Parameters
+    ----------
+    open_, high, low, close : float64 (..., n), the bars in time order.
+
+    Returns
+    -------
+    float64 (..., 4 n): step ``4 i + k`` is the price of bar ``i``'s quarter ``k``.
+    """
+    o, h, lo, c = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (open_, high, low, close)))
+    up = c >= o
+    steps = np.stack([o, np.where(up, lo, h), np.where(up, h, lo), c], axis=-1)
+    return steps.reshape(*o.shape[:-1], STEPS_PER_BAR * o.shape[-1])
+
+
+def max_drawdown(prices: np.ndarray) -> float:
+    """The largest fall from the running peak along a path, as a fraction (0.577 = 57.7 %).
+
+    prices: float64 (T+1,) or (M, T+1); for several paths, the largest over them.
+    """
+    p = np.asarray(prices, dtype=np.float64)
+    return float((1.0 - p / np.maximum.accumulate(p, axis=-1)).max())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from engine.errors import EngineError, check_range
-from engine.market import IMPACT_MODELS, Liquidators, Liquidity, MarketConditions, Oracle
+from engine.market import IMPACT_MODELS, SECONDS_PER_YEAR, Liquidators, Liquidity, MarketConditions, Oracle
 from engine.scenarios.history import iso, parse_iso
 
 KINDS = ("replay", "bootstrap", "fhs", "gbm", "merton", "garch", "shock")
@@ -68,7 +68,12 @@ COND_KEYS = {
     "rational",
     "oracle",
 }
-ORACLE_KEYS = {"latency", "deviation", "heartbeat"}
+# Times in seconds, converted to steps of the scenario's paths by market_conditions (a replay
+# steps four times a bar: margin-engine.md section 6).
+ORACLE_KEYS = {"latency_seconds", "deviation", "heartbeat_seconds"}
+MAX_SECONDS = 31_536_000  # a year
+# The keys of the step-counted oracle this spec had before: refused with the way to write them.
+OLD_ORACLE_KEYS = {"latency": "latency_seconds", "heartbeat": "heartbeat_seconds"}
 
 
 def _err(key: str, msg: str, value: object) -> EngineError:
@@ -307,6 +312,14 @@ def _conditions(c: object) -> dict:
     oracle = c.get("oracle", {})
     if not isinstance(oracle, dict):
         raise _err("conditions.oracle", "must be a dict", oracle)
+    old = sorted(set(oracle) & set(OLD_ORACLE_KEYS))
+    if old:
+        raise _err(
+            f"conditions.oracle.{old[0]}",
+            f"counted steps, which depend on the data (a replay steps four times a bar); give "
+            f"conditions.oracle.{OLD_ORACLE_KEYS[old[0]]}, a time in seconds (3600 for an hour)",
+            oracle[old[0]],
+        )
     unknown = sorted(set(oracle) - ORACLE_KEYS)
     if unknown:
         raise _err(
@@ -325,20 +338,26 @@ def _conditions(c: object) -> dict:
         "gas_spike": _number("conditions.gas_spike", c.get("gas_spike", 0.0), 0.0, None),
         "rational": rational,
         "oracle": {
-            "latency": _whole("conditions.oracle.latency", oracle.get("latency", 0), 0, MAX_STEPS),
+            "latency_seconds": _whole(
+                "conditions.oracle.latency_seconds", oracle.get("latency_seconds", 0), 0, MAX_SECONDS
+            ),
             "deviation": _number(
                 "conditions.oracle.deviation", oracle.get("deviation", 0.0), 0.0, 1.0, hi_open=True
             ),
-            "heartbeat": _whole("conditions.oracle.heartbeat", oracle.get("heartbeat", 0), 0, MAX_STEPS),
+            "heartbeat_seconds": _whole(
+                "conditions.oracle.heartbeat_seconds", oracle.get("heartbeat_seconds", 0), 0, MAX_SECONDS
+            ),
         },
     }
 
 
-def market_conditions(conditions: dict, interval_seconds: int) -> MarketConditions:
-    """engine.market.MarketConditions from a normalized ``conditions`` dict."""
+def market_conditions(conditions: dict, step_seconds: int) -> MarketConditions:
+    """engine.market.MarketConditions from a normalized ``conditions`` dict, on paths whose
+    step lasts ``step_seconds`` (a replay's is a quarter bar): the oracle's times become whole
+    steps, rounded up (engine.market.steps_for_seconds)."""
     c = conditions
     return MarketConditions(
-        oracle=Oracle(**c["oracle"]),
+        oracle=Oracle.from_seconds(**c["oracle"], step_seconds=step_seconds),
         liquidity=Liquidity(
             depth_usd=float("inf") if c["depth_usd"] is None else c["depth_usd"],
             k=c["k"],
@@ -348,5 +367,5 @@ def market_conditions(conditions: dict, interval_seconds: int) -> MarketConditio
         liquidators=Liquidators(
             rational=c["rational"], gas_cost_usd=c["gas_cost_usd"], gas_spike=c["gas_spike"]
         ),
-        steps_per_year=365.0 * 86400.0 / interval_seconds,
+        steps_per_year=SECONDS_PER_YEAR / step_seconds,
     )

@@ -3,13 +3,22 @@
 Dates and levels: shared/data/prices/README.md ("Stress windows covered", "Price checks").
 The suggested conditions are the project's choices (scaled from the market's normal depth),
 not measured figures: a crash day is modelled with thinner order books, dearer gas and, on
-2020-03-12, a congested (late) oracle.
+2020-03-12, a congested (late) oracle. Oracle times are seconds (margin-engine.md section 6).
+
+A replay's description states the fall it reaches: ``describe_replay`` measures it on the
+replay itself (four steps a bar, so from the highs to the lows) and beside it the fall of the
+closes alone, which a replay of closes would have shown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from engine.errors import EngineError
+from engine.scenarios.generate import generate
+from engine.scenarios.history import STEPS_PER_BAR, History, max_drawdown
 from engine.scenarios.spec import validate_spec
 
 
@@ -20,7 +29,7 @@ class StressWindow:
     date: the stress day (UTC); start, end: ISO UTC times of the first and last bar replayed.
     depth_factor: suggested depth as a fraction of the market's normal depth.
     gas_cost_usd, gas_spike: suggested liquidation gas cost and its growth with drawdown
-        (engine.market.Liquidators). oracle_latency: suggested oracle staleness, steps.
+        (engine.market.Liquidators). oracle_latency_seconds: suggested oracle staleness.
     """
 
     name: str
@@ -31,7 +40,7 @@ class StressWindow:
     depth_factor: float
     gas_cost_usd: float
     gas_spike: float
-    oracle_latency: int = 0
+    oracle_latency_seconds: int = 0
 
     @property
     def window(self) -> dict:
@@ -43,7 +52,11 @@ class StressWindow:
             "depth_usd": None if depth_usd is None else depth_usd * self.depth_factor,
             "gas_cost_usd": self.gas_cost_usd,
             "gas_spike": self.gas_spike,
-            "oracle": {"latency": self.oracle_latency, "deviation": 0.005, "heartbeat": 24},
+            "oracle": {
+                "latency_seconds": self.oracle_latency_seconds,
+                "deviation": 0.005,
+                "heartbeat_seconds": 86400,
+            },
         }
 
 
@@ -55,12 +68,12 @@ STRESS_WINDOWS: dict[str, StressWindow] = {
             "2020-03-12",
             "2020-03-11T00:00:00Z",
             "2020-03-14T00:00:00Z",
-            "ETH fell from about 194 to a low of 86 (03-13 02:00); Ethereum congested, gas "
-            "spiked, Maker keepers failed and auctions cleared at zero bids.",
+            "ETH fell from about 200 on 03-11 to a low of 86 (03-13 02:00); Ethereum congested, "
+            "gas spiked, Maker keepers failed and auctions cleared at zero bids.",
             depth_factor=0.25,
             gas_cost_usd=100.0,
             gas_spike=5.0,
-            oracle_latency=1,
+            oracle_latency_seconds=3600,
         ),
         StressWindow(
             "may-2021",
@@ -139,18 +152,21 @@ def standard_pack(
     specs = [
         {
             "name": "Black Thursday replay (thin depth, gas spike)",
+            "description": bt.description,
             "kind": "replay",
             "window": bt.window,
             "conditions": bt.conditions(depth_usd),
         },
         {
             "name": "LUNA/UST week replay",
+            "description": luna.description,
             "kind": "replay",
             "window": luna.window,
             "conditions": luna.conditions(depth_usd),
         },
         {
             "name": "FTX replay",
+            "description": ftx.description,
             "kind": "replay",
             "window": ftx.window,
             "conditions": ftx.conditions(depth_usd),
@@ -247,8 +263,35 @@ def synthetic_pack(asset: str, *, start_price: float, depth_usd: float, n_steps:
                 "depth_usd": depth_usd * 0.15,
                 "gas_cost_usd": 50.0,
                 "gas_spike": 10.0,
-                "oracle": {"latency": 2},
+                "oracle": {"latency_seconds": 7200},
             },
         },
     ]
     return [validate_spec({**common, **s}) for s in specs]
+
+
+def replay_drawdowns(spec: dict, history: dict[str, History]) -> dict[str, tuple[float, float]]:
+    """Per asset, the largest fall from the running peak of a replay (four steps a bar) and of
+    its closes alone, as fractions: ``{"ETHUSDT": (0.577, 0.522)}``."""
+    paths = generate(spec, history=history, n_paths=1, rng=np.random.default_rng(0))
+    prices = paths.prices[None] if paths.prices.ndim == 2 else paths.prices
+    closes = slice(STEPS_PER_BAR - 1, None, STEPS_PER_BAR)
+    return {
+        asset: (max_drawdown(prices[a, 0]), max_drawdown(prices[a, 0, closes]))
+        for a, asset in enumerate(paths.assets)
+    }
+
+
+def describe_replay(spec: dict, history: dict[str, History]) -> dict:
+    """A replay spec whose description ends with the fall the replay reaches, measured on it:
+    "... ETHUSDT falls 57.7 % from its running peak in this replay (52.2 % on closes alone)."
+    """
+    if spec.get("kind") != "replay":
+        raise EngineError(f"describe_replay needs a replay spec; got kind {spec.get('kind')!r}")
+    figures = "; ".join(
+        f"{asset} falls {100 * dd:.1f} % from its running peak in this replay "
+        f"({100 * closes:.1f} % on closes alone)"
+        for asset, (dd, closes) in replay_drawdowns(spec, history).items()
+    )
+    text = f"{spec.get('description', '')} {figures}.".strip()
+    return validate_spec({**spec, "description": text})

@@ -10,10 +10,10 @@ import numpy as np
 from django.db import transaction
 from django.db.models import ProtectedError
 
-from engine.scenarios import generate, standard_pack, synthetic_pack
+from engine.scenarios import describe_replay, generate, standard_pack, synthetic_pack
 from scenarios.models import PackEntry, PriceSeries, Scenario, StressPack, normalize_spec
 from scenarios.services.books import default_book
-from scenarios.services.prices import iso, load_history, to_epoch, window_sha256
+from scenarios.services.prices import from_epoch, iso, load_history, to_epoch, window_sha256
 
 
 def series_for_scenario(scenario) -> dict[str, PriceSeries]:
@@ -95,6 +95,30 @@ def _check_coverage(spec: dict, series: dict[str, PriceSeries]) -> None:
             )
 
 
+def _check_coverage_all(specs: list[dict], series: PriceSeries) -> None:
+    """Every window of the pack lies within ``series`` (before any replay is measured on it)."""
+    for spec in specs:
+        _check_coverage(spec, {series.symbol: series})
+
+
+def replay_series(series: PriceSeries, window: dict) -> PriceSeries:
+    """The series a replay of ``window`` reads: the finest stored series of the same symbol
+    that covers the window with no gap in it (margin-engine.md section 6: finer data where the
+    window has it), else ``series``. Each bar of it is replayed as four steps."""
+    lo, hi = to_epoch(window["start"]), to_epoch(window["end"])
+    finer = PriceSeries.objects.filter(
+        symbol=series.symbol,
+        interval_seconds__lt=series.interval_seconds,
+        first_time__lte=from_epoch(lo),
+    ).order_by("interval_seconds")
+    for s in finer:
+        covers = s.last_ts >= hi - s.interval_seconds and s.interval_seconds % 4 == 0
+        gap_inside = any(to_epoch(g[0]) <= hi and to_epoch(g[1]) >= lo for g in s.gaps)
+        if covers and not gap_inside:
+            return s
+    return series
+
+
 @transaction.atomic
 def save_scenario(*, name: str, spec: dict, seed: int, series: list[PriceSeries] = (), description: str = ""):
     """Validate and store a scenario; its window must lie within the linked series."""
@@ -131,17 +155,32 @@ def create_stress_pack(
     Each scenario is stored as ``"<market slug>: <scenario name>"`` with seed ``seed + i``
     (i its position), so a pack is reproducible from its seeds. The pack becomes the market's
     default. An existing pack of that name is replaced only when ``replace`` is set.
+
+    A replay reads the finest stored series of the symbol that covers its window without a gap
+    (``replay_series``: finer data where the window has it, else ``series``' bars four steps
+    each), and its description ends with the fall it reaches, measured on the replay itself
+    (engine.scenarios.describe_replay).
     """
     specs = standard_pack(series.symbol, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps)
+    _check_coverage_all(specs, series)
+    per_spec = []
+    for i, spec in enumerate(specs):
+        if spec["kind"] == "replay":
+            source = replay_series(series, spec["window"])
+            history = {series.symbol: load_history(source, spec["window"]["start"], spec["window"]["end"])}
+            specs[i] = describe_replay(spec, history)
+            per_spec.append([source])
+        else:
+            per_spec.append([series])
     return _create_pack(
         market=market,
         specs=specs,
-        series=[series],
+        series=per_spec,
         seed=seed,
         name=name,
         replace=replace,
         description=f"engine.scenarios.standard_pack on {series.name}, "
-        f"depth {depth_usd:,.0f} USD, {n_steps} steps",
+        f"depth {depth_usd:,.0f} USD, {n_steps} steps (replays: their windows, four steps a bar)",
     )
 
 
@@ -164,7 +203,7 @@ def create_synthetic_pack(
     return _create_pack(
         market=market,
         specs=specs,
-        series=[],
+        series=[[] for _ in specs],
         seed=seed,
         name=name,
         replace=replace,
@@ -177,13 +216,14 @@ def _create_pack(
     *,
     market,
     specs: list[dict],
-    series: list[PriceSeries],
+    series: list[list[PriceSeries]],
     seed: int,
     name: str,
     replace: bool,
     description: str,
 ):
-    """Store ``specs`` as scenarios of a new pack that becomes the market's default."""
+    """Store ``specs`` as scenarios of a new pack that becomes the market's default; ``series``
+    are the price series each spec reads."""
     old = StressPack.objects.select_for_update().filter(market=market, name=name).first()
     if old is not None:
         if not replace:
@@ -196,8 +236,8 @@ def _create_pack(
         market=market, name=name, is_default=True, description=description, book=default_book(market)
     )
     prefix = market.slug if name == "Standard stress pack" else f"{market.slug} / {name}"
-    for i, spec in enumerate(specs):
-        sc = save_scenario(name=f"{prefix}: {spec['name']}"[:120], spec=spec, seed=seed + i, series=series)
+    for i, (spec, read) in enumerate(zip(specs, series, strict=True)):
+        sc = save_scenario(name=f"{prefix}: {spec['name']}"[:120], spec=spec, seed=seed + i, series=read)
         PackEntry.objects.create(pack=pack, scenario=sc, position=i)
     return pack
 

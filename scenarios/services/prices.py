@@ -243,7 +243,8 @@ def load_window(series: PriceSeries, start=None, end=None) -> ep.PriceData:
 
 
 def load_history(series: PriceSeries | str, start=None, end=None):
-    """The window as an ``engine.scenarios.History`` (closes only), for scenario generation."""
+    """The window as an ``engine.scenarios.History`` (open, high, low and close: a replay steps
+    through each bar's extremes), for scenario generation."""
     if isinstance(series, str):
         series = get_series(series)
     data = load_window(series, start, end)
@@ -252,7 +253,15 @@ def load_history(series: PriceSeries | str, start=None, end=None):
             f"{series.name} has no bars in [{start}, {end}]; it covers "
             f"{iso(series.first_ts)} .. {iso(series.last_ts)}"
         )
-    return History(data.timestamps, data.close, series.interval_seconds, series.symbol)
+    return History(
+        data.timestamps,
+        data.close,
+        series.interval_seconds,
+        series.symbol,
+        open=data.open,
+        high=data.high,
+        low=data.low,
+    )
 
 
 def window_sha256(series: PriceSeries, start=None, end=None) -> str:

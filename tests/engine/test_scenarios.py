@@ -81,7 +81,9 @@ GBM = {
         ({"conditions": {"depth_usd": 0}}, "conditions.depth_usd"),
         ({"conditions": {"impact_model": "cubic"}}, "conditions.impact_model"),
         ({"conditions": {"max_step_impact": 1.0}}, "conditions.max_step_impact"),
-        ({"conditions": {"oracle": {"latency": -1}}}, "conditions.oracle.latency"),
+        ({"conditions": {"oracle": {"latency_seconds": -1}}}, "conditions.oracle.latency_seconds"),
+        ({"conditions": {"oracle": {"heartbeat_seconds": 1.5}}}, "conditions.oracle.heartbeat_seconds"),
+        ({"conditions": {"oracle": {"latency": 1}}}, "conditions.oracle.latency"),
         ({"conditions": {"oracle": {"deviaton": 0.01}}}, "conditions.oracle.deviaton"),
         ({"horizon": 5}, "horizon"),
     ],
@@ -124,13 +126,18 @@ def test_garch_parameters_are_all_or_none_and_stationary() -> None:
 
 
 def test_the_normalized_spec_is_json_and_validating_it_again_changes_nothing() -> None:
-    spec = {**GBM, "conditions": {"depth_usd": 1e6, "oracle": {"latency": 1}}}
+    spec = {**GBM, "conditions": {"depth_usd": 1e6, "oracle": {"latency_seconds": 3600}}}
     norm = validate_spec(spec)
     assert json.loads(json.dumps(norm, allow_nan=False)) == norm
     assert validate_spec(norm) == norm
-    assert norm["conditions"]["oracle"] == {"latency": 1, "deviation": 0.0, "heartbeat": 0}
+    assert norm["conditions"]["oracle"] == {"latency_seconds": 3600, "deviation": 0.0, "heartbeat_seconds": 0}
     assert norm["vol_multiplier"] == 1.0
-    assert spec["conditions"] == {"depth_usd": 1e6, "oracle": {"latency": 1}}  # input untouched
+    assert spec["conditions"] == {"depth_usd": 1e6, "oracle": {"latency_seconds": 3600}}  # input untouched
+
+
+def test_an_oracle_counted_in_steps_is_refused_with_the_way_to_give_it_in_seconds() -> None:
+    with pytest.raises(EngineError, match=r"give conditions\.oracle\.heartbeat_seconds, a time in seconds"):
+        validate_spec({**GBM, "conditions": {"oracle": {"heartbeat": 24}}})
 
 
 def test_conditions_become_market_conditions_with_steps_per_year_from_the_interval() -> None:
@@ -143,7 +150,7 @@ def test_conditions_become_market_conditions_with_steps_per_year_from_the_interv
             "impact_model": "sqrt",
             "gas_cost_usd": 30,
             "gas_spike": 4,
-            "oracle": {"latency": 2, "deviation": 0.005, "heartbeat": 24},
+            "oracle": {"latency_seconds": 2 * 86400, "deviation": 0.005, "heartbeat_seconds": 24 * 86400},
         },
     }
     c = gen(spec).conditions
@@ -343,9 +350,11 @@ def test_replay_keeps_its_dates_and_gives_one_path_whatever_n_paths() -> None:
         "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"},
     }
     p = gen(spec, n_paths=100, history={"ETHUSDT": h})
-    assert p.prices.shape == (1, 25)
-    np.testing.assert_array_equal(p.prices[0], h.close[24:49])
-    assert p.start == datetime(2020, 1, 2, 1, tzinfo=UTC)  # close of the first bar
+    assert p.prices.shape == (1, 4 * 25)  # four steps a bar
+    # Point prices (no open, high or low given): each bar's four steps are its close.
+    np.testing.assert_array_equal(p.prices[0], np.repeat(h.close[24:49], 4))
+    assert p.start == datetime(2020, 1, 2, 0, 15, tzinfo=UTC)  # end of the first bar's first quarter
+    assert (p.interval_seconds, p.steps_per_bar) == (900, 4)
 
 
 def test_replay_onto_another_price_keeps_relative_moves_and_vol_multiplier_scales_log_moves() -> None:
@@ -358,7 +367,7 @@ def test_replay_onto_another_price_keeps_relative_moves_and_vol_multiplier_scale
         "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"},
     }
     p = gen(spec, history={"ETHUSDT": h}).prices[0]
-    real = h.close[24:35]
+    real = np.repeat(h.close[24:49], 4)[:11]
     np.testing.assert_allclose(p, 2000.0 * real / real[0], rtol=1e-12)
     p2 = gen({**spec, "vol_multiplier": 1.5}, history={"ETHUSDT": h}).prices[0]
     np.testing.assert_allclose(np.log(p2 / 2000.0), 1.5 * np.log(real / real[0]), atol=1e-12)
@@ -372,18 +381,21 @@ def test_replay_shows_a_missing_bar_as_a_flat_price_on_the_regular_grid() -> Non
         "window": {"start": "2020-01-01T20:00:00Z", "end": "2020-01-02T08:00:00Z"},
     }
     p = gen(spec, history={"ETHUSDT": h}).prices[0]
-    assert p.size == 13
-    assert p[10] == p[9]  # bar 30 (index 10 from bar 20) is missing: bar 29's close stands
+    assert p.size == 4 * 13
+    # Bar 30 (index 10 from bar 20) is missing: bar 29's close stands for its four steps.
+    np.testing.assert_array_equal(p[40:44], p[39])
 
 
 def test_replay_longer_than_its_window_is_rejected() -> None:
     spec = {
         "kind": "replay",
         "assets": ["ETHUSDT"],
-        "n_steps": 30,
+        "n_steps": 100,
         "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"},
     }
-    with pytest.raises(EngineError, match=r"^n_steps must be at most 24 for this replay window; got 30"):
+    with pytest.raises(
+        EngineError, match=r"^n_steps must be at most 99 for this replay window \(4 steps a bar\); got 100"
+    ):
         gen(spec, history={"ETHUSDT": synthetic_history()})
 
 
@@ -450,9 +462,9 @@ def test_replay_of_two_assets_keeps_each_assets_closes_on_the_shared_grid() -> N
         "window": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-03T00:00:00Z"},
     }
     p = gen(spec, history={"ETHUSDT": eth, "BTCUSDT": btc})
-    assert p.prices.shape == (2, 1, 25)
-    np.testing.assert_array_equal(p.prices[0, 0], eth.close[24:49])
-    np.testing.assert_array_equal(p.prices[1, 0], btc.close[24:49])
+    assert p.prices.shape == (2, 1, 4 * 25)
+    np.testing.assert_array_equal(p.prices[0, 0], np.repeat(eth.close[24:49], 4))
+    np.testing.assert_array_equal(p.prices[1, 0], np.repeat(btc.close[24:49], 4))
 
 
 def test_importing_the_scenario_library_and_books_leaves_django_out() -> None:

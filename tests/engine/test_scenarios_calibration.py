@@ -3,9 +3,12 @@
 - the GARCH-t maximum-likelihood fit agrees with the ``arch`` package on the same returns;
 - the stationary block bootstrap reproduces the real series' volatility and the lag-1
   autocorrelation of absolute returns (volatility clustering);
-- the Black Thursday replay shows ETH's real drawdown on its real dates (README price table).
+- the Black Thursday replay shows ETH's real drawdown on its real dates (README price table):
+  57.7 % from the highs to the lows, four steps a bar, where its closes alone fall 52.2 %
+  (margin-engine.md section 6); every replay of the standard pack states the fall it reaches.
 """
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +16,15 @@ import numpy as np
 import pytest
 from arch import arch_model
 
-from engine.scenarios import STRESS_WINDOWS, History, fit_garch_t, generate, standard_pack
+from engine.scenarios import (
+    STRESS_WINDOWS,
+    History,
+    describe_replay,
+    fit_garch_t,
+    generate,
+    max_drawdown,
+    standard_pack,
+)
 from engine.scenarios.garch import standardized_residuals
 from engine.scenarios.history import parse_iso
 
@@ -21,9 +32,10 @@ PRICES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "price
 
 
 def load_history(name: str, symbol: str, interval: int = 3600) -> History:
-    raw = np.loadtxt(PRICES / name, delimiter=",", skiprows=1, dtype=str, usecols=(0, 4))
+    raw = np.loadtxt(PRICES / name, delimiter=",", skiprows=1, dtype=str, usecols=(0, 1, 2, 3, 4))
     ts = np.array([s[:19] for s in raw[:, 0]], dtype="datetime64[s]").astype(np.int64)
-    return History(ts, raw[:, 1].astype(np.float64), interval, symbol)
+    o, h, lo, c = (raw[:, i].astype(np.float64) for i in (1, 2, 3, 4))
+    return History(ts, c, interval, symbol, open=o, high=h, low=lo)
 
 
 @pytest.fixture(scope="module")
@@ -159,23 +171,61 @@ def test_black_thursday_replay_shows_eths_real_drawdown_on_its_real_dates(eth: H
     spec = {"kind": "replay", "assets": ["ETHUSDT"], "window": w.window, "conditions": w.conditions(5e6)}
     p = generate(spec, history={"ETHUSDT": eth}, n_paths=1000, rng=np.random.default_rng(0))
     path = p.prices[0]
-    assert p.prices.shape == (1, 73)
-    assert p.start == datetime(2020, 3, 11, 1, tzinfo=UTC)
+    assert p.prices.shape == (1, 4 * 73)  # 73 hourly bars, four quarter-hour steps each
+    assert p.interval_seconds == 900 and p.start == datetime(2020, 3, 11, 0, 15, tzinfo=UTC)
 
-    def at(iso: str) -> float:
-        return float(path[(parse_iso("t", iso) - int(p.start.timestamp())) // 3600])
+    def bar(iso: str) -> np.ndarray:
+        """The four steps of the bar that opens at ``iso``."""
+        i = (parse_iso("t", iso) - int(p.start.timestamp()) + 900) // 3600
+        return path[4 * i : 4 * i + 4]
 
     # README "Price checks": the UTC day's close is the last hourly close of the day.
-    assert at("2020-03-13T00:00:00Z") == 107.82
-    assert at("2020-03-14T00:00:00Z") == 134.06
-    assert at("2020-03-12T00:00:00Z") == 194.61  # 03-11's close, "about 194"
-    assert path[0] == 202.2  # close of the 2020-03-11 00:00 bar
-    # The lowest hourly close, 96.62, of the 01:00 bar on 03-13 (the 86.00 low is intrabar).
-    assert path.min() == 96.62 and at("2020-03-13T02:00:00Z") == 96.62
-    assert 86.0 <= path.min() <= 110.0
-    assert path.min() / 194.61 < 0.5  # more than half of 03-11's close lost
+    assert bar("2020-03-12T23:00:00Z")[-1] == 107.82
+    assert bar("2020-03-13T23:00:00Z")[-1] == 134.06
+    assert bar("2020-03-11T23:00:00Z")[-1] == 194.61
+    # The 2020-03-13 02:00 bar: open 96.62, high 120.2, low 86, close 111.12; it closed up,
+    # so its low comes first. Binance's well-known spot low of 86.00 is reached.
+    np.testing.assert_array_equal(bar("2020-03-13T02:00:00Z"), [96.62, 86.0, 120.2, 111.12])
+    assert path.min() == 86.0
+    assert path[0] == 200.7  # open of the 2020-03-11 00:00 bar
     assert p.conditions.liquidity.depth_usd == 5e6 * w.depth_factor
     assert p.conditions.liquidators.gas_spike == w.gas_spike > 0
+    # An hour stays an hour on quarter-hour steps: latency 3600 s = 4 steps, heartbeat 24 h = 96.
+    assert (p.conditions.oracle.latency, p.conditions.oracle.heartbeat) == (4, 96)
+
+
+def test_black_thursday_falls_57_7_pct_four_steps_a_bar_and_52_2_pct_on_closes_alone(eth: History) -> None:
+    w = STRESS_WINDOWS["black-thursday"]
+    spec = {"kind": "replay", "assets": ["ETHUSDT"], "window": w.window}
+    path = generate(spec, history={"ETHUSDT": eth}, n_paths=1, rng=np.random.default_rng(0)).prices[0]
+    bars = eth.window(parse_iso("s", w.start), parse_iso("e", w.end))
+    assert round(100 * max_drawdown(path), 1) == 57.7
+    assert round(100 * max_drawdown(bars.close), 1) == 52.2
+    assert round(100 * max_drawdown(path[3::4]), 1) == 52.2  # the replay's closes
+    # From the running peak of the highs to the lows: the replay loses nothing of it.
+    highs_to_lows = (1 - bars.low / np.maximum.accumulate(bars.high)).max()
+    assert max_drawdown(path) == pytest.approx(highs_to_lows, rel=1e-12)
+
+
+def test_every_replay_of_the_standard_pack_states_the_fall_it_reaches(eth: History) -> None:
+    history = {"ETHUSDT": eth}
+    replays = [
+        s for s in standard_pack("ETHUSDT", start_price=2500.0, depth_usd=5e6) if s["kind"] == "replay"
+    ]
+    assert len(replays) == 3
+    stated = {}
+    for spec in replays:
+        described = describe_replay(spec, history)
+        found = re.search(
+            r"ETHUSDT falls (\d+\.\d) % from its running peak in this replay \((\d+\.\d) % on closes alone\)",
+            described["description"],
+        )
+        assert found, described["description"]
+        path = generate(described, history=history, n_paths=1, rng=np.random.default_rng(1)).prices[0]
+        assert float(found[1]) == round(100 * max_drawdown(path), 1), spec["name"]
+        assert float(found[2]) == round(100 * max_drawdown(path[3::4]), 1), spec["name"]
+        stated[spec["name"]] = (float(found[1]), float(found[2]))
+    assert stated["Black Thursday replay (thin depth, gas spike)"] == (57.7, 52.2)
 
 
 def test_black_thursday_replay_onto_another_markets_price_keeps_the_drawdown(eth: History) -> None:

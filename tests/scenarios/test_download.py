@@ -55,6 +55,12 @@ def test_download_pages_through_the_range_and_stores_every_bar(stub, capsys) -> 
     }
     assert s.gaps == [[services.iso(T0 // 1000 + 1200 * 3600), services.iso(T0 // 1000 + 1201 * 3600), 2]]
     assert s.sha256 == _expected_sha(stub.klines)
+    # Every bar keeps its open, high and low: what a replay steps through.
+    h = services.load_history(s, services.iso(T0 // 1000), services.iso(T0 // 1000 + 9 * 3600))
+    kl = np.array(stub.klines[:10], dtype=object)
+    for name, col in (("open", 1), ("high", 2), ("low", 3), ("close", 4)):
+        assert np.array_equal(getattr(h, name), kl[:, col].astype(np.float64)), name
+    assert np.any(h.high > np.maximum(h.open, h.close)) or np.any(h.low < np.minimum(h.open, h.close))
     err = capsys.readouterr().err
     assert "ETHUSDT 1h [" in err and "2,498 bars" in err and "100%" in err
 

@@ -209,6 +209,17 @@ BAD_FILES = [
         r"^line 3: timestamp '2020-01-01T01:00:00.5Z' is not a whole second",
     ),
     ("not utc", OHLCV + "2020-01-01T00:00:00+02:00,1,2,0.5,1,1\n", r"^line 2: timestamp .* is not in UTC"),
+    (
+        "closes only",
+        "timestamp,close\n2020-01-01T00:00:00Z,1\n2020-01-01T01:00:00Z,2\n",
+        r"^line 1: header lacks column\(s\) open, high, low; expected timestamp,open,high,low,close,volume "
+        r"\(replays step through each bar's open, high, low and close; for point prices",
+    ),
+    (
+        "no low",
+        "timestamp,open,high,close,volume\n2020-01-01T00:00:00Z,1,2,1,1\n",
+        r"^line 1: header lacks column\(s\) low; expected",
+    ),
 ]
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+from importlib import import_module
 
 import numpy as np
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
@@ -15,6 +17,7 @@ from django.urls import reverse
 
 from engine import prices as ep
 from engine.books import synthetic_book
+from engine.scenarios import max_drawdown
 from proposals.models import Market
 from scenarios import charts, services
 from scenarios.models import Book, PriceSeries, Scenario, StressPack
@@ -116,13 +119,87 @@ def test_the_standard_pack_has_the_engine_scenarios_in_order_with_their_own_seed
     assert scenarios[3].spec["conditions"]["depth_usd"] == 40_000_000.0
 
 
-def test_the_black_thursday_replay_is_the_stored_closes(pack, market, eth) -> None:
+def test_the_black_thursday_replay_is_the_stored_bars_four_steps_each(pack, market, eth) -> None:
     replay = services.pack_for_market(market)[0]
     paths = services.generate_paths(replay, n_paths=50)
     window = services.load_window(eth, replay.spec["window"]["start"], replay.spec["window"]["end"])
-    assert paths.prices.shape == (1, len(window))
-    assert np.array_equal(paths.prices[0], window.close)
-    assert paths.prices[0].min() == pytest.approx(window.close.min())
+    assert paths.prices.shape == (1, 4 * len(window))
+    assert (paths.interval_seconds, paths.steps_per_bar) == (900, 4)
+    assert np.array_equal(paths.prices[0, 3::4], window.close)  # each bar ends at its close
+    assert np.array_equal(paths.prices[0, 0::4], window.open)
+    assert paths.prices[0].min() == window.low.min() == 86.0  # the intrabar low is reached
+    assert paths.prices[0].max() == window.high.max()
+
+
+def test_each_replays_description_states_the_fall_the_replay_reaches(pack, market) -> None:
+    replays = [s for s in services.pack_for_market(market) if s.spec["kind"] == "replay"]
+    assert len(replays) == 3
+    for sc in replays:
+        found = re.search(
+            r"ETHUSDT falls (\d+\.\d) % from its running peak in this replay \((\d+\.\d) % on closes alone\)",
+            sc.description,
+        )
+        assert found, sc.description
+        assert sc.spec["description"] == sc.description
+        path = services.generate_paths(sc, n_paths=1).prices[0]
+        assert float(found[1]) == round(100 * max_drawdown(path), 1), sc.name
+        assert float(found[2]) == round(100 * max_drawdown(path[3::4]), 1), sc.name
+    assert (
+        "falls 57.7 % from its running peak in this replay (52.2 % on closes alone)" in replays[0].description
+    )
+
+
+def test_a_replay_comes_from_finer_data_where_the_window_has_it(eth, market) -> None:
+    """A 15-minute series covering Black Thursday (here the hourly bars cut in four flat
+    quarters, a stand-in for real finer data) is what that replay reads; the other replays,
+    whose windows it does not cover, read the hourly bars."""
+    hourly = services.load_window(eth, "2020-03-10T00:00:00Z", "2020-03-15T00:00:00Z")
+    ts = (hourly.timestamps[:, None] + 900 * np.arange(4)).ravel()
+    price = np.repeat(hourly.close, 4)
+    fine = ep.PriceData(ts, price, price, price, price, np.ones(ts.size), interval_seconds=900)
+    services.store_prices(symbol="ETHUSDT", data=fine, source=PriceSeries.Source.FILE)
+    call_command("create_stress_pack", market.slug, "--series", "ETHUSDT-1h", "--depth-usd", "40000000")
+    bt, luna = services.pack_for_market(market)[:2]
+    assert [s.name for s in bt.series.all()] == ["ETHUSDT-15m"]
+    assert [s.name for s in luna.series.all()] == ["ETHUSDT-1h"]
+    paths = services.generate_paths(bt, n_paths=1)
+    # 03-11 00:00 .. 03-14 00:00 (bar opens, both included): 4 * 72 + 1 quarter-hour bars.
+    assert paths.interval_seconds == 225 and paths.n_steps == 4 * (4 * 72 + 1) - 1
+    assert services.scenario_manifest(bt)["prices"]["ETHUSDT"]["series"] == "ETHUSDT-15m"
+
+
+def test_stored_oracle_step_counts_become_times_of_their_bars(eth) -> None:
+    """The data migration of 0004: a spec written when the oracle counted steps of its data."""
+    migration = import_module("scenarios.migrations.0004_oracle_times_in_seconds")
+    spec = services.normalize_spec(
+        {
+            "kind": "replay",
+            "assets": ["ETHUSDT"],
+            "window": {"start": "2020-03-11T00:00:00Z", "end": "2020-03-12T00:00:00Z"},
+        }
+    )
+    old = {
+        **spec,
+        "conditions": {**spec["conditions"], "oracle": {"latency": 1, "deviation": 0.005, "heartbeat": 24}},
+    }
+    sc = Scenario.objects.create(name="old", seed=1, spec=old)
+    sc.series.set([eth])
+    daily = Scenario.objects.create(
+        name="old daily", seed=2, spec={**old, "interval_seconds": 86400, "kind": "gbm"}
+    )
+    migration.to_seconds(apps, None)
+    sc.refresh_from_db()
+    daily.refresh_from_db()
+    assert sc.spec["conditions"]["oracle"] == {
+        "latency_seconds": 3600,
+        "deviation": 0.005,
+        "heartbeat_seconds": 86400,
+    }
+    assert daily.spec["conditions"]["oracle"]["heartbeat_seconds"] == 24 * 86400
+    assert services.normalize_spec(sc.spec) == sc.spec
+    migration.to_steps(apps, None)
+    sc.refresh_from_db()
+    assert sc.spec["conditions"]["oracle"] == {"latency": 1, "deviation": 0.005, "heartbeat": 24}
 
 
 def test_scenario_paths_are_reproducible_from_the_seed(pack, market) -> None:
@@ -217,6 +294,10 @@ def test_a_voter_reads_every_scenario_page_but_cannot_build_or_edit(pack, market
         assert "/admin/" not in html and "pack/new" not in html, url
     html = client.get(reverse("scenarios:scenario", args=[replay.pk])).content.decode()
     assert replay.spec["window"]["start"] in html  # its window
+    # In words: four steps a bar, the step, and the oracle's times as times.
+    assert "each bar is four steps of a quarter bar" in html
+    assert "15 min (4 steps a bar of 1 h)" in html
+    assert "oracle 1 h late" in html and "or every 24 h" in html
     assert "liquidators act only when it pays" in html and "gas <span" in html  # its conditions
     assert 'data-testid="fan-chart"' in html
     assert client.get(reverse("scenarios:pack_new")).status_code == 403
@@ -238,6 +319,17 @@ def test_the_scenario_preview_is_a_fan_chart_of_seeded_paths(pack, market, staff
     assert np.allclose(_values(traces["median"]["y"]), np.median(paths, axis=0))
     assert np.allclose(_values(traces["5%-95%"]["y"]), np.quantile(paths, 0.05, axis=0))
     assert sum(t["name"] == "sample paths" for t in chart["figure"]["data"]) == 5
+
+
+def test_a_replays_fan_chart_is_dated_every_quarter_bar(pack, market, staff) -> None:
+    replay = services.pack_for_market(market)[0]
+    (chart,) = _charts(staff.get(reverse("scenarios:scenario", args=[replay.pk])))
+    (trace,) = chart["figure"]["data"]
+    x = [str(t) for t in _values(trace["x"])]
+    assert len(x) == 4 * 73
+    assert x[0].startswith("2020-03-11T00:15:00") and x[1].startswith("2020-03-11T00:30:00")
+    assert x[-1].startswith("2020-03-14T01:00:00")  # the close of the last bar, 03-14 00:00
+    assert min(_values(trace["y"])) == 86.0
 
 
 def test_the_pack_preview_shows_every_scenario(pack, staff) -> None:

@@ -30,7 +30,10 @@ class Command(BaseCommand):
             help="rescale every scenario to start at this price (default: history's levels)",
         )
         parser.add_argument(
-            "--n-steps", type=int, default=720, help="horizon of simulated scenarios, in bars"
+            "--n-steps",
+            type=int,
+            default=720,
+            help="horizon of simulated scenarios, in bars (replays: their windows, four steps a bar)",
         )
         parser.add_argument(
             "--seed", type=int, default=20200312, help="seed of the first scenario (then +1 each)"
