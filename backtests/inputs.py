@@ -284,9 +284,11 @@ def book_arrays(book_row) -> dict[str, np.ndarray]:
 
 
 def check_manifest(run) -> None:
-    """Refuse to replay when the engine changed version (figures may legitimately differ)."""
+    """Refuse to replay, or to go on computing, a run of another engine version (figures may
+    legitimately differ between versions, and one run's chunks must come from one engine)."""
     if run.manifest.get("engine_version") != engine.__version__:
         raise EngineError(
             f"run {run.pk} was computed by engine {run.manifest.get('engine_version')}; "
-            f"this is engine {engine.__version__}"
+            f"this is engine {engine.__version__}, whose figures may differ: start a new "
+            f"backtest of the proposal to compute it with this engine"
         )

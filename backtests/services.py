@@ -214,6 +214,7 @@ def run_chunk(*, run_id: int, scenario_index: int, chunk_index: int) -> bool:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     try:
+        run_inputs.check_manifest(run)
         inputs = run_inputs.load_inputs(run)
         timings["load"] = time.perf_counter() - t0
         arrays = compute.compute_chunk(inputs, run.seed, chunk, timings)

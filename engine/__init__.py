@@ -7,6 +7,6 @@ mechanism is used; the entry points are in ``engine.api``.
 
 from engine.errors import EngineError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["EngineError", "__version__"]

@@ -166,6 +166,20 @@ def test_a_book_changed_after_the_run_started_fails_the_run_saying_so(
     assert run.status == RunStatus.FAILED and "changed or was deleted since the run started" in run.error
 
 
+def test_a_run_started_by_another_engine_version_fails_at_its_next_chunk(
+    run, django_capture_on_commit_callbacks
+):
+    run = drive(run, django_capture_on_commit_callbacks, until="dispatched")
+    inputs._cache.clear()
+    run.manifest["engine_version"] = "0.0.1"
+    run.save(update_fields=["manifest"])
+    assert services.run_chunk(run_id=run.pk, scenario_index=0, chunk_index=0) is False
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "was computed by engine 0.0.1" in run.error and "start a new backtest" in run.error
+    assert not run.chunks.exists()
+
+
 def test_a_finished_run_cannot_be_cancelled(run, author, django_capture_on_commit_callbacks):
     run = drive(run, django_capture_on_commit_callbacks)
     with pytest.raises(services.BacktestError, match="already complete"):
