@@ -372,7 +372,9 @@ def finish_backtest(*, run_id: int) -> bool:
         if run is None or run.status != RunStatus.RUNNING:
             return False
         n = len(run.manifest["scenarios"])
-        if run.comparisons.count() != n or run.results.count() != 2 * n:
+        # A third result per scenario when the run has the delayed version (its manifest a delay).
+        roles = 3 if all("delay_steps" in s for s in run.manifest["scenarios"]) else 2
+        if run.comparisons.count() != n or run.results.count() != roles * n:
             log.warning(
                 "run %s: %s of %s scenarios merged; it stays running", run_id, run.comparisons.count(), n
             )
@@ -399,15 +401,21 @@ def store_who_gets_hurt(run: BacktestRun) -> dict:
 def pack_results(run: BacktestRun, f: compute.ScenarioResults) -> dict[str, bytes]:
     """The stored form of each version's per-path results (compressed arrays)."""
     fields = np.array(list(run.manifest.get("fields", [])))
-    return {
+    packed = {
         Role.LIVE: compute.pack({"per_path": f.live, "fields": fields}),
         Role.PROPOSED: compute.pack({"per_path": f.proposed, "fields": fields}),
     }
+    if f.delayed is not None:
+        packed[Role.DELAYED] = compute.pack({"per_path": f.delayed, "fields": fields})
+    return packed
 
 
 def save_results(run: BacktestRun, f: compute.ScenarioResults, packed: dict[str, bytes]) -> None:
     """Upsert a scenario's results; ``packed`` is pack_results(run, f)."""
-    for role, summary in ((Role.LIVE, f.live_summary), (Role.PROPOSED, f.proposed_summary)):
+    roles = [(Role.LIVE, f.live_summary), (Role.PROPOSED, f.proposed_summary)]
+    if f.delayed is not None:
+        roles.append((Role.DELAYED, f.delayed_summary))
+    for role, summary in roles:
         ScenarioResult.objects.update_or_create(
             run=run,
             scenario_index=f.index,
@@ -417,7 +425,7 @@ def save_results(run: BacktestRun, f: compute.ScenarioResults, packed: dict[str,
     ScenarioComparison.objects.update_or_create(
         run=run,
         scenario_index=f.index,
-        defaults={"scenario_name": f.name, "paired": f.paired, "series": f.series},
+        defaults={"scenario_name": f.name, "paired": f.paired, "series": f.series, "delay": f.delay or {}},
     )
 
 
