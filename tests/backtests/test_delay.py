@@ -7,15 +7,18 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.urls import reverse
 
-from backtests import compute, inputs, replay
+from backtests import compute, delay, inputs, panels, replay
+from backtests.models import ScenarioResult
 from engine import aave
 from engine._common import RESULT_FIELDS
+from governance import numbers
 from governance.models import GovernancePolicy, Member
 from tests.backtests.conftest import make_book, make_pack, scenario_spec
 from tests.backtests.test_compute import chunked_results, make_inputs
@@ -102,6 +105,62 @@ def test_the_delay_in_steps_is_rounded_up_to_whole_steps_of_the_scenario():
     assert inputs.delay_steps(5 * 86400, 86400) == 5
     assert inputs.delay_steps(90 * 60, 3600) == 2
     assert inputs.delay_steps(0, 3600) == 0
+
+
+# -- the sentence ---------------------------------------------------------------------------
+
+
+def _scenario(index: int, name: str, diff: float, lo: float, hi: float, *, beyond: bool = False):
+    paired = {
+        "mean_bad_debt": {"a": 1e6, "b": 1e6 + diff, "diff": diff, "ci_low": lo, "ci_high": hi},
+        "bad_debt_cvar99": {
+            "a": 5e6,
+            "b": 5e6 + 2 * diff,
+            "diff": 2 * diff,
+            "ci_low": 2 * lo,
+            "ci_high": 2 * hi,
+        },
+    }
+    d = {
+        "steps": 120,
+        "hours": 120.0,
+        "horizon_steps": 100 if beyond else 720,
+        "beyond_horizon": beyond,
+        "paired": paired,
+    }
+    return delay.DelayScenario(index=index, name=f"m: {name}", n_paths=1000, delay=d)
+
+
+GOV = {"source": "the market's policy", "seconds": 5 * 86400}
+
+
+def test_the_sentence_names_the_scenario_where_the_delay_costs_most_with_its_interval():
+    found = delay.build_cost_of_delay(
+        [_scenario(0, "calm", 1e4, -5e3, 2e4), _scenario(1, "crash", 4.2e5, 1.2e5, 7.5e5)], GOV
+    )
+    assert found.available and found.delay_text == "5 days"
+    assert found.sentence == (
+        "If this proposal takes effect after the vote and timelock (5 days) instead of now, expected bad "
+        "debt in the worst scenario (crash) rises by $420.0K (95 % interval [+$120.0K, +$750.0K])."
+    )
+    assert [c.effect for c in found.rows[1].cells] == ["worse", "worse"]
+
+
+def test_the_sentence_says_when_no_change_is_significant_and_when_the_delay_outlasts_every_scenario():
+    calm = delay.build_cost_of_delay([_scenario(0, "calm", 1e4, -5e3, 2e4)], GOV)
+    assert (
+        "changes significantly in no scenario: the largest change, in calm, is +$10.0K (95 % interval [−$5.0K, +$20.0K])"
+        in calm.sentence
+    )
+    long = delay.build_cost_of_delay([_scenario(0, "calm", 1e4, -5e3, 2e4, beyond=True)], GOV)
+    assert long.sentence.startswith(
+        "The vote and timelock (5 days) outlast every scenario (the longest lasts"
+    )
+
+
+def test_a_run_without_the_delayed_version_is_not_available_and_says_why():
+    found = delay.build_cost_of_delay([dataclasses.replace(_scenario(0, "calm", 1, 0, 2), delay={})], None)
+    assert not found.available and "made before backtests ran the proposal after the vote" in found.reason
 
 
 # -- services, pages and downloads, against the database ------------------------------------
@@ -200,6 +259,31 @@ def test_replay_names_a_changed_figure_of_the_delayed_version(delayed_run):
     assert [d.figure for d in found] == ["delayed per-path bad_debt"]
 
 
+def _page(client, user, run) -> str:
+    login(client, user)
+    return client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
+
+
+def test_the_page_shows_the_cost_of_delay_with_the_stored_figures(client, voter, delayed_run):
+    html = _page(client, voter, delayed_run)
+    assert 'id="cost-of-delay"' in html and "Cost of governance delay" in html
+    assert "If this proposal takes effect after the vote and timelock (10 hours) instead of now" in html
+    found = panels.cost_of_delay(delayed_run)
+    assert found.sentence in html.replace("&#x27;", "'")
+    table = html[html.index('<table class="delay-table') :]
+    for index in (0, 1):
+        paired = delayed_run.comparisons.get(scenario_index=index).delay["paired"]
+        for key in ("mean_bad_debt", "bad_debt_cvar99"):
+            p = paired[key]
+            for suffix, value in (("from-start", p["a"]), ("after-delay", p["b"]), ("difference", p["diff"])):
+                cell = re.search(
+                    rf'<tr data-scenario="{index}".*?data-key="{key}-{suffix}">(.*?)</td>', table, re.S
+                )
+                assert f'data-exact="{numbers.exact(value)}"' in cell.group(1)
+                assert numbers.usd(value, signed=suffix == "difference") in cell.group(1)
+    assert reverse("backtests:delay_csv", args=[delayed_run.pk]) in html
+
+
 def test_the_cost_of_delay_csv_has_the_exact_stored_figures(client, voter, delayed_run):
     login(client, voter)
     response = client.get(reverse("backtests:delay_csv", args=[delayed_run.pk]))
@@ -216,3 +300,36 @@ def test_the_cost_of_delay_csv_has_the_exact_stored_figures(client, voter, delay
         p["ci_low"],
         p["ci_high"],
     ]
+
+
+def test_a_delay_longer_than_the_scenarios_is_said_instead_of_a_difference_read_as_a_cost(
+    client, voter, market, author, settings, django_capture_on_commit_callbacks
+):
+    run = drive(
+        submitted(market, author, settings, django_capture_on_commit_callbacks),
+        django_capture_on_commit_callbacks,
+    )
+    html = _page(client, voter, run)  # the factory's policy: 5 days, scenarios of 24 hours
+    assert "The vote and timelock (5 days) outlast every scenario (the longest lasts 1 day)" in html
+    assert html.count("longer than the scenario (1 day): after delay = live") == 2
+    for comp in run.comparisons.all():
+        live = ScenarioResult.objects.get(run=run, scenario_index=comp.scenario_index, role="live")
+        delayed = ScenarioResult.objects.get(run=run, scenario_index=comp.scenario_index, role="delayed")
+        assert (
+            compute.unpack(delayed.per_path)["per_path"].tobytes()
+            == compute.unpack(live.per_path)["per_path"].tobytes()
+        )
+
+
+def test_an_old_run_without_the_delayed_version_still_renders_and_says_why(client, voter, delayed_run):
+    delayed_run.results.filter(role="delayed").delete()
+    delayed_run.comparisons.update(delay={})
+    delayed_run.manifest.pop("governance_delay")
+    for s in delayed_run.manifest["scenarios"]:
+        s.pop("delay_steps")
+    delayed_run.save()
+    html = _page(client, voter, delayed_run)
+    assert "The cost of governance delay is not available for this run." in html
+    assert "It was made before backtests ran the proposal after the vote and timelock" in html
+    assert 'id="verdict-table"' in html and 'id="delay-table"' not in html
+    assert replay.replay_backtest(run=delayed_run) == []
