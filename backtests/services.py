@@ -372,9 +372,10 @@ def finish_backtest(*, run_id: int) -> bool:
         if run is None or run.status != RunStatus.RUNNING:
             return False
         n = len(run.manifest["scenarios"])
-        # A third result per scenario when the run has the delayed version (its manifest a delay).
-        roles = 3 if all("delay_steps" in s for s in run.manifest["scenarios"]) else 2
-        if run.comparisons.count() != n or run.results.count() != roles * n:
+        # A third result for each scenario merged with the delayed version (its comparison has
+        # the cost of delay; not a run made before it, nor chunks computed by older workers).
+        expected = 2 * n + run.comparisons.exclude(delay={}).count()
+        if run.comparisons.count() != n or run.results.count() != expected:
             log.warning(
                 "run %s: %s of %s scenarios merged; it stays running", run_id, run.comparisons.count(), n
             )
