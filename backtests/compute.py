@@ -37,6 +37,11 @@ BAND_QUANTILES = (0.05, 0.5, 0.95)
 # stores them raw, (n, K) per version, as "<version>_<series>", and the merge takes quantiles.
 VERSION_SERIES = ("liq_volume_cum", "bad_debt_cum")
 VERSIONS = ("live", "proposed")
+# The third version, "proposed after the governance delay": live until the scenario's delay
+# step k, proposed from k (margin-engine.md section 4, "Parameters that change during a run"),
+# on the same paths in the same chunk. Runs whose manifest has no delay (made before it
+# existed) have none. Its difference from "proposed" (from the start) is the cost of delay.
+DELAYED = "delayed"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,9 @@ class ScenarioInput:
     generate: GenerateChunk
     live: Any  # engine Params of each version; per scenario because units such
     proposed: Any  # as Maker's tail (seconds -> steps) depend on the step length
+    # Steps of governance delay (vote delay + period + timelock over the step length, rounded
+    # up); None: the run's manifest has none, so no delayed version.
+    delay_steps: int | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,11 @@ def path_rng(seed: int, scenario_index: int, chunk_index: int) -> np.random.Gene
 
 def bootstrap_rng(seed: int, scenario_index: int) -> np.random.Generator:
     return np.random.default_rng([seed, 1, scenario_index])
+
+
+def delay_bootstrap_rng(seed: int, scenario_index: int) -> np.random.Generator:
+    """The cost of delay's bootstrap: its own stream, so live vs proposed keeps its figures."""
+    return np.random.default_rng([seed, 2, scenario_index])
 
 
 def chunk_paths_for(
@@ -127,7 +140,8 @@ def simulate_versions(
     inputs: RunInputs, scenario: ScenarioInput, prices: np.ndarray, market: Any
 ) -> dict[str, np.ndarray]:
     """Both versions over the same prices: ``live``, ``proposed`` (n, F) per-path results and
-    ``<version>_<series>`` (n, K) for every series of VERSION_SERIES at the chart steps."""
+    ``<version>_<series>`` (n, K) for every series of VERSION_SERIES at the chart steps; with a
+    delay, ``delayed`` (n, F) too: live until step ``delay_steps``, proposed from there on."""
     steps = chart_steps(scenario.steps)
     arrays: dict[str, np.ndarray] = {}
     for version in VERSIONS:
@@ -136,6 +150,16 @@ def simulate_versions(
         arrays[version] = np.asarray(per_path, dtype=np.float64)
         for name in VERSION_SERIES:
             arrays[f"{version}_{name}"] = np.ascontiguousarray(series[name], dtype=np.float64)
+    k = scenario.delay_steps
+    if k is not None:
+        if k >= scenario.steps:
+            # The proposal would take effect after the horizon: the engine would return the
+            # live run bit for bit (tests/engine/test_switch.py), so it is not run again.
+            arrays[DELAYED] = arrays["live"].copy()
+        else:
+            switch = (k, scenario.proposed)
+            per_path = inputs.simulate(scenario.live, inputs.book, prices, market, switch=switch)
+            arrays[DELAYED] = np.asarray(per_path, dtype=np.float64)
     return arrays
 
 
@@ -144,7 +168,8 @@ def compute_chunk(
 ) -> dict[str, np.ndarray]:
     """Both versions over one chunk of paths (the same prices, the same book).
 
-    Returns ``live`` and ``proposed``: (n, F) float64 per-path results (columns ``fields``);
+    Returns ``live`` and ``proposed`` (and ``delayed`` when the run has a delay): (n, F)
+    float64 per-path results (columns ``fields``);
     ``price``: (n, K) float64, the exogenous price at the chart steps; and per version and
     series of VERSION_SERIES, ``<version>_<series>``: (n, K) float64, the engine's cumulative
     liquidated volume / realized bad debt at the chart steps (USD). ``timings``, when given,
@@ -186,6 +211,10 @@ class ScenarioResults:
     proposed_summary: dict
     paired: dict
     series: dict
+    # The cost of delay (None when the run has no delayed version): see ``delay_of``.
+    delayed: np.ndarray | None = None
+    delayed_summary: dict | None = None
+    delay: dict | None = None
 
 
 def merge_scenario(
@@ -203,7 +232,10 @@ def merge_scenario(
         engine_series = {k: np.concatenate([c[k] for c in chunks], axis=0) for k in keys}
     else:
         engine_series = None
-    return results_of(inputs, seed, scenario, live, proposed, price, engine_series)
+    delayed = None
+    if scenario.delay_steps is not None and all(DELAYED in c for c in chunks):
+        delayed = np.concatenate([c[DELAYED] for c in chunks], axis=0)
+    return results_of(inputs, seed, scenario, live, proposed, price, engine_series, delayed)
 
 
 def results_of(
@@ -214,6 +246,7 @@ def results_of(
     proposed: np.ndarray,
     price: np.ndarray,
     engine_series: dict[str, np.ndarray] | None = None,
+    delayed: np.ndarray | None = None,
 ) -> ScenarioResults:
     # engine.results.paired_differences(a, b) reports b minus a: live is a, proposed is b.
     paired = inputs.paired_differences(live, proposed, bootstrap_rng(seed, scenario.index), inputs.n_boot)
@@ -235,6 +268,31 @@ def results_of(
         proposed_summary=to_json(proposed_summary),
         paired=to_json(paired),
         series=chart_series(scenario, price, engine_series),
+        delayed=delayed,
+        delayed_summary=None if delayed is None else to_json(inputs.summarize(delayed)),
+        delay=None if delayed is None else delay_of(inputs, seed, scenario, proposed, delayed),
+    )
+
+
+def delay_of(
+    inputs: RunInputs, seed: int, scenario: ScenarioInput, proposed: np.ndarray, delayed: np.ndarray
+) -> dict:
+    """The cost of governance delay over one scenario: ``paired`` = delayed minus proposed from
+    the start on the same paths (``a`` from the start, ``b`` after the delay, percentile
+    bootstrap 95 % intervals from ``delay_bootstrap_rng``), with the delay in steps and hours
+    and whether it reaches past the horizon (then delayed is live)."""
+    k = int(scenario.delay_steps)
+    paired = inputs.paired_differences(
+        proposed, delayed, delay_bootstrap_rng(seed, scenario.index), inputs.n_boot
+    )
+    return to_json(
+        {
+            "steps": k,
+            "hours": k * scenario.interval_seconds / 3600.0,
+            "horizon_steps": scenario.steps,
+            "beyond_horizon": k >= scenario.steps,
+            "paired": paired,
+        }
     )
 
 
@@ -280,11 +338,11 @@ def run_in_process(inputs: RunInputs, seed: int, chunk_paths: int) -> list[Scena
         if any(g[1] != market for g in generated):
             raise ValueError(f"scenario {scenario.name}: market conditions differ between chunks")
         arrays = simulate_versions(inputs, scenario, prices, market)
+        delayed = arrays.pop(DELAYED, None)
         engine_series = {k: v for k, v in arrays.items() if k not in VERSIONS}
         price = np.ascontiguousarray(prices[..., chart_steps(scenario.steps)])
-        results.append(
-            results_of(inputs, seed, scenario, arrays["live"], arrays["proposed"], price, engine_series)
-        )
+        live, proposed = arrays["live"], arrays["proposed"]
+        results.append(results_of(inputs, seed, scenario, live, proposed, price, engine_series, delayed))
     return results
 
 

@@ -22,12 +22,40 @@ from engine.api import load_mechanism
 from engine.errors import EngineError
 from engine.results import RESULT_FIELDS
 from engine.scenarios import generate
+from governance.models import GovernancePolicy
 from proposals.models import ParameterSetVersion
 from scenarios import services as scenario_services
 from scenarios.models import Book
 from scenarios.services import generate_paths, get_series, load_history, series_for_scenario, window_sha256
 
 MANIFEST_FORMAT = 1
+# The governance delay's parts (GovernancePolicy fields; a proposal copies them when its vote is
+# scheduled). The vote extension is left out: it applies only when quorum comes late.
+DELAY_PARTS = ("voting_delay", "voting_period", "timelock")
+
+
+def governance_delay(proposal) -> dict[str, Any]:
+    """How long a proposal takes to take effect once submitted: the voting delay, the voting
+    period and the timelock (margin-engine.md section 4), in seconds, and where they come from:
+    the proposal's own copy of its policy when its vote was scheduled, else its market's
+    policy, else GovernancePolicy's defaults (1 + 3 + 1 days) when the market has none."""
+    if all(getattr(proposal, name) is not None for name in DELAY_PARTS):
+        source, values = "the proposal's policy", {n: getattr(proposal, n) for n in DELAY_PARTS}
+    else:
+        policy = GovernancePolicy.objects.filter(market_id=proposal.market_id).first()
+        if policy is not None:
+            source, values = "the market's policy", {n: getattr(policy, n) for n in DELAY_PARTS}
+        else:
+            fields = {f.name: f for f in GovernancePolicy._meta.get_fields()}
+            source = "the default policy (the market has none)"
+            values = {n: fields[n].get_default() for n in DELAY_PARTS}
+    seconds = {f"{n}_seconds": int(values[n].total_seconds()) for n in DELAY_PARTS}
+    return {"source": source, **seconds, "seconds": sum(seconds.values())}
+
+
+def delay_steps(delay_seconds: int, interval_seconds: int) -> int:
+    """The delay in steps of the scenario, rounded up: the proposal is in force from that step."""
+    return -(-int(delay_seconds) // int(interval_seconds))
 
 
 def build_manifest(run) -> dict[str, Any]:
@@ -46,6 +74,7 @@ def build_manifest(run) -> dict[str, Any]:
             f"default book; create one before backtesting"
         )
     base = scenario_services.baseline(pack)
+    delay = governance_delay(run.proposal)
     scenarios = []
     for i, sc in enumerate(pack.ordered_scenarios()):
         m = scenario_services.scenario_manifest(sc)
@@ -63,6 +92,7 @@ def build_manifest(run) -> dict[str, Any]:
                 "steps": steps,
                 "interval_seconds": interval,
                 "n_paths": 1 if kind == "replay" else pack.n_paths,
+                "delay_steps": delay_steps(delay["seconds"], interval),
             }
         )
     if not scenarios:
@@ -82,6 +112,7 @@ def build_manifest(run) -> dict[str, Any]:
         "rng": {
             "paths": "numpy default_rng([seed, 0, scenario_index, chunk_index]) (PCG64)",
             "bootstrap": "numpy default_rng([seed, 1, scenario_index])",
+            "delay_bootstrap": "numpy default_rng([seed, 2, scenario_index])",
             "n_boot": settings.BACKTEST_N_BOOT,
         },
         "versions": {
@@ -103,6 +134,8 @@ def build_manifest(run) -> dict[str, Any]:
             for role, v in versions.items()
         },
         "unmodelled_parameters": unmodelled(market.mechanism),
+        # The third version, proposed after this delay (each scenario's delay_steps).
+        "governance_delay": delay,
         "book": {"id": book.pk, "name": book.name, "sha256": book.sha256, "n_positions": book.n_positions},
         # The baseline (scenarios.services.baseline): a run whose pack sha256 differs from the
         # market's default pack of today was made on an older one, and its page says so.
@@ -223,6 +256,7 @@ def _load_inputs(run) -> compute.RunInputs:
                     interval_seconds=s["interval_seconds"],
                     asset=m.get("collateral_asset"),
                 ),
+                delay_steps=s.get("delay_steps"),
             )
         )
     return compute.RunInputs(

@@ -121,6 +121,8 @@ class ChunkResult(models.Model):
 class Role(models.TextChoices):
     LIVE = "live", "Live"
     PROPOSED = "proposed", "Proposed"
+    # Live until the governance delay's step, proposed from there (margin-engine.md section 4).
+    DELAYED = "delayed", "Proposed after the governance delay"
 
 
 class ScenarioResult(models.Model):
@@ -145,13 +147,18 @@ class ScenarioResult(models.Model):
 
 
 class ScenarioComparison(models.Model):
-    """Proposed minus live over one scenario (paired, bootstrap CIs) and the chart series."""
+    """Proposed minus live over one scenario (paired, bootstrap CIs), the chart series and the
+    cost of governance delay."""
 
     run = models.ForeignKey(BacktestRun, on_delete=models.CASCADE, related_name="comparisons")
     scenario_index = models.PositiveIntegerField()
     scenario_name = models.CharField(max_length=120)
     paired = models.JSONField(default=dict)
     series = models.JSONField(default=dict)
+    # The cost of governance delay (backtests.compute.delay_of): the delay in steps and hours
+    # and the paired differences delayed minus proposed from the start; {} for runs made
+    # before it existed.
+    delay = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["run", "scenario_index"]

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import F
 
 import engine
-from backtests import charts, progress, services, verdict
+from backtests import charts, delay, progress, services, verdict
 from backtests.models import BacktestRun, RunStatus, ScenarioComparison
 from governance.services import is_administrator
 from scenarios import services as scenario_services
@@ -43,6 +43,7 @@ def proposal_panel(*, proposal: Any, user: Any) -> dict[str, Any]:
     if run.is_complete:
         # Results are read from what the merge stored; the page never runs the engine.
         context["verdict"] = verdict_of(run)
+        context["delay"] = cost_of_delay(run)
         context["hurt"] = who_gets_hurt(run)
         context["hurt_sentence"] = verdict.hurt_sentence(context["hurt"])
         context["baseline"] = baseline_status(run)
@@ -83,6 +84,26 @@ def verdict_of(run: BacktestRun) -> verdict.Verdict | None:
         return None
     mechanism = run.manifest.get("mechanism") or run.proposal.market.mechanism
     return verdict.build_verdict(scenarios, mechanism=mechanism, engine_params=engine_params_of(run))
+
+
+def cost_of_delay(run: BacktestRun) -> delay.CostOfDelay | None:
+    """The cost of governance delay of a complete run (backtests.delay), from what it stored."""
+    if not run.is_complete:
+        return None
+    described = {s["index"]: s for s in run.manifest.get("scenarios", [])}
+    rows = run.comparisons.only("scenario_index", "scenario_name", "delay")
+    scenarios = [
+        delay.DelayScenario(
+            index=c.scenario_index,
+            name=c.scenario_name,
+            n_paths=described.get(c.scenario_index, {}).get("n_paths", 0),
+            delay=c.delay,
+            interval_seconds=described.get(c.scenario_index, {}).get("interval_seconds", 3600),
+            scenario_id=described.get(c.scenario_index, {}).get("scenario_id"),
+        )
+        for c in rows
+    ]
+    return delay.build_cost_of_delay(scenarios, run.manifest.get("governance_delay"))
 
 
 def verdict_text(run: BacktestRun) -> str:

@@ -39,10 +39,10 @@ def compare_results(run: BacktestRun, results: list[compute.ScenarioResults]) ->
     comparisons = {c.scenario_index: c for c in run.comparisons.all()}
     fields = list(run.manifest.get("fields", []))
     for f in results:
-        for role, per_path, summary in (
-            (Role.LIVE, f.live, f.live_summary),
-            (Role.PROPOSED, f.proposed, f.proposed_summary),
-        ):
+        versions = [(Role.LIVE, f.live, f.live_summary), (Role.PROPOSED, f.proposed, f.proposed_summary)]
+        if f.delayed is not None:
+            versions.append((Role.DELAYED, f.delayed, f.delayed_summary))
+        for role, per_path, summary in versions:
             row = stored.get((f.index, role))
             if row is None:
                 out.append(Difference(f.name, f"{role} results", "missing from the stored run"))
@@ -56,6 +56,7 @@ def compare_results(run: BacktestRun, results: list[compute.ScenarioResults]) ->
             out.append(Difference(f.name, "paired differences", "missing from the stored run"))
             continue
         out.extend(_dict_differences(f.name, "paired differences", comp.paired, f.paired))
+        out.extend(_dict_differences(f.name, "cost of delay", comp.delay, f.delay or {}))
         new_series = f.series
         if not any(k in comp.series for k in compute.VERSION_SERIES):
             # Stored before the engine recorded per-step series: compare what it has.

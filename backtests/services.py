@@ -373,7 +373,10 @@ def finish_backtest(*, run_id: int) -> bool:
         if run is None or run.status != RunStatus.RUNNING:
             return False
         n = len(run.manifest["scenarios"])
-        if run.comparisons.count() != n or run.results.count() != 2 * n:
+        # A third result for each scenario merged with the delayed version (its comparison has
+        # the cost of delay; not a run made before it, nor chunks computed by older workers).
+        expected = 2 * n + run.comparisons.exclude(delay={}).count()
+        if run.comparisons.count() != n or run.results.count() != expected:
             log.warning(
                 "run %s: %s of %s scenarios merged; it stays running", run_id, run.comparisons.count(), n
             )
@@ -400,15 +403,21 @@ def store_who_gets_hurt(run: BacktestRun) -> dict:
 def pack_results(run: BacktestRun, f: compute.ScenarioResults) -> dict[str, bytes]:
     """The stored form of each version's per-path results (compressed arrays)."""
     fields = np.array(list(run.manifest.get("fields", [])))
-    return {
+    packed = {
         Role.LIVE: compute.pack({"per_path": f.live, "fields": fields}),
         Role.PROPOSED: compute.pack({"per_path": f.proposed, "fields": fields}),
     }
+    if f.delayed is not None:
+        packed[Role.DELAYED] = compute.pack({"per_path": f.delayed, "fields": fields})
+    return packed
 
 
 def save_results(run: BacktestRun, f: compute.ScenarioResults, packed: dict[str, bytes]) -> None:
     """Upsert a scenario's results; ``packed`` is pack_results(run, f)."""
-    for role, summary in ((Role.LIVE, f.live_summary), (Role.PROPOSED, f.proposed_summary)):
+    roles = [(Role.LIVE, f.live_summary), (Role.PROPOSED, f.proposed_summary)]
+    if f.delayed is not None:
+        roles.append((Role.DELAYED, f.delayed_summary))
+    for role, summary in roles:
         ScenarioResult.objects.update_or_create(
             run=run,
             scenario_index=f.index,
@@ -418,7 +427,7 @@ def save_results(run: BacktestRun, f: compute.ScenarioResults, packed: dict[str,
     ScenarioComparison.objects.update_or_create(
         run=run,
         scenario_index=f.index,
-        defaults={"scenario_name": f.name, "paired": f.paired, "series": f.series},
+        defaults={"scenario_name": f.name, "paired": f.paired, "series": f.series, "delay": f.delay or {}},
     )
 
 

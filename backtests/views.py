@@ -65,6 +65,28 @@ def run_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+def run_delay_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """The cost of governance delay of a complete run, exact: one row per scenario and figure
+    (from the start, after the delay, the difference after minus from the start, its interval)."""
+    run = get_object_or_404(_visible_runs(request), pk=pk, status=RunStatus.COMPLETE)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-cost-of-delay.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["scenario_index", "scenario", "delay_steps", "delay_hours", "beyond_horizon", "figure"]
+        + ["from_start", "after_delay", "difference", "ci_low", "ci_high"]
+    )
+    for comp in run.comparisons.only("scenario_index", "scenario_name", "delay"):
+        d = comp.delay
+        for key, p in sorted(d.get("paired", {}).items()):
+            values = [p.get(k) for k in ("a", "b", "diff", "ci_low", "ci_high")]
+            head = [comp.scenario_index, comp.scenario_name, d["steps"], numbers.exact(d["hours"])]
+            writer.writerow([*head, d["beyond_horizon"], key, *(numbers.exact(v) for v in values)])
+    return response
+
+
+@login_required
+@require_GET
 def proposal_panel_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = _visible_proposal(request, pk)
     panel = proposal_panel(proposal=proposal, user=request.user)

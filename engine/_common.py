@@ -177,3 +177,51 @@ def record_arrays(
 def series_dict(ser: np.ndarray) -> dict[str, np.ndarray]:
     """The kernel's float64[M, K, 3] recording as ``{SERIES_FIELDS name: float64[M, K]}``."""
     return {name: np.ascontiguousarray(ser[:, :, i]) for i, name in enumerate(SERIES_FIELDS)}
+
+
+# Parameters that change during a run (margin-engine.md section 4, "Parameters that change
+# during a run"): ``simulate(..., switch=(k, params_after))`` runs ``params`` on steps 0..k-1
+# and ``params_after`` from step k on, with the same book, paths and state carried over.
+NO_SWITCH = -1  # the kernels' switch step when nothing switches (no step t equals it)
+
+
+def switch_step(switch: object, params_cls: type, mechanism: str, n_steps: int) -> tuple[object, int]:
+    """``(params_after, k)`` for the kernels from ``switch`` = None or ``(k, params_after)``.
+
+    ``k`` must be a whole number >= 0 and ``params_after`` an instance of the mechanism's
+    ``Params`` (EngineError naming what was wrong otherwise). A switch at or beyond the horizon
+    (``k >= n_steps`` = T) never takes effect: ``(None, NO_SWITCH)``, as without a switch.
+    """
+    if switch is None:
+        return None, NO_SWITCH
+    if not isinstance(switch, tuple | list) or len(switch) != 2:
+        raise EngineError(f"switch must be None or a pair (step k, params after k); got {switch!r}")
+    k, after = switch
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise EngineError(f"switch step k must be a whole number of steps >= 0; got {k!r}")
+    if k < 0:
+        raise EngineError(f"switch step k must be a whole number of steps >= 0; got {int(k)}")
+    if not isinstance(after, params_cls):
+        raise EngineError(
+            f"switch params must be {params_cls.__module__}.Params ({mechanism}); got "
+            f"{type(after).__module__}.{type(after).__name__}"
+        )
+    if k >= n_steps:
+        return None, NO_SWITCH
+    return after, int(k)
+
+
+@njit(cache=True, inline="always")
+def switch_threshold(state, base_old, base_new, kvol_old, floor_new, cap_new):
+    """Carry a (volatility-adjusted) threshold's state over a parameter switch (section 2.5).
+
+    state: float64[3] of ``dynamic_threshold``. The EWMA of oracle returns is the market's and
+    carries over. The threshold in force moves by the change of its base and is clipped to the
+    new bounds; the next scheduled update recomputes it with the new rule. When nothing was
+    tracked yet (a static threshold before, or a switch at step 0) it starts from the new base,
+    as at the start of a run. Identical sets leave the state untouched, bit for bit.
+    """
+    if kvol_old == 0.0 or state[0] == 0.0:
+        state[2] = base_new
+    elif base_new != base_old:
+        state[2] = min(max(state[2] + (base_new - base_old), floor_new), cap_new)

@@ -54,6 +54,8 @@ from engine._common import (
     record_arrays,
     record_until,
     series_dict,
+    switch_step,
+    switch_threshold,
 )
 from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.errors import EngineError, check_range, coerce_numbers
@@ -154,32 +156,44 @@ def borrowing_power(params: Params, book: Book, price0: float) -> float:
     return float(np.sum(book.collateral * float(price0) * params.liquidation_threshold))
 
 
-def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
+def _param_row(params: Params) -> tuple:
+    """The kernel's values of one parameter set, in the order ``_load`` reads them."""
     dyn = params.dynamic or DynamicThreshold()
-    order, keys, n_sorted = screening_order(book.collateral, book.debt)
-    c_sorted = np.ascontiguousarray(book.collateral[order])
-    d_sorted = np.ascontiguousarray(book.debt[order])
     return (
         (
-            book.collateral,
-            book.debt,
-            order,
-            keys,
-            c_sorted,
-            d_sorted,
-            n_sorted,
             float(params.liquidation_threshold),
             float(params.close_factor),
             float(params.full_close_hf),
             float(params.liquidation_bonus),
             float(params.protocol_fee),
             float(params.small_position_usd),
-            float(params.min_leftover_usd),
             float(params.reserves_usd),
         )
         + dyn.kernel_args()
-        + market.kernel_args()
+        + (float(params.min_leftover_usd),)
     )
+
+
+def _kernel_args(
+    params: Params, book: Book, market: MarketConditions, switch: tuple | None, n_steps: int
+) -> tuple:
+    after, ksw = switch_step(switch, Params, "aave-v3", n_steps)
+    # Row 0: the set in force from step 0; row 1: from step ksw (margin-engine.md section 4).
+    pv = np.array([_param_row(params), _param_row(after or params)], dtype=np.float64)
+    order, keys, n_sorted = screening_order(book.collateral, book.debt)
+    c_sorted = np.ascontiguousarray(book.collateral[order])
+    d_sorted = np.ascontiguousarray(book.debt[order])
+    return (
+        book.collateral,
+        book.debt,
+        order,
+        keys,
+        c_sorted,
+        d_sorted,
+        n_sorted,
+        pv,
+        ksw,
+    ) + market.kernel_args()
 
 
 def simulate(
@@ -189,6 +203,7 @@ def simulate(
     market: MarketConditions,
     *,
     record_steps: np.ndarray | None = None,
+    switch: tuple[int, Params] | None = None,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book over every price path.
 
@@ -197,6 +212,9 @@ def simulate(
     params, book, market: see Params, Book, engine.market.MarketConditions.
     prices: float64[M, T+1], exogenous market price S (USD per unit of collateral).
     record_steps: optional int64[K], sorted steps in 0..T at which to record per-step series.
+    switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` from
+        step k on, the book, paths and state carried over (margin-engine.md section 4;
+        docs/engine.md "Parameters that change during a run"). ``k >= T`` never switches.
 
     Returns
     -------
@@ -210,14 +228,20 @@ def simulate(
     out = np.zeros((s.shape[0], N_FIELDS))
     empty = np.zeros((0, 0))
     rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
-    _kernel(s, *_kernel_args(params, book, market), False, empty, empty, empty, out, rec, ser)
+    args = _kernel_args(params, book, market, switch, s.shape[1] - 1)
+    _kernel(s, *args, False, empty, empty, empty, out, rec, ser)
     if record_steps is None:
         return out
     return out, series_dict(ser)
 
 
 def simulate_positions(
-    params: Params, book: Book, prices: np.ndarray, market: MarketConditions
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    switch: tuple[int, Params] | None = None,
 ) -> dict[str, np.ndarray]:
     """Like ``simulate`` but also returns each position's state at the horizon (for tests and audits).
 
@@ -230,7 +254,9 @@ def simulate_positions(
     out = np.zeros((m, N_FIELDS))
     fc, fd, units = np.empty((m, n)), np.empty((m, n)), np.zeros((m, 2))
     rec, ser = record_arrays(None, m, s.shape[1] - 1)
-    _kernel(s, *_kernel_args(params, book, market), True, fc, fd, units, out, rec, ser)
+    _kernel(
+        s, *_kernel_args(params, book, market, switch, s.shape[1] - 1), True, fc, fd, units, out, rec, ser
+    )
     return {
         "per_path": out,
         "collateral": fc,
@@ -238,6 +264,19 @@ def simulate_positions(
         "to_liquidators": units[:, 0],
         "to_protocol": units[:, 1],
     }
+
+
+@njit(cache=True, inline="always")
+def _load(pv, row):
+    """LT, close factor, full-close health factor, bonus, protocol fee, small-position USD,
+    minimum leftover USD (column 6 is the reserves, read once; 7-12 the dynamic threshold)."""
+    return pv[row, 0], pv[row, 1], pv[row, 2], pv[row, 3], pv[row, 4], pv[row, 5], pv[row, 13]
+
+
+@njit(cache=True, inline="always")
+def _load_dynamic(pv, row):
+    """The volatility-adjusted threshold's k_vol, horizon, interval, lambda, floor, cap."""
+    return pv[row, 7], pv[row, 8], int(pv[row, 9]), pv[row, 10], pv[row, 11], pv[row, 12]
 
 
 @njit(cache=True, inline="always")
@@ -328,20 +367,8 @@ def _kernel(
     c_sorted,
     d_sorted,
     n_sorted,
-    LT,
-    close_factor,
-    full_hf,
-    bonus,
-    protocol_fee,
-    small_usd,
-    leftover,
-    reserves,
-    k_vol,
-    horizon,
-    upd,
-    lam,
-    dfloor,
-    dcap,
+    pv,
+    ksw,
     lag,
     deviation,
     heartbeat,
@@ -364,8 +391,13 @@ def _kernel(
     M = S.shape[0]
     K = rec.shape[0]
     T = S.shape[1] - 1
-    opb = 1.0 + bonus
     for m in prange(M):
+        # The parameter set in force: row 0 of pv, row 1 from step ksw (section 4).
+        LT, close_factor, full_hf, bonus, protocol_fee, small_usd, leftover = _load(pv, 0)
+        k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 0)
+        opb = 1.0 + bonus
+        # Starting amounts (reserves) are those of the set in force at step 0.
+        reserves = pv[1 if ksw == 0 else 0, 6]
         if track:
             for i in range(c0.shape[0]):
                 fin_c[m, i] = c0[i]
@@ -409,6 +441,14 @@ def _kernel(
         for t in range(T):
             if ri < K and rec[ri] < t:
                 ri = record_until(rec, ri, t, ser, m, p_hist[t - 1], vol, bad)
+            if t == ksw:
+                # The screen needs no rebuild: keys d / c do not involve the parameters, and
+                # the prefix and the heap find every key above any threshold q, higher or lower.
+                kv_old, lt_old = k_vol, LT
+                LT, close_factor, full_hf, bonus, protocol_fee, small_usd, leftover = _load(pv, 1)
+                k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 1)
+                opb = 1.0 + bonus
+                switch_threshold(dstate, lt_old, LT, kv_old, dfloor, dcap)
             # 1. market price and oracle (margin-engine.md section 4).
             p = S[m, t] * J
             p_hist[t] = p

@@ -130,6 +130,7 @@ def _simulate_chunked(
     market: MarketConditions,
     chunk_paths: int | None,
     record_steps: np.ndarray | None = None,
+    switch: tuple | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
     prices = price_array(prices)
     if prices.ndim not in (2, 3):
@@ -138,7 +139,9 @@ def _simulate_chunked(
     if m == 0:
         raise EngineError("prices has no paths (M = 0): give at least one price path")
     _check_chunk_paths(chunk_paths)
-    kw = {} if record_steps is None else {"record_steps": record_steps}
+    kw: dict[str, Any] = {} if record_steps is None else {"record_steps": record_steps}
+    if switch is not None:
+        kw["switch"] = switch
 
     def one(block: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
         res = mod.simulate(params, book, block, market, **kw)
@@ -156,6 +159,19 @@ def _simulate_chunked(
     return out, {name: np.concatenate([p[1][name] for p in parts], axis=0) for name in parts[0][1]}
 
 
+def resolve_switch(mod: ModuleType, switch: Any) -> tuple | None:
+    """``switch`` = None or ``(k, params_after)``, params_after the mechanism's Params or a
+    dict for its ``params_from_dict`` (margin-engine.md section 4)."""
+    if switch is None:
+        return None
+    if not isinstance(switch, tuple | list) or len(switch) != 2:
+        raise EngineError(f"switch must be None or a pair (step k, params after k); got {switch!r}")
+    k, after = switch
+    if isinstance(after, dict):
+        after = mod.params_from_dict(after)
+    return (k, after)
+
+
 def start_price(prices: np.ndarray) -> float | np.ndarray:
     """Mean start price over paths: a float for (M, T+1) prices, float64[A] for (A, M, T+1)."""
     p = np.asarray(prices, dtype=np.float64)
@@ -171,6 +187,7 @@ def run(
     *,
     chunk_paths: int | None = None,
     record_steps: np.ndarray | None = None,
+    switch: tuple | None = None,
 ) -> RunResult:
     """Simulate one parameter set over every path.
 
@@ -185,6 +202,10 @@ def run(
         the results are the same bit for bit, paths being independent.
     record_steps: optional int64[K], sorted steps in 0..T: also record per-step series there
         (``RunResult.series``; the per-path results are the same as without).
+    switch: optional ``(k, params_after)`` (Params or a dict): ``params`` on steps 0..k-1 and
+        ``params_after`` from step k on, the same book, paths and state carried over
+        (margin-engine.md section 4). ``k >= T`` never switches; the results are then those
+        of ``params`` alone, bit for bit. ``borrowing_power`` is that of ``params``.
 
     Returns
     -------
@@ -194,7 +215,8 @@ def run(
     mod = load_mechanism(mechanism)
     params, book = _resolve(mod, params, book)
     market = market_from_dict(market)
-    out, series = _simulate_chunked(mod, params, book, prices, market, chunk_paths, record_steps)
+    switch = resolve_switch(mod, switch)
+    out, series = _simulate_chunked(mod, params, book, prices, market, chunk_paths, record_steps, switch)
     if out.ndim != 2 or out.shape[1] != len(RESULT_FIELDS):
         raise EngineError(
             f"{mod.__name__}.simulate returned shape {out.shape}; expected (M, {len(RESULT_FIELDS)})"
@@ -219,16 +241,20 @@ def compare(
     rng: np.random.Generator,
     n_boot: int = 1000,
     chunk_paths: int | None = None,
+    switch_a: tuple | None = None,
+    switch_b: tuple | None = None,
 ) -> dict:
     """Paired comparison of parameter sets A and B on the same paths and book.
 
     Returns ``{"a": summary A, "b": summary B, "differences": {stat: {a, b, diff, ci_low,
     ci_high}}}`` where diff = B - A and the 95 % CI is a percentile bootstrap over paths drawn
     with ``rng`` (engine.results.paired_differences). Borrowing power, a function of the book
-    and parameters only, is differenced without a CI.
+    and parameters only, is differenced without a CI. ``switch_a`` / ``switch_b``: each run's
+    optional ``(k, params_after)`` (see ``run``): e.g. A = live until k then proposed, B =
+    proposed from the start, and B - A is what the delay of k steps costs.
     """
-    ra = run(mechanism, params_a, book, prices, market, chunk_paths=chunk_paths)
-    rb = run(mechanism, params_b, book, prices, market, chunk_paths=chunk_paths)
+    ra = run(mechanism, params_a, book, prices, market, chunk_paths=chunk_paths, switch=switch_a)
+    rb = run(mechanism, params_b, book, prices, market, chunk_paths=chunk_paths, switch=switch_b)
     return {"a": ra.summary, "b": rb.summary, "differences": paired(ra, rb, rng=rng, n_boot=n_boot)}
 
 

@@ -24,7 +24,18 @@ from engine import reference as R
 from engine.errors import EngineError
 from engine.prices import parse_prices
 
-RUN_KEYS = {"mechanism", "params", "params_b", "book", "prices", "market", "seed", "chunk_paths", "n_boot"}
+RUN_KEYS = {
+    "mechanism",
+    "params",
+    "params_b",
+    "switch",
+    "book",
+    "prices",
+    "market",
+    "seed",
+    "chunk_paths",
+    "n_boot",
+}
 SUMMARY_ROWS = (
     "mean_bad_debt",
     "bad_debt_var95",
@@ -210,6 +221,22 @@ def load_prices(spec: Any, base: Path, rng: np.random.Generator) -> tuple[np.nda
     return np.array(sp.prices), sp.conditions
 
 
+def _switch(spec: Any, mod: Any) -> tuple | None:
+    """``{"step": k, "params": {...}}``: the run of ``params`` switches to these from step k
+    (margin-engine.md section 4)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) != {"step", "params"} or not isinstance(spec["params"], dict):
+        raise ConfigError(f"config key 'switch' must be {{'step': k, 'params': {{...}}}}; got {spec!r}")
+    k = spec["step"]
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ConfigError(f"config key 'switch.step' must be a whole number of steps >= 0; got {k!r}")
+    try:
+        return k, mod.params_from_dict(spec["params"])
+    except (EngineError, TypeError) as exc:
+        raise ConfigError(f"config key 'switch.params': {exc}") from None
+
+
 def _stat_line(name: str, *vals: Any) -> str:
     def f(v: Any) -> str:
         return "-" if v is None else f"{v:,.6g}"
@@ -250,6 +277,7 @@ def _run(args: argparse.Namespace) -> int:
                 raise ConfigError(f"config key {key!r}: {exc}") from None
     if "params" not in params:
         raise ConfigError("config key 'params' is missing")
+    switch = _switch(cfg.get("switch"), mod)
     book_arrays = load_book(_section(cfg, "book"), mechanism, base, rng_book)
     try:
         book = mod.book_from_arrays(book_arrays)
@@ -269,12 +297,12 @@ def _run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         if "params_b" in params:
-            ra = api.run(mechanism, params["params"], book, prices, market, chunk_paths=chunk)
+            ra = api.run(mechanism, params["params"], book, prices, market, chunk_paths=chunk, switch=switch)
             rb = api.run(mechanism, params["params_b"], book, prices, market, chunk_paths=chunk)
             diffs = api.paired(ra, rb, rng=rng_boot, n_boot=n_boot)
             result = {"a": ra.to_dict(), "b": rb.to_dict(), "differences": diffs}
         else:
-            ra = api.run(mechanism, params["params"], book, prices, market, chunk_paths=chunk)
+            ra = api.run(mechanism, params["params"], book, prices, market, chunk_paths=chunk, switch=switch)
             rb, result = None, ra.to_dict()
     except EngineError as exc:
         raise ConfigError(f"run failed: {exc}") from None

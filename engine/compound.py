@@ -76,6 +76,8 @@ from engine._common import (
     record_until,
     sale_slippage,
     series_dict,
+    switch_step,
+    switch_threshold,
 )
 from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.errors import EngineError, check_range, coerce_numbers
@@ -194,25 +196,26 @@ def best_purchase(p, unit_cost, max_units, gas, k, depth, k_over_depth, sqrt_mod
     return v_star / p
 
 
-def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
+def _param_row(params: Params) -> tuple:
+    """The kernel's values of one parameter set, in the order ``_load`` reads them."""
     dyn = params.dynamic or DynamicThreshold()
-    order, keys, n_sorted = screening_order(book.collateral, book.debt)
     return (
-        (
-            book.collateral,
-            book.debt,
-            order,
-            keys,
-            n_sorted,
-            float(params.liquidate_collateral_factor),
-            float(params.liquidation_factor),
-            float(params.store_front_discount),
-            float(params.target_reserves),
-            float(params.reserves),
-        )
-        + dyn.kernel_args()
-        + market.kernel_args()
-    )
+        float(params.liquidate_collateral_factor),
+        float(params.liquidation_factor),
+        float(params.store_front_discount),
+        float(params.target_reserves),
+        float(params.reserves),
+    ) + dyn.kernel_args()
+
+
+def _kernel_args(
+    params: Params, book: Book, market: MarketConditions, switch: tuple | None, n_steps: int
+) -> tuple:
+    after, ksw = switch_step(switch, Params, "compound-v3", n_steps)
+    # Row 0: the set in force from step 0; row 1: from step ksw (margin-engine.md section 4).
+    pv = np.array([_param_row(params), _param_row(after or params)], dtype=np.float64)
+    order, keys, n_sorted = screening_order(book.collateral, book.debt)
+    return (book.collateral, book.debt, order, keys, n_sorted, pv, ksw) + market.kernel_args()
 
 
 def simulate(
@@ -222,6 +225,7 @@ def simulate(
     market: MarketConditions,
     *,
     record_steps: np.ndarray | None = None,
+    switch: tuple[int, Params] | None = None,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book over every price path.
 
@@ -229,6 +233,9 @@ def simulate(
     ----------
     params, book, market: see Params, Book, engine.market.MarketConditions.
     prices: float64[M, T+1], exogenous market price S (USD per unit of collateral).
+    switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` from
+        step k on, the book, paths and state carried over (margin-engine.md section 4;
+        docs/engine.md). ``k >= T`` never switches.
 
     Returns
     -------
@@ -244,7 +251,7 @@ def simulate(
     rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
     _kernel(
         s,
-        *_kernel_args(params, book, market),
+        *_kernel_args(params, book, market, switch, s.shape[1] - 1),
         False,
         False,
         np.zeros((0, 0), np.bool_),
@@ -269,7 +276,13 @@ LEDGER_FIELDS = (
 
 
 def simulate_detail(
-    params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *, full_scan: bool = False
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    full_scan: bool = False,
+    switch: tuple[int, Params] | None = None,
 ) -> dict[str, np.ndarray]:
     """Like ``simulate`` but also returns where the collateral went (for tests and audits).
 
@@ -286,7 +299,8 @@ def simulate_detail(
     absorbed = np.zeros((m, n), np.bool_)
     ledger = np.zeros((m, len(LEDGER_FIELDS)))
     rec, ser = record_arrays(None, m, s.shape[1] - 1)
-    _kernel(s, *_kernel_args(params, book, market), bool(full_scan), True, absorbed, ledger, out, rec, ser)
+    args = _kernel_args(params, book, market, switch, s.shape[1] - 1)
+    _kernel(s, *args, bool(full_scan), True, absorbed, ledger, out, rec, ser)
     res = {"per_path": out, "absorbed": absorbed}
     for j, name in enumerate(LEDGER_FIELDS):
         res[name] = ledger[:, j]
@@ -301,17 +315,8 @@ def _kernel(
     order,
     keys,
     n_sorted,
-    LCF,
-    LF,
-    discount,
-    target,
-    reserves0,
-    k_vol,
-    horizon,
-    upd,
-    lam,
-    dfloor,
-    dcap,
+    pv,
+    ksw,
     lag,
     deviation,
     heartbeat,
@@ -341,17 +346,8 @@ def _kernel(
             order,
             keys,
             n_sorted,
-            LCF,
-            LF,
-            discount,
-            target,
-            reserves0,
-            k_vol,
-            horizon,
-            upd,
-            lam,
-            dfloor,
-            dcap,
+            pv,
+            ksw,
             lag,
             deviation,
             heartbeat,
@@ -382,17 +378,8 @@ def _path(
     order,
     keys,
     n_sorted,
-    LCF,
-    LF,
-    discount,
-    target,
-    reserves0,
-    k_vol,
-    horizon,
-    upd,
-    lam,
-    dfloor,
-    dcap,
+    pv,
+    ksw,
     lag,
     deviation,
     heartbeat,
@@ -414,6 +401,10 @@ def _path(
 ):
     """Path ``m`` of the kernel: compiled once, the parallel loop only calls it."""
     T = S.shape[1] - 1
+    # The parameter set in force: row 0 of pv, row 1 from step ksw (margin-engine.md section 4).
+    LCF, LF, discount, target, k_vol, horizon, upd, lam, dfloor, dcap = _load(pv, 0)
+    # Starting amounts (reserves) are those of the set in force at step 0.
+    reserves0 = pv[1 if ksw == 0 else 0, 4]
     # Accounts screened in but not liquidatable by the exact test (sorted positions).
     a_pos = np.empty(n_sorted, np.int64)
     p_hist = np.empty(T + 1)
@@ -451,6 +442,12 @@ def _path(
     for t in range(T):
         if ri < K and rec[ri] < t:
             ri = record_until(rec, ri, t, ser, m, p_hist[t - 1], vol, bad)
+        if t == ksw:
+            # Keys d / c do not involve the parameters: the waiting list and the prefix stay
+            # exact for the new factor. Reserves, inventory and its basis carry over.
+            kv_old, lcf_old = k_vol, LCF
+            LCF, LF, discount, target, k_vol, horizon, upd, lam, dfloor, dcap = _load(pv, 1)
+            switch_threshold(dstate, lcf_old, LCF, kv_old, dfloor, dcap)
         # 1. market price and oracle (margin-engine.md section 4).
         p = S[m, t] * J
         p_hist[t] = p
@@ -595,6 +592,14 @@ def _path(
         ledger[m, 3] = R
         ledger[m, 4] = R - basis - lost
         ledger[m, 5] = basis
+
+
+@njit(cache=True, inline="always")
+def _load(pv, row):
+    """Liquidate CF, liquidation factor, storefront discount, target reserves, then the
+    volatility-adjusted threshold's k_vol, horizon, interval, lambda, floor and cap."""
+    r = pv[row]
+    return r[0], r[1], r[2], r[3], r[5], r[6], int(r[7]), r[8], r[9], r[10]
 
 
 @njit(cache=True)

@@ -66,6 +66,8 @@ from engine._common import (
     record_until,
     sale_slippage,
     series_dict,
+    switch_step,
+    switch_threshold,
 )
 from engine._inputs import book_kwargs, params_kwargs, price_array, set_book_arrays
 from engine.errors import EngineError, check_range, coerce_numbers
@@ -234,6 +236,17 @@ def _screening(params: Params, book: Book, ref: np.ndarray) -> tuple:
     return order, np.ascontiguousarray(key[order]), g_start, g_dom, g_lo, g_hi
 
 
+def _param_row(params: Params) -> tuple:
+    """The kernel's scalars of one parameter set, in the order ``_load`` reads them."""
+    dyn = params.dynamic or DynamicThreshold()
+    return (
+        float(params.close_factor),
+        float(params.full_close_hf),
+        float(params.protocol_fee),
+        float(params.reserves_usd),
+    ) + dyn.kernel_args()
+
+
 def _run(
     params: Params,
     book: Book,
@@ -242,6 +255,7 @@ def _run(
     depth_usd: np.ndarray | None,
     track: bool,
     record_steps: np.ndarray | None = None,
+    switch: tuple | None = None,
 ) -> dict:
     s = _check(params, book, prices)
     A, M = s.shape[0], s.shape[1]
@@ -254,8 +268,16 @@ def _run(
             raise EngineError(f"depth_usd must be float64[A={A}] of values in (0, inf]; got {depth_usd!r}")
     kod = liq.k / depth
     ref = np.ascontiguousarray(s[:, 0, 0])
+    # The screen is built on the first set's LTs and stays exact after a switch: h = K *
+    # sum_a u_a r_a holds for any thresholds in force when r_a divides by the same LTs.
     order, keys, g_start, g_dom, g_lo, g_hi = _screening(params, book, ref)
-    dyn = params.dynamic or DynamicThreshold()
+    after, ksw = switch_step(switch, Params, "cross", s.shape[2] - 1)
+    if after is not None and after.n_assets != A:
+        raise EngineError(f"switch params must have one threshold per asset (A={A}); got {after.n_assets}")
+    sets = (params, after or params)
+    lt_sets = np.array([x.liquidation_threshold for x in sets], dtype=np.float64)
+    bonus_sets = np.array([x.liquidation_bonus for x in sets], dtype=np.float64)
+    pv = np.array([_param_row(x) for x in sets], dtype=np.float64)
     lag, dev, hb, k, _, _, sqrt_model, floor, rational, gas_usd, gas_spike = market.kernel_args()
     out = np.zeros((M, N_FIELDS))
     shape = (M,) + book.collateral.shape if track else (0, 0, 0)
@@ -275,12 +297,10 @@ def _run(
         g_hi,
         ref,
         np.asarray(params.liquidation_threshold),
-        np.asarray(params.liquidation_bonus),
-        float(params.close_factor),
-        float(params.full_close_hf),
-        float(params.protocol_fee),
-        float(params.reserves_usd),
-        *dyn.kernel_args(),
+        lt_sets,
+        bonus_sets,
+        pv,
+        ksw,
         lag,
         dev,
         hb,
@@ -318,6 +338,7 @@ def simulate(
     *,
     depth_usd: np.ndarray | None = None,
     record_steps: np.ndarray | None = None,
+    switch: tuple[int, Params] | None = None,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the accounts over every set of correlated price paths.
 
@@ -328,6 +349,9 @@ def simulate(
     prices: float64[A, M, T+1], exogenous market price of each asset (USD per unit).
     depth_usd: optional float64[A], each asset's own market depth (USD); default
         ``market.liquidity.depth_usd`` for every asset.
+    switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` (as
+        many assets) from step k on, the book, paths and state carried over (margin-engine.md
+        section 4; docs/engine.md). ``k >= T`` never switches.
 
     Returns
     -------
@@ -338,7 +362,7 @@ def simulate(
     market price (as ``final_price``), cumulative ``liq_volume`` and ``bad_debt`` (USD) at the
     end of each recorded step.
     """
-    res = _run(params, book, prices, market, depth_usd, False, record_steps)
+    res = _run(params, book, prices, market, depth_usd, False, record_steps, switch)
     if record_steps is None:
         return res["per_path"]
     return res["per_path"], res["series"]
@@ -351,11 +375,19 @@ def simulate_detail(
     market: MarketConditions,
     *,
     depth_usd: np.ndarray | None = None,
+    switch: tuple[int, Params] | None = None,
 ) -> dict[str, np.ndarray]:
     """``simulate`` plus the accounts at the horizon: ``collateral`` float64[M, N, A], ``debt``
     float64[M, N]; ``to_liquidators`` and ``to_protocol`` float64[M, A], units of each asset
     received. Memory M * N * (A + 1) * 8 bytes: small books only."""
-    return _run(params, book, prices, market, depth_usd, True)
+    return _run(params, book, prices, market, depth_usd, True, None, switch)
+
+
+@njit(cache=True, inline="always")
+def _load_dynamic(pv, row):
+    """The volatility-adjusted thresholds' k_vol, horizon, interval, lambda, floor, cap."""
+    r = pv[row]
+    return r[4], r[5], int(r[6]), r[7], r[8], r[9]
 
 
 @njit(cache=True, parallel=True)
@@ -371,17 +403,10 @@ def _kernel(
     g_hi,
     ref,
     LT,
-    bonus,
-    close_factor,
-    full_hf,
-    protocol_fee,
-    reserves,
-    k_vol,
-    horizon,
-    upd,
-    lam,
-    dfloor,
-    dcap,
+    lt_sets,
+    bonus_sets,
+    pv,
+    ksw,
     lag,
     deviation,
     heartbeat,
@@ -405,9 +430,17 @@ def _kernel(
     K = rec.shape[0]
     M = S.shape[1]
     T = S.shape[2] - 1
-    dyn = k_vol != 0.0
     n_sorted = order.shape[0]
     for m in prange(M):
+        # The parameter set in force: row 0, row 1 from step ksw (margin-engine.md section 4).
+        # LT stays the first set's: the screen's keys and ratios are built on it.
+        lt_base = lt_sets[0]
+        bonus = bonus_sets[0]
+        close_factor, full_hf, protocol_fee = pv[0, 0], pv[0, 1], pv[0, 2]
+        k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 0)
+        dyn = k_vol != 0.0
+        # Starting amounts (reserves) are those of the set in force at step 0.
+        reserves = pv[1 if ksw == 0 else 0, 3]
         if track:
             for i in range(c0.shape[0]):
                 fin_d[m, i] = d0[i]
@@ -460,6 +493,16 @@ def _kernel(
         for t in range(T):
             if ri < K and rec[ri] < t:
                 ri = record_until(rec, ri, t, ser, m, p_hist[0, t - 1], vol, bad)
+            if t == ksw:
+                kv_old = k_vol
+                close_factor, full_hf, protocol_fee = pv[1, 0], pv[1, 1], pv[1, 2]
+                k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 1)
+                dyn = k_vol != 0.0
+                bonus = bonus_sets[1]
+                for a in range(A):
+                    switch_threshold(dstate[a], lt_base[a], lt_sets[1, a], kv_old, dfloor, dcap)
+                    lt[a] = lt_sets[1, a]
+                lt_base = lt_sets[1]
             # 1. market prices, oracles and (dynamic) thresholds of every asset.
             gas = 0.0
             rho = np.inf
@@ -472,7 +515,7 @@ def _kernel(
                 po[a] = oracle_price(p_hist[a], t, lag, deviation, heartbeat, ostate[a])
                 if dyn:
                     lt[a] = dynamic_threshold(
-                        dstate[a], po[a], t, LT[a], -1.0, k_vol, horizon, upd, lam, dfloor, dcap
+                        dstate[a], po[a], t, lt_base[a], -1.0, k_vol, horizon, upd, lam, dfloor, dcap
                     )
                 q[a] = po[a] * lt[a]
                 r = q[a] / (LT[a] * ref[a])

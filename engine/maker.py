@@ -85,6 +85,8 @@ from engine._common import (
     record_arrays,
     record_until,
     series_dict,
+    switch_step,
+    switch_threshold,
 )
 from engine._inputs import check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.compound import best_purchase
@@ -205,35 +207,36 @@ def borrowing_power(params: Params, book: Book, price0: float) -> float:
     return float(np.sum(book.ink * price0 / params.mat))
 
 
-def _kernel_args(params: Params, book: Book, market: MarketConditions) -> tuple:
+def _param_row(params: Params, market: MarketConditions) -> tuple:
+    """The kernel's values of one parameter set, in the order ``_load`` reads them."""
     dyn = params.dynamic or DynamicThreshold()
-    order, keys, n_sorted = screening_order(book.ink, book.debt)
     return (
-        (
-            book.ink,
-            book.debt,
-            order,
-            keys,
-            n_sorted,
-            float(params.mat),
-            float(params.chop),
-            float(params.buf),
-            float(params.tail),
-            float(params.cusp),
-            float(params.cut),
-            float(params.step),
-            float(params.chip),
-            float(params.tip),
-            float(params.hole),
-            float(params.dust),
-            float(params.dust * params.chop),
-            float(params.keeper_margin),
-            float(params.seconds_per_step(market)),
-            float(params.surplus_buffer),
-        )
-        + dyn.kernel_args()
-        + market.kernel_args()
-    )
+        float(params.mat),
+        float(params.chop),
+        float(params.buf),
+        float(params.tail),
+        float(params.cusp),
+        float(params.cut),
+        float(params.step),
+        float(params.chip),
+        float(params.tip),
+        float(params.hole),
+        float(params.dust),
+        float(params.dust * params.chop),
+        float(params.keeper_margin),
+        float(params.seconds_per_step(market)),
+        float(params.surplus_buffer),
+    ) + dyn.kernel_args()
+
+
+def _kernel_args(
+    params: Params, book: Book, market: MarketConditions, switch: tuple | None, n_steps: int
+) -> tuple:
+    after, ksw = switch_step(switch, Params, "maker-clip", n_steps)
+    # Row 0: the set in force from step 0; row 1: from step ksw (margin-engine.md section 4).
+    pv = np.array([_param_row(params, market), _param_row(after or params, market)], dtype=np.float64)
+    order, keys, n_sorted = screening_order(book.ink, book.debt)
+    return (book.ink, book.debt, order, keys, n_sorted, pv, ksw) + market.kernel_args()
 
 
 def simulate(
@@ -243,6 +246,7 @@ def simulate(
     market: MarketConditions,
     *,
     record_steps: np.ndarray | None = None,
+    switch: tuple[int, Params] | None = None,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book over every price path.
 
@@ -250,6 +254,9 @@ def simulate(
     ----------
     params, book, market: see Params, Book, engine.market.MarketConditions.
     prices: float64[M, T+1], exogenous market price S (USD per unit of collateral).
+    switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` from
+        step k on, the book, paths, vaults and running auctions carried over (margin-engine.md
+        section 4; docs/engine.md). ``k >= T`` never switches.
 
     Returns
     -------
@@ -264,7 +271,8 @@ def simulate(
     out = np.zeros((s.shape[0], N_FIELDS))
     empty = np.zeros((0, 0))
     rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
-    _kernel(s, *_kernel_args(params, book, market), False, False, empty, empty, empty, out, rec, ser)
+    args = _kernel_args(params, book, market, switch, s.shape[1] - 1)
+    _kernel(s, *args, False, False, empty, empty, empty, out, rec, ser)
     if record_steps is None:
         return out
     return out, series_dict(ser)
@@ -287,7 +295,13 @@ LEDGER_FIELDS = (
 
 
 def simulate_detail(
-    params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *, full_scan: bool = False
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    full_scan: bool = False,
+    switch: tuple[int, Params] | None = None,
 ) -> dict[str, np.ndarray]:
     """Like ``simulate`` but also returns vault states and where the collateral went (tests, audits).
 
@@ -308,7 +322,7 @@ def simulate_detail(
     rec, ser = record_arrays(None, m, s.shape[1] - 1)
     _kernel(
         s,
-        *_kernel_args(params, book, market),
+        *_kernel_args(params, book, market, switch, s.shape[1] - 1),
         bool(full_scan),
         True,
         fin_ink,
@@ -325,6 +339,31 @@ def simulate_detail(
 
 
 _MAX_STAIRS = 1 << 16  # size limit of the table of cut ** n; beyond it, pow
+
+
+@njit(cache=True)
+def _stair_table(cut, tail, step, ss):
+    """``cut ** n`` for every stair an auction can reach before a reset (age <= tail)."""
+    n_tab = int(min(math.ceil((tail + ss) / step) + 2.0, float(_MAX_STAIRS)))
+    cut_pow = np.empty(n_tab)
+    for n in range(n_tab):
+        cut_pow[n] = cut**n
+    return cut_pow
+
+
+@njit(cache=True, inline="always")
+def _load(pv, row):
+    """mat, chop, buf, tail, cusp, cut, step, chip, tip, hole, dust, dust * chop, keeper margin
+    and seconds per step of one parameter set."""
+    r = pv[row]
+    return r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13]
+
+
+@njit(cache=True, inline="always")
+def _load_dynamic(pv, row):
+    """The volatility-adjusted threshold's k_vol, horizon, interval, lambda, floor, cap."""
+    r = pv[row]
+    return r[15], r[16], int(r[17]), r[18], r[19], r[20]
 
 
 @njit(cache=True)
@@ -363,27 +402,8 @@ def _kernel(
     order,
     keys,
     n_sorted,
-    mat,
-    chop,
-    buf,
-    tail,
-    cusp,
-    cut,
-    step,
-    chip,
-    tip,
-    hole,
-    dust,
-    chost,
-    km,
-    ss,
-    surplus0,
-    k_vol,
-    horizon,
-    upd,
-    lam,
-    dfloor,
-    dcap,
+    pv,
+    ksw,
     lag,
     deviation,
     heartbeat,
@@ -405,42 +425,23 @@ def _kernel(
     ser,
 ):
     M = S.shape[0]
-    # cut ** n for every stair an auction can reach before a reset (age <= tail), shared read-only.
-    n_tab = int(min(math.ceil((tail + ss) / step) + 2.0, float(_MAX_STAIRS)))
-    cut_pow = np.empty(n_tab)
-    for n in range(n_tab):
-        cut_pow[n] = cut**n
+    # cut ** n for every stair an auction can reach before a reset (age <= tail), shared
+    # read-only; one table per parameter set (section 4: the second from step ksw).
+    cut_pow = _stair_table(pv[0, 5], pv[0, 3], pv[0, 6], pv[0, 13])
+    cut_pow_b = _stair_table(pv[1, 5], pv[1, 3], pv[1, 6], pv[1, 13])
     for m in prange(M):
         _path(
             m,
             cut_pow,
+            cut_pow_b,
             S,
             ink0,
             debt0,
             order,
             keys,
             n_sorted,
-            mat,
-            chop,
-            buf,
-            tail,
-            cusp,
-            cut,
-            step,
-            chip,
-            tip,
-            hole,
-            dust,
-            chost,
-            km,
-            ss,
-            surplus0,
-            k_vol,
-            horizon,
-            upd,
-            lam,
-            dfloor,
-            dcap,
+            pv,
+            ksw,
             lag,
             deviation,
             heartbeat,
@@ -467,33 +468,15 @@ def _kernel(
 def _path(
     m,
     cut_pow,
+    cut_pow_b,
     S,
     ink0,
     debt0,
     order,
     keys,
     n_sorted,
-    mat,
-    chop,
-    buf,
-    tail,
-    cusp,
-    cut,
-    step,
-    chip,
-    tip,
-    hole,
-    dust,
-    chost,
-    km,
-    ss,
-    surplus0,
-    k_vol,
-    horizon,
-    upd,
-    lam,
-    dfloor,
-    dcap,
+    pv,
+    ksw,
     lag,
     deviation,
     heartbeat,
@@ -517,6 +500,11 @@ def _path(
     """Path ``m`` of the kernel: compiled once, the parallel loop only calls it."""
     T = S.shape[1] - 1
     N = ink0.shape[0]
+    # The parameter set in force: row 0 of pv, row 1 from step ksw (margin-engine.md section 4).
+    mat, chop, buf, tail, cusp, cut, step, chip, tip, hole, dust, chost, km, ss = _load(pv, 0)
+    k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 0)
+    # Starting amounts (the Vow's surplus) are those of the set in force at step 0.
+    surplus0 = pv[1 if ksw == 0 else 0, 14]
     ink = ink0.copy()
     debt = debt0.copy()
     # Active vaults: screened in and still with debt.
@@ -572,6 +560,16 @@ def _path(
     for t in range(T):
         if ri < K and rec[ri] < t:
             ri = record_until(rec, ri, t, ser, m, p_hist[t - 1], vol, bad)
+        if t == ksw:
+            # Keys debt / ink do not involve the parameters, so the active list stays exact.
+            # Vaults, dirt and running auctions carry over: as after Clipper.file / Dog.file on
+            # chain, a running auction keeps its tab and top, and its price, reset and take
+            # follow the new cut, step, tail and cusp (tail and step are steps' multiples of ss).
+            kv_old, mat_old = k_vol, mat
+            mat, chop, buf, tail, cusp, cut, step, chip, tip, hole, dust, chost, km, ss = _load(pv, 1)
+            k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 1)
+            cut_pow = cut_pow_b
+            switch_threshold(dstate, mat_old, mat, kv_old, dfloor, dcap)
         # 1. market price and oracle (margin-engine.md section 4).
         p = S[m, t] * J
         p_hist[t] = p

@@ -68,6 +68,8 @@ from engine._common import (
     record_until,
     sale_slippage,
     series_dict,
+    switch_step,
+    switch_threshold,
 )
 from engine._inputs import check_prices, params_kwargs
 from engine.errors import EngineError, check_range, coerce_numbers
@@ -299,6 +301,24 @@ def _screening(params: Params, book: Book, scale: float) -> tuple:
     return lo, lk, so, sk
 
 
+def _set_args(params: Params, book: Book) -> tuple[tuple, tuple]:
+    """One parameter set for the kernel: its scalars (the order ``_load`` reads them) and its
+    arrays (tiers, deductions, and the screen built on its liquidation prices)."""
+    s_max, s_bound = _screen_scale(params)
+    dyn = params.dynamic or DynamicThreshold()
+    row = (
+        float(params.liquidation_fee),
+        float(params.keeper_share),
+        float(params.insurance_fund),
+        float(params.partial_fraction),
+        float(params.partial_above_usd),
+        s_max,
+        s_bound,
+    ) + dyn.kernel_args()
+    arrays = (np.asarray(params.tier_floors), np.asarray(params.tier_mmf), params.deductions)
+    return row, arrays + _screening(params, book, s_bound)
+
+
 def _run(
     params: Params,
     book: Book,
@@ -306,12 +326,14 @@ def _run(
     market: MarketConditions,
     track: bool,
     record_steps: np.ndarray | None = None,
+    switch: tuple | None = None,
 ) -> dict:
     s = check_prices(prices)
     M, N = s.shape[0], len(book)
-    s_max, s_bound = _screen_scale(params)
-    lo, lk, so, sk = _screening(params, book, s_bound)
-    dyn = params.dynamic or DynamicThreshold()
+    after, ksw = switch_step(switch, Params, "perp", s.shape[1] - 1)
+    # Row 0: the set in force from step 0; row 1: from step ksw (margin-engine.md section 4).
+    sets = [_set_args(params, book), _set_args(after or params, book)]
+    pv = np.array([sets[0][0], sets[1][0]], dtype=np.float64)
     out = np.zeros((M, N_FIELDS))
     extra = np.zeros((M, len(DETAIL_FIELDS)))
     shape = (M, N) if track else (0, 0)
@@ -324,22 +346,11 @@ def _run(
         book.size,
         book.entry_price,
         book.margin,
-        np.asarray(params.tier_floors),
-        np.asarray(params.tier_mmf),
-        params.deductions,
-        lo,
-        lk,
-        so,
-        sk,
+        *sets[0][1],
+        *sets[1][1],
         *_adl_order(book),
-        float(params.liquidation_fee),
-        float(params.keeper_share),
-        float(params.insurance_fund),
-        float(params.partial_fraction),
-        float(params.partial_above_usd),
-        s_max,
-        s_bound,
-        *dyn.kernel_args(),
+        pv,
+        ksw,
         *market.kernel_args(),
         track,
         fin_m,
@@ -375,6 +386,7 @@ def simulate(
     market: MarketConditions,
     *,
     record_steps: np.ndarray | None = None,
+    switch: tuple[int, Params] | None = None,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book of perp positions over every price path.
 
@@ -382,6 +394,9 @@ def simulate(
     ----------
     params, book, market: see Params, Book, engine.market.MarketConditions.
     prices: float64[M, T+1], exogenous market price S (USD per unit).
+    switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` from
+        step k on, the book, paths and state carried over (margin-engine.md section 4;
+        docs/engine.md). ``k >= T`` never switches.
 
     Returns
     -------
@@ -397,14 +412,19 @@ def simulate(
     series a dict of float64[M, K] by ``engine._common.SERIES_FIELDS`` (market price,
     cumulative ``liq_volume`` and ``bad_debt``, USD, at the end of each recorded step).
     """
-    res = _run(params, book, prices, market, False, record_steps)
+    res = _run(params, book, prices, market, False, record_steps, switch)
     if record_steps is None:
         return res["per_path"]
     return res["per_path"], res["series"]
 
 
 def simulate_detail(
-    params: Params, book: Book, prices: np.ndarray, market: MarketConditions
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    switch: tuple[int, Params] | None = None,
 ) -> dict[str, np.ndarray]:
     """``simulate`` plus each position's state at the horizon (tests, audits; memory M * N * 49 bytes).
 
@@ -417,7 +437,22 @@ def simulate_detail(
     against the original entry); int8[M, N] ``status`` (bit 1 active, 2 closed, 4 counted
     unprofitable).
     """
-    return _run(params, book, prices, market, True)
+    return _run(params, book, prices, market, True, None, switch)
+
+
+@njit(cache=True, inline="always")
+def _load(pv, row):
+    """Liquidation fee, keeper share, partial fraction and threshold, the dynamic scale's
+    largest value and the screen's (the insurance fund, index 2, is read once)."""
+    r = pv[row]
+    return r[0], r[1], r[3], r[4], r[5], r[6]
+
+
+@njit(cache=True, inline="always")
+def _load_dynamic(pv, row):
+    """The volatility-adjusted threshold's k_vol, horizon, interval, lambda, floor, cap."""
+    r = pv[row]
+    return r[7], r[8], int(r[9]), r[10], r[11], r[12]
 
 
 @njit(cache=True, inline="always")
@@ -558,32 +593,28 @@ def _kernel(
     q0,
     E0,
     m0,
-    floors,
-    mmf,
-    ded,
-    lo,
-    lk,
-    so,
-    sk,
+    floors_a,
+    mmf_a,
+    ded_a,
+    lo_a,
+    lk_a,
+    so_a,
+    sk_a,
+    floors_b,
+    mmf_b,
+    ded_b,
+    lo_b,
+    lk_b,
+    so_b,
+    sk_b,
     adl_long,
     adl_long_q,
     adl_short,
     adl_short_q,
     e_min_long,
     e_max_short,
-    liq_fee,
-    keeper_share,
-    if0,
-    part_f,
-    part_above,
-    s_max,
-    s_bound,
-    k_vol,
-    horizon,
-    upd,
-    lam,
-    dfloor,
-    dcap,
+    pv,
+    ksw,
     lag,
     deviation,
     heartbeat,
@@ -612,11 +643,18 @@ def _kernel(
     K = rec.shape[0]
     T = S.shape[1] - 1
     N = q0.shape[0]
-    nL = lo.shape[0]
-    nS = so.shape[0]
-    mmf0 = mmf[0]
-    dyn = k_vol != 0.0
+    nL = lo_a.shape[0]
+    nS = so_a.shape[0]
     for mi in prange(M):
+        # The parameter set in force: row 0 of pv with the first arrays, row 1 with the second
+        # from step ksw (margin-engine.md section 4).
+        floors, mmf, ded, lo, lk, so, sk = floors_a, mmf_a, ded_a, lo_a, lk_a, so_a, sk_a
+        liq_fee, keeper_share, part_f, part_above, s_max, s_bound = _load(pv, 0)
+        k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 0)
+        mmf0 = mmf[0]
+        dyn = k_vol != 0.0
+        # Starting amounts (the insurance fund) are those of the set in force at step 0.
+        if0 = pv[1 if ksw == 0 else 0, 2]
         m = m0.copy()
         E = E0.copy()
         q = q0.copy()
@@ -661,6 +699,28 @@ def _kernel(
         for t in range(T):
             if ri < K and rec[ri] < t:
                 ri = record_until(rec, ri, t, ser, mi, p_hist[t - 1], vol, bad)
+            if t == ksw:
+                kv_old, mmf0_old = k_vol, mmf0
+                floors, mmf, ded, lo, lk, so, sk = floors_b, mmf_b, ded_b, lo_b, lk_b, so_b, sk_b
+                liq_fee, keeper_share, part_f, part_above, s_max, s_bound = _load(pv, 1)
+                k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 1)
+                mmf0 = mmf[0]
+                dyn = k_vol != 0.0
+                switch_threshold(dstate, mmf0_old, mmf0, kv_old, dfloor, dcap)
+                # The screen's keys are liquidation prices under the tiers, so they change
+                # with the set: the untouched positions are screened again from the start of
+                # the new set's orders, and the active ones get keys under the new tiers.
+                lp = 0
+                sp = 0
+                max_long = -np.inf
+                min_short = np.inf
+                for j in range(na):
+                    i = act[j]
+                    a_key[j] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
+                    if a_side[j] > 0.0:
+                        max_long = max(max_long, a_key[j])
+                    else:
+                        min_short = min(min_short, a_key[j])
             # 1. market price and oracle (margin-engine.md section 4).
             p = S[mi, t] * J
             p_hist[t] = p

@@ -147,3 +147,18 @@ def exact(x: Any) -> str:
     if not math.isfinite(f):
         return ""
     return repr(f) if f != int(f) or abs(f) >= 1e16 else str(int(f))
+
+
+def duration(seconds: float | None) -> str:
+    """A delay for people: ``5 days``, ``1.5 days``, ``36 hours``, ``45 minutes``."""
+    if seconds is None or not math.isfinite(seconds):
+        return DASH
+    s = float(seconds)
+    if s >= 2 * 86400 or (s >= 86400 and s % 86400 == 0):
+        n, unit = s / 86400, "day"
+    elif s >= 3600:
+        n, unit = s / 3600, "hour"
+    else:
+        n, unit = s / 60, "minute"
+    text = f"{n:,.1f}".removesuffix(".0")
+    return f"{text} {unit}{'' if text == '1' else 's'}"

@@ -104,9 +104,12 @@ def test_a_run_driven_to_the_end_stores_results_and_opens_the_vote(run, django_c
     run = drive(run, django_capture_on_commit_callbacks)
     assert run.status == RunStatus.COMPLETE
     assert (run.chunks_done, run.chunks_total) == (6, 6)  # 2 scenarios x chunks of 5, 5, 2 paths
+    # live, proposed, and proposed after the governance delay (tests/backtests/test_delay.py)
     assert sorted(run.results.values_list("scenario_index", "role")) == [
+        (0, "delayed"),
         (0, "live"),
         (0, "proposed"),
+        (1, "delayed"),
         (1, "live"),
         (1, "proposed"),
     ]

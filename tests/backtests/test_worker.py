@@ -51,7 +51,8 @@ def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(
     run = wait_for_run(submit(market, author, settings))
     assert run.status == RunStatus.COMPLETE, run.error
     assert (run.chunks_done, run.chunks_total) == (6, 6)  # 2 scenarios x 3 chunks of 10 paths
-    assert run.results.count() == 4 and run.comparisons.count() == 2
+    assert run.results.count() == 6 and run.comparisons.count() == 2  # live, proposed, delayed
+    assert all(c.delay["paired"] for c in run.comparisons.all())
     storm = run.results.get(scenario_index=1, role="proposed")
     per_path = compute.unpack(storm.per_path)["per_path"]
     assert per_path.shape == (30, len(run.manifest["fields"]))

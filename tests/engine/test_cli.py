@@ -126,3 +126,29 @@ def test_reference_rejects_sizes_given_with_inputs(tmp_path: Path) -> None:
         "reference", "--inputs", str(tmp_path / "i.npz"), "--paths", "3", "--out", str(tmp_path / "o.json")
     )
     assert r.returncode == 2 and "--paths cannot be combined with --inputs" in r.stderr
+
+
+def test_run_with_a_switch_switches_at_its_step_and_a_bad_one_exits_2_naming_it(tmp_path: Path) -> None:
+    after = {"ltv": 0.8, "liquidation_threshold": 0.86}
+    out, never = tmp_path / "out.json", tmp_path / "never.json"
+    cfg = small_config(tmp_path, switch={"step": 40, "params": after})
+    assert run_cli("run", "--config", str(cfg), "--out", str(out)).returncode == 0
+    cfg = small_config(tmp_path, switch={"step": 80, "params": after})  # at T: never in force
+    assert run_cli("run", "--config", str(cfg), "--out", str(never)).returncode == 0
+    plain = tmp_path / "plain.json"
+    assert run_cli("run", "--config", str(small_config(tmp_path)), "--out", str(plain)).returncode == 0
+    per_path = {
+        name: json.loads(p.read_text())["per_path"] for name, p in (("k", out), ("T", never), ("-", plain))
+    }
+    assert per_path["T"] == per_path["-"] != per_path["k"]
+    r = run_cli(
+        "run",
+        "--config",
+        str(small_config(tmp_path, switch={"step": -1, "params": after})),
+        "--out",
+        str(out),
+    )
+    assert (
+        r.returncode == 2
+        and "config key 'switch.step' must be a whole number of steps >= 0; got -1" in r.stderr
+    )

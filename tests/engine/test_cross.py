@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from engine import cross, maker
 from engine._common import FIELD_INDEX as F
-from engine._common import dynamic_threshold
+from engine._common import dynamic_threshold, switch_threshold
 from engine.errors import EngineError
 from engine.market import DynamicThreshold, Liquidators, Liquidity, MarketConditions, Oracle
 
@@ -120,18 +120,31 @@ def reference(
     floor: float,
     rational: bool,
     gas: float,
+    switch: tuple | None = None,
 ) -> np.ndarray:
+    """``switch``: optional ``(k, params_after)`` (margin-engine.md section 4)."""
     A, M = S.shape[0], S.shape[1]
-    lt, bonus = np.asarray(params.liquidation_threshold), np.asarray(params.liquidation_bonus)
     out = np.zeros((M, 4))  # bad, n_liq, liq_volume, n_unprofitable
-    base_lt = lt
+    params0 = params
     for m in range(M):
+        params = params0
+        lt, bonus = np.asarray(params.liquidation_threshold), np.asarray(params.liquidation_bonus)
+        base_lt = lt
         c, d = book.collateral.copy(), book.debt.copy()
         J = np.ones(A)
         hist = []
         unprof = set()
         dstate = np.array([[0.0, 0.0, x] for x in base_lt])
         for t in range(S.shape[2] - 1):
+            if switch is not None and t == switch[0]:
+                kv_old = params.dynamic.k_vol if params.dynamic else 0.0
+                params = switch[1]
+                new_lt = np.asarray(params.liquidation_threshold)
+                d_new = params.dynamic or DynamicThreshold()
+                for a in range(A):
+                    switch_threshold(dstate[a], base_lt[a], new_lt[a], kv_old, d_new.floor, d_new.cap)
+                lt, base_lt = new_lt, new_lt
+                bonus = np.asarray(params.liquidation_bonus)
             p = S[:, m, t] * J
             hist.append(p)
             o = hist[max(0, t - lag)]

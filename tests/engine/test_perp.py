@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from engine import perp
 from engine._common import FIELD_INDEX as F
-from engine._common import dynamic_threshold
+from engine._common import dynamic_threshold, switch_threshold
 from engine.errors import EngineError
 from engine.market import DynamicThreshold, Liquidators, Liquidity, MarketConditions, Oracle
 
@@ -205,17 +205,34 @@ def test_params_from_dict_reads_tier_rows() -> None:
 
 
 def reference(
-    params: perp.Params, book: perp.Book, S: np.ndarray, lag: int, k_over_depth: float, floor: float
+    params0: perp.Params,
+    book: perp.Book,
+    S: np.ndarray,
+    lag: int,
+    k_over_depth: float,
+    floor: float,
+    switch: tuple | None = None,
 ) -> np.ndarray:
-    fl, mmf, ded = np.asarray(params.tier_floors), np.asarray(params.tier_mmf), params.deductions
-    dyn = params.dynamic
+    """``switch``: optional ``(k, params_after)`` (margin-engine.md section 4)."""
     out = np.zeros((S.shape[0], 5))  # bad, n_liq, insurance_used, socialized, final_price
     for mi in range(S.shape[0]):
+        params = params0
+        fl, mmf, ded = np.asarray(params.tier_floors), np.asarray(params.tier_mmf), params.deductions
+        dyn = params.dynamic
         q, E, m = book.size.copy(), book.entry_price.copy(), book.margin.copy()
         open_ = np.ones(len(q), bool)
         J, fund, hist = 1.0, params.insurance_fund, []
         dstate = np.array([0.0, 0.0, mmf[0]])
         for t in range(S.shape[1] - 1):
+            if switch is not None and t == switch[0]:
+                kv_old, base_old = (dyn.k_vol if dyn else 0.0), mmf[0]
+                params = switch[1]
+                fl, mmf, ded = np.asarray(params.tier_floors), np.asarray(params.tier_mmf), params.deductions
+                dyn = params.dynamic
+                d_new = dyn or DynamicThreshold()
+                switch_threshold(dstate, base_old, mmf[0], kv_old, d_new.floor, d_new.cap)
+                if t == 0:
+                    fund = params.insurance_fund
             p = S[mi, t] * J
             hist.append(p)
             o = hist[max(0, t - lag)]

@@ -7,6 +7,7 @@ go to var/test-output/screenshots/ (tests/browser.py)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 from unittest import mock
 
@@ -15,8 +16,9 @@ import pytest
 from backtests import panels, services
 from backtests.models import BacktestRun
 from governance import numbers
+from governance.models import GovernancePolicy
 from proposals.models import Market, Proposal
-from review.management.commands.seed_demo import DEMO_PASSWORD
+from review.management.commands.seed_demo import DEMO_MARKET, DEMO_PASSWORD
 from tests.backtests.conftest import set_baseline
 from tests.browser import screenshot
 
@@ -114,6 +116,49 @@ def test_a_voter_reads_the_verdict_and_who_gets_hurt_from_the_first_screen(demo_
     csv_text = open(download.value.path(), encoding="utf-8").read()
     first = stored[0]["bad_debt_cvar99"]
     assert numbers.exact(first["diff"]) in csv_text
+    assert errors == []
+
+
+def test_a_voter_reads_the_cost_of_governance_delay_beside_the_verdict(demo_site, logged_in_page):
+    # A 4-day vote and timelock (1 day before the vote, 2 of voting, 1 of timelock).
+    day = timedelta(days=1)
+    GovernancePolicy.objects.filter(market__slug=DEMO_MARKET).update(
+        voting_delay=day, voting_period=2 * day, timelock=day
+    )
+    run = finish_runs()[TIGHTER]
+    page = logged_in_page("voter1")
+    errors = watch_console(page)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"/proposals/{run.proposal_id}/")
+    page.locator("#cost-of-delay").scroll_into_view_if_needed()
+    screenshot(page, "proposal-cost-of-delay")
+
+    found = panels.cost_of_delay(run)
+    assert found.available and found.delay_text == "4 days"
+    assert page.inner_text("#delay-sentence") == found.sentence
+    # Every number is the stored figure: from the start (a), after the delay (b), the difference.
+    stored = {c.scenario_index: c.delay for c in run.comparisons.all()}
+    cells = page.locator("#delay-table tbody td.num")
+    assert cells.count() == len(stored) * 6
+    which = {"from-start": "a", "after-delay": "b", "difference": "diff"}
+    for i in range(cells.count()):
+        cell = cells.nth(i)
+        scenario = int(cell.locator("xpath=..").get_attribute("data-scenario"))
+        figure, part = cell.get_attribute("data-key").split("-", 1)
+        value = stored[scenario]["paired"][figure][which[part]]
+        number = cell.locator("span.n")
+        assert number.get_attribute("data-exact") == numbers.exact(value)
+        assert FIGURE.match(number.inner_text()), number.inner_text()
+    # The demo's synthetic scenarios last 30 days: the 4-day delay is inside each of them (a
+    # scenario shorter than the delay is tested on the server's page, tests/backtests/test_delay.py).
+    assert not any(d["beyond_horizon"] for d in stored.values())
+    assert [d["steps"] for d in stored.values()] == [96] * len(stored)
+    assert "after delay = live" not in page.inner_text("#delay-table")
+    # The table's CSV holds the exact values.
+    with page.expect_download() as download:
+        page.locator("#delay-table").locator("xpath=../following-sibling::button[1]").click()
+    csv_text = open(download.value.path(), encoding="utf-8").read()
+    assert numbers.exact(stored[0]["paired"]["mean_bad_debt"]["diff"]) in csv_text
     assert errors == []
 
 
