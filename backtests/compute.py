@@ -35,7 +35,10 @@ CHART_POINTS = 121
 BAND_QUANTILES = (0.05, 0.5, 0.95)
 # Engine series charted per version (cumulative USD at the end of each chart step); a chunk
 # stores them raw, (n, K) per version, as "<version>_<series>", and the merge takes quantiles.
-VERSION_SERIES = ("liq_volume_cum", "bad_debt_cum")
+VERSION_SERIES = ("liq_volume_cum", "bad_debt_cum", "market_price")
+# Levels at which a scenario's per-path bad debt is stored for its distribution (chart 1):
+# 0, 0.5 %, ..., 100 %, the empirical quantiles (inverted CDF: each value is a path's).
+CDF_LEVELS = tuple(round(i / 200, 3) for i in range(201))
 VERSIONS = ("live", "proposed")
 
 
@@ -234,8 +237,35 @@ def results_of(
         live_summary=to_json(live_summary),
         proposed_summary=to_json(proposed_summary),
         paired=to_json(paired),
-        series=chart_series(scenario, price, engine_series),
+        series={
+            **chart_series(scenario, price, engine_series),
+            **risk_series(inputs.fields, {"live": live, "proposed": proposed}, engine_series),
+        },
     )
+
+
+def risk_series(
+    fields: tuple[str, ...], per_path: dict[str, np.ndarray], engine_series: dict[str, np.ndarray] | None
+) -> dict[str, Any]:
+    """What the review's charts need beyond the bands, per version of ``per_path`` ((M, F)):
+
+    ``bad_debt_quantiles``: ``{"levels": CDF_LEVELS, version: quantiles}`` of the per-path
+    realized bad debt (the distribution, chart 1); and, when the engine recorded series,
+    ``liq_volume_step``: ``{version: mean debt repaid per path in each chart interval}`` (USD;
+    the first value is step 0's), exact because a mean of differences is the difference of
+    means (chart 3)."""
+    col = fields.index("bad_debt")
+    out: dict[str, Any] = {
+        "bad_debt_quantiles": {
+            "levels": list(CDF_LEVELS),
+            **{v: np.quantile(a[:, col], CDF_LEVELS, method="inverted_cdf") for v, a in per_path.items()},
+        }
+    }
+    if engine_series is not None:
+        out["liq_volume_step"] = {
+            v: np.diff(engine_series[f"{v}_liq_volume_cum"].mean(axis=0), prepend=0.0) for v in per_path
+        }
+    return to_json(out)
 
 
 def bands(values: np.ndarray) -> dict[str, list]:

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 # backtests.tasks imports this module too: a task's body calls its service, and a service sends
 # the next tasks. The one cycle between modules of an app, named in .importlinter.
-from backtests import compute, hurt, tasks
+from backtests import bookrisk, compute, hurt, tasks
 from backtests import inputs as run_inputs
 from backtests.models import (
     FINISHED,
@@ -367,6 +367,11 @@ def finish_backtest(*, run_id: int) -> bool:
         except (EngineError, ValueError) as exc:
             # The run's results stand without it; the page says it is missing.
             log.warning("run %s: who gets hurt not computed: %s", run_id, exc)
+    if run is not None and run.status == RunStatus.RUNNING and not run.figures:
+        try:
+            bookrisk.store_book_risk(run)
+        except (EngineError, ValueError) as exc:
+            log.warning("run %s: the book's charts not computed: %s", run_id, exc)
     with transaction.atomic():
         run = BacktestRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status != RunStatus.RUNNING:

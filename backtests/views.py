@@ -8,11 +8,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from backtests import progress, services
+from backtests import progress, risk_charts, services
 from backtests.models import BacktestRun, RunStatus
 from backtests.panels import may_control, proposal_panel
 from governance import numbers
@@ -60,6 +60,23 @@ def run_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
             writer.writerow(
                 [comp.scenario_index, comp.scenario_name, key, *(numbers.exact(v) for v in values)]
             )
+    return response
+
+
+@login_required
+@require_GET
+def chart_csv(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    """One chart's numbers, exact: the table the page shows under the chart."""
+    run = get_object_or_404(_visible_runs(request), pk=pk, status=RunStatus.COMPLETE)
+    chart = risk_charts.chart_of(run, key)
+    if chart is None:
+        raise Http404(f"run {run.pk} has no chart {key!r}")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{chart["filename"]}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([c["label"] for c in chart["columns"]])
+    for row in chart["rows"]:
+        writer.writerow([v if isinstance(v, str) else numbers.exact(v) for v in row])
     return response
 
 

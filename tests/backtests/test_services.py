@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from backtests import charts, compute, inputs, params, progress, replay, services
+from backtests import compute, inputs, params, progress, replay, risk_charts, services
 from backtests.models import BacktestRun, RunStatus
 from backtests.params import engine_params_dict, simulated_asset
 from governance.models import Member
@@ -370,29 +370,27 @@ def test_the_proposal_page_shows_stored_results_of_a_complete_run(
     html = client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
     assert html.count('class="backtest-results data"') == 2
     assert "aave-v3-ethereum-weth: storm" in html and 'data-key="bad_debt_var99"' in html
-    assert "js/plotly-basic.min.js" in html and f"bt-chart-{run.pk}-1-data" in html
-    assert f"bt-chart-{run.pk}-1-liq-data" in html and f"bt-chart-{run.pk}-1-bad-data" in html
+    assert "js/plotly-basic.min.js" in html and f"chart-{run.pk}-fan-1-data" in html
+    assert f"chart-{run.pk}-cdf-1-data" in html and f"chart-{run.pk}-paired-data" in html
     assert "are not charted" not in html
     assert '<progress id="backtest-progress"' not in html
 
 
-def test_the_volume_and_bad_debt_charts_plot_the_stored_bands_live_against_proposed(
+def test_the_price_chart_plots_the_stored_fan_each_versions_impacted_price_and_volume(
     run, django_capture_on_commit_callbacks
 ):
     run = drive(run, django_capture_on_commit_callbacks)
     comp = run.comparisons.get(scenario_index=1)
-    figures = {f["id"]: f["figure"] for f in charts.price_band_charts(run)}
-    fig = figures[f"bt-chart-{run.pk}-1-bad"]
-    medians = [t for t in fig["data"] if t["name"].endswith("median")]
-    assert [t["name"] for t in medians] == [
-        f"live v{run.live_version.number} median",
-        f"proposed v{run.proposed_version.number} median",
-    ]
-    assert medians[0]["y"] == comp.series["bad_debt_cum"]["live"]["p50"]
-    assert medians[1]["y"] == comp.series["bad_debt_cum"]["proposed"]["p50"]
-    assert medians[0]["x"] == comp.series["hours"]
-    liq = figures[f"bt-chart-{run.pk}-1-liq"]
-    assert liq["data"][0]["y"] == comp.series["liq_volume_cum"]["live"]["p95"]
+    fig = risk_charts.chart_of(run, "fan-1")["figure"]
+    traces = {t["name"]: t for t in fig["data"]}
+    assert traces["price median"]["y"] == comp.series["price"]["p50"]
+    assert traces["price median"]["x"] == comp.series["hours"]
+    for version, number in (("live", run.live_version.number), ("proposed", run.proposed_version.number)):
+        label = f"{version} v{number}"
+        impacted = traces[f"impacted price 5th pct, {label}"]
+        assert impacted["y"] == comp.series["market_price"][version]["p05"]
+        volume = traces[f"liquidated per interval (mean), {label}"]
+        assert volume["type"] == "bar" and volume["y"] == comp.series["liq_volume_step"][version]
 
 
 def test_the_panel_of_a_failed_run_shows_the_engines_message(client, voter, run):
