@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
+
 from backtests.models import BacktestRun
 from backtests.verdict import LOWER, Figure, cell_of
 
@@ -34,29 +36,60 @@ PAIRED_FIGURES = (
 
 
 def scenario_title(name: str, market_slug: str) -> str:
-    """A scenario's name without the market's slug it is saved under ("<slug>: GBM calm")."""
-    prefix = f"{market_slug}: "
-    return name[len(prefix) :] if name.startswith(prefix) else name
+    """A scenario's name without the market's slug it is saved under ("<slug>: GBM calm",
+    "<slug> / Synthetic stress pack: GBM calm")."""
+    for prefix in (f"{market_slug}: ", f"{market_slug} / "):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
 
 
-def _chart(
-    run: BacktestRun, key: str, title: str, caption: str, figure: dict, columns: list, rows: list
+def short_label(title: str, width: int = 18) -> str:
+    """A scenario's title for a category axis: the part after the pack's name, wrapped."""
+    words, lines = title.rsplit(": ", 1)[-1].split(), [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + len(word) > width:
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}".strip()
+    return "<br>".join(lines[:3])
+
+
+def make_chart(
+    *, key: str, prefix: str, csv_url: str, title: str, caption: str, figure: dict, columns: list, rows: list
 ) -> dict:
+    """A chart as the page shows it (templates/backtests/_chart.html): ``columns`` are (label,
+    unit) pairs (a unit of governance.numbers, or "text"), ``rows`` lists of exact values."""
     return {
         "key": key,
-        "id": f"chart-{run.pk}-{key}",
-        "data_id": f"chart-{run.pk}-{key}-data",
+        "id": f"{prefix}-{key}",
+        "data_id": f"{prefix}-{key}-data",
         "title": title,
         "caption": caption,
         "figure": figure,
         "columns": [{"label": label, "unit": unit} for label, unit in columns],
         "rows": rows,
         "cells": [[{"value": v, "unit": u} for v, (_, u) in zip(row, columns, strict=True)] for row in rows],
-        "filename": f"run-{run.pk}-{key}",
+        "filename": f"{prefix}-{key}",
+        "csv_url": csv_url,
     }
 
 
-def _layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
+def _chart(
+    run: BacktestRun, key: str, title: str, caption: str, figure: dict, columns: list, rows: list
+) -> dict:
+    return make_chart(
+        key=key,
+        prefix=f"run-{run.pk}",
+        csv_url=reverse("backtests:chart_csv", args=[run.pk, key]),
+        title=title,
+        caption=caption,
+        figure=figure,
+        columns=columns,
+        rows=rows,
+    )
+
+
+def base_layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
     layout = {
         "title": {"text": title},
         "xaxis": {"title": {"text": x_title}},
@@ -79,7 +112,7 @@ def zero_axis(axis: dict[str, Any], note: str) -> dict[str, Any]:
     return {**axis, "range": [0, 1], "tickvals": [0], "ticktext": ["0"], "zeroline": True, "_note": note}
 
 
-def _annotate(layout: dict[str, Any]) -> dict[str, Any]:
+def annotate_zero(layout: dict[str, Any]) -> dict[str, Any]:
     notes = [a.pop("_note") for a in (layout["xaxis"], layout["yaxis"]) if "_note" in a]
     if notes:
         layout["annotations"] = [
@@ -126,8 +159,8 @@ def cdf_chart(run: BacktestRun, index: int, title: str, series: dict, labels: di
         xaxis["type"] = "log"
     elif not positive:
         xaxis = zero_axis(xaxis, "No bad debt on any path under either version")
-    layout = _annotate(
-        _layout(
+    layout = annotate_zero(
+        base_layout(
             f"{title}: bad-debt distribution",
             "",
             "share of paths",
@@ -158,6 +191,7 @@ def paired_chart(run: BacktestRun, comparisons: list, market_slug: str) -> dict 
     if not comparisons:
         return None
     names = [scenario_title(c.scenario_name, market_slug) for c in comparisons]
+    ticks = [short_label(n) for n in names]
     data, rows, all_diffs = [], [], []
     for n, figure in enumerate(PAIRED_FIGURES, start=1):
         diffs, plus, minus, colours = [], [], [], []
@@ -176,7 +210,7 @@ def paired_chart(run: BacktestRun, comparisons: list, market_slug: str) -> dict 
         axis = "" if n == 1 else str(n)
         data.append(
             {
-                "x": names,
+                "x": ticks,
                 "y": diffs,
                 "type": "scatter",
                 "mode": "markers",
@@ -191,17 +225,19 @@ def paired_chart(run: BacktestRun, comparisons: list, market_slug: str) -> dict 
                 "name": figure.label,
                 "xaxis": f"x{axis}",
                 "yaxis": f"y{axis}",
-                "hovertemplate": "%{x}: %{y:$,.0f}<extra>" + figure.label + "</extra>",
+                "customdata": names,
+                "hovertemplate": "%{customdata}: %{y:$,.0f}<extra>" + figure.label + "</extra>",
             }
         )
     y1: dict[str, Any] = {"title": {"text": "CVaR99 change (USD)"}, "domain": [0.56, 1], "zeroline": True}
     y2: dict[str, Any] = {"title": {"text": "expected change (USD)"}, "domain": [0, 0.44], "zeroline": True}
-    layout = _layout(
+    layout = base_layout(
         "Proposed minus live, per scenario (95 % interval)",
         "",
         "",
-        height=460,
+        height=500,
         showlegend=False,
+        margin={"l": 70, "r": 10, "t": 40, "b": 80},
         xaxis={"anchor": "y", "showticklabels": False},
         yaxis=y1,
         xaxis2={"anchor": "y2"},
@@ -309,7 +345,7 @@ def fan_chart(run: BacktestRun, index: int, title: str, series: dict, labels: di
     if volume and _all_zero(all_volume):
         y2 = zero_axis(y2, "")
         y2.pop("_note")
-    layout = _layout(
+    layout = base_layout(
         f"{title}: price and liquidations",
         "",
         "",
@@ -361,7 +397,7 @@ def collateral_at_risk_chart(run: BacktestRun, labels: dict[str, str]) -> dict |
     if not car:
         return None
     drops = car["drops"]
-    x = [f"-{round(d * 100)} %" for d in drops]
+    x = ["at the start" if d == 0 else f"-{round(d * 100)} %" for d in drops]
     data = [
         {
             "x": x,
@@ -379,12 +415,13 @@ def collateral_at_risk_chart(run: BacktestRun, labels: dict[str, str]) -> dict |
     yaxis: dict[str, Any] = {"title": {"text": "debt liquidatable (USD)"}}
     if _all_zero(car["live"]["debt"] + car["proposed"]["debt"]):
         yaxis = zero_axis(yaxis, "Nothing liquidatable down to -60 %")
-    layout = _annotate(
-        _layout(
+    layout = annotate_zero(
+        base_layout(
             "Debt liquidatable as the price drops",
-            "price drop from the start",
+            "",
             "",
             barmode="group",
+            xaxis={"title": {"text": "price drop from the start"}, "type": "category"},
             yaxis=yaxis,
         )
     )
@@ -460,8 +497,8 @@ def health_chart(
     yaxis: dict[str, Any] = {"title": {"text": "debt (USD)"}}
     if _all_zero(at["live"]["debt"] + at["proposed"]["debt"]):
         yaxis = zero_axis(yaxis, "No position with debt left")
-    layout = _annotate(
-        _layout(
+    layout = annotate_zero(
+        base_layout(
             title,
             measure,
             "",

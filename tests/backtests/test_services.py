@@ -370,8 +370,8 @@ def test_the_proposal_page_shows_stored_results_of_a_complete_run(
     html = client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
     assert html.count('class="backtest-results data"') == 2
     assert "aave-v3-ethereum-weth: storm" in html and 'data-key="bad_debt_var99"' in html
-    assert "js/plotly-basic.min.js" in html and f"chart-{run.pk}-fan-1-data" in html
-    assert f"chart-{run.pk}-cdf-1-data" in html and f"chart-{run.pk}-paired-data" in html
+    assert "js/plotly-basic.min.js" in html and f"run-{run.pk}-fan-1-data" in html
+    assert f"run-{run.pk}-cdf-1-data" in html and f"run-{run.pk}-paired-data" in html
     assert "are not charted" not in html
     assert '<progress id="backtest-progress"' not in html
 
