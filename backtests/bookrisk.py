@@ -116,7 +116,9 @@ def store_book_risk(run: BacktestRun) -> dict[str, Any]:
         out["health"]["start"][version] = health_histogram(mechanism, params, inputs.book, price0)
     if mechanism in ("aave-v3", "compound-v3", "maker-clip", "perp"):
         out["health"]["worst"] = worst_step_health(run, inputs, mechanism)
-    run.figures = {**(run.figures or {}), **compute.to_json(out)}
+    # Merged into what is stored now (the sweeps' results), not into this instance's copy.
+    stored = BacktestRun.objects.filter(pk=run.pk).values_list("figures", flat=True).first() or {}
+    run.figures = {**stored, **compute.to_json(out)}
     BacktestRun.objects.filter(pk=run.pk).update(figures=run.figures)
     return run.figures
 

@@ -70,6 +70,8 @@ class RunInputs:
     # (params, book, start price) -> USD debt the parameters let the book carry, or None when
     # the mechanism does not define it (margin-engine.md section 5, "borrowing power").
     borrowing_power: Callable[[Any, Any, float], float] | None = None
+    # The run's sweep jobs (SweepInput), numbered after the scenarios; none for runs without.
+    sweeps: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -335,3 +337,68 @@ def to_json(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     return value
+
+
+# -- sweeps: more parameter sets on the same paths ------------------------------------------
+# A run's sensitivity (each changed parameter one guardrail step each way), volatility sweep
+# and frontier are more parameter sets computed as more chunks of the same run. A sweep job
+# is a scenario of the pack at a volatility multiplier with a few parameter sets; its chunk b
+# draws its paths from ``path_rng(seed, scenario_index, b)``, the generator of the scenario's
+# own chunk b: at the multiplier 1 they are the main run's paths, at another multiplier the same
+# random numbers with the volatility scaled (common random numbers). Jobs are numbered after the
+# pack's scenarios (``index`` = number of scenarios + j), so a job's chunks are rows of the run's
+# chunks like any other and the job completing its last chunk merges it.
+
+
+@dataclass(frozen=True)
+class SweepInput:
+    """One sweep job: a scenario's paths at a volatility multiplier and the parameter sets run on
+    them, ``sets``: ((name, engine Params), ...)."""
+
+    index: int
+    scenario_index: int
+    multiplier: float
+    n_paths: int
+    generate: GenerateChunk
+    sets: tuple[tuple[str, Any], ...]
+
+
+def compute_sweep_chunk(
+    inputs: RunInputs, seed: int, job: SweepInput, chunk: Chunk, timings: dict | None = None
+) -> dict[str, np.ndarray]:
+    """Every set of the job over one chunk of its paths: ``{set name: (n, F) per-path results}``
+    (columns ``fields``) and ``start_price``: (n,) the paths' first prices."""
+    t0 = time.perf_counter()
+    n = chunk.stop - chunk.start
+    prices, market = job.generate(n, path_rng(seed, job.scenario_index, chunk.chunk_index))
+    prices = np.ascontiguousarray(prices, dtype=np.float64)
+    t1 = time.perf_counter()
+    arrays = {
+        name: np.asarray(inputs.simulate(params, inputs.book, prices, market), dtype=np.float64)
+        for name, params in job.sets
+    }
+    arrays["start_price"] = np.ascontiguousarray(prices[:, 0])
+    if timings is not None:
+        timings["generate"] = t1 - t0
+        timings["engine"] = time.perf_counter() - t1
+    return arrays
+
+
+def merge_sweep(inputs: RunInputs, job: SweepInput, chunks: list[dict[str, np.ndarray]]) -> dict[str, Any]:
+    """A job's chunks (in chunk order) merged exactly as a scenario's: per set, the summary of
+    its per-path results over all the job's paths (engine.results.summarize) and its borrowing
+    power at the paths' mean start price."""
+    p0 = float(np.mean(np.concatenate([c["start_price"] for c in chunks])))
+    out: dict[str, Any] = {
+        "index": job.index,
+        "scenario_index": job.scenario_index,
+        "multiplier": job.multiplier,
+        "n_paths": job.n_paths,
+        "sets": {},
+    }
+    for name, params in job.sets:
+        summary = inputs.summarize(np.concatenate([c[name] for c in chunks], axis=0))
+        if inputs.borrowing_power is not None:
+            summary["borrowing_power"] = float(inputs.borrowing_power(params, inputs.book, p0))
+        out["sets"][name] = summary
+    return to_json(out)

@@ -57,7 +57,7 @@ def proposal_panel(*, proposal: Any, user: Any) -> dict[str, Any]:
 def review_charts_of(run: BacktestRun) -> dict[str, list]:
     """The review's charts of a complete run (backtests.risk_charts); the book's figures are
     computed and stored now for a run that finished without them (one made before they existed)."""
-    if not run.figures and run.manifest.get("book"):
+    if "health" not in (run.figures or {}) and run.manifest.get("book"):
         try:
             bookrisk.store_book_risk(run)
         except ValueError:  # EngineError too: the book or a version changed since; charts left out

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 # backtests.tasks imports this module too: a task's body calls its service, and a service sends
 # the next tasks. The one cycle between modules of an app, named in .importlinter.
-from backtests import bookrisk, compute, hurt, tasks
+from backtests import bookrisk, compute, hurt, sweeps, tasks
 from backtests import inputs as run_inputs
 from backtests.models import (
     FINISHED,
@@ -152,9 +152,40 @@ def _send_chunks(run_id: int, chunks: list[compute.Chunk], task_ids: list[str]) 
 
 
 def chunks_of(run: BacktestRun) -> list[compute.Chunk]:
-    return compute.plan_chunks(
-        paths_per_scenario=[s["n_paths"] for s in run.manifest["scenarios"]], chunk_paths=run.chunk_paths
-    )
+    """The run's chunks: the scenarios', then the sweep jobs' (numbered after the scenarios)."""
+    sizes = [s["n_paths"] for s in run.manifest["scenarios"]]
+    sizes += [j["n_paths"] for j in sweeps.jobs_of(run.manifest)]
+    return compute.plan_chunks(paths_per_scenario=sizes, chunk_paths=run.chunk_paths)
+
+
+def is_sweep(run: BacktestRun, index: int) -> bool:
+    return index >= len(run.manifest["scenarios"])
+
+
+def part_name(run: BacktestRun, index: int) -> str:
+    """What a scenario index names: a scenario of the pack, or a sweep job."""
+    if not is_sweep(run, index):
+        return run.manifest["scenarios"][index]["name"]
+    job = sweeps.jobs_of(run.manifest)[index - len(run.manifest["scenarios"])]
+    name = run.manifest["scenarios"][job["scenario_index"]]["name"]
+    return f"{name} (sweep at volatility x{job['multiplier']:g}: {', '.join(job['sets'])})"
+
+
+def n_parts(run: BacktestRun) -> int:
+    return len(run.manifest["scenarios"]) + len(sweeps.jobs_of(run.manifest))
+
+
+def is_merged(run: BacktestRun, index: int) -> bool:
+    if is_sweep(run, index):
+        return BacktestRun.objects.filter(pk=run.pk, figures__sweeps__has_key=str(index)).exists()
+    return run.comparisons.filter(scenario_index=index).exists()
+
+
+def all_merged(run: BacktestRun) -> bool:
+    """Every scenario's results and every sweep job's stored (``run`` read under its lock)."""
+    return run.comparisons.count() == len(run.manifest["scenarios"]) and len(
+        (run.figures or {}).get("sweeps", {})
+    ) == len(sweeps.jobs_of(run.manifest))
 
 
 def chunk_of(run: BacktestRun, scenario_index: int, chunk_index: int) -> compute.Chunk:
@@ -216,9 +247,13 @@ def run_chunk(*, run_id: int, scenario_index: int, chunk_index: int) -> bool:
     try:
         inputs = run_inputs.load_inputs(run)
         timings["load"] = time.perf_counter() - t0
-        arrays = compute.compute_chunk(inputs, run.seed, chunk, timings)
+        if is_sweep(run, scenario_index):
+            job = inputs.sweeps[scenario_index - len(inputs.scenarios)]
+            arrays = compute.compute_sweep_chunk(inputs, run.seed, job, chunk, timings)
+        else:
+            arrays = compute.compute_chunk(inputs, run.seed, chunk, timings)
     except EngineError as exc:
-        name = run.manifest["scenarios"][scenario_index]["name"]
+        name = part_name(run, scenario_index)
         fail_backtest(
             run_id=run_id, message=f"Scenario {name!r}, paths {chunk.start}-{chunk.stop - 1}: {exc}"
         )
@@ -238,10 +273,7 @@ def scenario_complete(run: BacktestRun, scenario_index: int) -> bool:
 
 def scenario_ready_to_merge(run: BacktestRun, scenario_index: int) -> bool:
     """Every chunk of the scenario stored and its results not yet."""
-    return (
-        scenario_complete(run, scenario_index)
-        and not run.comparisons.filter(scenario_index=scenario_index).exists()
-    )
+    return scenario_complete(run, scenario_index) and not is_merged(run, scenario_index)
 
 
 # store_chunk's results (truthy when the chunk was stored).
@@ -311,11 +343,11 @@ def merge_backtest(*, run_id: int) -> bool:
     run = BacktestRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return False
-    pending = [s for s in range(len(run.manifest["scenarios"])) if scenario_ready_to_merge(run, s)]
+    pending = [s for s in range(n_parts(run)) if scenario_ready_to_merge(run, s)]
     if pending:
         transaction.on_commit(lambda: _send_merges(run_id, pending))
         return True
-    if run.comparisons.count() == len(run.manifest["scenarios"]):
+    if all_merged(run):
         return finish_backtest(run_id=run_id)  # merged, but the finish was lost
     return False
 
@@ -333,6 +365,8 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
     if run is None or run.status != RunStatus.RUNNING:
         return False
     chunks = list(run.chunks.filter(scenario_index=scenario_index).order_by("chunk_index"))
+    if is_sweep(run, scenario_index):
+        return merge_sweep(run, scenario_index, chunks)
     t0 = time.perf_counter()
     try:
         inputs = run_inputs.load_inputs(run)
@@ -350,10 +384,37 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
         save_results(run, results, packed)
         run.last_progress_at = timezone.now()
         run.save(update_fields=["last_progress_at"])
-        merged_all = run.comparisons.count() == len(run.manifest["scenarios"])
+        merged_all = all_merged(run)
     log.info("scenario run=%s scenario=%s merged (%.2f s)", run_id, scenario_index, time.perf_counter() - t0)
     if merged_all:
         finish_backtest(run_id=run_id)
+    return True
+
+
+def merge_sweep(run: BacktestRun, index: int, chunks: list[ChunkResult]) -> bool:
+    """Merge a sweep job's chunks (compute.merge_sweep) into ``run.figures["sweeps"]`` (an upsert
+    under the run's lock); if that completes the run, finish it."""
+    t0 = time.perf_counter()
+    try:
+        inputs = run_inputs.load_inputs(run)
+        job = inputs.sweeps[index - len(inputs.scenarios)]
+        merged = compute.merge_sweep(inputs, job, [compute.unpack(c.data) for c in chunks])
+    except EngineError as exc:
+        fail_backtest(run_id=run.pk, message=f"Merging {part_name(run, index)} failed: {exc}")
+        return False
+    with transaction.atomic():
+        run = BacktestRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != RunStatus.RUNNING:
+            return False
+        figures = dict(run.figures or {})
+        figures["sweeps"] = {**figures.get("sweeps", {}), str(index): merged}
+        run.figures = figures
+        run.last_progress_at = timezone.now()
+        run.save(update_fields=["figures", "last_progress_at"])
+        merged_all = all_merged(run)
+    log.info("sweep run=%s job=%s merged (%.2f s)", run.pk, index, time.perf_counter() - t0)
+    if merged_all:
+        finish_backtest(run_id=run.pk)
     return True
 
 
@@ -367,7 +428,7 @@ def finish_backtest(*, run_id: int) -> bool:
         except (EngineError, ValueError) as exc:
             # The run's results stand without it; the page says it is missing.
             log.warning("run %s: who gets hurt not computed: %s", run_id, exc)
-    if run is not None and run.status == RunStatus.RUNNING and not run.figures:
+    if run is not None and run.status == RunStatus.RUNNING and "health" not in (run.figures or {}):
         try:
             bookrisk.store_book_risk(run)
         except (EngineError, ValueError) as exc:
@@ -377,7 +438,7 @@ def finish_backtest(*, run_id: int) -> bool:
         if run is None or run.status != RunStatus.RUNNING:
             return False
         n = len(run.manifest["scenarios"])
-        if run.comparisons.count() != n or run.results.count() != 2 * n:
+        if not all_merged(run) or run.results.count() != 2 * n:
             log.warning(
                 "run %s: %s of %s scenarios merged; it stays running", run_id, run.comparisons.count(), n
             )

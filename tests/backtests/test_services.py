@@ -56,6 +56,9 @@ def admin(db):
 def submitted(market, author, settings, django_capture_on_commit_callbacks) -> BacktestRun:
     set_baseline(market, n_paths=12, chunk_paths=5)
     settings.BACKTEST_N_BOOT = 20
+    # The mechanics of chunks, merges and resumes, counted on the scenarios alone (the sweeps'
+    # chunks are tested in test_sweeps.py).
+    settings.BACKTEST_SWEEP_PATHS = 0
     proposal = make_proposal(market, author, liquidation_threshold="0.80", ltv="0.78")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         submit_proposal(proposal=proposal, actor=author)
