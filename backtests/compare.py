@@ -1,6 +1,7 @@
 """Two to four proposals of one market side by side, from their stored results: the verdict
 table with a column per proposal, and the bad-debt distributions and the paired differences
-overlaid (backtests.risk_charts' charts 1 and 2). Every proposal of a market runs on the
+overlaid, and the sensitivity (chart 6: the tornado and the volatility sweep) per scenario
+(backtests.risk_charts). Every proposal of a market runs on the
 market's one baseline (the same paths and book), so their live figures are the same numbers and
 one live curve serves them all; a run on another baseline is named in ``baseline_note``."""
 
@@ -252,7 +253,120 @@ def compare_charts(entries: list[Entry], csv_url: str) -> list[dict]:
     slug = first.proposal.market.slug
     charts = [paired_chart(entries, slug, csv_url)]
     for c in first.run.comparisons.only("scenario_index", "scenario_name"):
-        charts.append(
-            cdf_chart(entries, c.scenario_index, risk_charts.scenario_title(c.scenario_name, slug), csv_url)
-        )
+        title = risk_charts.scenario_title(c.scenario_name, slug)
+        charts.append(cdf_chart(entries, c.scenario_index, title, csv_url))
+        charts.append(tornado_chart(entries, c.scenario_index, title, csv_url))
+        charts.append(vol_chart(entries, c.scenario_index, title, csv_url))
     return [c for c in charts if c]
+
+
+def vol_chart(entries: list[Entry], index: int, title: str, csv_url: str) -> dict | None:
+    """Chart 6's volatility sweep overlaid: live once, each proposal's proposed line."""
+    curves, ms = [], None
+    for e in entries:
+        if e.run is None:
+            continue
+        plan = e.run.manifest.get("sweeps") or {}
+        ms = ms or plan.get("multipliers")
+        by_m = {m: risk_charts.sweep_sets(e.run, index, m) for m in plan.get("multipliers", [])}
+        if not by_m or not all("proposed" in s for s in by_m.values()):
+            continue
+        if not curves:
+            curves.append(("live", LIVE_COLOUR, [by_m[m]["live"].get("bad_debt_cvar99") for m in ms]))
+        curves.append((e.label, e.colour, [by_m[m]["proposed"].get("bad_debt_cvar99") for m in ms]))
+    if len(curves) < 2:
+        return None
+    data = [
+        {
+            "x": ms,
+            "y": ys,
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": name,
+            "line": {"color": colour},
+        }
+        for name, colour, ys in curves
+    ]
+    yaxis: dict[str, Any] = {"title": {"text": "CVaR99 of bad debt (USD)"}}
+    if risk_charts.all_zero([y for _, _, ys in curves for y in ys]):
+        yaxis = risk_charts.zero_axis(yaxis, "No bad debt at any volatility")
+    layout = risk_charts.annotate_zero(
+        risk_charts.base_layout(
+            f"{title}: CVaR99 against volatility",
+            "",
+            "",
+            xaxis={"title": {"text": "volatility multiplier"}, "tickvals": ms},
+            yaxis=yaxis,
+        )
+    )
+    return risk_charts.make_chart(
+        key=f"vol-{index}",
+        prefix="compare",
+        csv_url=csv_url.replace("KEY", f"vol-{index}"),
+        title=f"{title}: CVaR99 against volatility",
+        caption="Live and each proposal on the same paths with their volatility scaled: the line that "
+        "rises least is the least fragile.",
+        figure={"data": data, "layout": layout},
+        columns=[
+            ("Volatility multiplier", "decimal"),
+            *((f"CVaR99, {name}", "USD") for name, _, _ in curves),
+        ],
+        rows=[[m, *(ys[i] for _, _, ys in curves)] for i, m in enumerate(ms)],
+    )
+
+
+def tornado_chart(entries: list[Entry], index: int, title: str, csv_url: str) -> dict | None:
+    """Chart 6's sensitivity overlaid: each proposal's changed parameters one guardrail step each
+    way, the change in CVaR99 from that proposal's own, one bar per proposal and direction."""
+    data, rows, ys_all = [], [], []
+    for e in entries:
+        plan = (e.run.manifest.get("sweeps") or {}) if e.run else {}
+        sets = risk_charts.sweep_sets(e.run, index, 1.0) if e.run else {}
+        if not plan.get("tornado") or "proposed" not in sets:
+            continue
+        base = sets["proposed"].get("bad_debt_cvar99")
+        ys = [f"{e.label}: {r['label']}" for r in plan["tornado"]]
+        ys_all += ys
+        for side in ("down", "up"):
+            xs = [
+                risk_charts.minus(risk_charts.figure_of(sets.get(r[side]["set"]), "bad_debt_cvar99"), base)
+                for r in plan["tornado"]
+            ]
+            data.append(
+                {
+                    "y": ys,
+                    "x": xs,
+                    "type": "bar",
+                    "orientation": "h",
+                    "name": f"{e.label}, one step {side}",
+                    "marker": {"color": e.colour, "opacity": 0.55 if side == "down" else 1.0},
+                }
+            )
+            rows += [[y, side, r[side]["value"], x] for y, r, x in zip(ys, plan["tornado"], xs, strict=True)]
+    if not data:
+        return None
+    layout = risk_charts.base_layout(
+        f"{title}: sensitivity of each proposal",
+        "CVaR99 change from the proposal's own (USD)",
+        "",
+        barmode="group",
+        height=max(280, 100 + 50 * len(ys_all)),
+        yaxis={"automargin": True},
+        margin={"l": 220, "r": 10, "t": 40, "b": 50},
+    )
+    return risk_charts.make_chart(
+        key=f"tornado-{index}",
+        prefix="compare",
+        csv_url=csv_url.replace("KEY", f"tornado-{index}"),
+        title=f"{title}: sensitivity of each proposal",
+        caption="Each proposal's changed parameters moved one guardrail step each way (pale: down): the "
+        "longer the bars, the more that proposal's CVaR99 hangs on getting the parameter exactly right.",
+        figure={"data": data, "layout": layout},
+        columns=[
+            ("Proposal: parameter", "text"),
+            ("Direction", "text"),
+            ("Value", "text"),
+            ("CVaR99 change", "USD"),
+        ],
+        rows=rows,
+    )

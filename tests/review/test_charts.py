@@ -53,8 +53,16 @@ def csv_rows(response) -> list[list[str]]:
 def test_the_page_shows_every_chart_with_its_caption_table_and_downloads(run, author):
     charts = risk_charts.all_charts(run)
     keys = [c["key"] for c in charts]
-    # 2 across scenarios, 1 and 3 per scenario (two scenarios), 4 and 5 (start, worst step).
-    assert keys == ["paired", "cdf-0", "fan-0", "cdf-1", "fan-1", "car", "health-start", "health-worst"]
+    # 2 across scenarios; 1, 3, 6 and 7 per scenario (two scenarios); 4 and 5 (start, worst step).
+    per_scenario = ["cdf-{}", "fan-{}", "tornado-{}", "vol-{}", "frontier-{}"]
+    assert keys == [
+        "paired",
+        *(k.format(0) for k in per_scenario),
+        *(k.format(1) for k in per_scenario),
+        "car",
+        "health-start",
+        "health-worst",
+    ]
     html = client_for(author).get(reverse("review:detail", args=[run.proposal_id])).content.decode()
     for c in charts:
         assert f'id="{c["id"]}"' in html and escape(c["caption"]) in html
@@ -123,3 +131,26 @@ def test_a_chart_of_another_members_draft_is_not_found(run):
     Proposal.objects.filter(pk=run.proposal_id).update(status="draft")
     other = client_for(make_user("olga", Member.Role.VOTER))
     assert other.get(reverse("backtests:chart_csv", args=[run.pk, "paired"])).status_code == 404
+
+
+def test_the_sensitivity_volatility_and_frontier_charts_are_the_stored_sweeps(run):
+    plan = run.manifest["sweeps"]
+    sets = risk_charts.sweep_sets(run, 1, 1.0)
+    tornado = risk_charts.chart_of(run, "tornado-1")
+    lt = next(r for r in tornado["rows"] if r[0] == "Liquidation threshold")
+    up = next(t for t in plan["tornado"] if t["key"] == "liquidation_threshold")["up"]
+    assert lt[6] == up["value"] and lt[7] == sets[up["set"]]["bad_debt_cvar99"]
+    assert lt[9] == sets["proposed"]["bad_debt_cvar99"]
+    vol = risk_charts.chart_of(run, "vol-1")
+    assert [r[0] for r in vol["rows"]] == [0.5, 1.0, 1.5, 2.0, 3.0]
+    at3 = risk_charts.sweep_sets(run, 1, 3.0)
+    assert vol["rows"][-1][1:3] == [at3["live"]["bad_debt_cvar99"], at3["proposed"]["bad_debt_cvar99"]]
+    frontier = risk_charts.chart_of(run, "frontier-1")
+    assert len(frontier["rows"]) == 7 + 2
+    assert frontier["rows"][-1][1:] == [
+        sets["proposed"]["bad_debt_cvar99"],
+        sets["proposed"]["borrowing_power"],
+    ]
+    # Borrowing power grows with the threshold along the frontier.
+    power = [r[2] for r in frontier["rows"][:7] if r[2] is not None]
+    assert power == sorted(power) and len(power) >= 2

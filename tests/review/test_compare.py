@@ -63,7 +63,7 @@ def test_three_proposals_side_by_side_with_their_own_stored_differences(runs, au
             assert lives == {fig["live"]}
     assert html.count('data-proposal="') >= 2 * len(ids)
     keys = [c["key"] for c in response.context["charts"]]
-    assert keys == ["paired", "cdf-0", "cdf-1"]
+    assert keys == ["paired", "cdf-0", "tornado-0", "vol-0", "cdf-1", "tornado-1", "vol-1"]
     paired = response.context["charts"][0]
     assert {t["name"] for t in paired["figure"]["data"]} == {e.label for e in response.context["entries"]}
     assert response.context["baseline_note"] == ""
