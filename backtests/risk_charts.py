@@ -323,16 +323,17 @@ def fan_chart(run: BacktestRun, index: int, title: str, series: dict, labels: di
     volume = series.get("liq_volume_step") or {}
     for v in ("live", "proposed"):
         if v in impacted:
-            data.append(
-                {
-                    "x": hours,
-                    "y": impacted[v]["p05"],
-                    "type": "scatter",
-                    "mode": "lines",
-                    "line": {"color": VERSION_COLOURS[v], "dash": "dot"},
-                    "name": f"impacted price 5th pct, {labels[v]}",
-                }
-            )
+            for q, dash, what in (("p50", "dash", "median"), ("p05", "dot", "5th pct")):
+                data.append(
+                    {
+                        "x": hours,
+                        "y": impacted[v][q],
+                        "type": "scatter",
+                        "mode": "lines",
+                        "line": {"color": VERSION_COLOURS[v], "dash": dash, "width": 1.5},
+                        "name": f"impacted price {what}, {labels[v]}",
+                    }
+                )
         if v in volume:
             data.append(
                 {
@@ -368,7 +369,10 @@ def fan_chart(run: BacktestRun, index: int, title: str, series: dict, labels: di
         ("Price 95th pct", "price"),
     ]
     columns += [
-        (f"Impacted price 5th pct, {labels[v]}", "price") for v in ("live", "proposed") if v in impacted
+        (f"Impacted price {what}, {labels[v]}", "price")
+        for v in ("live", "proposed")
+        if v in impacted
+        for what in ("median", "5th pct")
     ]
     columns += [
         (f"Liquidated in the interval (mean), {labels[v]}", "USD")
@@ -378,15 +382,16 @@ def fan_chart(run: BacktestRun, index: int, title: str, series: dict, labels: di
     rows = []
     for i, h in enumerate(hours):
         row = [h, price["p05"][i], price["p50"][i], price["p95"][i]]
-        row += [impacted[v]["p05"][i] for v in ("live", "proposed") if v in impacted]
+        row += [impacted[v][q][i] for v in ("live", "proposed") if v in impacted for q in ("p50", "p05")]
         row += [volume[v][i] for v in ("live", "proposed") if v in volume]
         rows.append(row)
     return _chart(
         run,
         f"fan-{index}",
         f"{title}: price and liquidations",
-        "The grey fan is the market price without liquidations (median, 5-95 %); the dotted lines are "
-        "the 5th percentile of the price once each version's liquidations are sold into it; the bars "
+        "The grey fan is the market price without liquidations (median, 5-95 %); the dashed and dotted "
+        "lines, the median and 5th percentile of the price once each version's liquidations are sold "
+        "into it; the bars "
         "beneath, the debt liquidated in each interval: look for where they part.",
         {"data": data, "layout": layout},
         columns,

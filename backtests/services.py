@@ -116,12 +116,18 @@ def dispatch_backtest(*, run_id: int) -> None:
         run.status = RunStatus.RUNNING
         run.started_at = run.last_progress_at = timezone.now()
         run.save()
-        transaction.on_commit(lambda: _send_chunks(run.pk, chunks, run.task_ids))
+        weights = sweeps.job_weights(run.manifest)
+        transaction.on_commit(lambda: _send_chunks(run.pk, chunks, run.task_ids, weights))
 
 
-def send_order(chunks: list[compute.Chunk]) -> list[int]:
-    """Positions of ``chunks`` in the order their tasks are sent: scenario by scenario, the
+def send_order(chunks: list[compute.Chunk], weights: dict[int, float] | None = None) -> list[int]:
+    """Positions of ``chunks`` in the order their tasks are sent: the sweep jobs' first, the
+    heaviest first (``weights``: their estimated cost by index), then scenario by scenario, the
     scenarios with the most chunks first (stable).
+
+    The heaviest sweep jobs first (their chunks run several parameter sets, at up to three times
+    the volatility), so that what is left at the end is the lighter work that evens out the
+    workers.
 
     Scenario by scenario, so that each scenario is complete, and merged by the worker that
     stored its last chunk, while the others go on with the next scenario's chunks; the largest
@@ -131,9 +137,12 @@ def send_order(chunks: list[compute.Chunk]) -> list[int]:
     per_scenario: dict[int, int] = {}
     for b in chunks:
         per_scenario[b.scenario_index] = per_scenario.get(b.scenario_index, 0) + 1
+    weights = weights or {}
     return sorted(
         range(len(chunks)),
         key=lambda i: (
+            chunks[i].scenario_index not in weights,
+            -weights.get(chunks[i].scenario_index, 0.0),
             -per_scenario[chunks[i].scenario_index],
             chunks[i].scenario_index,
             chunks[i].chunk_index,
@@ -141,13 +150,15 @@ def send_order(chunks: list[compute.Chunk]) -> list[int]:
     )
 
 
-def _send_chunks(run_id: int, chunks: list[compute.Chunk], task_ids: list[str]) -> None:
+def _send_chunks(
+    run_id: int, chunks: list[compute.Chunk], task_ids: list[str], weights: dict[int, float] | None = None
+) -> None:
     """The chunks as one Celery group (no callback: see the module docstring), in send_order."""
     group(
         tasks.run_chunk_task.si(run_id, chunks[i].scenario_index, chunks[i].chunk_index).set(
             task_id=task_ids[i]
         )
-        for i in send_order(chunks)
+        for i in send_order(chunks, weights)
     ).apply_async()
 
 
@@ -217,7 +228,9 @@ def resume_backtest(*, run: BacktestRun) -> int:
         run.last_progress_at = timezone.now()
         run.save(update_fields=["task_ids", "last_progress_at"])
         if missing:
-            transaction.on_commit(lambda: _send_chunks(run.pk, missing, ids))
+            transaction.on_commit(
+                lambda: _send_chunks(run.pk, missing, ids, sweeps.job_weights(run.manifest))
+            )
     merge_backtest(run_id=run.pk)
     return len(missing)
 

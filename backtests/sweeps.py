@@ -163,3 +163,13 @@ def plan_sweeps(run: Any, scenarios: list[dict], *, chunk_paths: int, n_paths: i
 
 def jobs_of(manifest: dict) -> list[dict]:
     return list((manifest.get("sweeps") or {}).get("jobs", []))
+
+
+def job_weights(manifest: dict) -> dict[int, float]:
+    """Each sweep job's estimated cost, by index: sets x paths x steps, times the multiplier
+    above 1 (more volatility, more liquidations to compute)."""
+    steps = {s["index"]: s["steps"] for s in manifest["scenarios"]}
+    return {
+        j["index"]: len(j["sets"]) * j["n_paths"] * steps[j["scenario_index"]] * max(j["multiplier"], 1.0)
+        for j in jobs_of(manifest)
+    }

@@ -311,6 +311,13 @@ def test_chunks_are_sent_scenario_by_scenario_the_largest_scenarios_first():
     chunks = compute.plan_chunks(paths_per_scenario=[1, 5, 1, 9], chunk_paths=4)
     order = [(chunks[i].scenario_index, chunks[i].chunk_index) for i in services.send_order(chunks)]
     assert order == [(3, 0), (3, 1), (3, 2), (1, 0), (1, 1), (0, 0), (2, 0)]
+    # Sweep jobs (weighted) go first, the heaviest first.
+    chunks = compute.plan_chunks(paths_per_scenario=[5, 1, 4, 4], chunk_paths=4)
+    order = [
+        (chunks[i].scenario_index, chunks[i].chunk_index)
+        for i in services.send_order(chunks, {2: 1.0, 3: 6.0})
+    ]
+    assert order == [(3, 0), (2, 0), (0, 0), (0, 1), (1, 0)]
 
 
 def test_a_pending_run_whose_dispatch_was_lost_is_resumed_automatically(
@@ -392,6 +399,7 @@ def test_the_price_chart_plots_the_stored_fan_each_versions_impacted_price_and_v
         label = f"{version} v{number}"
         impacted = traces[f"impacted price 5th pct, {label}"]
         assert impacted["y"] == comp.series["market_price"][version]["p05"]
+        assert traces[f"impacted price median, {label}"]["y"] == comp.series["market_price"][version]["p50"]
         volume = traces[f"liquidated per interval (mean), {label}"]
         assert volume["type"] == "bar" and volume["y"] == comp.series["liq_volume_step"][version]
 
