@@ -24,6 +24,7 @@ from tests.review.test_browser import TIGHTER, finish_runs, watch_console
 pytestmark = pytest.mark.e2e
 
 PNG = b"\x89PNG\r\n\x1a\n"
+MB = 1_000_000
 
 
 def exact_row(row: list) -> list[str]:
@@ -79,6 +80,9 @@ def test_every_chart_is_drawn_with_its_stored_numbers_and_both_downloads(demo_ru
     errors = watch_console(page)
     page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(f"/proposals/{run.proposal_id}/")
+    html = page.content()
+    print(f"proposal page with {len(charts)} charts and their tables: {len(html.encode())} bytes of HTML")
+    assert len(html.encode()) < 2 * MB
     page.click("#charts summary")
     check_charts(page, charts, "chart")
     screenshot(page, "proposal-review-charts")
