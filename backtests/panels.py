@@ -47,10 +47,6 @@ def proposal_panel(*, proposal: Any, user: Any) -> dict[str, Any]:
         context["hurt_sentence"] = verdict.hurt_sentence(context["hurt"])
         context["baseline"] = baseline_status(run)
         context["scenarios"] = charts.scenario_tables(run)
-        context["review_charts"] = review_charts_of(run)
-        context["n_charts"] = sum(
-            len(g) for k, g in context["review_charts"].items() if k != "scenarios"
-        ) + sum(len(s["charts"]) for s in context["review_charts"]["scenarios"])
     return context
 
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backtests import progress, risk_charts, services
 from backtests.models import BacktestRun, RunStatus
-from backtests.panels import may_control, proposal_panel
+from backtests.panels import may_control, proposal_panel, review_charts_of
 from governance import numbers
 from proposals.models import Proposal
 
@@ -61,6 +61,22 @@ def run_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
                 [comp.scenario_index, comp.scenario_name, key, *(numbers.exact(v) for v in values)]
             )
     return response
+
+
+@login_required
+@require_GET
+def run_charts(request: HttpRequest, pk: int) -> HttpResponse:
+    """The review's charts of a complete run with their tables: a page of its own, or with
+    ``?fragment=1`` the part the proposal page loads into its charts box when it is opened."""
+    run = get_object_or_404(
+        _visible_runs(request).select_related("proposal__market", "live_version", "proposed_version"),
+        pk=pk,
+        status=RunStatus.COMPLETE,
+    )
+    context = {"run": run, "rc": review_charts_of(run)}
+    if request.GET.get("fragment"):
+        return render(request, "backtests/_charts.html", context)
+    return render(request, "backtests/charts_page.html", context)
 
 
 @login_required

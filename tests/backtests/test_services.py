@@ -380,8 +380,10 @@ def test_the_proposal_page_shows_stored_results_of_a_complete_run(
     html = client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
     assert html.count('class="backtest-results data"') == 2
     assert "aave-v3-ethereum-weth: storm" in html and 'data-key="bad_debt_var99"' in html
-    assert "js/plotly-basic.min.js" in html and f"run-{run.pk}-fan-1-data" in html
-    assert f"run-{run.pk}-cdf-1-data" in html and f"run-{run.pk}-paired-data" in html
+    assert "js/plotly-basic.min.js" in html and reverse("backtests:charts", args=[run.pk]) in html
+    charts = client.get(reverse("backtests:charts", args=[run.pk]) + "?fragment=1").content.decode()
+    assert f"run-{run.pk}-fan-1-data" in charts
+    assert f"run-{run.pk}-cdf-1-data" in charts and f"run-{run.pk}-paired-data" in charts
     assert "are not charted" not in html
     assert '<progress id="backtest-progress"' not in html
 

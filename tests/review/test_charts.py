@@ -63,7 +63,15 @@ def test_the_page_shows_every_chart_with_its_caption_table_and_downloads(run, au
         "health-start",
         "health-worst",
     ]
-    html = client_for(author).get(reverse("review:detail", args=[run.proposal_id])).content.decode()
+    client = client_for(author)
+    page = client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
+    # The proposal page links to the charts (and loads them when the box is opened): its first
+    # visit does not carry them.
+    url = reverse("backtests:charts", args=[run.pk])
+    assert f'data-charts-url="{url}?fragment=1"' in page and f'href="{url}"' in page
+    assert charts[0]["data_id"] not in page
+    html = client.get(url).content.decode()
+    assert client.get(url + "?fragment=1").content.decode().strip() in html
     for c in charts:
         assert f'id="{c["id"]}"' in html and escape(c["caption"]) in html
         assert f'data-chart="{c["key"]}"' in html and f'data-png="{c["id"]}"' in html
@@ -131,6 +139,7 @@ def test_a_chart_of_another_members_draft_is_not_found(run):
     Proposal.objects.filter(pk=run.proposal_id).update(status="draft")
     other = client_for(make_user("olga", Member.Role.VOTER))
     assert other.get(reverse("backtests:chart_csv", args=[run.pk, "paired"])).status_code == 404
+    assert other.get(reverse("backtests:charts", args=[run.pk])).status_code == 404
 
 
 def test_the_sensitivity_volatility_and_frontier_charts_are_the_stored_sweeps(run):
