@@ -132,6 +132,8 @@ def health_chart(
             barmode="group",
             yaxis=yaxis,
             xaxis={"title": {"text": measure}, "type": "category"},
+            # Room for the last band's slanted label ("3.0 or more").
+            margin={"l": 70, "r": 50, "t": 40, "b": 70},
         )
     )
     rows = [
