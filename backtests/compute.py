@@ -35,7 +35,10 @@ CHART_POINTS = 121
 BAND_QUANTILES = (0.05, 0.5, 0.95)
 # Engine series charted per version (cumulative USD at the end of each chart step); a chunk
 # stores them raw, (n, K) per version, as "<version>_<series>", and the merge takes quantiles.
-VERSION_SERIES = ("liq_volume_cum", "bad_debt_cum")
+VERSION_SERIES = ("liq_volume_cum", "bad_debt_cum", "market_price")
+# Levels at which a scenario's per-path bad debt is stored for its distribution (chart 1):
+# 0, 0.5 %, ..., 100 %, the empirical quantiles (inverted CDF: each value is a path's).
+CDF_LEVELS = tuple(round(i / 200, 3) for i in range(201))
 VERSIONS = ("live", "proposed")
 # The third version, "proposed after the governance delay": live until the scenario's delay
 # step k, proposed from k (margin-engine.md section 4, "Parameters that change during a run"),
@@ -75,6 +78,8 @@ class RunInputs:
     # (params, book, start price) -> USD debt the parameters let the book carry, or None when
     # the mechanism does not define it (margin-engine.md section 5, "borrowing power").
     borrowing_power: Callable[[Any, Any, float], float] | None = None
+    # The run's sweep jobs (SweepInput), numbered after the scenarios; none for runs without.
+    sweeps: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -267,7 +272,10 @@ def results_of(
         live_summary=to_json(live_summary),
         proposed_summary=to_json(proposed_summary),
         paired=to_json(paired),
-        series=chart_series(scenario, price, engine_series),
+        series={
+            **chart_series(scenario, price, engine_series),
+            **risk_series(inputs.fields, {"live": live, "proposed": proposed}, engine_series),
+        },
         delayed=delayed,
         delayed_summary=None if delayed is None else to_json(inputs.summarize(delayed)),
         delay=None if delayed is None else delay_of(inputs, seed, scenario, proposed, delayed),
@@ -294,6 +302,30 @@ def delay_of(
             "paired": paired,
         }
     )
+
+
+def risk_series(
+    fields: tuple[str, ...], per_path: dict[str, np.ndarray], engine_series: dict[str, np.ndarray] | None
+) -> dict[str, Any]:
+    """What the review's charts need beyond the bands, per version of ``per_path`` ((M, F)):
+
+    ``bad_debt_quantiles``: ``{"levels": CDF_LEVELS, version: quantiles}`` of the per-path
+    realized bad debt (the distribution, chart 1); and, when the engine recorded series,
+    ``liq_volume_step``: ``{version: mean debt repaid per path in each chart interval}`` (USD;
+    the first value is step 0's), exact because a mean of differences is the difference of
+    means (chart 3)."""
+    col = fields.index("bad_debt")
+    out: dict[str, Any] = {
+        "bad_debt_quantiles": {
+            "levels": list(CDF_LEVELS),
+            **{v: np.quantile(a[:, col], CDF_LEVELS, method="inverted_cdf") for v, a in per_path.items()},
+        }
+    }
+    if engine_series is not None:
+        out["liq_volume_step"] = {
+            v: np.diff(engine_series[f"{v}_liq_volume_cum"].mean(axis=0), prepend=0.0) for v in per_path
+        }
+    return to_json(out)
 
 
 def bands(values: np.ndarray) -> dict[str, list]:
@@ -363,3 +395,68 @@ def to_json(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     return value
+
+
+# -- sweeps: more parameter sets on the same paths ------------------------------------------
+# A run's sensitivity (each changed parameter one guardrail step each way), volatility sweep
+# and frontier are more parameter sets computed as more chunks of the same run. A sweep job
+# is a scenario of the pack at a volatility multiplier with a few parameter sets; its chunk b
+# draws its paths from ``path_rng(seed, scenario_index, b)``, the generator of the scenario's
+# own chunk b: at the multiplier 1 they are the main run's paths, at another multiplier the same
+# random numbers with the volatility scaled (common random numbers). Jobs are numbered after the
+# pack's scenarios (``index`` = number of scenarios + j), so a job's chunks are rows of the run's
+# chunks like any other and the job completing its last chunk merges it.
+
+
+@dataclass(frozen=True)
+class SweepInput:
+    """One sweep job: a scenario's paths at a volatility multiplier and the parameter sets run on
+    them, ``sets``: ((name, engine Params), ...)."""
+
+    index: int
+    scenario_index: int
+    multiplier: float
+    n_paths: int
+    generate: GenerateChunk
+    sets: tuple[tuple[str, Any], ...]
+
+
+def compute_sweep_chunk(
+    inputs: RunInputs, seed: int, job: SweepInput, chunk: Chunk, timings: dict | None = None
+) -> dict[str, np.ndarray]:
+    """Every set of the job over one chunk of its paths: ``{set name: (n, F) per-path results}``
+    (columns ``fields``) and ``start_price``: (n,) the paths' first prices."""
+    t0 = time.perf_counter()
+    n = chunk.stop - chunk.start
+    prices, market = job.generate(n, path_rng(seed, job.scenario_index, chunk.chunk_index))
+    prices = np.ascontiguousarray(prices, dtype=np.float64)
+    t1 = time.perf_counter()
+    arrays = {
+        name: np.asarray(inputs.simulate(params, inputs.book, prices, market), dtype=np.float64)
+        for name, params in job.sets
+    }
+    arrays["start_price"] = np.ascontiguousarray(prices[:, 0])
+    if timings is not None:
+        timings["generate"] = t1 - t0
+        timings["engine"] = time.perf_counter() - t1
+    return arrays
+
+
+def merge_sweep(inputs: RunInputs, job: SweepInput, chunks: list[dict[str, np.ndarray]]) -> dict[str, Any]:
+    """A job's chunks (in chunk order) merged exactly as a scenario's: per set, the summary of
+    its per-path results over all the job's paths (engine.results.summarize) and its borrowing
+    power at the paths' mean start price."""
+    p0 = float(np.mean(np.concatenate([c["start_price"] for c in chunks])))
+    out: dict[str, Any] = {
+        "index": job.index,
+        "scenario_index": job.scenario_index,
+        "multiplier": job.multiplier,
+        "n_paths": job.n_paths,
+        "sets": {},
+    }
+    for name, params in job.sets:
+        summary = inputs.summarize(np.concatenate([c[name] for c in chunks], axis=0))
+        if inputs.borrowing_power is not None:
+            summary["borrowing_power"] = float(inputs.borrowing_power(params, inputs.book, p0))
+        out["sets"][name] = summary
+    return to_json(out)

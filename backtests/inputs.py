@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 
 import engine
-from backtests import compute
+from backtests import compute, sweeps
 from backtests.params import engine_params, engine_params_dict, simulated_asset, unmodelled
 from engine import results
 from engine.api import load_mechanism
@@ -23,6 +23,7 @@ from engine.errors import EngineError
 from engine.results import RESULT_FIELDS
 from engine.scenarios import generate
 from governance.models import GovernancePolicy
+from proposals import schema
 from proposals.models import ParameterSetVersion
 from scenarios import services as scenario_services
 from scenarios.models import Book
@@ -102,6 +103,9 @@ def build_manifest(run) -> dict[str, Any]:
     chunks = compute.plan_chunks(
         paths_per_scenario=[s["n_paths"] for s in scenarios], chunk_paths=chunk_paths
     )
+    # More parameter sets as more chunks of the same run (backtests.sweeps), planned now: their
+    # sets and jobs are part of what the run computes, hence of its manifest.
+    swept = sweeps.plan_sweeps(run, scenarios, chunk_paths=chunk_paths, n_paths=pack.n_paths)
     return {
         "format": MANIFEST_FORMAT,
         "engine_version": engine.__version__,
@@ -148,6 +152,7 @@ def build_manifest(run) -> dict[str, Any]:
             "memory_mb": settings.BACKTEST_CHUNK_MEMORY_MB,
         },
         "fields": list(RESULT_FIELDS),
+        **({"sweeps": swept} if swept else {}),
     }
 
 
@@ -260,6 +265,7 @@ def _load_inputs(run) -> compute.RunInputs:
             )
         )
     return compute.RunInputs(
+        sweeps=_sweep_inputs(m),
         simulate=module.simulate,
         book=book,
         scenarios=tuple(scenarios),
@@ -269,6 +275,40 @@ def _load_inputs(run) -> compute.RunInputs:
         n_boot=m["rng"]["n_boot"],
         borrowing_power=getattr(module, "borrowing_power", None),
     )
+
+
+def _sweep_inputs(m: dict) -> tuple[compute.SweepInput, ...]:
+    """The run's sweep jobs (backtests.sweeps), each set's engine Params at its scenario's step."""
+    plan = m.get("sweeps")
+    if not plan:
+        return ()
+    mechanism, asset = m["mechanism"], m.get("collateral_asset")
+    values = {name: schema.normalize(mechanism, s["values"]) for name, s in plan["sets"].items()}
+    out = []
+    for job in plan["jobs"]:
+        s = m["scenarios"][job["scenario_index"]]
+        spec = {
+            **s["spec"],
+            "vol_multiplier": float(s["spec"].get("vol_multiplier", 1.0)) * job["multiplier"],
+        }
+        params = tuple(
+            (
+                name,
+                engine_params(mechanism, values[name], interval_seconds=s["interval_seconds"], asset=asset),
+            )
+            for name in job["sets"]
+        )
+        out.append(
+            compute.SweepInput(
+                index=job["index"],
+                scenario_index=job["scenario_index"],
+                multiplier=job["multiplier"],
+                n_paths=job["n_paths"],
+                generate=_generator({**s, "spec": spec}),
+                sets=params,
+            )
+        )
+    return tuple(out)
 
 
 def _history(s: dict) -> dict | None:

@@ -49,6 +49,9 @@ class BacktestRun(models.Model):
     # Who the proposal hurts at the starting price (backtests.hurt: the positions it makes
     # liquidatable or moves 5 % closer), computed once when the run finishes.
     who_gets_hurt = models.JSONField(default=dict, blank=True)
+    # The book's charts (backtests.bookrisk: collateral at risk by price drop, health
+    # distributions at the start and at the worst step), computed once when the run finishes.
+    figures = models.JSONField(default=dict, blank=True)
     # Celery ids of the chunk tasks, so that a cancel can revoke those still pending.
     task_ids = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import F
 
 import engine
-from backtests import charts, delay, progress, services, verdict
+from backtests import bookrisk, charts, delay, progress, risk_charts, services, verdict
 from backtests.models import BacktestRun, RunStatus, ScenarioComparison
 from governance.services import is_administrator
 from scenarios import services as scenario_services
@@ -48,8 +48,18 @@ def proposal_panel(*, proposal: Any, user: Any) -> dict[str, Any]:
         context["hurt_sentence"] = verdict.hurt_sentence(context["hurt"])
         context["baseline"] = baseline_status(run)
         context["scenarios"] = charts.scenario_tables(run)
-        context["charts"] = charts.price_band_charts(run)
     return context
+
+
+def review_charts_of(run: BacktestRun) -> dict[str, list]:
+    """The review's charts of a complete run (backtests.risk_charts); the book's figures are
+    computed and stored now for a run that finished without them (one made before they existed)."""
+    if "health" not in (run.figures or {}) and run.manifest.get("book"):
+        try:
+            bookrisk.store_book_risk(run)
+        except ValueError:  # EngineError too: the book or a version changed since; charts left out
+            pass
+    return risk_charts.review_charts(run)
 
 
 def stored_scenarios(run: BacktestRun) -> list[verdict.StoredScenario]:

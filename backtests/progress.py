@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from backtests import sweeps
 from backtests.models import (
     BacktestRun,
     ChunkResult,
@@ -79,7 +80,7 @@ def eta_seconds(run: BacktestRun, now=None) -> float | None:
     speed = sum(cost[s] for s in shared) / sum(prior_cost[s] for s in shared) if shared else 1.0
     mean = work_done / max(sum(stored.values()), 1) if stored else None
     left = 0.0
-    for s in run.manifest["scenarios"]:
+    for s in [*run.manifest["scenarios"], *sweeps.jobs_of(run.manifest)]:
         paths_left = s["n_paths"] - stored.get(s["index"], 0)
         if paths_left <= 0:
             continue

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 # backtests.tasks imports this module too: a task's body calls its service, and a service sends
 # the next tasks. The one cycle between modules of an app, named in .importlinter.
-from backtests import compute, hurt, tasks
+from backtests import bookrisk, compute, hurt, sweeps, tasks
 from backtests import inputs as run_inputs
 from backtests.models import (
     FINISHED,
@@ -116,12 +116,18 @@ def dispatch_backtest(*, run_id: int) -> None:
         run.status = RunStatus.RUNNING
         run.started_at = run.last_progress_at = timezone.now()
         run.save()
-        transaction.on_commit(lambda: _send_chunks(run.pk, chunks, run.task_ids))
+        weights = sweeps.job_weights(run.manifest)
+        transaction.on_commit(lambda: _send_chunks(run.pk, chunks, run.task_ids, weights))
 
 
-def send_order(chunks: list[compute.Chunk]) -> list[int]:
-    """Positions of ``chunks`` in the order their tasks are sent: scenario by scenario, the
+def send_order(chunks: list[compute.Chunk], weights: dict[int, float] | None = None) -> list[int]:
+    """Positions of ``chunks`` in the order their tasks are sent: the sweep jobs' first, the
+    heaviest first (``weights``: their estimated cost by index), then scenario by scenario, the
     scenarios with the most chunks first (stable).
+
+    The heaviest sweep jobs first (their chunks run several parameter sets, at up to three times
+    the volatility), so that what is left at the end is the lighter work that evens out the
+    workers.
 
     Scenario by scenario, so that each scenario is complete, and merged by the worker that
     stored its last chunk, while the others go on with the next scenario's chunks; the largest
@@ -131,9 +137,12 @@ def send_order(chunks: list[compute.Chunk]) -> list[int]:
     per_scenario: dict[int, int] = {}
     for b in chunks:
         per_scenario[b.scenario_index] = per_scenario.get(b.scenario_index, 0) + 1
+    weights = weights or {}
     return sorted(
         range(len(chunks)),
         key=lambda i: (
+            chunks[i].scenario_index not in weights,
+            -weights.get(chunks[i].scenario_index, 0.0),
             -per_scenario[chunks[i].scenario_index],
             chunks[i].scenario_index,
             chunks[i].chunk_index,
@@ -141,20 +150,53 @@ def send_order(chunks: list[compute.Chunk]) -> list[int]:
     )
 
 
-def _send_chunks(run_id: int, chunks: list[compute.Chunk], task_ids: list[str]) -> None:
+def _send_chunks(
+    run_id: int, chunks: list[compute.Chunk], task_ids: list[str], weights: dict[int, float] | None = None
+) -> None:
     """The chunks as one Celery group (no callback: see the module docstring), in send_order."""
     group(
         tasks.run_chunk_task.si(run_id, chunks[i].scenario_index, chunks[i].chunk_index).set(
             task_id=task_ids[i]
         )
-        for i in send_order(chunks)
+        for i in send_order(chunks, weights)
     ).apply_async()
 
 
 def chunks_of(run: BacktestRun) -> list[compute.Chunk]:
-    return compute.plan_chunks(
-        paths_per_scenario=[s["n_paths"] for s in run.manifest["scenarios"]], chunk_paths=run.chunk_paths
-    )
+    """The run's chunks: the scenarios', then the sweep jobs' (numbered after the scenarios)."""
+    sizes = [s["n_paths"] for s in run.manifest["scenarios"]]
+    sizes += [j["n_paths"] for j in sweeps.jobs_of(run.manifest)]
+    return compute.plan_chunks(paths_per_scenario=sizes, chunk_paths=run.chunk_paths)
+
+
+def is_sweep(run: BacktestRun, index: int) -> bool:
+    return index >= len(run.manifest["scenarios"])
+
+
+def part_name(run: BacktestRun, index: int) -> str:
+    """What a scenario index names: a scenario of the pack, or a sweep job."""
+    if not is_sweep(run, index):
+        return run.manifest["scenarios"][index]["name"]
+    job = sweeps.jobs_of(run.manifest)[index - len(run.manifest["scenarios"])]
+    name = run.manifest["scenarios"][job["scenario_index"]]["name"]
+    return f"{name} (sweep at volatility x{job['multiplier']:g}: {', '.join(job['sets'])})"
+
+
+def n_parts(run: BacktestRun) -> int:
+    return len(run.manifest["scenarios"]) + len(sweeps.jobs_of(run.manifest))
+
+
+def is_merged(run: BacktestRun, index: int) -> bool:
+    if is_sweep(run, index):
+        return BacktestRun.objects.filter(pk=run.pk, figures__sweeps__has_key=str(index)).exists()
+    return run.comparisons.filter(scenario_index=index).exists()
+
+
+def all_merged(run: BacktestRun) -> bool:
+    """Every scenario's results and every sweep job's stored (``run`` read under its lock)."""
+    return run.comparisons.count() == len(run.manifest["scenarios"]) and len(
+        (run.figures or {}).get("sweeps", {})
+    ) == len(sweeps.jobs_of(run.manifest))
 
 
 def chunk_of(run: BacktestRun, scenario_index: int, chunk_index: int) -> compute.Chunk:
@@ -186,7 +228,9 @@ def resume_backtest(*, run: BacktestRun) -> int:
         run.last_progress_at = timezone.now()
         run.save(update_fields=["task_ids", "last_progress_at"])
         if missing:
-            transaction.on_commit(lambda: _send_chunks(run.pk, missing, ids))
+            transaction.on_commit(
+                lambda: _send_chunks(run.pk, missing, ids, sweeps.job_weights(run.manifest))
+            )
     merge_backtest(run_id=run.pk)
     return len(missing)
 
@@ -217,9 +261,13 @@ def run_chunk(*, run_id: int, scenario_index: int, chunk_index: int) -> bool:
         run_inputs.check_manifest(run)
         inputs = run_inputs.load_inputs(run)
         timings["load"] = time.perf_counter() - t0
-        arrays = compute.compute_chunk(inputs, run.seed, chunk, timings)
+        if is_sweep(run, scenario_index):
+            job = inputs.sweeps[scenario_index - len(inputs.scenarios)]
+            arrays = compute.compute_sweep_chunk(inputs, run.seed, job, chunk, timings)
+        else:
+            arrays = compute.compute_chunk(inputs, run.seed, chunk, timings)
     except EngineError as exc:
-        name = run.manifest["scenarios"][scenario_index]["name"]
+        name = part_name(run, scenario_index)
         fail_backtest(
             run_id=run_id, message=f"Scenario {name!r}, paths {chunk.start}-{chunk.stop - 1}: {exc}"
         )
@@ -239,10 +287,7 @@ def scenario_complete(run: BacktestRun, scenario_index: int) -> bool:
 
 def scenario_ready_to_merge(run: BacktestRun, scenario_index: int) -> bool:
     """Every chunk of the scenario stored and its results not yet."""
-    return (
-        scenario_complete(run, scenario_index)
-        and not run.comparisons.filter(scenario_index=scenario_index).exists()
-    )
+    return scenario_complete(run, scenario_index) and not is_merged(run, scenario_index)
 
 
 # store_chunk's results (truthy when the chunk was stored).
@@ -312,11 +357,11 @@ def merge_backtest(*, run_id: int) -> bool:
     run = BacktestRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return False
-    pending = [s for s in range(len(run.manifest["scenarios"])) if scenario_ready_to_merge(run, s)]
+    pending = [s for s in range(n_parts(run)) if scenario_ready_to_merge(run, s)]
     if pending:
         transaction.on_commit(lambda: _send_merges(run_id, pending))
         return True
-    if run.comparisons.count() == len(run.manifest["scenarios"]):
+    if all_merged(run):
         return finish_backtest(run_id=run_id)  # merged, but the finish was lost
     return False
 
@@ -334,6 +379,8 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
     if run is None or run.status != RunStatus.RUNNING:
         return False
     chunks = list(run.chunks.filter(scenario_index=scenario_index).order_by("chunk_index"))
+    if is_sweep(run, scenario_index):
+        return merge_sweep(run, scenario_index, chunks)
     t0 = time.perf_counter()
     try:
         inputs = run_inputs.load_inputs(run)
@@ -351,10 +398,37 @@ def merge_scenario(*, run_id: int, scenario_index: int) -> bool:
         save_results(run, results, packed)
         run.last_progress_at = timezone.now()
         run.save(update_fields=["last_progress_at"])
-        merged_all = run.comparisons.count() == len(run.manifest["scenarios"])
+        merged_all = all_merged(run)
     log.info("scenario run=%s scenario=%s merged (%.2f s)", run_id, scenario_index, time.perf_counter() - t0)
     if merged_all:
         finish_backtest(run_id=run_id)
+    return True
+
+
+def merge_sweep(run: BacktestRun, index: int, chunks: list[ChunkResult]) -> bool:
+    """Merge a sweep job's chunks (compute.merge_sweep) into ``run.figures["sweeps"]`` (an upsert
+    under the run's lock); if that completes the run, finish it."""
+    t0 = time.perf_counter()
+    try:
+        inputs = run_inputs.load_inputs(run)
+        job = inputs.sweeps[index - len(inputs.scenarios)]
+        merged = compute.merge_sweep(inputs, job, [compute.unpack(c.data) for c in chunks])
+    except EngineError as exc:
+        fail_backtest(run_id=run.pk, message=f"Merging {part_name(run, index)} failed: {exc}")
+        return False
+    with transaction.atomic():
+        run = BacktestRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != RunStatus.RUNNING:
+            return False
+        figures = dict(run.figures or {})
+        figures["sweeps"] = {**figures.get("sweeps", {}), str(index): merged}
+        run.figures = figures
+        run.last_progress_at = timezone.now()
+        run.save(update_fields=["figures", "last_progress_at"])
+        merged_all = all_merged(run)
+    log.info("sweep run=%s job=%s merged (%.2f s)", run.pk, index, time.perf_counter() - t0)
+    if merged_all:
+        finish_backtest(run_id=run.pk)
     return True
 
 
@@ -368,6 +442,11 @@ def finish_backtest(*, run_id: int) -> bool:
         except (EngineError, ValueError) as exc:
             # The run's results stand without it; the page says it is missing.
             log.warning("run %s: who gets hurt not computed: %s", run_id, exc)
+    if run is not None and run.status == RunStatus.RUNNING and "health" not in (run.figures or {}):
+        try:
+            bookrisk.store_book_risk(run)
+        except (EngineError, ValueError) as exc:
+            log.warning("run %s: the book's charts not computed: %s", run_id, exc)
     with transaction.atomic():
         run = BacktestRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status != RunStatus.RUNNING:
@@ -376,7 +455,7 @@ def finish_backtest(*, run_id: int) -> bool:
         # A third result for each scenario merged with the delayed version (its comparison has
         # the cost of delay; not a run made before it, nor chunks computed by older workers).
         expected = 2 * n + run.comparisons.exclude(delay={}).count()
-        if run.comparisons.count() != n or run.results.count() != expected:
+        if not all_merged(run) or run.results.count() != expected:
             log.warning(
                 "run %s: %s of %s scenarios merged; it stays running", run_id, run.comparisons.count(), n
             )

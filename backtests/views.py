@@ -8,13 +8,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from backtests import progress, services
+from backtests import progress, risk_charts, services
 from backtests.models import BacktestRun, RunStatus
-from backtests.panels import may_control, proposal_panel
+from backtests.panels import may_control, proposal_panel, review_charts_of
 from governance import numbers
 from proposals.models import Proposal
 
@@ -82,6 +82,44 @@ def run_delay_csv(request: HttpRequest, pk: int) -> HttpResponse:
             values = [p.get(k) for k in ("a", "b", "diff", "ci_low", "ci_high")]
             head = [comp.scenario_index, comp.scenario_name, d["steps"], numbers.exact(d["hours"])]
             writer.writerow([*head, d["beyond_horizon"], key, *(numbers.exact(v) for v in values)])
+    return response
+
+
+@login_required
+@require_GET
+def run_charts(request: HttpRequest, pk: int) -> HttpResponse:
+    """The review's charts of a complete run with their tables: a page of its own, or with
+    ``?fragment=1`` the part the proposal page loads into its charts box when it is opened."""
+    run = get_object_or_404(
+        _visible_runs(request).select_related("proposal__market", "live_version", "proposed_version"),
+        pk=pk,
+        status=RunStatus.COMPLETE,
+    )
+    context = {"run": run, "rc": review_charts_of(run)}
+    if request.GET.get("fragment"):
+        return render(request, "backtests/_charts.html", context)
+    return render(request, "backtests/charts_page.html", context)
+
+
+@login_required
+@require_GET
+def chart_csv(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    """One chart's numbers, exact: the table the page shows under the chart."""
+    run = get_object_or_404(_visible_runs(request), pk=pk, status=RunStatus.COMPLETE)
+    chart = risk_charts.chart_of(run, key)
+    if chart is None:
+        raise Http404(f"run {run.pk} has no chart {key!r}")
+    return chart_csv_response(chart)
+
+
+def chart_csv_response(chart: dict) -> HttpResponse:
+    """A chart's table (backtests.risk_charts.make_chart) as a CSV download, exact values."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{chart["filename"]}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([c["label"] for c in chart["columns"]])
+    for row in chart["rows"]:
+        writer.writerow([v if isinstance(v, str) else numbers.exact(v) for v in row])
     return response
 
 

@@ -1,8 +1,10 @@
-"""Backtest end to end through the broker: the standard stress pack, live and proposed, on one
-and on two worker processes; where the time goes.
+"""Backtest end to end through the broker: the standard stress pack, live and proposed, and the
+run's sweeps (sensitivity, volatility, frontier: backtests.sweeps), on one and on two worker
+processes; where the time goes.
 
     .venv/bin/python benchmarks/backtest.py                      # embedded SQLite + SQLite broker
     .venv/bin/python benchmarks/backtest.py --workers 2 --paths 200
+    .venv/bin/python benchmarks/backtest.py --sweep-paths 0       # the run without its sweeps
     DATABASE_URL=postgres://... CELERY_BROKER_URL=redis://... .venv/bin/python benchmarks/backtest.py
 
 Builds a fresh database in a temporary VAR_DIR (unless DATABASE_URL is set: then that database
@@ -31,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +48,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--positions", type=int, default=10_000)
     p.add_argument("--steps", type=int, default=720, help="hourly steps of the simulated scenarios")
     p.add_argument("--chunk-paths", type=int, default=250, help="paths per chunk (BACKTEST_CHUNK_PATHS)")
+    p.add_argument(
+        "--sweep-paths",
+        type=int,
+        default=250,
+        help="paths of each sweep job (BACKTEST_SWEEP_PATHS; 0: the run without sweeps)",
+    )
     p.add_argument("--seed", type=int, default=20240601)
     p.add_argument("--repeat", type=int, default=1, help="time each worker count this many times (median)")
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
@@ -55,6 +65,7 @@ def setup_environment(args: argparse.Namespace) -> None:
         os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="backtest-bench-")
     os.environ["BACKTEST_PATHS"] = str(args.paths)
     os.environ["BACKTEST_CHUNK_PATHS"] = str(args.chunk_paths)
+    os.environ["BACKTEST_SWEEP_PATHS"] = str(args.sweep_paths)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -67,7 +78,7 @@ def build_market(args: argparse.Namespace):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from governance.models import GovernancePolicy, Member
+    from governance.models import GovernancePolicy, Guardrail, Member
     from proposals import services
     from proposals.models import Market
     from review.management.commands.seed_demo import MARKETS
@@ -85,6 +96,11 @@ def build_market(args: argparse.Namespace):
     version = services.create_version(market=market, values=spec["values"], author=None, parent=None)
     services.bootstrap_live_version(version=version, actor=None)
     GovernancePolicy.objects.create(market=market)
+    # The demo's guardrails: the sweeps move each changed parameter one guardrail step.
+    for parameter, (max_change, days) in spec["guardrails"].items():
+        Guardrail.objects.create(
+            market=market, parameter=parameter, max_change=Decimal(max_change), min_delay=timedelta(days=days)
+        )
     author = get_user_model().objects.create_user(username="bench", password="bench-password-1")
     Member.objects.create(user=author, role=Member.Role.CONTRIBUTOR)
     result = scenario_services.import_price_file(path=PRICES, symbol="ETHUSDT")
@@ -207,6 +223,11 @@ def breakdown(run, wall: float, n_workers: int, logs: str) -> dict:
         float(m) for m in re.findall(rf"scenario run={run.pk} scenario=\d+ merged \(([0-9.]+) s\)", logs)
     ]
     total["merge"] = sum(merges)
+    sweep_merges = [float(m) for m in re.findall(rf"sweep run={run.pk} job=\d+ merged \(([0-9.]+) s\)", logs)]
+    total["sweep_merge"] = sum(sweep_merges)
+    n_scenarios = len(run.manifest["scenarios"])
+    sweep_chunks = [c for c in chunks if c.scenario_index >= n_scenarios]
+    total["sweep_engine"] = sum(c.timings.get("engine", 0.0) for c in sweep_chunks)
     last_chunk = max(c.updated_at for c in chunks)
     return {
         "workers": n_workers,
@@ -221,16 +242,24 @@ def breakdown(run, wall: float, n_workers: int, logs: str) -> dict:
         "chunk_phase_seconds": (last_chunk - run.started_at).total_seconds(),
         "tail_seconds": (run.finished_at - last_chunk).total_seconds(),
         "merges": len(merges),
+        "sweep_jobs": len((run.manifest.get("sweeps") or {}).get("jobs", [])),
+        "sweep_chunks": len(sweep_chunks),
+        "sweep_paths": (run.manifest.get("sweeps") or {}).get("paths", 0),
+        "sweep_sets": len((run.manifest.get("sweeps") or {}).get("sets", {})),
         "chunk_cpu_seconds": {k: round(v, 3) for k, v in total.items()},
     }
 
 
 def per_path_bytes(run_id: int) -> dict:
-    from backtests.models import ScenarioResult
+    from backtests.models import BacktestRun, ScenarioResult
 
-    return {
+    out = {
         (r.scenario_index, r.role): bytes(r.per_path) for r in ScenarioResult.objects.filter(run_id=run_id)
     }
+    # The sweeps' merged figures (JSON, exact floats), keyed by job.
+    sweeps = BacktestRun.objects.get(pk=run_id).figures.get("sweeps", {})
+    out["sweeps"] = json.dumps(sweeps, sort_keys=True).encode()
+    return out
 
 
 def main() -> None:
@@ -256,11 +285,13 @@ def main() -> None:
             print(json.dumps(r), flush=True)
     every = [r for n in counts for r in runs[n]]
     first = per_path_bytes(every[0]["run"])
-    first = {k: compute.unpack(v)["per_path"].tobytes() for k, v in first.items()}
+
+    def comparable(stored: dict) -> dict:
+        return {k: v if k == "sweeps" else compute.unpack(v)["per_path"].tobytes() for k, v in stored.items()}
+
+    first = comparable(first)
     for r in every[1:]:
-        same = {
-            k: compute.unpack(v)["per_path"].tobytes() for k, v in per_path_bytes(r["run"]).items()
-        } == first
+        same = comparable(per_path_bytes(r["run"])) == first
         r["identical_to_first"] = same
         if not same:
             raise SystemExit(f"run {r['run']} ({r['workers']} workers) differs from run {every[0]['run']}")
@@ -271,15 +302,15 @@ def main() -> None:
     print()
     print(
         f"{'workers':>7} {'wall s':>8} {'speed-up':>8} {'chunks':>6} {'dispatch':>8} {'chunks s':>8} "
-        f"{'tail s':>8} | CPU s: load generate engine pack store merge"
+        f"{'tail s':>8} | CPU s: load generate engine (sweeps) pack store merge (sweeps)"
     )
     for r in results:
         c = r["chunk_cpu_seconds"]
         print(
             f"{r['workers']:>7} {r['wall_seconds']:>8.1f} {r['speedup_vs_first']:>8.2f} {r['chunks']:>6} "
             f"{r['dispatch_seconds']:>8.1f} {r['chunk_phase_seconds']:>8.1f} {r['tail_seconds']:>8.1f} | "
-            f"{c['load']:.1f} {c['generate']:.1f} {c['engine']:.1f} {c['pack']:.2f} {c['store']:.2f} "
-            f"{c['merge']:.1f}"
+            f"{c['load']:.1f} {c['generate']:.1f} {c['engine']:.1f} ({c['sweep_engine']:.1f}) {c['pack']:.2f} "
+            f"{c['store']:.2f} {c['merge']:.1f} ({c['sweep_merge']:.1f})"
         )
     if args.repeat > 1:
         print(

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from engine import cross, perp
+from engine._common import RESULT_FIELDS
 from engine.api import load_mechanism
 from engine.errors import EngineError
 
@@ -174,3 +175,60 @@ def compare_health(
     with np.errstate(divide="ignore", invalid="ignore"):
         closer = healthy & (after >= 1.0) & (after / before <= closer_ratio)
     return HealthChange(before=before, after=after, newly_liquidatable=newly, closer=closer)
+
+
+def book_at_step(
+    mechanism: str, params: Any, book: Any, path: np.ndarray, market: Any, step: int
+) -> tuple[Any, float]:
+    """The positions still open after ``step`` steps of one price path, and the market price then.
+
+    Runs the mechanism's public detail function (``simulate_positions`` for aave-v3,
+    ``simulate_detail`` for the others) over ``path[: step + 1]``: a path's state at step t
+    depends only on the prices up to t, so the horizon of that shorter run is the full run's
+    state at ``step``.
+
+    Parameters
+    ----------
+    mechanism : one of "aave-v3", "compound-v3", "maker-clip", "perp"
+    params, book : as for ``health``.
+    path : float64[T+1], the exogenous price of one path (USD per unit).
+    market : engine.market.MarketConditions
+    step : int in 0..T
+
+    Returns
+    -------
+    (book, price): the mechanism's Book of the positions open after ``step`` (partially
+    liquidated ones with what is left; absorbed, closed or emptied ones left out; None when no
+    position is open), and the market price ``S[step] * J[step]`` (USD per unit) after the
+    step's liquidations moved it.
+    """
+    if mechanism not in ("aave-v3", "compound-v3", "maker-clip", "perp"):
+        raise EngineError(
+            f"mechanism must be one of aave-v3, compound-v3, maker-clip, perp for book_at_step; got {mechanism!r}"
+        )
+    params, book = _resolve(mechanism, params, book)
+    p = np.asarray(path, dtype=np.float64)
+    if p.ndim != 1 or not 0 <= int(step) < p.shape[0]:
+        raise EngineError(f"path must be float64[T+1] and step in 0..T; got shape {p.shape}, step {step!r}")
+    prices = np.ascontiguousarray(p[None, : int(step) + 1])
+    mod = load_mechanism(mechanism)
+    if mechanism == "aave-v3":
+        d = mod.simulate_positions(params, book, prices, market)
+        arrays = {"collateral": d["collateral"][0], "debt": d["debt"][0]}
+        open_ = arrays["debt"] > 0
+    elif mechanism == "compound-v3":
+        d = mod.simulate_detail(params, book, prices, market)
+        arrays = {"collateral": book.collateral, "debt": book.debt}
+        open_ = ~d["absorbed"][0] & (book.debt > 0)
+    elif mechanism == "maker-clip":
+        d = mod.simulate_detail(params, book, prices, market)
+        arrays = {"ink": d["ink"][0], "debt": d["debt"][0]}
+        open_ = arrays["debt"] > 0
+    else:
+        d = mod.simulate_detail(params, book, prices, market)
+        arrays = {k: d[k][0] for k in ("size", "entry_price", "margin")}
+        open_ = ((d["status"][0] & 1) != 0) & (arrays["size"] != 0)
+    price = float(d["per_path"][0, RESULT_FIELDS.index("final_price")])
+    if not np.any(open_):
+        return None, price
+    return mod.book_from_arrays({k: np.ascontiguousarray(v[open_]) for k, v in arrays.items()}), price

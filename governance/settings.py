@@ -166,6 +166,9 @@ SQLITE_BROKER_POLLING_INTERVAL = float(os.environ.get("SQLITE_BROKER_POLLING_INT
 BACKTEST_PATHS = int(os.environ.get("BACKTEST_PATHS", "1000"))
 BACKTEST_CHUNK_PATHS = int(os.environ.get("BACKTEST_CHUNK_PATHS", "250"))
 BACKTEST_CHUNK_MEMORY_MB = int(os.environ.get("BACKTEST_CHUNK_MEMORY_MB", "64"))
+# Paths of each sweep job (rounded up to whole chunks): the sensitivity, volatility and frontier
+# sets run on the first chunks of each simulated scenario (backtests.sweeps).
+BACKTEST_SWEEP_PATHS = int(os.environ.get("BACKTEST_SWEEP_PATHS", "250"))
 BACKTEST_N_BOOT = int(os.environ.get("BACKTEST_N_BOOT", "1000"))
 BACKTEST_STUCK_SECONDS = int(os.environ.get("BACKTEST_STUCK_SECONDS", "600"))
 BACKTEST_ENGINE_THREADS = int(os.environ.get("BACKTEST_ENGINE_THREADS", "1"))

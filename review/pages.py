@@ -1,6 +1,6 @@
 """The pieces the review pages compose (the views stay thin): the parameter diff with each
 change's guardrail headroom, the market's history of approved changes, the versions a member
-may see."""
+may see, the selection of the compare page."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
+from django.urls import reverse
 
+from backtests.compare import MAX_PROPOSALS as MAX_COMPARE
+from backtests.compare import MIN_PROPOSALS as MIN_COMPARE
 from backtests.panels import headlines
 from governance.models import Guardrail
 from proposals import schema
@@ -85,3 +89,57 @@ def approved_history(market: Market, user: Any) -> list[dict[str, Any]]:
     )
     heads = headlines(p.pk for p in proposals)
     return [{"proposal": p, "headline": heads.get(p.pk)} for p in proposals]
+
+
+# Proposals still on the table: compared with each other on the compare page.
+OPEN = (
+    Proposal.Status.BACKTESTING,
+    Proposal.Status.PENDING,
+    Proposal.Status.VOTING,
+    Proposal.Status.APPROVED,
+)
+
+
+class CompareError(ValueError):
+    """What is wrong with a comparison's selection, said to the member."""
+
+
+def compare_selection(user: Any, ids: list[str]) -> list[Proposal]:
+    """The proposals to compare, in the order asked, among those the member may see: 2 to 4
+    distinct ids of one market (CompareError otherwise; Http404 for one the member may not see)."""
+    try:
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+    except ValueError:
+        raise CompareError("proposal ids are whole numbers, for example ?ids=3&ids=4") from None
+    if not MIN_COMPARE <= len(wanted) <= MAX_COMPARE:
+        raise CompareError(f"choose {MIN_COMPARE} to {MAX_COMPARE} proposals; {len(wanted)} chosen")
+    found = Proposal.objects.visible_to(user).select_related("market", "live_version", "proposed_version")
+    by_id = {p.pk: p for p in found.filter(pk__in=wanted)}
+    if len(by_id) != len(wanted):
+        raise Http404("no such proposal")
+    proposals = [by_id[i] for i in wanted]
+    if len({p.market_id for p in proposals}) != 1:
+        raise CompareError(
+            "proposals of different markets cannot be compared: choose proposals of one market"
+        )
+    return proposals
+
+
+def compare_candidates(proposal: Proposal, user: Any) -> list[Proposal]:
+    """The other open proposals of the proposal's market the member may see, newest first (at
+    most three, so that with this one they fill the compare page)."""
+    return list(
+        Proposal.objects.visible_to(user)
+        .filter(market_id=proposal.market_id, status__in=OPEN)
+        .exclude(pk=proposal.pk)
+        .order_by("-pk")[: MAX_COMPARE - 1]
+    )
+
+
+def compare_url(proposal: Proposal, user: Any) -> str:
+    """The compare page of this proposal with the other open ones of its market; "" without any."""
+    others = compare_candidates(proposal, user)
+    if not others:
+        return ""
+    query = "&".join(f"ids={p.pk}" for p in [proposal, *others])
+    return f"{reverse('review:compare')}?{query}"

@@ -16,8 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from backtests import compare
 from backtests import services as backtest_services
 from backtests.panels import headlines, proposal_panel
+from backtests.views import chart_csv_response
 from governance.services import can_propose, history_of, is_administrator
 from proposals import schema
 from proposals import services as proposal_services
@@ -87,8 +89,49 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "voting": voting_panel(proposal=proposal, user=request.user),
             "export": export_panel(proposal=proposal, user=request.user),
             "history": history_of(proposal),
+            "compare_url": pages.compare_url(proposal, request.user),
         },
     )
+
+
+@login_required
+def proposal_compare(request: HttpRequest) -> HttpResponse:
+    """2-4 proposals of one market side by side (``?ids=3&ids=4``), from their stored results."""
+    try:
+        proposals = pages.compare_selection(request.user, request.GET.getlist("ids"))
+    except pages.CompareError as exc:
+        return render(request, "review/compare.html", {"error": str(exc)}, status=400)
+    entries = compare.entries_of(proposals)
+    return render(
+        request,
+        "review/compare.html",
+        {
+            "market": proposals[0].market,
+            "entries": entries,
+            "rows": compare.verdict_rows(entries),
+            "baseline_note": compare.baseline_note(entries),
+            "charts": compare.compare_charts(entries, _compare_csv_url(request)),
+            "entry_rows": [(e, pages.parameter_diff(e.proposal)) for e in entries],
+        },
+    )
+
+
+def _compare_csv_url(request: HttpRequest) -> str:
+    return f"{reverse('review:compare_csv', args=['KEY'])}?{request.GET.urlencode()}"
+
+
+@login_required
+def compare_csv(request: HttpRequest, key: str) -> HttpResponse:
+    """One chart's numbers of the compare page, exact (the table under it)."""
+    try:
+        proposals = pages.compare_selection(request.user, request.GET.getlist("ids"))
+    except pages.CompareError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    charts = compare.compare_charts(compare.entries_of(proposals), _compare_csv_url(request))
+    chart = next((c for c in charts if c["key"] == key), None)
+    if chart is None:
+        raise Http404(f"the comparison has no chart {key!r}")
+    return chart_csv_response(chart)
 
 
 @login_required

@@ -169,6 +169,9 @@ def start_worker(transactional_db, tmp_path) -> Callable[..., Worker]:
             "DATABASE_URL": database_url(),
             "DJANGO_SETTINGS_MODULE": "governance.settings",
             "PYTHONUNBUFFERED": "1",
+            # Runs are planned (their manifest, sweeps included) by the worker: without sweeps
+            # unless a test asks for them, so that the mechanics are counted on the scenarios.
+            "BACKTEST_SWEEP_PATHS": "0",
             **(env or {}),
         }
         with open(log, "wb") as out:

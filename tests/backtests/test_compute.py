@@ -82,7 +82,15 @@ def test_merged_chunks_equal_a_single_process_run_bit_for_bit():
         assert a.live_summary == b.live_summary and a.proposed_summary == b.proposed_summary
         assert a.paired == b.paired
         assert a.series == b.series
-        assert set(a.series) == {"hours", "price", "liq_volume_cum", "bad_debt_cum"}
+        assert set(a.series) == {
+            "hours",
+            "price",
+            "liq_volume_cum",
+            "bad_debt_cum",
+            "market_price",
+            "bad_debt_quantiles",
+            "liq_volume_step",
+        }
     # The storm scenario liquidates: the comparison is not trivially all zeros.
     assert chunked[1].live[:, RESULT_FIELDS.index("n_liq")].sum() > 0
 
@@ -194,7 +202,7 @@ def test_chunks_stored_before_the_engine_recorded_series_merge_without_them():
         if b.scenario_index == 0
     ]
     fig = compute.merge_scenario(inputs, 2, 0, old)
-    assert set(fig.series) == {"hours", "price"}
+    assert set(fig.series) == {"hours", "price", "bad_debt_quantiles"}
     assert fig.series["price"] == chunked_results(inputs, seed=2, chunk_paths=4)[0].series["price"]
 
 
@@ -208,3 +216,18 @@ def test_borrowing_power_is_reported_for_both_versions_without_an_interval():
     )
     assert bp["diff"] == bp["b"] - bp["a"] < 0  # the proposal lowers the threshold
     assert bp["ci_low"] == bp["ci_high"] == bp["diff"]
+
+
+def test_the_bad_debt_distribution_and_the_volume_per_interval_are_the_paths_own():
+    inputs = make_inputs(30)
+    fig = chunked_results(inputs, seed=5, chunk_paths=10)[1]
+    bad, vol = RESULT_FIELDS.index("bad_debt"), RESULT_FIELDS.index("liq_volume")
+    q = fig.series["bad_debt_quantiles"]
+    for version, per_path in (("live", fig.live), ("proposed", fig.proposed)):
+        assert q[version][0] == per_path[:, bad].min() and q[version][-1] == per_path[:, bad].max()
+        # Every stored quantile is one path's bad debt (the empirical distribution, no interpolation).
+        assert set(q[version]) <= set(per_path[:, bad].tolist())
+        step = fig.series["liq_volume_step"][version]
+        assert len(step) == len(fig.series["hours"])
+        assert np.sum(step) == pytest.approx(per_path[:, vol].mean(), rel=1e-9)
+    assert q["levels"][0] == 0.0 and q["levels"][-1] == 1.0

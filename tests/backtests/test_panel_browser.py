@@ -42,5 +42,5 @@ def test_the_author_submits_and_watches_the_panel_fill_in_results_without_a_relo
     page.click("#full-results summary")
     assert page.locator("table.backtest-results").count() == 2
     page.click("#charts summary")
-    page.wait_for_selector(f"#bt-chart-{run.pk}-1 .main-svg")  # Plotly, from our static files
+    page.wait_for_selector(f"#run-{run.pk}-fan-1 .main-svg")  # Plotly, from our static files
     assert page.locator("#backtest-progress").count() == 0

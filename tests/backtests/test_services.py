@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from backtests import charts, compute, inputs, params, progress, replay, services
+from backtests import compute, inputs, params, progress, replay, risk_charts, services
 from backtests.models import BacktestRun, RunStatus
 from backtests.params import engine_params_dict, simulated_asset
 from governance.models import Member
@@ -56,6 +56,9 @@ def admin(db):
 def submitted(market, author, settings, django_capture_on_commit_callbacks) -> BacktestRun:
     set_baseline(market, n_paths=12, chunk_paths=5)
     settings.BACKTEST_N_BOOT = 20
+    # The mechanics of chunks, merges and resumes, counted on the scenarios alone (the sweeps'
+    # chunks are tested in test_sweeps.py).
+    settings.BACKTEST_SWEEP_PATHS = 0
     proposal = make_proposal(market, author, liquidation_threshold="0.80", ltv="0.78")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         submit_proposal(proposal=proposal, actor=author)
@@ -325,6 +328,13 @@ def test_chunks_are_sent_scenario_by_scenario_the_largest_scenarios_first():
     chunks = compute.plan_chunks(paths_per_scenario=[1, 5, 1, 9], chunk_paths=4)
     order = [(chunks[i].scenario_index, chunks[i].chunk_index) for i in services.send_order(chunks)]
     assert order == [(3, 0), (3, 1), (3, 2), (1, 0), (1, 1), (0, 0), (2, 0)]
+    # Sweep jobs (weighted) go first, the heaviest first.
+    chunks = compute.plan_chunks(paths_per_scenario=[5, 1, 4, 4], chunk_paths=4)
+    order = [
+        (chunks[i].scenario_index, chunks[i].chunk_index)
+        for i in services.send_order(chunks, {2: 1.0, 3: 6.0})
+    ]
+    assert order == [(3, 0), (2, 0), (0, 0), (0, 1), (1, 0)]
 
 
 def test_a_pending_run_whose_dispatch_was_lost_is_resumed_automatically(
@@ -387,29 +397,30 @@ def test_the_proposal_page_shows_stored_results_of_a_complete_run(
     html = client.get(reverse("review:detail", args=[run.proposal_id])).content.decode()
     assert html.count('class="backtest-results data"') == 2
     assert "aave-v3-ethereum-weth: storm" in html and 'data-key="bad_debt_var99"' in html
-    assert "js/plotly-basic.min.js" in html and f"bt-chart-{run.pk}-1-data" in html
-    assert f"bt-chart-{run.pk}-1-liq-data" in html and f"bt-chart-{run.pk}-1-bad-data" in html
+    assert "js/plotly-basic.min.js" in html and reverse("backtests:charts", args=[run.pk]) in html
+    charts = client.get(reverse("backtests:charts", args=[run.pk]) + "?fragment=1").content.decode()
+    assert f"run-{run.pk}-fan-1-data" in charts
+    assert f"run-{run.pk}-cdf-1-data" in charts and f"run-{run.pk}-paired-data" in charts
     assert "are not charted" not in html
     assert '<progress id="backtest-progress"' not in html
 
 
-def test_the_volume_and_bad_debt_charts_plot_the_stored_bands_live_against_proposed(
+def test_the_price_chart_plots_the_stored_fan_each_versions_impacted_price_and_volume(
     run, django_capture_on_commit_callbacks
 ):
     run = drive(run, django_capture_on_commit_callbacks)
     comp = run.comparisons.get(scenario_index=1)
-    figures = {f["id"]: f["figure"] for f in charts.price_band_charts(run)}
-    fig = figures[f"bt-chart-{run.pk}-1-bad"]
-    medians = [t for t in fig["data"] if t["name"].endswith("median")]
-    assert [t["name"] for t in medians] == [
-        f"live v{run.live_version.number} median",
-        f"proposed v{run.proposed_version.number} median",
-    ]
-    assert medians[0]["y"] == comp.series["bad_debt_cum"]["live"]["p50"]
-    assert medians[1]["y"] == comp.series["bad_debt_cum"]["proposed"]["p50"]
-    assert medians[0]["x"] == comp.series["hours"]
-    liq = figures[f"bt-chart-{run.pk}-1-liq"]
-    assert liq["data"][0]["y"] == comp.series["liq_volume_cum"]["live"]["p95"]
+    fig = risk_charts.chart_of(run, "fan-1")["figure"]
+    traces = {t["name"]: t for t in fig["data"]}
+    assert traces["price median"]["y"] == comp.series["price"]["p50"]
+    assert traces["price median"]["x"] == comp.series["hours"]
+    for version, number in (("live", run.live_version.number), ("proposed", run.proposed_version.number)):
+        label = f"{version} v{number}"
+        impacted = traces[f"impacted price 5th pct, {label}"]
+        assert impacted["y"] == comp.series["market_price"][version]["p05"]
+        assert traces[f"impacted price median, {label}"]["y"] == comp.series["market_price"][version]["p50"]
+        volume = traces[f"liquidated per interval (mean), {label}"]
+        assert volume["type"] == "bar" and volume["y"] == comp.series["liq_volume_step"][version]
 
 
 def test_the_panel_of_a_failed_run_shows_the_engines_message(client, voter, run):

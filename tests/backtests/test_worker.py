@@ -47,10 +47,15 @@ def submit(market, author, settings, n_paths: int = 30) -> BacktestRun:
 def test_submitting_a_proposal_runs_its_backtest_to_complete_stored_results(
     market, author, settings, start_worker
 ):
-    start_worker("w1")
+    # With the sweeps on their first chunk of 10 paths: more chunks of the same run.
+    start_worker("w1", env={"BACKTEST_SWEEP_PATHS": "10"})
     run = wait_for_run(submit(market, author, settings))
     assert run.status == RunStatus.COMPLETE, run.error
-    assert (run.chunks_done, run.chunks_total) == (6, 6)  # 2 scenarios x 3 chunks of 10 paths
+    jobs = run.manifest["sweeps"]["jobs"]
+    # 2 scenarios x 3 chunks of 10 paths, and one chunk per sweep job.
+    assert (run.chunks_done, run.chunks_total) == (6 + len(jobs), 6 + len(jobs))
+    assert sorted(int(k) for k in run.figures["sweeps"]) == [j["index"] for j in jobs]
+    assert "collateral_at_risk" in run.figures and "worst" in run.figures["health"]
     assert run.results.count() == 6 and run.comparisons.count() == 2  # live, proposed, delayed
     assert all(c.delay["paired"] for c in run.comparisons.all())
     storm = run.results.get(scenario_index=1, role="proposed")

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from engine import aave, compound, cross, health, maker, perp
+from engine.api import load_mechanism
 from engine.errors import EngineError
+from engine.market import MarketConditions
 
 
 def one(**arrays):
@@ -155,3 +157,45 @@ def test_bad_input_names_what_is_wrong(mechanism, price, message):
 def test_the_closer_ratio_must_be_a_fraction():
     with pytest.raises(EngineError, match=r"closer_ratio must be in \(0, 1\)"):
         health.compare_health("aave-v3", {}, {}, one(collateral=1.0, debt=1.0), 1.0, closer_ratio=1.0)
+
+
+def _falling_path(steps: int = 20) -> np.ndarray:
+    return np.linspace(2000.0, 1000.0, steps + 1)
+
+
+def _lending_book(n: int = 200, seed: int = 3) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    collateral = rng.uniform(1.0, 20.0, n)
+    return {"collateral": collateral, "debt": collateral * 2000.0 * 0.8 / rng.uniform(1.01, 2.5, n)}
+
+
+def test_the_book_at_the_last_step_is_the_engines_state_at_the_horizon():
+    params, book, path = aave.Params(), aave.book_from_arrays(_lending_book()), _falling_path()
+    market = MarketConditions()
+    full = aave.simulate_positions(params, book, path[None, :], market)
+    left, price = health.book_at_step("aave-v3", params, book, path, market, len(path) - 1)
+    open_ = full["debt"][0] > 0
+    assert np.array_equal(left.debt, full["debt"][0][open_])
+    assert np.array_equal(left.collateral, full["collateral"][0][open_])
+    assert price == full["per_path"][0, -1]  # final_price, the market price after impact
+
+
+@pytest.mark.parametrize("mechanism", ["aave-v3", "compound-v3", "maker-clip"])
+def test_at_step_zero_of_a_calm_start_every_healthy_position_is_still_open(mechanism):
+    mod = load_mechanism(mechanism)
+    book = mod.book_from_arrays(_lending_book())
+    params = mod.Params()
+    healthy = health.health(mechanism, params, book, 2000.0) >= 1.0
+    left, price = health.book_at_step(mechanism, params, book, _falling_path(), MarketConditions(), 0)
+    assert price == 2000.0
+    # Healthy positions are all still open; liquidatable ones may wait (Maker's hole limits how
+    # much debt is in auction at once).
+    assert int(healthy.sum()) <= len(left) <= len(healthy)
+    # Later, at half the price, positions were liquidated (in part or whole): less debt is open.
+    later, _ = health.book_at_step(mechanism, params, book, _falling_path(), MarketConditions(), 20)
+    assert later is None or later.debt.sum() < left.debt.sum()
+
+
+def test_book_at_step_refuses_a_step_beyond_the_path():
+    with pytest.raises(EngineError, match="step in 0..T"):
+        health.book_at_step("aave-v3", aave.Params(), _lending_book(), _falling_path(5), None, 6)

@@ -53,7 +53,10 @@ def finish_runs() -> dict[str, BacktestRun]:
 
 
 @pytest.fixture
-def demo_runs(demo_site: None) -> dict[str, BacktestRun]:
+def demo_runs(demo_site: None, settings: Any) -> dict[str, BacktestRun]:
+    # The verdict and the page's weight: the runs without their sweeps (the charts of the sweeps
+    # are checked in test_charts_browser.py).
+    settings.BACKTEST_SWEEP_PATHS = 0
     return finish_runs()
 
 

@@ -75,12 +75,23 @@ def test_a_drafts_backtest_pages_and_downloads_are_private(aave, contributor, ot
         ("backtests:progress", [run.pk]),
         ("backtests:manifest", [run.pk]),
         ("backtests:results_csv", [run.pk]),
+        ("backtests:charts", [run.pk]),
+        ("backtests:chart_csv", [run.pk, "paired"]),
         ("backtests:panel", [draft.pk]),
         ("review:detail", [draft.pk]),
     ):
         for user in (voter, contributor):
             assert client_for(user).get(reverse(name, args=args)).status_code == 404, (name, user)
     assert client_for(other_contributor).get(reverse("backtests:manifest", args=[run.pk])).status_code == 200
+    other = make_proposal(aave, contributor, S.BACKTESTING, ltv="0.78")
+    compare = reverse("review:compare") + f"?ids={other.pk}&ids={draft.pk}"
+    assert client_for(voter).get(compare).status_code == 404
+    assert (
+        client_for(voter)
+        .get(reverse("review:compare_csv", args=["paired"]) + compare[compare.index("?") :])
+        .status_code
+        == 404
+    )
 
 
 def test_a_missing_page_outside_debug_is_the_sites_plain_404(voter, settings):
