@@ -238,6 +238,7 @@ def _run(
     depth_usd: np.ndarray | None,
     track: bool,
     record_steps: np.ndarray | None = None,
+    full_scan: bool = False,
 ) -> dict:
     s = _check(params, book, prices)
     A, M = s.shape[0], s.shape[1]
@@ -295,6 +296,7 @@ def _run(
         out,
         rec,
         ser,
+        full_scan,
     )
     res = {"series": series_dict(ser)} if record_steps is not None else {}
     return res | {
@@ -314,6 +316,7 @@ def simulate(
     *,
     depth_usd: np.ndarray | None = None,
     record_steps: np.ndarray | None = None,
+    full_scan: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the accounts over every set of correlated price paths.
 
@@ -324,6 +327,8 @@ def simulate(
     prices: float64[A, M, T+1], exogenous market price of each asset (USD per unit).
     depth_usd: optional float64[A], each asset's own market depth (USD); default
         ``market.liquidity.depth_usd`` for every asset.
+    full_scan: re-examine every liquidatable-but-unprofitable account at every step instead of
+        skipping the ones that provably cannot pay (the tests' reference; same results).
 
     Returns
     -------
@@ -334,7 +339,7 @@ def simulate(
     market price (as ``final_price``), cumulative ``liq_volume`` and ``bad_debt`` (USD) at the
     end of each recorded step.
     """
-    res = _run(params, book, prices, market, depth_usd, False, record_steps)
+    res = _run(params, book, prices, market, depth_usd, False, record_steps, full_scan)
     if record_steps is None:
         return res["per_path"]
     return res["per_path"], res["series"]
@@ -347,11 +352,53 @@ def simulate_detail(
     market: MarketConditions,
     *,
     depth_usd: np.ndarray | None = None,
+    full_scan: bool = False,
 ) -> dict[str, np.ndarray]:
     """``simulate`` plus the accounts at the horizon: ``collateral`` float64[M, N, A], ``debt``
     float64[M, N]; ``to_liquidators`` and ``to_protocol`` float64[M, A], units of each asset
     received. Memory M * N * (A + 1) * 8 bytes: small books only."""
-    return _run(params, book, prices, market, depth_usd, True)
+    return _run(params, book, prices, market, depth_usd, True, full_scan=full_scan)
+
+
+@njit(cache=True, inline="always")
+def _account_size(c, d, ref):
+    """``min(d, max_a c_a * ref_a)``: with the step's bounds of ``_unprofitable_bound``, any
+    liquidation of the account sells for at most this times ``F_a`` (liquidations only lower
+    ``c`` and ``d``, so the size taken when the account joins stays an upper bound)."""
+    top = 0.0
+    for a in range(c.shape[0]):
+        v = c[a] * ref[a]
+        if v > top:
+            top = v
+    return min(d, top)
+
+
+@njit(cache=True)
+def _unprofitable_bound(p, po, bonus, protocol_fee, ref, gas):
+    """An account whose size (``_account_size``) is under this bound cannot be liquidated at a
+    profit this step, whatever its health and close factor.
+
+    Against asset a the repay is ``rho_a`` times the value the seizure sells for,
+    ``rho_a = o_a / ((1 + b_a) * g_a * p_a)`` (``g_a`` the liquidator's share after the protocol
+    fee), capped or not; the value is at most ``d / rho_a`` and at most ``g_a * p_a * c_a``, so at
+    most ``F_a * size`` with ``F_a = max(1 / rho_a, g_a * p_a / ref_a)``; the profit is at most
+    ``value * (1 - rho_a) - gas`` (slippage only lowers it). Every bound is widened by ``_TOL``,
+    far above the rounding of the exact check.
+    """
+    lo_all = np.inf
+    for a in range(p.shape[0]):
+        opb = 1.0 + bonus[a]
+        g = 1.0
+        if protocol_fee > 0.0:
+            g = 1.0 - protocol_fee * (1.0 - 1.0 / opb)
+        rho = po[a] / (opb * g * p[a])
+        mu = 1.0 - rho + _TOL * (1.0 + rho)
+        if mu > 0.0:
+            f = max(1.0 / rho, g * p[a] / ref[a]) * (1.0 + _TOL)
+            lo = gas * (1.0 - _TOL) / (mu * f) * (1.0 - _TOL)
+            if lo < lo_all:
+                lo_all = lo
+    return lo_all
 
 
 @njit(cache=True, parallel=True)
@@ -396,6 +443,7 @@ def _kernel(
     out,
     rec,
     ser,
+    full_scan,
 ):
     A = S.shape[0]
     K = rec.shape[0]
@@ -416,6 +464,8 @@ def _kernel(
         a_key = np.empty(n_sorted)  # each active account's key K (recomputed when it changes)
         a_g = np.empty(n_sorted, np.int64)  # its bucket while untouched, -1 once liquidated
         k_min = np.inf  # no active account is below this key (conservative)
+        # Each account's size for the unprofitable screen (_unprofitable_bound), set when it joins.
+        sig = np.empty(c0.shape[0])
         # This step's liquidations, summed afterwards in account order so that the figures do
         # not depend on the screening order (which depends on the reference prices).
         l_idx = np.empty(n_sorted, np.int64)
@@ -508,6 +558,7 @@ def _kernel(
                     a_unprof[na] = False
                     a_key[na] = keys[x]
                     a_g[na] = g
+                    sig[i] = _account_size(c0[i], d0[i], ref)
                     if keys[x] < k_min:
                         k_min = keys[x]
                     na += 1
@@ -516,12 +567,22 @@ def _kernel(
             lim_now = (1.0 + _TOL) / rho
             if na == 0 or not k_min < lim_now:
                 continue
+            # An account counted unprofitable before whose size is under this bound cannot pay
+            # now: skipping it does what the exact check would do (nothing), healthy or not.
+            sig_lo = 0.0
+            if rational and not full_scan:
+                sig_lo = _unprofitable_bound(p, po, bonus, protocol_fee, ref, gas)
             # 2. exact check of the active accounts (Aave's h < 1), all against the same prices.
             nl = 0
             new_min = np.inf
             j = na - 1
             while j >= 0:
                 if not a_key[j] < (lim_g[a_g[j]] if a_g[j] >= 0 else lim_now):
+                    if a_key[j] < new_min:
+                        new_min = a_key[j]
+                    j -= 1
+                    continue
+                if a_unprof[j] and sig[a_idx[j]] < sig_lo:
                     if a_key[j] < new_min:
                         new_min = a_key[j]
                     j -= 1

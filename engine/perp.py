@@ -305,6 +305,7 @@ def _run(
     market: MarketConditions,
     track: bool,
     record_steps: np.ndarray | None = None,
+    full_scan: bool = False,
 ) -> dict:
     s = check_prices(prices)
     M, N = s.shape[0], len(book)
@@ -352,6 +353,7 @@ def _run(
         out,
         rec,
         ser,
+        full_scan,
     )
     res = {"series": series_dict(ser)} if record_steps is not None else {}
     return res | {
@@ -374,6 +376,7 @@ def simulate(
     market: MarketConditions,
     *,
     record_steps: np.ndarray | None = None,
+    full_scan: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book of perp positions over every price path.
 
@@ -381,6 +384,8 @@ def simulate(
     ----------
     params, book, market: see Params, Book, engine.market.MarketConditions.
     prices: float64[M, T+1], exogenous market price S (USD per unit).
+    full_scan: re-examine every position counted unprofitable at every step instead of skipping
+        the ones whose keeper reward provably cannot pay the gas (the tests' reference).
 
     Returns
     -------
@@ -396,14 +401,14 @@ def simulate(
     series a dict of float64[M, K] by ``engine._common.SERIES_FIELDS`` (market price,
     cumulative ``liq_volume`` and ``bad_debt``, USD, at the end of each recorded step).
     """
-    res = _run(params, book, prices, market, False, record_steps)
+    res = _run(params, book, prices, market, False, record_steps, full_scan)
     if record_steps is None:
         return res["per_path"]
     return res["per_path"], res["series"]
 
 
 def simulate_detail(
-    params: Params, book: Book, prices: np.ndarray, market: MarketConditions
+    params: Params, book: Book, prices: np.ndarray, market: MarketConditions, *, full_scan: bool = False
 ) -> dict[str, np.ndarray]:
     """``simulate`` plus each position's state at the horizon (tests, audits; memory M * N * 49 bytes).
 
@@ -416,7 +421,7 @@ def simulate_detail(
     against the original entry); int8[M, N] ``status`` (bit 1 active, 2 closed, 4 counted
     unprofitable).
     """
-    return _run(params, book, prices, market, True)
+    return _run(params, book, prices, market, True, full_scan=full_scan)
 
 
 @njit(cache=True, inline="always")
@@ -606,6 +611,7 @@ def _kernel(
     out,
     rec,
     ser,
+    full_scan,
 ):
     M = S.shape[0]
     K = rec.shape[0]
@@ -714,6 +720,13 @@ def _kernel(
                 continue
             # 2. exact check of the active positions, all against the same o and p.
             gas = gas_cost(gas_usd, gas_spike, p, peak)
+            # A position already counted unprofitable whose size is under this cannot pay now:
+            # the keeper's reward is at most keeper_share * liquidation_fee * |q| * p. Skipping
+            # it does what the exact check would (nothing), liquidatable or not.
+            skip_q = -1.0
+            if rational and gas > 0.0 and not full_scan:
+                per_unit = keeper_share * liq_fee * p * (1.0 + 1e-9)
+                skip_q = gas * (1.0 - 1e-9) / per_unit if per_unit > 0.0 else np.inf
             sells = 0.0
             buys = 0.0
             short_l = 0.0  # shortfall left by liquidated longs (covered by shorts' profit)
@@ -733,6 +746,14 @@ def _kernel(
                     j -= 1
                     continue
                 i = act[j]
+                if abs(q[i]) < skip_q and (status[i] & _UNPROF) != 0:
+                    if a_side[j] > 0.0:
+                        if a_key[j] > new_max:
+                            new_max = a_key[j]
+                    elif a_key[j] < new_min:
+                        new_min = a_key[j]
+                    j -= 1
+                    continue
                 qi = q[i]
                 a = abs(qi)
                 n = a * o
