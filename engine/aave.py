@@ -24,7 +24,8 @@ untouched positions that can be liquidatable are a prefix of the book sorted by 
 (descending) that grows as the oracle price makes new lows. Positions that entered that prefix
 get a per-path slot (their rank in that order) holding their state; the open ones wait in a
 max-heap by key and are popped when their key reaches the screen; liquidatable-but-unprofitable
-ones sit in a short list re-examined every step. The screen uses a relative margin ``_TOL`` far
+ones are filed by key and by collateral, and a step examines only those that may have become
+healthy or whose liquidation may pay (``_stuck_take``). The screen uses a relative margin ``_TOL`` far
 larger than the rounding of ``c * q / d``, and the decision itself is always the exact
 ``h < 1`` computed as the protocol does, so results equal a full scan. A step's liquidations
 are accumulated in position order, so every sum equals, bit for bit, the loop of workload.md.
@@ -288,6 +289,23 @@ _S_FILED = 1  # filed: in its bucket and on the key heap (entry with its epoch)
 _S_SCANNED = 2  # filed and taken as a candidate by this step's bucket scan
 _S_KEPT = 3  # scanned and unprofitable again: stays filed
 _S_POPPED = 4  # taken off the key heap and out of its bucket as a candidate this step
+
+
+@njit(cache=True)
+def _stuck_arrays(n):
+    """A path's filing structures for ``n`` slots: bucket lists (next, prev; bucket b's head is
+    node ``n + b``), state, epoch and order value per slot, key heap (-key, epoch * n + slot)."""
+    s_link = np.empty((n + _SB_N, 2), np.int64)
+    for b in range(_SB_N):
+        s_link[n + b, 0] = n + b
+        s_link[n + b, 1] = n + b
+    return (
+        s_link,
+        np.zeros(n, np.int8),
+        np.zeros(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty((2 * n + 1, 2)),
+    )
 
 
 @njit(cache=True, inline="always")
@@ -598,19 +616,15 @@ def _kernel(
         # _stuck_keep), or with full_scan all re-examined every step (the reference).
         stuck = np.empty(n_sorted, np.int64)
         n_stuck = 0
+        # The filing structures (_stuck_arrays) are allocated when the path's first position
+        # gets stuck, so a path where none does pays nothing for them.
         filing = rational and not full_scan
-        ns = n_sorted if filing else 0
-        s_link = np.empty((ns + _SB_N, 2), np.int64)  # bucket lists: next, prev; heads at ns + b
-        for b in range(_SB_N):
-            s_link[ns + b, 0] = ns + b
-            s_link[ns + b, 1] = ns + b
-        s_where = np.zeros(ns, np.int8)
-        s_ep = np.zeros(ns, np.int64)
-        s_ov = np.empty(ns, np.int64)  # order in which the previous algorithm re-examined them
-        kh = np.empty((2 * ns + 1, 2))  # key heap: (-key, epoch * ns + slot)
+        s_link = np.empty((0, 2), np.int64)
+        s_where = np.zeros(0, np.int8)
+        s_ep = np.zeros(0, np.int64)
+        s_ov = np.empty(0, np.int64)
+        kh = np.empty((0, 2))
         sst = np.zeros(4, np.int64)  # key heap size, filed count, lowest and highest bucket used
-        sst[2] = _SB_N
-        sst[3] = -1
         # This step's liquidations, accumulated afterwards in position order.
         l_idx = np.empty(n_sorted, np.int64)
         l_sold = np.empty(n_sorted)
@@ -668,7 +682,7 @@ def _kernel(
                 for r in range(n_stuck):
                     cand[nc_] = stuck[r]
                     nc_ += 1
-            elif filing:
+            elif filing and sst[1] > 0:
                 gas_t = gas_cost(gas_usd, gas_spike, p, peak)
                 nc_, s_start = _stuck_take(
                     cand,
@@ -752,7 +766,11 @@ def _kernel(
                 a_cd[j, 1] = nd
                 if nd > 0.0:
                     hn = _heap_push(hv, hn, nd / nc, j)
-            if filing:
+            if filing and (n_stuck > 0 or nc_ > s_start):
+                if s_where.shape[0] == 0:
+                    s_link, s_where, s_ep, s_ov, kh = _stuck_arrays(n_sorted)
+                    sst[2] = _SB_N
+                    sst[3] = -1
                 ov_base = (T - t) * (n_sorted + 1)
                 _stuck_keep(
                     cand, s_start, nc_, stuck, n_stuck, ov_base, a_cd, s_link, s_where, s_ep, s_ov, kh, sst
