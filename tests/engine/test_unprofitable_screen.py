@@ -13,6 +13,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -353,3 +354,26 @@ def test_perp_positions_in_a_crash_equal_the_full_scan_bit_for_bit() -> None:
         ref_det = perp.simulate_detail(params, book, prices[:8], market, full_scan=True)
         for name in ref_det:
             assert det[name].tobytes() == ref_det[name].tobytes(), name
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 130, 700])
+def test_cross_random_books_equal_the_full_scan_bit_for_bit(n: int) -> None:
+    # Parked accounts are tracked by a bit per active-list entry (64 to a word): books around
+    # word sizes, falling and recovering prices, a gas spike, so accounts park and unpark.
+    rng = np.random.default_rng(n)
+    params = cross.Params(liquidation_threshold=(0.8, 0.7, 0.75), liquidation_bonus=(0.05, 0.1, 0.08))
+    book = cross.synthetic_book(
+        params, n, np.array([2000.0, 30.0, 1.0]), rng, debt_median=2000.0, debt_sigma=1.5
+    )
+    steps = 160
+    walk = np.exp(np.cumsum(rng.normal(-0.003, 0.025, (3, 8, steps + 1)), axis=2))
+    walk[:, :, 0] = 1.0
+    S = np.array([2000.0, 30.0, 1.0])[:, None, None] * walk
+    market = MarketConditions(
+        oracle=Oracle(latency=2),
+        liquidity=Liquidity(depth_usd=5e6),
+        liquidators=Liquidators(gas_cost_usd=40.0, gas_spike=8.0),
+    )
+    per = cross.simulate(params, book, S, market)
+    assert per[:, 10].sum() > 0
+    assert_same_cross(params, book, S, market, None)
