@@ -44,7 +44,9 @@ live in an active list where the bucket's current bound (or, once an account was
 and its mix changed, ``min_a r_a``) skips them cheaply before the exact ``h < 1``. The bounds
 hold for any correlation; when assets diverge they admit more accounts, which costs time,
 never exactness. A step's sums run in account order, so results do not depend on ``ref`` or on
-the screening order: paths run alone give the same rows bit for bit.
+the screening order: paths run alone give the same rows bit for bit. Accounts counted
+unprofitable whose size cannot pay under the step's prices and gas are parked out of the pass
+(``_park``, ``_unpark``; the list's order, in which units are summed, is kept).
 """
 
 from __future__ import annotations

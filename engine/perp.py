@@ -48,6 +48,8 @@ that can be liquidatable are a prefix of each order that grows as the oracle mak
 ADL, live in a per-path active list checked exactly every step. With a dynamic maintenance
 fraction, keys are computed at the largest scale the screen covers (``_screen_scale``); in a step
 whose scale exceeds it every untouched position is checked exactly, so results are always exact.
+A position counted unprofitable whose keeper reward cannot pay the step's gas is passed over
+without the exact check (a no-op whether it is liquidatable or not).
 """
 
 from __future__ import annotations
