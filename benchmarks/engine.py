@@ -136,6 +136,9 @@ def main() -> int:
         default="compile,reference,growth,mechanisms",
         help="comma-separated subset of compile,reference,growth,mechanisms",
     )
+    ap.add_argument(
+        "--sizes", default="small,medium,large book", help="comma-separated subset of small,medium,large book"
+    )
     ap.add_argument("--child", nargs="+")
     a = ap.parse_args()
     if a.child:
@@ -153,6 +156,7 @@ def main() -> int:
             f"cache in {ct['cached_load_s']:.2f} s\n"
         )
     sizes = [("small", 1_000, 100, 720), ("medium", 10_000, 1_000, 720), ("large book", 100_000, 1_000, 720)]
+    sizes = [s for s in sizes if s[0] in a.sizes.split(",")]
     if a.quick:
         sizes = sizes[:1]
     if "reference" in sections:

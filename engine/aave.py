@@ -30,7 +30,8 @@ untouched positions that can be liquidatable are a prefix of the book sorted by 
 (descending) that grows as the oracle price makes new lows. Positions that entered that prefix
 get a per-path slot (their rank in that order) holding their state; the open ones wait in a
 max-heap by key and are popped when their key reaches the screen; liquidatable-but-unprofitable
-ones sit in a short list re-examined every step. The screen uses a relative margin ``_TOL`` far
+ones are filed by key and by collateral, and a step examines only those that may have become
+healthy or whose liquidation may pay (``_stuck_take``). The screen uses a relative margin ``_TOL`` far
 larger than the rounding of ``c * q / d``, and the decision itself is always the exact
 ``h < 1`` computed as the protocol does, so results equal a full scan. A step's liquidations
 are accumulated in position order, so every sum equals, bit for bit, the loop of workload.md.
@@ -38,6 +39,7 @@ are accumulated in position order, so every sum equals, bit for bit, the loop of
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,6 +206,7 @@ def simulate(
     *,
     record_steps: np.ndarray | None = None,
     switch: tuple[int, Params] | None = None,
+    full_scan: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book over every price path.
 
@@ -215,6 +218,8 @@ def simulate(
     switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` from
         step k on, the book, paths and state carried over (margin-engine.md section 4;
         docs/engine.md "Parameters that change during a run"). ``k >= T`` never switches.
+    full_scan: re-examine every liquidatable-but-unprofitable position at every step instead of
+        filing them (the previous algorithm, kept as the tests' reference; same results, slower).
 
     Returns
     -------
@@ -229,7 +234,7 @@ def simulate(
     empty = np.zeros((0, 0))
     rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
     args = _kernel_args(params, book, market, switch, s.shape[1] - 1)
-    _kernel(s, *args, False, empty, empty, empty, out, rec, ser)
+    _kernel(s, *args, False, empty, empty, empty, out, rec, ser, full_scan)
     if record_steps is None:
         return out
     return out, series_dict(ser)
@@ -242,6 +247,7 @@ def simulate_positions(
     market: MarketConditions,
     *,
     switch: tuple[int, Params] | None = None,
+    full_scan: bool = False,
 ) -> dict[str, np.ndarray]:
     """Like ``simulate`` but also returns each position's state at the horizon (for tests and audits).
 
@@ -255,7 +261,16 @@ def simulate_positions(
     fc, fd, units = np.empty((m, n)), np.empty((m, n)), np.zeros((m, 2))
     rec, ser = record_arrays(None, m, s.shape[1] - 1)
     _kernel(
-        s, *_kernel_args(params, book, market, switch, s.shape[1] - 1), True, fc, fd, units, out, rec, ser
+        s,
+        *_kernel_args(params, book, market, switch, s.shape[1] - 1),
+        True,
+        fc,
+        fd,
+        units,
+        out,
+        rec,
+        ser,
+        full_scan,
     )
     return {
         "per_path": out,
@@ -357,6 +372,286 @@ def _leftover_repay(ci, di, po, repay, opb, protocol_fee, leftover):
     return min(repay, r_debt, r_coll)
 
 
+# Liquidatable-but-unprofitable ("stuck") positions (docs/engine.md, "Speed: screening"). A stuck
+# position's state does not change until it is liquidated, so it is filed once in two structures
+# instead of being re-examined every step: a heap by key ``d / c``, popped when the oracle rises so
+# far that it may no longer be liquidatable, and a bucket by collateral (log scale), of which a
+# step scans only the buckets where a liquidation may pay (``_stuck_take``). The others are
+# provably still liquidatable and unprofitable at this step, which is all that re-examining them
+# would have found. (Kept in this file: numba's cache of ``_kernel`` is invalidated only by edits
+# of this file.)
+_SB_OCT = 8  # stuck buckets per doubling of the collateral
+_SB_N = 128 * _SB_OCT + 2  # log2(c) in [-64, 64); bucket 0 below (and c <= 0), the last above
+_S_FREE = 0  # not filed (open in the main heap, closed, or a candidate taken off its key heap)
+_S_FILED = 1  # filed: in its bucket and on the key heap (entry with its epoch)
+_S_SCANNED = 2  # filed and taken as a candidate by this step's bucket scan
+_S_KEPT = 3  # scanned and unprofitable again: stays filed
+_S_POPPED = 4  # taken off the key heap and out of its bucket as a candidate this step
+
+
+@njit(cache=True)
+def _stuck_arrays(n):
+    """A path's filing structures for ``n`` slots: bucket lists (next, prev; bucket b's head is
+    node ``n + b``), state, epoch and order value per slot, key heap (-key, epoch * n + slot)."""
+    s_link = np.empty((n + _SB_N, 2), np.int64)
+    for b in range(_SB_N):
+        s_link[n + b, 0] = n + b
+        s_link[n + b, 1] = n + b
+    return (
+        s_link,
+        np.zeros(n, np.int8),
+        np.zeros(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty((2 * n + 1, 2)),
+    )
+
+
+@njit(cache=True, inline="always")
+def _stuck_bucket(c):
+    """Bucket of collateral ``c``: monotone in c, ``_SB_OCT`` buckets per doubling."""
+    if not c > 0.0:
+        return 0
+    x = math.log2(c) * _SB_OCT
+    if not x < 64 * _SB_OCT:
+        return _SB_N - 1
+    if x < -64 * _SB_OCT:
+        return 0
+    return int(math.floor(x)) + 64 * _SB_OCT + 1
+
+
+@njit(cache=True, inline="always")
+def _stuck_unlink(s_link, j):
+    nx = s_link[j, 0]
+    pv = s_link[j, 1]
+    s_link[pv, 0] = nx
+    s_link[nx, 1] = pv
+
+
+@njit(cache=True)
+def _stuck_take(
+    cand,
+    nc_,
+    a_cd,
+    s_link,
+    s_where,
+    s_ep,
+    s_ov,
+    kh,
+    sst,
+    q,
+    po,
+    p,
+    lt,
+    gas,
+    opb,
+    close_factor,
+    protocol_fee,
+    k,
+    depth,
+    k_over_depth,
+    sqrt_model,
+    floor,
+):
+    """Append to ``cand`` the filed stuck positions this step must examine exactly.
+
+    First those whose key is at most ``q * (1 + _TOL)`` (they may no longer be liquidatable):
+    popped off the key heap and unfiled. Then, from the buckets, those whose liquidation may pay:
+    for any liquidatable position the repay is ``rho`` times the value its seizure sells for,
+    ``rho = po / ((1 + b) * g * p)`` (``g`` the liquidator's share of the seizure after the
+    protocol fee), whether the seizure is capped or not. So the profit is at most
+    ``v * (1 - rho) - gas`` and, slippage growing with the sale, needs ``s(v) < 1 - rho``: a
+    liquidation may pay only for ``v`` in ``[v_lo, v_hi]``. And ``v <= g * p * c``,
+    ``v <= d / rho``, ``v >= min(1, close_factor * LT * (1 + b)) * g * p * c`` (any close factor,
+    ``h < 1``). Bounds are widened by ``_TOL`` (far above the rounding of the exact check),
+    which then decides. The positions taken are put in the order in which the previous algorithm
+    re-examined them (``s_ov``: the later a position became stuck, the earlier; then the order of
+    the step's candidates), because the liquidator's and treasury's units are summed in candidate
+    order. Returns (new nc_, index in cand of the first one taken).
+    """
+    n = s_where.shape[0]
+    start = nc_
+    lim = -(q * (1.0 + _TOL))
+    kn = sst[0]
+    while kn > 0 and kh[0, 0] >= lim:
+        code = np.int64(kh[0, 1])
+        kn = _heap_pop(kh, kn)
+        j = code % n
+        if s_where[j] == _S_FILED and s_ep[j] == code // n:
+            _stuck_unlink(s_link, j)
+            s_where[j] = _S_POPPED
+            sst[1] -= 1
+            cand[nc_] = j
+            nc_ += 1
+    sst[0] = kn
+    if sst[1] > 0:
+        nc_ = _stuck_scan(
+            cand,
+            nc_,
+            a_cd,
+            s_link,
+            s_where,
+            sst,
+            po,
+            p,
+            lt,
+            gas,
+            opb,
+            close_factor,
+            protocol_fee,
+            k,
+            depth,
+            k_over_depth,
+            sqrt_model,
+            floor,
+        )
+    m = nc_ - start
+    if m > 16:
+        taken = cand[start:nc_].copy()
+        cand[start:nc_] = taken[np.argsort(s_ov[taken])]
+    else:
+        for r in range(start + 1, nc_):
+            x = cand[r]
+            ov = s_ov[x]
+            i = r
+            while i > start and s_ov[cand[i - 1]] > ov:
+                cand[i] = cand[i - 1]
+                i -= 1
+            cand[i] = x
+    return nc_, start
+
+
+@njit(cache=True)
+def _stuck_scan(
+    cand,
+    nc_,
+    a_cd,
+    s_link,
+    s_where,
+    sst,
+    po,
+    p,
+    lt,
+    gas,
+    opb,
+    close_factor,
+    protocol_fee,
+    k,
+    depth,
+    k_over_depth,
+    sqrt_model,
+    floor,
+):
+    """The bucket scan of ``_stuck_take``: appends the filed positions whose liquidation may pay."""
+    n = s_where.shape[0]
+    g = 1.0
+    if protocol_fee > 0.0:
+        g = 1.0 - protocol_fee * (1.0 - 1.0 / opb)
+    unit = g * p
+    rho = po / (opb * unit)
+    mu = 1.0 - rho + _TOL * (1.0 + rho)
+    if not mu > 0.0:
+        return nc_
+    v_lo = gas * (1.0 - _TOL) / mu * (1.0 - _TOL)
+    v_hi = np.inf
+    if mu <= 1.0 - floor:
+        if sqrt_model:
+            if k > 0.0:
+                v_hi = depth * (mu / k) ** 2 * (1.0 + _TOL)
+        elif k_over_depth > 0.0:
+            v_hi = mu / k_over_depth * (1.0 + _TOL)
+    c_lo = v_lo / unit * (1.0 - _TOL)
+    d_lo = v_lo * rho * (1.0 - _TOL)
+    cr = min(1.0, close_factor * lt * opb) * (1.0 - _TOL)
+    c_hi = np.inf
+    if v_hi < np.inf and cr > 0.0:
+        c_hi = v_hi / (cr * unit) * (1.0 + _TOL)
+    b_min = sst[2]
+    b_max = sst[3]
+    while b_max > b_min and s_link[n + b_max, 0] == n + b_max:
+        b_max -= 1
+    while b_min < b_max and s_link[n + b_min, 0] == n + b_min:
+        b_min += 1
+    sst[2] = b_min
+    sst[3] = b_max
+    # One bucket of margin on each side: log2's rounding must not hide a position.
+    b0 = max(_stuck_bucket(c_lo) - 1, b_min)
+    b1 = b_max if c_hi == np.inf else min(_stuck_bucket(c_hi) + 1, b_max)
+    for b in range(b0, b1 + 1):
+        head = n + b
+        x = s_link[head, 0]
+        while x != head:
+            ci = a_cd[x, 0]
+            if ci >= c_lo and ci <= c_hi and a_cd[x, 1] >= d_lo:
+                s_where[x] = _S_SCANNED
+                cand[nc_] = x
+                nc_ += 1
+            x = s_link[x, 0]
+    return nc_
+
+
+@njit(cache=True)
+def _stuck_keep(cand, start, nc_, stuck, n_stuck, ov_base, a_cd, s_link, s_where, s_ep, s_ov, kh, sst):
+    """After a step's exact checks: file its newly stuck positions (``stuck[:n_stuck]``; order
+    value ``ov_base + r``), keep (or file again, in their old place in the order) the ones taken
+    that are still stuck, and forget the ones taken that were liquidated or are healthy again."""
+    n = s_where.shape[0]
+    for r in range(n_stuck):
+        j = stuck[r]
+        w = s_where[j]
+        if w == _S_SCANNED:
+            s_where[j] = _S_KEPT
+            continue
+        if w == _S_FREE:
+            s_ov[j] = ov_base + r
+        ci = a_cd[j, 0]
+        key = a_cd[j, 1] / ci if ci > 0.0 else np.inf
+        if sst[0] == kh.shape[0]:
+            sst[0] = _stuck_compact(kh, sst[0], s_where, s_ep)
+        s_ep[j] += 1
+        sst[0] = _heap_push(kh, sst[0], -key, float(s_ep[j] * n + j))
+        b = _stuck_bucket(ci)
+        head = n + b
+        nx = s_link[head, 0]
+        s_link[head, 0] = j
+        s_link[j, 1] = head
+        s_link[j, 0] = nx
+        s_link[nx, 1] = j
+        s_where[j] = _S_FILED
+        sst[1] += 1
+        sst[2] = min(sst[2], b)
+        sst[3] = max(sst[3], b)
+    for r in range(start, nc_):
+        j = cand[r]
+        w = s_where[j]
+        if w == _S_KEPT:
+            s_where[j] = _S_FILED
+        elif w == _S_SCANNED:  # liquidated: out of its bucket; its key heap entry is now stale
+            _stuck_unlink(s_link, j)
+            s_where[j] = _S_FREE
+            sst[1] -= 1
+        elif w == _S_POPPED:  # liquidated or healthy again (then in the main heap)
+            s_where[j] = _S_FREE
+
+
+@njit(cache=True)
+def _stuck_compact(kh, kn, s_where, s_ep):
+    """Drop the stale entries of the full key heap (at most one valid entry per slot)."""
+    n = s_where.shape[0]
+    keep = np.empty((kn, 2))
+    v = 0
+    for r in range(kn):
+        code = np.int64(kh[r, 1])
+        j = code % n
+        if s_where[j] != _S_FREE and s_where[j] != _S_POPPED and s_ep[j] == code // n:
+            keep[v, 0] = kh[r, 0]
+            keep[v, 1] = kh[r, 1]
+            v += 1
+    kn = 0
+    for r in range(v):
+        kn = _heap_push(kh, kn, keep[r, 0], keep[r, 1])
+    return kn
+
+
 @njit(cache=True, parallel=True)
 def _kernel(
     S,
@@ -387,6 +682,7 @@ def _kernel(
     out,
     rec,
     ser,
+    full_scan,
 ):
     M = S.shape[0]
     K = rec.shape[0]
@@ -408,9 +704,19 @@ def _kernel(
         a_unprof = np.empty(n_sorted, np.bool_)
         hv = np.empty((n_sorted, 2))
         cand = np.empty(n_sorted, np.int64)
-        # Liquidatable but unprofitable last step: re-examined every step, outside the heap.
+        # Liquidatable but unprofitable this step; filed by key and collateral (_stuck_take,
+        # _stuck_keep), or with full_scan all re-examined every step (the reference).
         stuck = np.empty(n_sorted, np.int64)
         n_stuck = 0
+        # The filing structures (_stuck_arrays) are allocated when the path's first position
+        # gets stuck, so a path where none does pays nothing for them.
+        filing = rational and not full_scan
+        s_link = np.empty((0, 2), np.int64)
+        s_where = np.zeros(0, np.int8)
+        s_ep = np.zeros(0, np.int64)
+        s_ov = np.empty(0, np.int64)
+        kh = np.empty((0, 2))
+        sst = np.zeros(4, np.int64)  # key heap size, filed count, lowest and highest bucket used
         # This step's liquidations, accumulated afterwards in position order.
         l_idx = np.empty(n_sorted, np.int64)
         l_sold = np.empty(n_sorted)
@@ -471,9 +777,40 @@ def _kernel(
                 cand[nc_] = np.int64(hv[0, 1])
                 nc_ += 1
                 hn = _heap_pop(hv, hn)
-            for r in range(n_stuck):
-                cand[nc_] = stuck[r]
-                nc_ += 1
+            s_start = nc_
+            if full_scan:
+                for r in range(n_stuck):
+                    cand[nc_] = stuck[r]
+                    nc_ += 1
+            elif filing and sst[1] > 0:
+                gas_t = gas_cost(gas_usd, gas_spike, p, peak)
+                nc_, s_start = _stuck_take(
+                    cand,
+                    nc_,
+                    a_cd,
+                    s_link,
+                    s_where,
+                    s_ep,
+                    s_ov,
+                    kh,
+                    sst,
+                    q,
+                    po,
+                    p,
+                    lt,
+                    gas_t,
+                    opb,
+                    # The leftover rule may repay less than the close factor allows, so the
+                    # scan's lower bound of the sale from the close factor does not hold then:
+                    # a close factor of 0 drops it (the other bounds hold for any repayment).
+                    close_factor if leftover == 0.0 else 0.0,
+                    protocol_fee,
+                    k,
+                    depth,
+                    k_over_depth,
+                    sqrt_model,
+                    floor,
+                )
             n_stuck = 0
             if nc_ == 0:
                 continue  # nothing can be liquidatable; no sale, J unchanged
@@ -535,6 +872,15 @@ def _kernel(
                 a_cd[j, 1] = nd
                 if nd > 0.0:
                     hn = _heap_push(hv, hn, nd / nc, j)
+            if filing and (n_stuck > 0 or nc_ > s_start):
+                if s_where.shape[0] == 0:
+                    s_link, s_where, s_ep, s_ov, kh = _stuck_arrays(n_sorted)
+                    sst[2] = _SB_N
+                    sst[3] = -1
+                ov_base = (T - t) * (n_sorted + 1)
+                _stuck_keep(
+                    cand, s_start, nc_, stuck, n_stuck, ov_base, a_cd, s_link, s_where, s_ep, s_ov, kh, sst
+                )
             if nl == 0:
                 continue
             # 3. accumulate in position order (the order of workload.md's loop).

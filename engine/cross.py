@@ -45,11 +45,14 @@ live in an active list where the bucket's current bound (or, once an account was
 and its mix changed, ``min_a r_a``) skips them cheaply before the exact ``h < 1``. The bounds
 hold for any correlation; when assets diverge they admit more accounts, which costs time,
 never exactness. A step's sums run in account order, so results do not depend on ``ref`` or on
-the screening order: paths run alone give the same rows bit for bit.
+the screening order: paths run alone give the same rows bit for bit. Accounts counted
+unprofitable whose size cannot pay under the step's prices and gas are parked out of the pass
+(``_park``, ``_unpark``; the list's order, in which units are summed, is kept).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -256,6 +259,7 @@ def _run(
     track: bool,
     record_steps: np.ndarray | None = None,
     switch: tuple | None = None,
+    full_scan: bool = False,
 ) -> dict:
     s = _check(params, book, prices)
     A, M = s.shape[0], s.shape[1]
@@ -319,6 +323,7 @@ def _run(
         out,
         rec,
         ser,
+        full_scan,
     )
     res = {"series": series_dict(ser)} if record_steps is not None else {}
     return res | {
@@ -339,6 +344,7 @@ def simulate(
     depth_usd: np.ndarray | None = None,
     record_steps: np.ndarray | None = None,
     switch: tuple[int, Params] | None = None,
+    full_scan: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the accounts over every set of correlated price paths.
 
@@ -352,6 +358,8 @@ def simulate(
     switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` (as
         many assets) from step k on, the book, paths and state carried over (margin-engine.md
         section 4; docs/engine.md). ``k >= T`` never switches.
+    full_scan: re-examine every liquidatable-but-unprofitable account at every step instead of
+        skipping the ones that provably cannot pay (the tests' reference; same results).
 
     Returns
     -------
@@ -362,7 +370,7 @@ def simulate(
     market price (as ``final_price``), cumulative ``liq_volume`` and ``bad_debt`` (USD) at the
     end of each recorded step.
     """
-    res = _run(params, book, prices, market, depth_usd, False, record_steps, switch)
+    res = _run(params, book, prices, market, depth_usd, False, record_steps, switch, full_scan)
     if record_steps is None:
         return res["per_path"]
     return res["per_path"], res["series"]
@@ -376,11 +384,12 @@ def simulate_detail(
     *,
     depth_usd: np.ndarray | None = None,
     switch: tuple[int, Params] | None = None,
+    full_scan: bool = False,
 ) -> dict[str, np.ndarray]:
     """``simulate`` plus the accounts at the horizon: ``collateral`` float64[M, N, A], ``debt``
     float64[M, N]; ``to_liquidators`` and ``to_protocol`` float64[M, A], units of each asset
     received. Memory M * N * (A + 1) * 8 bytes: small books only."""
-    return _run(params, book, prices, market, depth_usd, True, None, switch)
+    return _run(params, book, prices, market, depth_usd, True, None, switch, full_scan)
 
 
 @njit(cache=True, inline="always")
@@ -388,6 +397,157 @@ def _load_dynamic(pv, row):
     """The volatility-adjusted thresholds' k_vol, horizon, interval, lambda, floor, cap."""
     r = pv[row]
     return r[4], r[5], int(r[6]), r[7], r[8], r[9]
+
+
+@njit(cache=True, inline="always")
+def _account_size(c, d, ref):
+    """``min(d, max_a c_a * ref_a)``: with the step's bounds of ``_unprofitable_bound``, any
+    liquidation of the account sells for at most this times ``F_a`` (liquidations only lower
+    ``c`` and ``d``, so the size taken when the account joins stays an upper bound)."""
+    top = 0.0
+    for a in range(c.shape[0]):
+        v = c[a] * ref[a]
+        if v > top:
+            top = v
+    return min(d, top)
+
+
+@njit(cache=True)
+def _unprofitable_bound(p, po, bonus, protocol_fee, ref, gas):
+    """An account whose size (``_account_size``) is under this bound cannot be liquidated at a
+    profit this step, whatever its health and close factor.
+
+    Against asset a the repay is ``rho_a`` times the value the seizure sells for,
+    ``rho_a = o_a / ((1 + b_a) * g_a * p_a)`` (``g_a`` the liquidator's share after the protocol
+    fee), capped or not; the value is at most ``d / rho_a`` and at most ``g_a * p_a * c_a``, so at
+    most ``F_a * size`` with ``F_a = max(1 / rho_a, g_a * p_a / ref_a)``; the profit is at most
+    ``value * (1 - rho_a) - gas`` (slippage only lowers it). Every bound is widened by ``_TOL``,
+    far above the rounding of the exact check.
+    """
+    lo_all = np.inf
+    for a in range(p.shape[0]):
+        opb = 1.0 + bonus[a]
+        g = 1.0
+        if protocol_fee > 0.0:
+            g = 1.0 - protocol_fee * (1.0 - 1.0 / opb)
+        rho = po[a] / (opb * g * p[a])
+        mu = 1.0 - rho + _TOL * (1.0 + rho)
+        if mu > 0.0:
+            f = max(1.0 / rho, g * p[a] / ref[a]) * (1.0 + _TOL)
+            lo = gas * (1.0 - _TOL) / (mu * f) * (1.0 - _TOL)
+            if lo < lo_all:
+                lo_all = lo
+    return lo_all
+
+
+# Accounts counted unprofitable whose size is under the step's bound are "parked": taken out of
+# the active-list pass (their bit cleared) and filed by size, so a step does not visit them; the
+# list itself is not changed, because a step's units are summed in list order. A step first
+# unparks the sizes the bound no longer covers. Parked accounts are no-ops of the pass: results
+# are unchanged (tests/engine/test_unprofitable_screen.py).
+_PK_OCT = 4  # parking buckets per doubling of the size
+_PK_N = 128 * _PK_OCT + 2  # log2(size) in [-64, 64); bucket 0 below (and 0), the last above
+_ONE = np.uint64(1)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def _park_bucket(x):
+    if not x > 0.0:
+        return 0
+    y = math.log2(x) * _PK_OCT
+    if not y < 64 * _PK_OCT:
+        return _PK_N - 1
+    if y < -64 * _PK_OCT:
+        return 0
+    return int(math.floor(y)) + 64 * _PK_OCT + 1
+
+
+@njit(cache=True, inline="always")
+def _bit_get(vis, j):
+    return (vis[j >> 6] >> np.uint64(j & 63)) & _ONE != np.uint64(0)
+
+
+@njit(cache=True, inline="always")
+def _bit_set(vis, j):
+    vis[j >> 6] |= _ONE << np.uint64(j & 63)
+
+
+@njit(cache=True, inline="always")
+def _bit_clear(vis, j):
+    vis[j >> 6] &= ~(_ONE << np.uint64(j & 63))
+
+
+@njit(cache=True, inline="always")
+def _bit_move(vis, src, dst):
+    """The active list moved its entry ``src`` to ``dst`` (swap-remove): so does its bit."""
+    if _bit_get(vis, src):
+        _bit_set(vis, dst)
+    else:
+        _bit_clear(vis, dst)
+    _bit_clear(vis, src)
+
+
+@njit(cache=True)
+def _bit_prev(vis, j):
+    """The largest set index <= j, or -1."""
+    if j < 0:
+        return -1
+    w = j >> 6
+    word = vis[w] & (_ALL >> np.uint64(63 - (j & 63)))
+    while word == np.uint64(0):
+        w -= 1
+        if w < 0:
+            return -1
+        word = vis[w]
+    top = 0
+    for shift in (32, 16, 8, 4, 2, 1):
+        if (word >> np.uint64(shift)) != np.uint64(0):
+            word >>= np.uint64(shift)
+            top += shift
+    return (w << 6) + top
+
+
+@njit(cache=True)
+def _park(pk, vis, pst, i, j, size):
+    """Park account i (active entry j) in the bucket of ``size``."""
+    n = pk.shape[0] - _PK_N
+    b = _park_bucket(size)
+    head = n + b
+    nx = pk[head, 0]
+    pk[head, 0] = i
+    pk[i, 1] = head
+    pk[i, 0] = nx
+    pk[nx, 1] = i
+    _bit_clear(vis, j)
+    pst[0] += 1
+    pst[1] = min(pst[1], b)
+    pst[2] = max(pst[2], b)
+
+
+@njit(cache=True)
+def _unpark(pk, vis, pos, a_key, sig_lo, k_min, pst):
+    """Unpark every account whose size may reach ``sig_lo``; returns k_min lowered by their keys."""
+    n = pk.shape[0] - _PK_N
+    b0 = max(_park_bucket(sig_lo) - 1, pst[1])
+    for b in range(b0, pst[2] + 1):
+        head = n + b
+        x = pk[head, 0]
+        while x != head:
+            j = pos[x]
+            _bit_set(vis, j)
+            if a_key[j] < k_min:
+                k_min = a_key[j]
+            pst[0] -= 1
+            x = pk[x, 0]
+        pk[head, 0] = head
+        pk[head, 1] = head
+    if b0 <= pst[2]:
+        pst[2] = b0 - 1
+    if pst[0] == 0:
+        pst[1] = _PK_N
+        pst[2] = -1
+    return k_min
 
 
 @njit(cache=True, parallel=True)
@@ -425,6 +585,7 @@ def _kernel(
     out,
     rec,
     ser,
+    full_scan,
 ):
     A = S.shape[0]
     K = rec.shape[0]
@@ -453,6 +614,19 @@ def _kernel(
         a_key = np.empty(n_sorted)  # each active account's key K (recomputed when it changes)
         a_g = np.empty(n_sorted, np.int64)  # its bucket while untouched, -1 once liquidated
         k_min = np.inf  # no active account is below this key (conservative)
+        # Each account's size for the unprofitable screen (_unprofitable_bound), set when it joins.
+        sig = np.empty(c0.shape[0])
+        parking = rational and not full_scan and gas_usd > 0.0  # without gas nothing is parked
+        npk = c0.shape[0] if parking else 0
+        vis = np.zeros((n_sorted >> 6) + 1, np.uint64)  # bit j: active entry j is visited
+        pos = np.empty(npk, np.int64)  # an account's entry in the active list
+        pk = np.empty((npk + _PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
+        for b in range(_PK_N):
+            pk[npk + b, 0] = npk + b
+            pk[npk + b, 1] = npk + b
+        pst = np.zeros(3, np.int64)  # parked count, lowest and highest bucket used
+        pst[1] = _PK_N
+        pst[2] = -1
         # This step's liquidations, summed afterwards in account order so that the figures do
         # not depend on the screening order (which depends on the reference prices).
         l_idx = np.empty(n_sorted, np.int64)
@@ -555,12 +729,24 @@ def _kernel(
                     a_unprof[na] = False
                     a_key[na] = keys[x]
                     a_g[na] = g
+                    sig[i] = _account_size(c0[i], d0[i], ref)
+                    if parking:
+                        _bit_set(vis, na)
+                        pos[i] = na
                     if keys[x] < k_min:
                         k_min = keys[x]
                     na += 1
                     ptr[g] = x + 1
             # With today's prices an account needs K < (1 + tol) / rho to be liquidatable.
             lim_now = (1.0 + _TOL) / rho
+            # An account counted unprofitable before whose size is under this bound cannot pay
+            # now: the pass would do nothing with it, healthy or not. Such accounts are parked
+            # (not visited); those the bound no longer covers are unparked first.
+            sig_lo = 0.0
+            if parking:
+                sig_lo = _unprofitable_bound(p, po, bonus, protocol_fee, ref, gas)
+                if pst[0] > 0 and sig_lo < np.inf:
+                    k_min = _unpark(pk, vis, pos, a_key, sig_lo, k_min, pst)
             if na == 0 or not k_min < lim_now:
                 continue
             # 2. exact check of the active accounts (Aave's h < 1), all against the same prices.
@@ -568,9 +754,17 @@ def _kernel(
             new_min = np.inf
             j = na - 1
             while j >= 0:
+                if parking and not _bit_get(vis, j):
+                    j = _bit_prev(vis, j)  # the next entry below that is not parked
+                    if j < 0:
+                        break
                 if not a_key[j] < (lim_g[a_g[j]] if a_g[j] >= 0 else lim_now):
                     if a_key[j] < new_min:
                         new_min = a_key[j]
+                    j -= 1
+                    continue
+                if a_unprof[j] and sig[a_idx[j]] < sig_lo:
+                    _park(pk, vis, pst, a_idx[j], j, sig[a_idx[j]])
                     j -= 1
                     continue
                 di = a_d[j]
@@ -632,6 +826,9 @@ def _kernel(
                     a_unprof[j] = a_unprof[na]
                     a_key[j] = a_key[na]
                     a_g[j] = a_g[na]
+                    if parking:
+                        _bit_move(vis, na, j)
+                        pos[a_idx[j]] = j
                     j -= 1
                     continue
                 if rational and not best_profit > 0.0:
@@ -682,6 +879,9 @@ def _kernel(
                     a_unprof[j] = a_unprof[na]
                     a_key[j] = a_key[na]
                     a_g[j] = a_g[na]
+                    if parking:
+                        _bit_move(vis, na, j)
+                        pos[a_idx[j]] = j
                 else:
                     kk = 0.0
                     for b in range(A):

@@ -48,10 +48,13 @@ that can be liquidatable are a prefix of each order that grows as the oracle mak
 ADL, live in a per-path active list checked exactly every step. With a dynamic maintenance
 fraction, keys are computed at the largest scale the screen covers (``_screen_scale``); in a step
 whose scale exceeds it every untouched position is checked exactly, so results are always exact.
+A position counted unprofitable whose keeper reward cannot pay the step's gas is parked out of
+the pass (``_park``, ``_unpark``): the exact check could only leave it as it is.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -327,6 +330,7 @@ def _run(
     track: bool,
     record_steps: np.ndarray | None = None,
     switch: tuple | None = None,
+    full_scan: bool = False,
 ) -> dict:
     s = check_prices(prices)
     M, N = s.shape[0], len(book)
@@ -364,6 +368,7 @@ def _run(
         out,
         rec,
         ser,
+        full_scan,
     )
     res = {"series": series_dict(ser)} if record_steps is not None else {}
     return res | {
@@ -387,6 +392,7 @@ def simulate(
     *,
     record_steps: np.ndarray | None = None,
     switch: tuple[int, Params] | None = None,
+    full_scan: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the book of perp positions over every price path.
 
@@ -397,6 +403,8 @@ def simulate(
     switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` from
         step k on, the book, paths and state carried over (margin-engine.md section 4;
         docs/engine.md). ``k >= T`` never switches.
+    full_scan: re-examine every position counted unprofitable at every step instead of skipping
+        the ones whose keeper reward provably cannot pay the gas (the tests' reference).
 
     Returns
     -------
@@ -412,7 +420,7 @@ def simulate(
     series a dict of float64[M, K] by ``engine._common.SERIES_FIELDS`` (market price,
     cumulative ``liq_volume`` and ``bad_debt``, USD, at the end of each recorded step).
     """
-    res = _run(params, book, prices, market, False, record_steps, switch)
+    res = _run(params, book, prices, market, False, record_steps, switch, full_scan)
     if record_steps is None:
         return res["per_path"]
     return res["per_path"], res["series"]
@@ -425,6 +433,7 @@ def simulate_detail(
     market: MarketConditions,
     *,
     switch: tuple[int, Params] | None = None,
+    full_scan: bool = False,
 ) -> dict[str, np.ndarray]:
     """``simulate`` plus each position's state at the horizon (tests, audits; memory M * N * 49 bytes).
 
@@ -437,7 +446,7 @@ def simulate_detail(
     against the original entry); int8[M, N] ``status`` (bit 1 active, 2 closed, 4 counted
     unprofitable).
     """
-    return _run(params, book, prices, market, True, None, switch)
+    return _run(params, book, prices, market, True, None, switch, full_scan)
 
 
 @njit(cache=True, inline="always")
@@ -587,6 +596,121 @@ def _adl(rem, side, q, E, m, status, o, by_size, size0, bound_price, hp, hi, tou
     return covered, events
 
 
+# Positions counted unprofitable whose keeper reward cannot pay the step's gas are "parked":
+# taken out of the active-list pass (their bit cleared) and filed by size, so a step does not
+# visit them; the list and its order (a step's sums run in it) are unchanged. A step first
+# unparks the sizes its bound no longer covers. Parked positions are no-ops of the pass.
+# (The same helpers as engine/cross.py's, kept here: numba's cache of ``_kernel`` is
+# invalidated only by edits of this file.)
+_PK_OCT = 4  # parking buckets per doubling of the size
+_PK_N = 128 * _PK_OCT + 2  # log2(size) in [-64, 64); bucket 0 below (and 0), the last above
+_ONE = np.uint64(1)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def _park_bucket(x):
+    if not x > 0.0:
+        return 0
+    y = math.log2(x) * _PK_OCT
+    if not y < 64 * _PK_OCT:
+        return _PK_N - 1
+    if y < -64 * _PK_OCT:
+        return 0
+    return int(math.floor(y)) + 64 * _PK_OCT + 1
+
+
+@njit(cache=True, inline="always")
+def _bit_get(vis, j):
+    return (vis[j >> 6] >> np.uint64(j & 63)) & _ONE != np.uint64(0)
+
+
+@njit(cache=True, inline="always")
+def _bit_set(vis, j):
+    vis[j >> 6] |= _ONE << np.uint64(j & 63)
+
+
+@njit(cache=True, inline="always")
+def _bit_clear(vis, j):
+    vis[j >> 6] &= ~(_ONE << np.uint64(j & 63))
+
+
+@njit(cache=True, inline="always")
+def _bit_move(vis, src, dst):
+    """The active list moved its entry ``src`` to ``dst`` (swap-remove): so does its bit."""
+    if _bit_get(vis, src):
+        _bit_set(vis, dst)
+    else:
+        _bit_clear(vis, dst)
+    _bit_clear(vis, src)
+
+
+@njit(cache=True)
+def _bit_prev(vis, j):
+    """The largest set index <= j, or -1."""
+    if j < 0:
+        return -1
+    w = j >> 6
+    word = vis[w] & (_ALL >> np.uint64(63 - (j & 63)))
+    while word == np.uint64(0):
+        w -= 1
+        if w < 0:
+            return -1
+        word = vis[w]
+    top = 0
+    for shift in (32, 16, 8, 4, 2, 1):
+        if (word >> np.uint64(shift)) != np.uint64(0):
+            word >>= np.uint64(shift)
+            top += shift
+    return (w << 6) + top
+
+
+@njit(cache=True)
+def _park(pk, vis, pst, i, j, size):
+    """Park position i (active entry j) in the bucket of ``size``."""
+    n = pk.shape[0] - _PK_N
+    b = _park_bucket(size)
+    head = n + b
+    nx = pk[head, 0]
+    pk[head, 0] = i
+    pk[i, 1] = head
+    pk[i, 0] = nx
+    pk[nx, 1] = i
+    _bit_clear(vis, j)
+    pst[0] += 1
+    pst[1] = min(pst[1], b)
+    pst[2] = max(pst[2], b)
+
+
+@njit(cache=True)
+def _unpark(pk, vis, slot, a_key, a_side, skip_q, max_long, min_short, pst):
+    """Unpark every position whose size may reach ``skip_q``; returns (max_long, min_short)
+    widened by their keys."""
+    n = pk.shape[0] - _PK_N
+    b0 = max(_park_bucket(skip_q) - 1, pst[1])
+    for b in range(b0, pst[2] + 1):
+        head = n + b
+        x = pk[head, 0]
+        while x != head:
+            j = slot[x]
+            _bit_set(vis, j)
+            if a_side[j] > 0.0:
+                if a_key[j] > max_long:
+                    max_long = a_key[j]
+            elif a_key[j] < min_short:
+                min_short = a_key[j]
+            pst[0] -= 1
+            x = pk[x, 0]
+        pk[head, 0] = head
+        pk[head, 1] = head
+    if b0 <= pst[2]:
+        pst[2] = b0 - 1
+    if pst[0] == 0:
+        pst[1] = _PK_N
+        pst[2] = -1
+    return max_long, min_short
+
+
 @njit(cache=True, parallel=True)
 def _kernel(
     S,
@@ -638,6 +762,7 @@ def _kernel(
     out,
     rec,
     ser,
+    full_scan,
 ):
     M = S.shape[0]
     K = rec.shape[0]
@@ -659,6 +784,16 @@ def _kernel(
         E = E0.copy()
         q = q0.copy()
         status = np.zeros(N, np.int8)
+        parking = rational and not full_scan and gas_usd > 0.0  # without gas nothing is parked
+        npk = N if parking else 0
+        vis = np.zeros((N >> 6) + 1, np.uint64)  # bit j: active entry j is visited
+        pk = np.empty((npk + _PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
+        for b in range(_PK_N):
+            pk[npk + b, 0] = npk + b
+            pk[npk + b, 1] = npk + b
+        pst = np.zeros(3, np.int64)  # parked count, lowest and highest bucket used
+        pst[1] = _PK_N
+        pst[2] = -1
         # Active list, contiguous: index, screening key (liquidation price at s_bound), side.
         act = np.empty(N, np.int64)
         a_key = np.empty(N)
@@ -740,6 +875,8 @@ def _kernel(
                     a_key[na] = lk[lp]
                     a_side[na] = 1.0
                     slot[i] = na
+                    if parking:
+                        _bit_set(vis, na)
                     na += 1
                     if lk[lp] > max_long:
                         max_long = lk[lp]
@@ -752,6 +889,8 @@ def _kernel(
                     a_key[na] = sk[sp]
                     a_side[na] = -1.0
                     slot[i] = na
+                    if parking:
+                        _bit_set(vis, na)
                     na += 1
                     if sk[sp] < min_short:
                         min_short = sk[sp]
@@ -770,7 +909,22 @@ def _kernel(
                             a_key[na] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
                             a_side[na] = 1.0 if q[i] > 0.0 else -1.0
                             slot[i] = na
+                            if parking:
+                                _bit_set(vis, na)
                             na += 1
+            # A position already counted unprofitable whose size is under this cannot pay now:
+            # the keeper's reward is at most keeper_share * liquidation_fee * |q| * p. The pass
+            # would do nothing with it, liquidatable or not: such positions are parked (not
+            # visited); those the bound no longer covers are unparked first.
+            skip_q = -1.0
+            if parking:
+                gas_t = gas_cost(gas_usd, gas_spike, p, peak)
+                per_unit = keeper_share * liq_fee * p * (1.0 + 1e-9)
+                skip_q = gas_t * (1.0 - 1e-9) / per_unit if per_unit > 0.0 else np.inf
+                if pst[0] > 0 and skip_q < np.inf:
+                    max_long, min_short = _unpark(
+                        pk, vis, slot, a_key, a_side, skip_q, max_long, min_short, pst
+                    )
             if na == 0 or (not wide and o > max_long and o < min_short):
                 continue
             # 2. exact check of the active positions, all against the same o and p.
@@ -784,6 +938,10 @@ def _kernel(
             new_min = np.inf
             j = na - 1
             while j >= 0:
+                if parking and not _bit_get(vis, j):
+                    j = _bit_prev(vis, j)  # the next entry below that is not parked
+                    if j < 0:
+                        break
                 # Quick screen on the cached liquidation price (valid while s <= s_bound).
                 if not wide and (o - a_key[j]) * a_side[j] > 0.0:
                     if a_side[j] > 0.0:
@@ -794,6 +952,10 @@ def _kernel(
                     j -= 1
                     continue
                 i = act[j]
+                if abs(q[i]) < skip_q and (status[i] & _UNPROF) != 0:
+                    _park(pk, vis, pst, i, j, abs(q[i]))
+                    j -= 1
+                    continue
                 qi = q[i]
                 a = abs(qi)
                 n = a * o
@@ -854,6 +1016,8 @@ def _kernel(
                             a_key[j] = a_key[na]
                             a_side[j] = a_side[na]
                             slot[act[j]] = j
+                            if parking:
+                                _bit_move(vis, na, j)
                 if keep_open:
                     if a_side[j] > 0.0:
                         if a_key[j] > new_max:
@@ -924,6 +1088,8 @@ def _kernel(
                                 act[na] = i
                                 a_side[na] = side
                                 slot[i] = na
+                                if parking:
+                                    _bit_set(vis, na)
                                 na += 1
                             a_key[slot[i]] = key
                             if side > 0.0:
