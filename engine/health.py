@@ -227,7 +227,8 @@ def book_at_step(
     else:
         d = mod.simulate_detail(params, book, prices, market)
         arrays = {k: d[k][0] for k in ("size", "entry_price", "margin")}
-        open_ = ((d["status"][0] & 1) != 0) & (arrays["size"] != 0)
+        # status bit 2: closed (bit 1 only says the position entered the screen's active list)
+        open_ = ((d["status"][0] & 2) == 0) & (arrays["size"] != 0)
     price = float(d["per_path"][0, RESULT_FIELDS.index("final_price")])
     if not np.any(open_):
         return None, price

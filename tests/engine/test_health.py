@@ -199,3 +199,27 @@ def test_at_step_zero_of_a_calm_start_every_healthy_position_is_still_open(mecha
 def test_book_at_step_refuses_a_step_beyond_the_path():
     with pytest.raises(EngineError, match="step in 0..T"):
         health.book_at_step("aave-v3", aave.Params(), _lending_book(), _falling_path(5), None, 6)
+
+
+def test_perp_book_at_step_keeps_the_open_positions_with_their_state():
+    # Three longs entered at 2,000 with margins of 100, 400 and 1,000 USD per unit and one
+    # short; the price falls to 1,000 by step 20. At step 0 nothing is liquidatable; at step 20
+    # the long with 100 USD of margin per unit is gone (its equity 100 - 1,000 < 0 long before)
+    # and the short is still open.
+    arrays = {
+        "size": np.array([1.0, 1.0, 1.0, -1.0]),
+        "entry_price": np.array([2000.0, 2000.0, 2000.0, 2000.0]),
+        "margin": np.array([100.0, 400.0, 1000.0, 300.0]),
+    }
+    params, book = perp.Params(), perp.book_from_arrays(arrays)
+    path = _falling_path()
+    start, price = health.book_at_step("perp", params, book, path, MarketConditions(), 0)
+    assert price == 2000.0 and len(start) == 4
+    full = perp.simulate_detail(params, book, path[None, :], MarketConditions())
+    later, price = health.book_at_step("perp", params, book, path, MarketConditions(), 20)
+    open_ = ((full["status"][0] & 2) == 0) & (full["size"][0] != 0)
+    assert len(later) == int(open_.sum()) < 4
+    assert np.array_equal(later.size, full["size"][0][open_])
+    assert np.array_equal(later.margin, full["margin"][0][open_])
+    assert -1.0 in later.size  # the short gained as the price fell
+    assert price == full["per_path"][0, -1]
