@@ -100,6 +100,19 @@ def sentence_of(rows: Sequence[DelayRow], delay_text: str) -> str:
     if not cells:
         return f"{when}, the run stored no figure of expected bad debt to compare."
     significant = [rc for rc in cells if rc[1].significant]
+    if not significant and all(c.diff == 0 for _, c in cells):
+        # Nothing to point at: naming "the largest change, $0" in an arbitrary scenario reads
+        # as a finding. Say that the delay changes nothing, and why that can be.
+        short = [r for r in inside if r.steps <= 1]
+        why = (
+            f" (as modelled, one step of the scenarios: {short[0].delay_text})"
+            if len(short) == len(inside)
+            else ""
+        )
+        return (
+            f"{when}, expected bad debt is the same in every scenario: the delay{why} is too short "
+            "for the live and proposed versions to liquidate differently before the proposal takes effect."
+        )
     row, cell = max(significant or cells, key=lambda rc: rc[1].diff)
     interval = ""
     if cell.ci_low is not None:

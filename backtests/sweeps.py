@@ -64,6 +64,14 @@ def _set(mechanism: str, base: dict[str, Decimal], key: str, value: Decimal) -> 
     return schema.to_jsonable(values), ""
 
 
+# Parameters the margin engine's model does not read, so that moving them changes neither CVaR99
+# nor borrowing power: Aave's LTV caps new borrowing, while the model liquidates at the
+# liquidation threshold and measures borrowing power there (engine/aave.py borrowing_power). A
+# frontier over one of them would be a single point; it is not chosen as the frontier's
+# parameter (its tornado bars, zero, say the same thing).
+NOT_IN_THE_MODEL = {"aave-v3": frozenset({"ltv"})}
+
+
 def plan_sweeps(run: Any, scenarios: list[dict], *, chunk_paths: int, n_paths: int) -> dict[str, Any] | None:
     """The manifest's ``sweeps``: None when the pack has no simulated scenario, or sweeps are off
     (``BACKTEST_SWEEP_PATHS = 0``)."""
@@ -116,7 +124,9 @@ def plan_sweeps(run: Any, scenarios: list[dict], *, chunk_paths: int, n_paths: i
         tornado.append(row)
         live_step = _step(guardrail, spec, live[key])
         used = abs(proposed[key] - live[key]) / live_step if live_step else Decimal(0)
-        if used > main_used:
+        if spec.name in NOT_IN_THE_MODEL.get(mechanism, ()):
+            notes.append(f"{label}: not read by the liquidation model, so not the frontier's parameter")
+        elif used > main_used:
             main, main_used = (key, spec, label, live_step), used
     frontier = None
     if main is not None:

@@ -79,6 +79,21 @@ def tornado_chart(run: BacktestRun, index: int, title: str, labels: dict[str, st
         margin={"l": 160, "r": 10, "t": 40, "b": 90},
         legend={"orientation": "h", "y": -0.45},
     )
+    cvar_changes = [x for t in data if t["xaxis"] == "x" for x in t["x"]]
+    if all_zero(cvar_changes):
+        # No bar to draw on the CVaR99 side: say so there, on an axis from 0 (not -1 to 1).
+        layout["xaxis"] = {**zero_axis(layout["xaxis"], ""), "domain": [0, 0.46]}
+        layout["xaxis"].pop("_note", None)
+        layout["annotations"] = [
+            {
+                "text": "CVaR99 unchanged<br>one step either way",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.23,
+                "y": 0.5,
+                "showarrow": False,
+            }
+        ]
     return run_chart(
         run,
         f"tornado-{index}",

@@ -333,3 +333,23 @@ def test_an_old_run_without_the_delayed_version_still_renders_and_says_why(clien
     assert "It was made before backtests ran the proposal after the vote and timelock" in html
     assert 'id="verdict-table"' in html and 'id="delay-table"' not in html
     assert replay.replay_backtest(run=delayed_run) == []
+
+
+def test_a_delay_that_changes_nothing_is_said_so_without_naming_a_scenario():
+    one_step = [_scenario(i, name, 0.0, 0.0, 0.0) for i, name in enumerate(("calm", "crash"))]
+    one_step = [
+        delay.DelayScenario(
+            index=s.index, name=s.name, n_paths=s.n_paths, delay={**s.delay, "steps": 1, "hours": 1.0}
+        )
+        for s in one_step
+    ]
+    found = delay.build_cost_of_delay(one_step, {"source": "the market's policy", "seconds": 330})
+    assert found.sentence == (
+        "If this proposal takes effect after the vote and timelock (5.5 minutes) instead of now, expected "
+        "bad debt is the same in every scenario: the delay (as modelled, one step of the "
+        "scenarios: 1 hour) is too short for the live and proposed versions to liquidate differently "
+        "before the proposal takes effect."
+    )
+    longer = delay.build_cost_of_delay([_scenario(0, "calm", 0.0, 0.0, 0.0)], GOV)
+    assert "is the same in every scenario: the delay is too short" in longer.sentence
+    assert "calm" not in longer.sentence

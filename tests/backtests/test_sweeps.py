@@ -113,3 +113,30 @@ def test_a_lost_sweep_merge_is_merged_when_the_run_is_resumed(run, django_captur
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETE and str(index) in run.figures["sweeps"]
     assert sweeps.MULTIPLIERS[0] == 0.5
+
+
+def test_the_frontier_never_sweeps_a_parameter_the_model_does_not_read(
+    db, settings, django_capture_on_commit_callbacks
+):
+    # Aave's LTV moves most of its guardrail (0.805 -> 0.765: 80 % of 0.05) but the model
+    # liquidates at the threshold and measures borrowing power there: its frontier would be a
+    # single point. The threshold (0.83 -> 0.835) is the frontier's parameter instead.
+    settings.BACKTEST_SWEEP_PATHS = 4
+    market = make_market("aave-v3")
+    make_book(market, n=50)
+    spec = scenario_spec("storm", 1.5, 6)
+    spec["kind"] = "gbm"
+    spec["params"] = {"mu": 0.0, "sigma": 1.5}
+    make_pack(market, [spec])
+    set_baseline(market, n_paths=4, chunk_paths=4)
+    author = make_user("carol", Member.Role.CONTRIBUTOR)
+    proposal = make_proposal(market, author, liquidation_threshold="0.835", ltv="0.765")
+    with django_capture_on_commit_callbacks(execute=False):
+        submit_proposal(proposal=proposal, actor=author)
+    run = drive(
+        BacktestRun.objects.get(proposal=proposal), django_capture_on_commit_callbacks, until="dispatched"
+    )
+    plan = run.manifest["sweeps"]
+    assert plan["frontier"]["key"] == "liquidation_threshold"
+    assert {r["key"] for r in plan["tornado"]} == {"ltv", "liquidation_threshold"}
+    assert any("not read by the liquidation model" in n for n in plan["notes"])

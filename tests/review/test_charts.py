@@ -163,3 +163,18 @@ def test_the_sensitivity_volatility_and_frontier_charts_are_the_stored_sweeps(ru
     # Borrowing power grows with the threshold along the frontier.
     power = [r[2] for r in frontier["rows"][:7] if r[2] is not None]
     assert power == sorted(power) and len(power) >= 2
+
+
+def test_a_tornado_without_any_cvar_change_says_so_on_an_axis_from_zero(run):
+    for index in (0, 1):
+        tornado = risk_charts.chart_of(run, f"tornado-{index}")
+        if tornado is None:
+            continue
+        layout = tornado["figure"]["layout"]
+        base = tornado["rows"][0][9]
+        changes = [r[k] - base for r in tornado["rows"] for k in (4, 7) if r[k] is not None]
+        if all(c == 0 for c in changes):
+            assert layout["xaxis"]["range"] == [0, 1]
+            assert "CVaR99 unchanged" in layout["annotations"][0]["text"]
+        else:
+            assert "range" not in layout["xaxis"]
