@@ -52,7 +52,6 @@ unprofitable whose size cannot pay under the step's prices and gas are parked ou
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +72,7 @@ from engine._common import (
     switch_threshold,
 )
 from engine._inputs import book_kwargs, params_kwargs, price_array, set_book_arrays
+from engine._parking import PK_N, bit_get, bit_move, bit_prev, bit_set, park, park_bucket
 from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -445,97 +445,17 @@ def _unprofitable_bound(p, po, bonus, protocol_fee, ref, gas):
 # list itself is not changed, because a step's units are summed in list order. A step first
 # unparks the sizes the bound no longer covers. Parked accounts are no-ops of the pass: results
 # are unchanged (tests/engine/test_unprofitable_screen.py).
-_PK_OCT = 4  # parking buckets per doubling of the size
-_PK_N = 128 * _PK_OCT + 2  # log2(size) in [-64, 64); bucket 0 below (and 0), the last above
-_ONE = np.uint64(1)
-_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-@njit(cache=True, inline="always")
-def _park_bucket(x):
-    if not x > 0.0:
-        return 0
-    y = math.log2(x) * _PK_OCT
-    if not y < 64 * _PK_OCT:
-        return _PK_N - 1
-    if y < -64 * _PK_OCT:
-        return 0
-    return int(math.floor(y)) + 64 * _PK_OCT + 1
-
-
-@njit(cache=True, inline="always")
-def _bit_get(vis, j):
-    return (vis[j >> 6] >> np.uint64(j & 63)) & _ONE != np.uint64(0)
-
-
-@njit(cache=True, inline="always")
-def _bit_set(vis, j):
-    vis[j >> 6] |= _ONE << np.uint64(j & 63)
-
-
-@njit(cache=True, inline="always")
-def _bit_clear(vis, j):
-    vis[j >> 6] &= ~(_ONE << np.uint64(j & 63))
-
-
-@njit(cache=True, inline="always")
-def _bit_move(vis, src, dst):
-    """The active list moved its entry ``src`` to ``dst`` (swap-remove): so does its bit."""
-    if _bit_get(vis, src):
-        _bit_set(vis, dst)
-    else:
-        _bit_clear(vis, dst)
-    _bit_clear(vis, src)
-
-
-@njit(cache=True)
-def _bit_prev(vis, j):
-    """The largest set index <= j, or -1."""
-    if j < 0:
-        return -1
-    w = j >> 6
-    word = vis[w] & (_ALL >> np.uint64(63 - (j & 63)))
-    while word == np.uint64(0):
-        w -= 1
-        if w < 0:
-            return -1
-        word = vis[w]
-    top = 0
-    for shift in (32, 16, 8, 4, 2, 1):
-        if (word >> np.uint64(shift)) != np.uint64(0):
-            word >>= np.uint64(shift)
-            top += shift
-    return (w << 6) + top
-
-
-@njit(cache=True)
-def _park(pk, vis, pst, i, j, size):
-    """Park account i (active entry j) in the bucket of ``size``."""
-    n = pk.shape[0] - _PK_N
-    b = _park_bucket(size)
-    head = n + b
-    nx = pk[head, 0]
-    pk[head, 0] = i
-    pk[i, 1] = head
-    pk[i, 0] = nx
-    pk[nx, 1] = i
-    _bit_clear(vis, j)
-    pst[0] += 1
-    pst[1] = min(pst[1], b)
-    pst[2] = max(pst[2], b)
-
-
 @njit(cache=True)
 def _unpark(pk, vis, pos, a_key, sig_lo, k_min, pst):
     """Unpark every account whose size may reach ``sig_lo``; returns k_min lowered by their keys."""
-    n = pk.shape[0] - _PK_N
-    b0 = max(_park_bucket(sig_lo) - 1, pst[1])
+    n = pk.shape[0] - PK_N
+    b0 = max(park_bucket(sig_lo) - 1, pst[1])
     for b in range(b0, pst[2] + 1):
         head = n + b
         x = pk[head, 0]
         while x != head:
             j = pos[x]
-            _bit_set(vis, j)
+            bit_set(vis, j)
             if a_key[j] < k_min:
                 k_min = a_key[j]
             pst[0] -= 1
@@ -545,7 +465,7 @@ def _unpark(pk, vis, pos, a_key, sig_lo, k_min, pst):
     if b0 <= pst[2]:
         pst[2] = b0 - 1
     if pst[0] == 0:
-        pst[1] = _PK_N
+        pst[1] = PK_N
         pst[2] = -1
     return k_min
 
@@ -620,12 +540,12 @@ def _kernel(
         npk = c0.shape[0] if parking else 0
         vis = np.zeros((n_sorted >> 6) + 1, np.uint64)  # bit j: active entry j is visited
         pos = np.empty(npk, np.int64)  # an account's entry in the active list
-        pk = np.empty((npk + _PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
-        for b in range(_PK_N):
+        pk = np.empty((npk + PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
+        for b in range(PK_N):
             pk[npk + b, 0] = npk + b
             pk[npk + b, 1] = npk + b
         pst = np.zeros(3, np.int64)  # parked count, lowest and highest bucket used
-        pst[1] = _PK_N
+        pst[1] = PK_N
         pst[2] = -1
         # This step's liquidations, summed afterwards in account order so that the figures do
         # not depend on the screening order (which depends on the reference prices).
@@ -731,7 +651,7 @@ def _kernel(
                     a_g[na] = g
                     sig[i] = _account_size(c0[i], d0[i], ref)
                     if parking:
-                        _bit_set(vis, na)
+                        bit_set(vis, na)
                         pos[i] = na
                     if keys[x] < k_min:
                         k_min = keys[x]
@@ -754,8 +674,8 @@ def _kernel(
             new_min = np.inf
             j = na - 1
             while j >= 0:
-                if parking and not _bit_get(vis, j):
-                    j = _bit_prev(vis, j)  # the next entry below that is not parked
+                if parking and not bit_get(vis, j):
+                    j = bit_prev(vis, j)  # the next entry below that is not parked
                     if j < 0:
                         break
                 if not a_key[j] < (lim_g[a_g[j]] if a_g[j] >= 0 else lim_now):
@@ -764,7 +684,7 @@ def _kernel(
                     j -= 1
                     continue
                 if a_unprof[j] and sig[a_idx[j]] < sig_lo:
-                    _park(pk, vis, pst, a_idx[j], j, sig[a_idx[j]])
+                    park(pk, vis, pst, a_idx[j], j, sig[a_idx[j]])
                     j -= 1
                     continue
                 di = a_d[j]
@@ -827,7 +747,7 @@ def _kernel(
                     a_key[j] = a_key[na]
                     a_g[j] = a_g[na]
                     if parking:
-                        _bit_move(vis, na, j)
+                        bit_move(vis, na, j)
                         pos[a_idx[j]] = j
                     j -= 1
                     continue
@@ -880,7 +800,7 @@ def _kernel(
                     a_key[j] = a_key[na]
                     a_g[j] = a_g[na]
                     if parking:
-                        _bit_move(vis, na, j)
+                        bit_move(vis, na, j)
                         pos[a_idx[j]] = j
                 else:
                     kk = 0.0

@@ -54,7 +54,6 @@ the pass (``_park``, ``_unpark``): the exact check could only leave it as it is.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +74,7 @@ from engine._common import (
     switch_threshold,
 )
 from engine._inputs import check_prices, params_kwargs
+from engine._parking import PK_N, bit_get, bit_move, bit_prev, bit_set, park, park_bucket
 from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -599,101 +599,20 @@ def _adl(rem, side, q, E, m, status, o, by_size, size0, bound_price, hp, hi, tou
 # Positions counted unprofitable whose keeper reward cannot pay the step's gas are "parked":
 # taken out of the active-list pass (their bit cleared) and filed by size, so a step does not
 # visit them; the list and its order (a step's sums run in it) are unchanged. A step first
-# unparks the sizes its bound no longer covers. Parked positions are no-ops of the pass.
-# (The same helpers as engine/cross.py's, kept here: numba's cache of ``_kernel`` is
-# invalidated only by edits of this file.)
-_PK_OCT = 4  # parking buckets per doubling of the size
-_PK_N = 128 * _PK_OCT + 2  # log2(size) in [-64, 64); bucket 0 below (and 0), the last above
-_ONE = np.uint64(1)
-_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-@njit(cache=True, inline="always")
-def _park_bucket(x):
-    if not x > 0.0:
-        return 0
-    y = math.log2(x) * _PK_OCT
-    if not y < 64 * _PK_OCT:
-        return _PK_N - 1
-    if y < -64 * _PK_OCT:
-        return 0
-    return int(math.floor(y)) + 64 * _PK_OCT + 1
-
-
-@njit(cache=True, inline="always")
-def _bit_get(vis, j):
-    return (vis[j >> 6] >> np.uint64(j & 63)) & _ONE != np.uint64(0)
-
-
-@njit(cache=True, inline="always")
-def _bit_set(vis, j):
-    vis[j >> 6] |= _ONE << np.uint64(j & 63)
-
-
-@njit(cache=True, inline="always")
-def _bit_clear(vis, j):
-    vis[j >> 6] &= ~(_ONE << np.uint64(j & 63))
-
-
-@njit(cache=True, inline="always")
-def _bit_move(vis, src, dst):
-    """The active list moved its entry ``src`` to ``dst`` (swap-remove): so does its bit."""
-    if _bit_get(vis, src):
-        _bit_set(vis, dst)
-    else:
-        _bit_clear(vis, dst)
-    _bit_clear(vis, src)
-
-
-@njit(cache=True)
-def _bit_prev(vis, j):
-    """The largest set index <= j, or -1."""
-    if j < 0:
-        return -1
-    w = j >> 6
-    word = vis[w] & (_ALL >> np.uint64(63 - (j & 63)))
-    while word == np.uint64(0):
-        w -= 1
-        if w < 0:
-            return -1
-        word = vis[w]
-    top = 0
-    for shift in (32, 16, 8, 4, 2, 1):
-        if (word >> np.uint64(shift)) != np.uint64(0):
-            word >>= np.uint64(shift)
-            top += shift
-    return (w << 6) + top
-
-
-@njit(cache=True)
-def _park(pk, vis, pst, i, j, size):
-    """Park position i (active entry j) in the bucket of ``size``."""
-    n = pk.shape[0] - _PK_N
-    b = _park_bucket(size)
-    head = n + b
-    nx = pk[head, 0]
-    pk[head, 0] = i
-    pk[i, 1] = head
-    pk[i, 0] = nx
-    pk[nx, 1] = i
-    _bit_clear(vis, j)
-    pst[0] += 1
-    pst[1] = min(pst[1], b)
-    pst[2] = max(pst[2], b)
-
-
+# unparks the sizes its bound no longer covers. Parked positions are no-ops of the pass
+# (the buckets and bits: engine/_parking.py, shared with engine/cross.py).
 @njit(cache=True)
 def _unpark(pk, vis, slot, a_key, a_side, skip_q, max_long, min_short, pst):
     """Unpark every position whose size may reach ``skip_q``; returns (max_long, min_short)
     widened by their keys."""
-    n = pk.shape[0] - _PK_N
-    b0 = max(_park_bucket(skip_q) - 1, pst[1])
+    n = pk.shape[0] - PK_N
+    b0 = max(park_bucket(skip_q) - 1, pst[1])
     for b in range(b0, pst[2] + 1):
         head = n + b
         x = pk[head, 0]
         while x != head:
             j = slot[x]
-            _bit_set(vis, j)
+            bit_set(vis, j)
             if a_side[j] > 0.0:
                 if a_key[j] > max_long:
                     max_long = a_key[j]
@@ -706,7 +625,7 @@ def _unpark(pk, vis, slot, a_key, a_side, skip_q, max_long, min_short, pst):
     if b0 <= pst[2]:
         pst[2] = b0 - 1
     if pst[0] == 0:
-        pst[1] = _PK_N
+        pst[1] = PK_N
         pst[2] = -1
     return max_long, min_short
 
@@ -787,12 +706,12 @@ def _kernel(
         parking = rational and not full_scan and gas_usd > 0.0  # without gas nothing is parked
         npk = N if parking else 0
         vis = np.zeros((N >> 6) + 1, np.uint64)  # bit j: active entry j is visited
-        pk = np.empty((npk + _PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
-        for b in range(_PK_N):
+        pk = np.empty((npk + PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
+        for b in range(PK_N):
             pk[npk + b, 0] = npk + b
             pk[npk + b, 1] = npk + b
         pst = np.zeros(3, np.int64)  # parked count, lowest and highest bucket used
-        pst[1] = _PK_N
+        pst[1] = PK_N
         pst[2] = -1
         # Active list, contiguous: index, screening key (liquidation price at s_bound), side.
         act = np.empty(N, np.int64)
@@ -876,7 +795,7 @@ def _kernel(
                     a_side[na] = 1.0
                     slot[i] = na
                     if parking:
-                        _bit_set(vis, na)
+                        bit_set(vis, na)
                     na += 1
                     if lk[lp] > max_long:
                         max_long = lk[lp]
@@ -890,7 +809,7 @@ def _kernel(
                     a_side[na] = -1.0
                     slot[i] = na
                     if parking:
-                        _bit_set(vis, na)
+                        bit_set(vis, na)
                     na += 1
                     if sk[sp] < min_short:
                         min_short = sk[sp]
@@ -910,7 +829,7 @@ def _kernel(
                             a_side[na] = 1.0 if q[i] > 0.0 else -1.0
                             slot[i] = na
                             if parking:
-                                _bit_set(vis, na)
+                                bit_set(vis, na)
                             na += 1
             # A position already counted unprofitable whose size is under this cannot pay now:
             # the keeper's reward is at most keeper_share * liquidation_fee * |q| * p. The pass
@@ -938,8 +857,8 @@ def _kernel(
             new_min = np.inf
             j = na - 1
             while j >= 0:
-                if parking and not _bit_get(vis, j):
-                    j = _bit_prev(vis, j)  # the next entry below that is not parked
+                if parking and not bit_get(vis, j):
+                    j = bit_prev(vis, j)  # the next entry below that is not parked
                     if j < 0:
                         break
                 # Quick screen on the cached liquidation price (valid while s <= s_bound).
@@ -953,7 +872,7 @@ def _kernel(
                     continue
                 i = act[j]
                 if abs(q[i]) < skip_q and (status[i] & _UNPROF) != 0:
-                    _park(pk, vis, pst, i, j, abs(q[i]))
+                    park(pk, vis, pst, i, j, abs(q[i]))
                     j -= 1
                     continue
                 qi = q[i]
@@ -1017,7 +936,7 @@ def _kernel(
                             a_side[j] = a_side[na]
                             slot[act[j]] = j
                             if parking:
-                                _bit_move(vis, na, j)
+                                bit_move(vis, na, j)
                 if keep_open:
                     if a_side[j] > 0.0:
                         if a_key[j] > new_max:
@@ -1089,7 +1008,7 @@ def _kernel(
                                 a_side[na] = side
                                 slot[i] = na
                                 if parking:
-                                    _bit_set(vis, na)
+                                    bit_set(vis, na)
                                 na += 1
                             a_key[slot[i]] = key
                             if side > 0.0:
