@@ -117,6 +117,47 @@ def compile_time() -> dict:
     return {"compile_s": fresh, "cached_load_s": again}
 
 
+def mechanism_compile_time(name: str) -> dict:
+    """One mechanism's first ``simulate`` and ``simulate_detail`` (full scan) in a fresh numba
+    cache directory (compile, shared helpers included) and again in the same one (cache load)."""
+    code = (
+        "import time; t=time.perf_counter(); import sys; sys.path.insert(0, '.'); "
+        "from benchmarks.engine import _tiny_runs; _tiny_runs(%r); print(time.perf_counter()-t)" % name
+    )
+
+    def child(env: dict) -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
+        return float(out.stdout.strip().splitlines()[-1])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = child({**os.environ, "NUMBA_CACHE_DIR": tmp})
+        again = child({**os.environ, "NUMBA_CACHE_DIR": tmp})
+    return {"compile_s": fresh, "cached_load_s": again}
+
+
+def _tiny_runs(name: str) -> None:
+    """Every kernel entry of a mechanism on a tiny input: simulate and its detail view."""
+    import numpy as np
+
+    from engine import api
+    from engine.market import Liquidity, MarketConditions, Oracle
+
+    mod = api.load_mechanism(name)
+    book, S = _mechanism_inputs(name, 20, 2, 5)
+    params = (
+        mod.Params(liquidation_threshold=(0.825, 0.8), liquidation_bonus=(0.05, 0.05))
+        if name == "cross"
+        else mod.Params()
+    )
+    market = MarketConditions(oracle=Oracle(latency=1), liquidity=Liquidity(depth_usd=1e9))
+    book_obj = mod.book_from_arrays(book)
+    mod.simulate(params, book_obj, S, market)
+    detail = getattr(mod, "simulate_detail", None) or mod.simulate_positions
+    detail(params, book_obj, S, market, full_scan=True)
+
+
 def run_child(args: list[str]) -> dict | None:
     out = subprocess.run(
         [sys.executable, __file__, "--child", *args], cwd=ROOT, capture_output=True, text=True
@@ -155,6 +196,14 @@ def main() -> int:
             f"kernel: first call compiles in {ct['compile_s']:.1f} s; later processes load the "
             f"cache in {ct['cached_load_s']:.2f} s\n"
         )
+        from engine import api
+
+        print("| mechanism | first compile s | cache load s |")
+        print("|---|---|---|")
+        for name in api.MECHANISMS:
+            mc = mechanism_compile_time(name)
+            print(f"| {name} | {mc['compile_s']:.1f} | {mc['cached_load_s']:.2f} |")
+        print()
     sizes = [("small", 1_000, 100, 720), ("medium", 10_000, 1_000, 720), ("large book", 100_000, 1_000, 720)]
     sizes = [s for s in sizes if s[0] in a.sizes.split(",")]
     if a.quick:
