@@ -65,21 +65,21 @@ import numpy as np
 from numba import njit, prange
 
 from engine import rules
-from engine._common import (
-    N_FIELDS,
-    dynamic_threshold,
-    gas_cost,
-    liquidation_pays,
-    next_impact,
-    oracle_price,
-    record_arrays,
-    record_until,
-    sale_slippage,
-    series_dict,
-    switch_step,
-    switch_threshold,
+from engine._common import dynamic_threshold, sale_slippage, switch_threshold
+from engine._inputs import book_kwargs, params_kwargs, screening_order, set_book_arrays
+from engine._skeleton import (
+    Mechanism,
+    gas,
+    impact,
+    market_step,
+    market_tuple,
+    path_state,
+    pays,
+    record_end,
+    record_step,
+    run,
+    write_results,
 )
-from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -208,61 +208,10 @@ def _param_row(params: Params) -> tuple:
     ) + dyn.kernel_args()
 
 
-def _kernel_args(
-    params: Params, book: Book, market: MarketConditions, switch: tuple | None, n_steps: int
-) -> tuple:
-    after, ksw = switch_step(switch, Params, "compound-v3", n_steps)
-    # Row 0: the set in force from step 0; row 1: from step ksw (margin-engine.md section 4).
-    pv = np.array([_param_row(params), _param_row(after or params)], dtype=np.float64)
+def _prepare(params: Params, after: Params, book: Book, s: np.ndarray, market: MarketConditions) -> tuple:
     order, keys, n_sorted = screening_order(book.collateral, book.debt)
-    return (book.collateral, book.debt, order, keys, n_sorted, pv, ksw) + market.kernel_args()
-
-
-def simulate(
-    params: Params,
-    book: Book,
-    prices: np.ndarray,
-    market: MarketConditions,
-    *,
-    record_steps: np.ndarray | None = None,
-    switch: tuple[int, Params] | None = None,
-) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Run the book over every price path.
-
-    Parameters
-    ----------
-    params, book, market: see Params, Book, engine.market.MarketConditions.
-    prices: float64[M, T+1], exogenous market price S (USD per unit of collateral).
-    switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` from
-        step k on, the book, paths and state carried over (margin-engine.md section 4;
-        docs/engine.md). ``k >= T`` never switches.
-
-    Returns
-    -------
-    float64[M, len(RESULT_FIELDS)]: per-path results, columns in the order of
-    ``engine._common.RESULT_FIELDS``. Rows depend only on their own path: ``prices[a:b]`` alone
-    gives rows ``a:b`` bit for bit. With ``record_steps`` (optional int64[K], sorted steps in
-    0..T): ``(per_path, series)``, series a dict of float64[M, K] by
-    ``engine._common.SERIES_FIELDS`` (market price, cumulative liquidated volume and realized
-    bad debt, USD, at the end of each recorded step); per_path unchanged.
-    """
-    s = check_prices(prices)
-    out = np.zeros((s.shape[0], N_FIELDS))
-    rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
-    _kernel(
-        s,
-        *_kernel_args(params, book, market, switch, s.shape[1] - 1),
-        False,
-        False,
-        np.zeros((0, 0), np.bool_),
-        np.zeros((0, 0)),
-        out,
-        rec,
-        ser,
-    )
-    if record_steps is None:
-        return out
-    return out, series_dict(ser)
+    data = (book.collateral, book.debt, order, keys, n_sorted)
+    return data, (_param_row(params), _param_row(after)), market_tuple(market)
 
 
 LEDGER_FIELDS = (
@@ -275,6 +224,52 @@ LEDGER_FIELDS = (
 )
 
 
+def _detail_arrays(book: Book, s: np.ndarray, track: bool) -> tuple:
+    m, n = (s.shape[0], len(book)) if track else (0, 0)
+    return np.zeros((m, n), np.bool_), np.zeros((m, len(LEDGER_FIELDS) if track else 0))
+
+
+def _detail_view(det: tuple) -> dict:
+    absorbed, ledger = det
+    return {"absorbed": absorbed} | {name: ledger[:, j] for j, name in enumerate(LEDGER_FIELDS)}
+
+
+def simulate(
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    record_steps: np.ndarray | None = None,
+    switch: tuple[int, Params] | None = None,
+    full_scan: bool = False,
+) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Run the book over every price path.
+
+    Parameters
+    ----------
+    params, book, market: see Params, Book, engine.market.MarketConditions.
+    prices: float64[M, T+1], exogenous market price S (USD per unit of collateral).
+    switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` from
+        step k on, the book, paths and state carried over (margin-engine.md section 4;
+        docs/engine.md). ``k >= T`` never switches.
+    full_scan: check every open account every step instead of screening (the tests' reference;
+        same results, slower).
+
+    Returns
+    -------
+    float64[M, len(RESULT_FIELDS)]: per-path results, columns in the order of
+    ``engine._common.RESULT_FIELDS``. Rows depend only on their own path: ``prices[a:b]`` alone
+    gives rows ``a:b`` bit for bit. With ``record_steps`` (optional int64[K], sorted steps in
+    0..T): ``(per_path, series)``, series a dict of float64[M, K] by
+    ``engine._common.SERIES_FIELDS`` (market price, cumulative liquidated volume and realized
+    bad debt, USD, at the end of each recorded step); per_path unchanged.
+    """
+    return run(
+        MECHANISM, params, book, prices, market, record_steps=record_steps, switch=switch, full_scan=full_scan
+    )
+
+
 def simulate_detail(
     params: Params,
     book: Book,
@@ -283,123 +278,45 @@ def simulate_detail(
     *,
     full_scan: bool = False,
     switch: tuple[int, Params] | None = None,
+    record_steps: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Like ``simulate`` but also returns where the collateral went (for tests and audits).
 
     Returns a dict: ``per_path`` float64[M, F]; ``absorbed`` bool[M, N] (account absorbed by the
     horizon); one float64[M] per name in LEDGER_FIELDS: collateral units still with borrowers
     (open accounts), bought by storefront buyers and held by the protocol; R, Comet's
-    ``getReserves()`` and the held collateral's cost basis at the horizon (USD).
-    ``full_scan=True`` checks every open account every step instead of screening (the reference
-    the tests compare the screen with). Memory is M * N bytes: use on small books.
+    ``getReserves()`` and the held collateral's cost basis at the horizon (USD); ``series``
+    with ``record_steps``. ``full_scan=True`` checks every open account every step instead of
+    screening (the reference the tests compare the screen with). Memory is M * N bytes: use on
+    small books.
     """
-    s = check_prices(prices)
-    m, n = s.shape[0], len(book)
-    out = np.zeros((m, N_FIELDS))
-    absorbed = np.zeros((m, n), np.bool_)
-    ledger = np.zeros((m, len(LEDGER_FIELDS)))
-    rec, ser = record_arrays(None, m, s.shape[1] - 1)
-    args = _kernel_args(params, book, market, switch, s.shape[1] - 1)
-    _kernel(s, *args, bool(full_scan), True, absorbed, ledger, out, rec, ser)
-    res = {"per_path": out, "absorbed": absorbed}
-    for j, name in enumerate(LEDGER_FIELDS):
-        res[name] = ledger[:, j]
-    return res
+    return run(
+        MECHANISM,
+        params,
+        book,
+        prices,
+        market,
+        record_steps=record_steps,
+        switch=switch,
+        full_scan=full_scan,
+        detail=True,
+    )
 
 
 @njit(cache=True, parallel=True)
-def _kernel(
-    S,
-    c0,
-    d0,
-    order,
-    keys,
-    n_sorted,
-    pv,
-    ksw,
-    lag,
-    deviation,
-    heartbeat,
-    k,
-    depth,
-    k_over_depth,
-    sqrt_model,
-    floor,
-    rational,
-    gas_usd,
-    gas_spike,
-    full_scan,
-    track,
-    absorbed,
-    ledger,
-    out,
-    rec,
-    ser,
-):
+def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
+    """The skeleton's kernel (engine._skeleton): paths in parallel."""
     M = S.shape[0]
     for m in prange(M):
-        _path(
-            m,
-            S,
-            c0,
-            d0,
-            order,
-            keys,
-            n_sorted,
-            pv,
-            ksw,
-            lag,
-            deviation,
-            heartbeat,
-            k,
-            depth,
-            k_over_depth,
-            sqrt_model,
-            floor,
-            rational,
-            gas_usd,
-            gas_spike,
-            full_scan,
-            track,
-            absorbed,
-            ledger,
-            out,
-            rec,
-            ser,
-        )
+        _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser)
 
 
 @njit(cache=True)
-def _path(
-    m,
-    S,
-    c0,
-    d0,
-    order,
-    keys,
-    n_sorted,
-    pv,
-    ksw,
-    lag,
-    deviation,
-    heartbeat,
-    k,
-    depth,
-    k_over_depth,
-    sqrt_model,
-    floor,
-    rational,
-    gas_usd,
-    gas_spike,
-    full_scan,
-    track,
-    absorbed,
-    ledger,
-    out,
-    rec,
-    ser,
-):
+def _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
     """Path ``m`` of the kernel: compiled once, the parallel loop only calls it."""
+    c0, d0, order, keys, n_sorted = data
+    absorbed, ledger = det
+    rational = mk[8]
     T = S.shape[1] - 1
     # The parameter set in force: row 0 of pv, row 1 from step ksw (margin-engine.md section 4).
     LCF, LF, discount, target, k_vol, horizon, upd, lam, dfloor, dcap = _load(pv, 0)
@@ -407,11 +324,7 @@ def _path(
     reserves0 = pv[1 if ksw == 0 else 0, 4]
     # Accounts screened in but not liquidatable by the exact test (sorted positions).
     a_pos = np.empty(n_sorted, np.int64)
-    p_hist = np.empty(T + 1)
-    ostate = np.zeros(2)
-    ostate[1] = -1.0
-    dstate = np.zeros(3)
-    dstate[2] = LCF
+    p_hist, ostate, dstate = path_state(T, LCF)
     J = 1.0
     peak = 0.0
     R = reserves0  # equity reserves: cover shortfalls
@@ -437,11 +350,9 @@ def _path(
         na = n_sorted
         ptr = n_sorted
         amax = np.inf
-    K = rec.shape[0]
     ri = 0  # pointer into rec: next step to record
     for t in range(T):
-        if ri < K and rec[ri] < t:
-            ri = record_until(rec, ri, t, ser, m, p_hist[t - 1], vol, bad)
+        ri = record_step(rec, ri, t, ser, m, p_hist, vol, bad)
         if t == ksw:
             # Keys d / c do not involve the parameters: the waiting list and the prefix stay
             # exact for the new factor. Reserves, inventory and its basis carry over.
@@ -449,11 +360,7 @@ def _path(
             LCF, LF, discount, target, k_vol, horizon, upd, lam, dfloor, dcap = _load(pv, 1)
             switch_threshold(dstate, lcf_old, LCF, kv_old, dfloor, dcap)
         # 1. market price and oracle (margin-engine.md section 4).
-        p = S[m, t] * J
-        p_hist[t] = p
-        if p > peak:
-            peak = p
-        po = oracle_price(p_hist, t, lag, deviation, heartbeat, ostate)
+        p, peak, po = market_step(S, m, t, J, peak, p_hist, ostate, mk)
         lcf = dynamic_threshold(dstate, po, t, LCF, -1.0, k_vol, horizon, upd, lam, dfloor, dcap)
         q = po * lcf
         thr = q * (1.0 - _TOL)
@@ -510,12 +417,10 @@ def _path(
         sold = 0.0
         if inv > 0.0 and R - basis - lost < target:
             unit_cost = po * (1.0 - discount)
-            gas = gas_cost(gas_usd, gas_spike, p, peak)
+            g = gas(mk, p, peak)
             if rational:
-                qty = best_purchase(p, unit_cost, inv, gas, k, depth, k_over_depth, sqrt_model, floor)
-                if qty > 0.0 and not liquidation_pays(
-                    qty, qty * unit_cost, p, gas, k, depth, k_over_depth, sqrt_model, floor
-                ):
+                qty = best_purchase(p, unit_cost, inv, g, mk[3], mk[4], mk[5], mk[6], mk[7])
+                if qty > 0.0 and not pays(mk, qty, qty * unit_cost, p, g):
                     qty = 0.0
             else:
                 qty = inv
@@ -547,12 +452,9 @@ def _path(
                 n_unprof += 1.0
         if sold > 0.0:
             sold_usd += sold
-            J = next_impact(J, sold, k, depth, k_over_depth, sqrt_model, floor)
+            J = impact(mk, J, sold)
     pT = S[m, T] * J
-    if ri < K:
-        if T > 0:
-            ri = record_until(rec, ri, T, ser, m, p_hist[T - 1], vol, bad)
-        ri = record_until(rec, ri, T + 1, ser, m, pT, vol, bad)
+    ri = record_end(rec, ri, T, ser, m, p_hist, pT, vol, bad)
     # Unrealized at the horizon: open accounts under water, and the held inventory's loss.
     unreal = 0.0
     for j in range(na):
@@ -568,19 +470,10 @@ def _path(
         r += 1
     if basis > inv * pT:
         unreal += basis - inv * pT
-    out[m, 0] = bad
-    out[m, 1] = unreal
-    out[m, 2] = nliq
-    out[m, 3] = vol
-    out[m, 4] = sold_usd
-    out[m, 5] = pen
-    out[m, 6] = fees
-    out[m, 7] = 0.0
-    out[m, 8] = used
-    out[m, 9] = lost
-    out[m, 10] = n_unprof
-    out[m, 11] = 1.0 if lost > 0.0 else 0.0
-    out[m, 12] = pT
+    insolvent = 1.0 if lost > 0.0 else 0.0
+    write_results(
+        out, m, bad, unreal, nliq, vol, sold_usd, pen, fees, 0.0, used, lost, n_unprof, insolvent, pT
+    )
     if track:
         held = 0.0
         for i in range(c0.shape[0]):
@@ -619,3 +512,13 @@ def _penalty(c, d, o, LF):
     credit = v - d if v > d else 0.0
     x = c * o - d - credit
     return x if x > 0.0 else 0.0
+
+
+MECHANISM = Mechanism(
+    name="compound-v3",
+    params_cls=Params,
+    kernel=_kernel,
+    prepare=_prepare,
+    detail_arrays=_detail_arrays,
+    detail_view=_detail_view,
+)
