@@ -154,7 +154,7 @@ def _tiny_runs(name: str) -> None:
     market = MarketConditions(oracle=Oracle(latency=1), liquidity=Liquidity(depth_usd=1e9))
     book_obj = mod.book_from_arrays(book)
     mod.simulate(params, book_obj, S, market)
-    detail = getattr(mod, "simulate_detail", None) or mod.simulate_positions
+    detail = mod.simulate_detail
     detail(params, book_obj, S, market, full_scan=True)
 
 

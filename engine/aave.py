@@ -46,20 +46,21 @@ import numpy as np
 from numba import njit, prange
 
 from engine import rules
-from engine._common import (
-    N_FIELDS,
-    dynamic_threshold,
-    gas_cost,
-    liquidation_pays,
-    next_impact,
-    oracle_price,
-    record_arrays,
-    record_until,
-    series_dict,
-    switch_step,
-    switch_threshold,
+from engine._common import dynamic_threshold, switch_threshold
+from engine._inputs import book_kwargs, params_kwargs, screening_order, set_book_arrays
+from engine._skeleton import (
+    Mechanism,
+    gas,
+    impact,
+    market_step,
+    market_tuple,
+    path_state,
+    pays,
+    record_end,
+    record_step,
+    run,
+    write_results,
 )
-from engine._inputs import book_kwargs, check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -176,26 +177,22 @@ def _param_row(params: Params) -> tuple:
     )
 
 
-def _kernel_args(
-    params: Params, book: Book, market: MarketConditions, switch: tuple | None, n_steps: int
-) -> tuple:
-    after, ksw = switch_step(switch, Params, "aave-v3", n_steps)
-    # Row 0: the set in force from step 0; row 1: from step ksw (margin-engine.md section 4).
-    pv = np.array([_param_row(params), _param_row(after or params)], dtype=np.float64)
+def _prepare(params: Params, after: Params, book: Book, s: np.ndarray, market: MarketConditions) -> tuple:
     order, keys, n_sorted = screening_order(book.collateral, book.debt)
     c_sorted = np.ascontiguousarray(book.collateral[order])
     d_sorted = np.ascontiguousarray(book.debt[order])
-    return (
-        book.collateral,
-        book.debt,
-        order,
-        keys,
-        c_sorted,
-        d_sorted,
-        n_sorted,
-        pv,
-        ksw,
-    ) + market.kernel_args()
+    data = (book.collateral, book.debt, order, keys, c_sorted, d_sorted, n_sorted)
+    return data, (_param_row(params), _param_row(after)), market_tuple(market)
+
+
+def _detail_arrays(book: Book, s: np.ndarray, track: bool) -> tuple:
+    m, n = (s.shape[0], len(book)) if track else (0, 0)
+    return np.empty((m, n)), np.empty((m, n)), np.zeros((m, 2 if track else 0))
+
+
+def _detail_view(det: tuple) -> dict:
+    fc, fd, units = det
+    return {"collateral": fc, "debt": fd, "to_liquidators": units[:, 0], "to_protocol": units[:, 1]}
 
 
 def simulate(
@@ -229,18 +226,12 @@ def simulate(
     of float64[M, K] by ``engine._common.SERIES_FIELDS`` (market price, cumulative liquidated
     volume and realized bad debt, USD, at the end of each recorded step); per_path unchanged.
     """
-    s = check_prices(prices)
-    out = np.zeros((s.shape[0], N_FIELDS))
-    empty = np.zeros((0, 0))
-    rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
-    args = _kernel_args(params, book, market, switch, s.shape[1] - 1)
-    _kernel(s, *args, False, empty, empty, empty, out, rec, ser, full_scan)
-    if record_steps is None:
-        return out
-    return out, series_dict(ser)
+    return run(
+        MECHANISM, params, book, prices, market, record_steps=record_steps, switch=switch, full_scan=full_scan
+    )
 
 
-def simulate_positions(
+def simulate_detail(
     params: Params,
     book: Book,
     prices: np.ndarray,
@@ -248,37 +239,25 @@ def simulate_positions(
     *,
     switch: tuple[int, Params] | None = None,
     full_scan: bool = False,
+    record_steps: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Like ``simulate`` but also returns each position's state at the horizon (for tests and audits).
 
     Returns a dict: ``per_path`` float64[M, F]; ``collateral``, ``debt`` float64[M, N] at the
-    horizon; ``to_liquidators`` and ``to_protocol`` float64[M], collateral units received.
-    Memory is M * N * 16 bytes: use on small books.
+    horizon; ``to_liquidators`` and ``to_protocol`` float64[M], collateral units received;
+    ``series`` with ``record_steps``. Memory is M * N * 16 bytes: use on small books.
     """
-    s = check_prices(prices)
-    m, n = s.shape[0], len(book)
-    out = np.zeros((m, N_FIELDS))
-    fc, fd, units = np.empty((m, n)), np.empty((m, n)), np.zeros((m, 2))
-    rec, ser = record_arrays(None, m, s.shape[1] - 1)
-    _kernel(
-        s,
-        *_kernel_args(params, book, market, switch, s.shape[1] - 1),
-        True,
-        fc,
-        fd,
-        units,
-        out,
-        rec,
-        ser,
-        full_scan,
+    return run(
+        MECHANISM,
+        params,
+        book,
+        prices,
+        market,
+        record_steps=record_steps,
+        switch=switch,
+        full_scan=full_scan,
+        detail=True,
     )
-    return {
-        "per_path": out,
-        "collateral": fc,
-        "debt": fd,
-        "to_liquidators": units[:, 0],
-        "to_protocol": units[:, 1],
-    }
 
 
 @njit(cache=True, inline="always")
@@ -653,39 +632,12 @@ def _stuck_compact(kh, kn, s_where, s_ep):
 
 
 @njit(cache=True, parallel=True)
-def _kernel(
-    S,
-    c0,
-    d0,
-    order,
-    keys,
-    c_sorted,
-    d_sorted,
-    n_sorted,
-    pv,
-    ksw,
-    lag,
-    deviation,
-    heartbeat,
-    k,
-    depth,
-    k_over_depth,
-    sqrt_model,
-    floor,
-    rational,
-    gas_usd,
-    gas_spike,
-    track,
-    fin_c,
-    fin_d,
-    units,
-    out,
-    rec,
-    ser,
-    full_scan,
-):
+def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
+    """The skeleton's kernel (engine._skeleton): paths in parallel."""
+    c0, d0, order, keys, c_sorted, d_sorted, n_sorted = data
+    fin_c, fin_d, units = det
+    rational = mk[8]
     M = S.shape[0]
-    K = rec.shape[0]
     T = S.shape[1] - 1
     for m in prange(M):
         # The parameter set in force: row 0 of pv, row 1 from step ksw (section 4).
@@ -725,11 +677,7 @@ def _kernel(
         l_closed = np.empty(n_sorted, np.bool_)
         l_fee = np.empty(n_sorted)
         l_perm = np.empty(n_sorted, np.int64)
-        p_hist = np.empty(T + 1)
-        ostate = np.zeros(2)
-        ostate[1] = -1.0
-        dstate = np.zeros(3)
-        dstate[2] = LT
+        p_hist, ostate, dstate = path_state(T, LT)
         J = 1.0
         peak = 0.0
         bad = 0.0
@@ -745,8 +693,7 @@ def _kernel(
         hn = 0
         ri = 0  # pointer into rec: next step to record
         for t in range(T):
-            if ri < K and rec[ri] < t:
-                ri = record_until(rec, ri, t, ser, m, p_hist[t - 1], vol, bad)
+            ri = record_step(rec, ri, t, ser, m, p_hist, vol, bad)
             if t == ksw:
                 # The screen needs no rebuild: keys d / c do not involve the parameters, and
                 # the prefix and the heap find every key above any threshold q, higher or lower.
@@ -756,11 +703,7 @@ def _kernel(
                 opb = 1.0 + bonus
                 switch_threshold(dstate, lt_old, LT, kv_old, dfloor, dcap)
             # 1. market price and oracle (margin-engine.md section 4).
-            p = S[m, t] * J
-            p_hist[t] = p
-            if p > peak:
-                peak = p
-            po = oracle_price(p_hist, t, lag, deviation, heartbeat, ostate)
+            p, peak, po = market_step(S, m, t, J, peak, p_hist, ostate, mk)
             lt = dynamic_threshold(dstate, po, t, LT, -1.0, k_vol, horizon, upd, lam, dfloor, dcap)
             q = po * lt
             thr = q * (1.0 - _TOL)
@@ -783,7 +726,7 @@ def _kernel(
                     cand[nc_] = stuck[r]
                     nc_ += 1
             elif filing and sst[1] > 0:
-                gas_t = gas_cost(gas_usd, gas_spike, p, peak)
+                gas_t = gas(mk, p, peak)
                 nc_, s_start = _stuck_take(
                     cand,
                     nc_,
@@ -805,17 +748,17 @@ def _kernel(
                     # a close factor of 0 drops it (the other bounds hold for any repayment).
                     close_factor if leftover == 0.0 else 0.0,
                     protocol_fee,
-                    k,
-                    depth,
-                    k_over_depth,
-                    sqrt_model,
-                    floor,
+                    mk[3],
+                    mk[4],
+                    mk[5],
+                    mk[6],
+                    mk[7],
                 )
             n_stuck = 0
             if nc_ == 0:
                 continue  # nothing can be liquidatable; no sale, J unchanged
             # 2. exact check, every candidate against the same po and p, from its start-of-step state.
-            gas = gas_cost(gas_usd, gas_spike, p, peak)
+            gas_step = gas(mk, p, peak)
             nl = 0
             for r in range(nc_):
                 j = cand[r]
@@ -844,9 +787,7 @@ def _kernel(
                 if protocol_fee > 0.0:
                     fee_units = (seize - seize / opb) * protocol_fee
                 got = seize - fee_units
-                if rational and not liquidation_pays(
-                    got, repay, p, gas, k, depth, k_over_depth, sqrt_model, floor
-                ):
+                if rational and not pays(mk, got, repay, p, gas_step):
                     if not a_unprof[j]:
                         a_unprof[j] = True
                         n_unprof += 1.0
@@ -914,12 +855,9 @@ def _kernel(
                 pen += bonus * l_repay[x]
                 fees += l_fee[x]
             sold_total += sold
-            J = next_impact(J, sold, k, depth, k_over_depth, sqrt_model, floor)
+            J = impact(mk, J, sold)
         pT = S[m, T] * J
-        if ri < K:
-            if T > 0:
-                ri = record_until(rec, ri, T, ser, m, p_hist[T - 1], vol, bad)
-            ri = record_until(rec, ri, T + 1, ser, m, pT, vol, bad)
+        ri = record_end(rec, ri, T, ser, m, p_hist, pT, vol, bad)
         # Unrealized bad debt at the horizon: open positions with c * p < d.
         unreal = 0.0
         for j in range(ptr):
@@ -932,19 +870,34 @@ def _kernel(
                 unreal += d_sorted[r] - c_sorted[r] * pT
             r += 1
         used = min(bad, reserves)
-        out[m, 0] = bad
-        out[m, 1] = unreal
-        out[m, 2] = nliq
-        out[m, 3] = vol
-        out[m, 4] = sold_total
-        out[m, 5] = pen
-        out[m, 6] = fees
-        out[m, 7] = 0.0
-        out[m, 8] = used
-        out[m, 9] = bad - used
-        out[m, 10] = n_unprof
-        out[m, 11] = 1.0 if bad > reserves else 0.0
-        out[m, 12] = pT
+        insolvent = 1.0 if bad > reserves else 0.0
+        write_results(
+            out,
+            m,
+            bad,
+            unreal,
+            nliq,
+            vol,
+            sold_total,
+            pen,
+            fees,
+            0.0,
+            used,
+            bad - used,
+            n_unprof,
+            insolvent,
+            pT,
+        )
         if track:
             units[m, 0] = to_liq
             units[m, 1] = to_prot
+
+
+MECHANISM = Mechanism(
+    name="aave-v3",
+    params_cls=Params,
+    kernel=_kernel,
+    prepare=_prepare,
+    detail_arrays=_detail_arrays,
+    detail_view=_detail_view,
+)

@@ -182,8 +182,7 @@ def book_at_step(
 ) -> tuple[Any, float]:
     """The positions still open after ``step`` steps of one price path, and the market price then.
 
-    Runs the mechanism's public detail function (``simulate_positions`` for aave-v3,
-    ``simulate_detail`` for the others) over ``path[: step + 1]``: a path's state at step t
+    Runs the mechanism's public detail function (``simulate_detail``) over ``path[: step + 1]``: a path's state at step t
     depends only on the prices up to t, so the horizon of that shorter run is the full run's
     state at ``step``.
 
@@ -213,7 +212,7 @@ def book_at_step(
     prices = np.ascontiguousarray(p[None, : int(step) + 1])
     mod = load_mechanism(mechanism)
     if mechanism == "aave-v3":
-        d = mod.simulate_positions(params, book, prices, market)
+        d = mod.simulate_detail(params, book, prices, market)
         arrays = {"collateral": d["collateral"][0], "debt": d["debt"][0]}
         open_ = arrays["debt"] > 0
     elif mechanism == "compound-v3":

@@ -26,7 +26,7 @@ def one(
     market: MarketConditions = ALWAYS,
 ) -> dict:
     params = params or aave.Params(protocol_fee=0.0)
-    r = aave.simulate_positions(
+    r = aave.simulate_detail(
         params, aave.Book(np.array([c]), np.array([d])), np.array([prices], dtype=float), market
     )
     row = {name: r["per_path"][0, i] for name, i in F.items()}

@@ -172,7 +172,7 @@ def _lending_book(n: int = 200, seed: int = 3) -> dict[str, np.ndarray]:
 def test_the_book_at_the_last_step_is_the_engines_state_at_the_horizon():
     params, book, path = aave.Params(), aave.book_from_arrays(_lending_book()), _falling_path()
     market = MarketConditions()
-    full = aave.simulate_positions(params, book, path[None, :], market)
+    full = aave.simulate_detail(params, book, path[None, :], market)
     left, price = health.book_at_step("aave-v3", params, book, path, market, len(path) - 1)
     open_ = full["debt"][0] > 0
     assert np.array_equal(left.debt, full["debt"][0][open_])

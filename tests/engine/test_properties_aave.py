@@ -65,7 +65,7 @@ def cases(draw, *, rational=None, push=None, dynamic=True):
 @given(cases())
 def test_collateral_is_conserved_between_borrowers_liquidators_and_protocol(case) -> None:
     params, book, prices, market = case
-    r = aave.simulate_positions(params, book, prices, market)
+    r = aave.simulate_detail(params, book, prices, market)
     total = r["collateral"].sum(axis=1) + r["to_liquidators"] + r["to_protocol"]
     np.testing.assert_allclose(total, book.collateral.sum(), rtol=1e-12, atol=1e-12)
     assert np.all(r["collateral"] >= 0) and np.all(r["to_protocol"] >= 0)
@@ -75,7 +75,7 @@ def test_collateral_is_conserved_between_borrowers_liquidators_and_protocol(case
 @given(cases())
 def test_debt_never_goes_negative_nor_grows(case) -> None:
     params, book, prices, market = case
-    r = aave.simulate_positions(params, book, prices, market)
+    r = aave.simulate_detail(params, book, prices, market)
     assert np.all(r["debt"] >= 0)
     assert np.all(r["debt"] <= book.debt[None, :])
     # debt repaid plus bad debt written off is exactly the debt that left the book
@@ -88,7 +88,7 @@ def test_debt_never_goes_negative_nor_grows(case) -> None:
 @given(cases())
 def test_bad_debt_appears_only_when_some_collateral_is_exhausted(case) -> None:
     params, book, prices, market = case
-    r = aave.simulate_positions(params, book, prices, market)
+    r = aave.simulate_detail(params, book, prices, market)
     had_debt = book.debt > 0
     exhausted = (r["collateral"] == 0) & (r["debt"] == 0) & had_debt[None, :]
     bad = r["per_path"][:, F["bad_debt"]]

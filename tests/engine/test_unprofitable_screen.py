@@ -35,8 +35,8 @@ def assert_same_runs(
     assert per.tobytes() == ref.tobytes()
     for name in ref_ser:
         assert ser[name].tobytes() == ref_ser[name].tobytes(), name
-    pos = aave.simulate_positions(params, book, prices[:8], market)
-    ref_pos = aave.simulate_positions(params, book, prices[:8], market, full_scan=True)
+    pos = aave.simulate_detail(params, book, prices[:8], market)
+    ref_pos = aave.simulate_detail(params, book, prices[:8], market, full_scan=True)
     for name in ref_pos:
         assert pos[name].tobytes() == ref_pos[name].tobytes(), name
 
