@@ -122,7 +122,7 @@ def mechanism_compile_time(name: str) -> dict:
     cache directory (compile, shared helpers included) and again in the same one (cache load)."""
     code = (
         "import time; t=time.perf_counter(); import sys; sys.path.insert(0, '.'); "
-        "from benchmarks.engine import _tiny_runs; _tiny_runs(%r); print(time.perf_counter()-t)" % name
+        f"from benchmarks.engine import _tiny_runs; _tiny_runs({name!r}); print(time.perf_counter()-t)"
     )
 
     def child(env: dict) -> float:
@@ -139,8 +139,6 @@ def mechanism_compile_time(name: str) -> dict:
 
 def _tiny_runs(name: str) -> None:
     """Every kernel entry of a mechanism on a tiny input: simulate and its detail view."""
-    import numpy as np
-
     from engine import api
     from engine.market import Liquidity, MarketConditions, Oracle
 
