@@ -60,21 +60,23 @@ import numpy as np
 from numba import njit, prange
 
 from engine import rules
-from engine._common import (
-    N_FIELDS,
-    dynamic_threshold,
-    gas_cost,
-    next_impact,
-    oracle_price,
-    record_arrays,
-    record_until,
-    sale_slippage,
-    series_dict,
-    switch_step,
-    switch_threshold,
-)
-from engine._inputs import check_prices, params_kwargs
+from engine._common import dynamic_threshold, switch_threshold
+from engine._inputs import params_kwargs
 from engine._parking import PK_N, bit_get, bit_move, bit_prev, bit_set, park, park_bucket
+from engine._skeleton import (
+    Mechanism,
+    dynamic,
+    gas,
+    impact,
+    market_step,
+    market_tuple,
+    path_state,
+    record_end,
+    record_step,
+    run,
+    slippage,
+    write_results,
+)
 from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
 
@@ -322,57 +324,25 @@ def _set_args(params: Params, book: Book) -> tuple[tuple, tuple]:
     return row, arrays + _screening(params, book, s_bound)
 
 
-def _run(
-    params: Params,
-    book: Book,
-    prices: np.ndarray,
-    market: MarketConditions,
-    track: bool,
-    record_steps: np.ndarray | None = None,
-    switch: tuple | None = None,
-    full_scan: bool = False,
-) -> dict:
-    s = check_prices(prices)
-    M, N = s.shape[0], len(book)
-    after, ksw = switch_step(switch, Params, "perp", s.shape[1] - 1)
-    # Row 0: the set in force from step 0; row 1: from step ksw (margin-engine.md section 4).
-    sets = [_set_args(params, book), _set_args(after or params, book)]
-    pv = np.array([sets[0][0], sets[1][0]], dtype=np.float64)
-    out = np.zeros((M, N_FIELDS))
-    extra = np.zeros((M, len(DETAIL_FIELDS)))
-    shape = (M, N) if track else (0, 0)
-    fin_m, fin_e, payout, px = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    fin_q, realized = np.zeros(shape), np.zeros(shape)
-    status = np.zeros(shape, np.int8)
-    rec, ser = record_arrays(record_steps, M, s.shape[1] - 1)
-    _kernel(
-        s,
-        book.size,
-        book.entry_price,
-        book.margin,
-        *sets[0][1],
-        *sets[1][1],
-        *_adl_order(book),
-        pv,
-        ksw,
-        *market.kernel_args(),
-        track,
-        fin_m,
-        fin_e,
-        fin_q,
-        payout,
-        px,
-        realized,
-        status,
-        extra,
-        out,
-        rec,
-        ser,
-        full_scan,
-    )
-    res = {"series": series_dict(ser)} if record_steps is not None else {}
-    return res | {
-        "per_path": out,
+def _prepare(params: Params, after: Params, book: Book, s: np.ndarray, market: MarketConditions) -> tuple:
+    sets = [_set_args(params, book), _set_args(after, book)]
+    data = (book.size, book.entry_price, book.margin, *sets[0][1], *sets[1][1], *_adl_order(book))
+    return data, (sets[0][0], sets[1][0]), market_tuple(market)
+
+
+def _detail_arrays(book: Book, s: np.ndarray, track: bool) -> tuple:
+    """``det``: float64[M, N] margin, entry price, size, payout, exec price and realized PnL,
+    int8[M, N] status and float64[M, 3] ``extra`` (all empty when not tracking)."""
+    m, n = (s.shape[0], len(book)) if track else (0, 0)
+    fin_m, fin_e, fin_q = np.zeros((m, n)), np.zeros((m, n)), np.zeros((m, n))
+    payout, px, realized = np.zeros((m, n)), np.zeros((m, n)), np.zeros((m, n))
+    extra = np.zeros((m, len(DETAIL_FIELDS) if track else 0))
+    return fin_m, fin_e, fin_q, payout, px, realized, np.zeros((m, n), np.int8), extra
+
+
+def _detail_view(det: tuple) -> dict:
+    fin_m, fin_e, fin_q, payout, px, realized, status, extra = det
+    return {
         "extra": extra,
         "margin": fin_m,
         "entry_price": fin_e,
@@ -420,10 +390,9 @@ def simulate(
     series a dict of float64[M, K] by ``engine._common.SERIES_FIELDS`` (market price,
     cumulative ``liq_volume`` and ``bad_debt``, USD, at the end of each recorded step).
     """
-    res = _run(params, book, prices, market, False, record_steps, switch, full_scan)
-    if record_steps is None:
-        return res["per_path"]
-    return res["per_path"], res["series"]
+    return run(
+        MECHANISM, params, book, prices, market, record_steps=record_steps, switch=switch, full_scan=full_scan
+    )
 
 
 def simulate_detail(
@@ -434,6 +403,7 @@ def simulate_detail(
     *,
     switch: tuple[int, Params] | None = None,
     full_scan: bool = False,
+    record_steps: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """``simulate`` plus each position's state at the horizon (tests, audits; memory M * N * 49 bytes).
 
@@ -446,7 +416,17 @@ def simulate_detail(
     against the original entry); int8[M, N] ``status`` (bit 1 active, 2 closed, 4 counted
     unprofitable).
     """
-    return _run(params, book, prices, market, True, None, switch, full_scan)
+    return run(
+        MECHANISM,
+        params,
+        book,
+        prices,
+        market,
+        record_steps=record_steps,
+        switch=switch,
+        full_scan=full_scan,
+        detail=True,
+    )
 
 
 @njit(cache=True, inline="always")
@@ -455,13 +435,6 @@ def _load(pv, row):
     largest value and the screen's (the insurance fund, index 2, is read once)."""
     r = pv[row]
     return r[0], r[1], r[3], r[4], r[5], r[6]
-
-
-@njit(cache=True, inline="always")
-def _load_dynamic(pv, row):
-    """The volatility-adjusted threshold's k_vol, horizon, interval, lambda, floor, cap."""
-    r = pv[row]
-    return r[7], r[8], int(r[9]), r[10], r[11], r[12]
 
 
 @njit(cache=True, inline="always")
@@ -631,430 +604,388 @@ def _unpark(pk, vis, slot, a_key, a_side, skip_q, max_long, min_short, pst):
 
 
 @njit(cache=True, parallel=True)
-def _kernel(
-    S,
-    q0,
-    E0,
-    m0,
-    floors_a,
-    mmf_a,
-    ded_a,
-    lo_a,
-    lk_a,
-    so_a,
-    sk_a,
-    floors_b,
-    mmf_b,
-    ded_b,
-    lo_b,
-    lk_b,
-    so_b,
-    sk_b,
-    adl_long,
-    adl_long_q,
-    adl_short,
-    adl_short_q,
-    e_min_long,
-    e_max_short,
-    pv,
-    ksw,
-    lag,
-    deviation,
-    heartbeat,
-    k,
-    depth,
-    k_over_depth,
-    sqrt_model,
-    floor,
-    rational,
-    gas_usd,
-    gas_spike,
-    track,
-    fin_m,
-    fin_e,
-    fin_q,
-    payout,
-    px_out,
-    realized,
-    st_out,
-    extra,
-    out,
-    rec,
-    ser,
-    full_scan,
-):
+def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
+    """The skeleton's kernel (engine._skeleton): paths in parallel."""
     M = S.shape[0]
-    K = rec.shape[0]
+    for mi in prange(M):
+        _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser)
+
+
+@njit(cache=True)
+def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
+    """Path ``mi`` of the kernel: compiled once, the parallel loop only calls it."""
+    (
+        q0,
+        E0,
+        m0,
+        floors_a,
+        mmf_a,
+        ded_a,
+        lo_a,
+        lk_a,
+        so_a,
+        sk_a,
+        floors_b,
+        mmf_b,
+        ded_b,
+        lo_b,
+        lk_b,
+        so_b,
+        sk_b,
+        adl_long,
+        adl_long_q,
+        adl_short,
+        adl_short_q,
+        e_min_long,
+        e_max_short,
+    ) = data
+    fin_m, fin_e, fin_q, payout, px_out, realized, st_out, extra = det
+    rational = mk[8]
     T = S.shape[1] - 1
     N = q0.shape[0]
     nL = lo_a.shape[0]
     nS = so_a.shape[0]
-    for mi in prange(M):
-        # The parameter set in force: row 0 of pv with the first arrays, row 1 with the second
-        # from step ksw (margin-engine.md section 4).
-        floors, mmf, ded, lo, lk, so, sk = floors_a, mmf_a, ded_a, lo_a, lk_a, so_a, sk_a
-        liq_fee, keeper_share, part_f, part_above, s_max, s_bound = _load(pv, 0)
-        k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 0)
-        mmf0 = mmf[0]
-        dyn = k_vol != 0.0
-        # Starting amounts (the insurance fund) are those of the set in force at step 0.
-        if0 = pv[1 if ksw == 0 else 0, 2]
-        m = m0.copy()
-        E = E0.copy()
-        q = q0.copy()
-        status = np.zeros(N, np.int8)
-        parking = rational and not full_scan and gas_usd > 0.0  # without gas nothing is parked
-        npk = N if parking else 0
-        vis = np.zeros((N >> 6) + 1, np.uint64)  # bit j: active entry j is visited
-        pk = np.empty((npk + PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
-        for b in range(PK_N):
-            pk[npk + b, 0] = npk + b
-            pk[npk + b, 1] = npk + b
-        pst = np.zeros(3, np.int64)  # parked count, lowest and highest bucket used
-        pst[1] = PK_N
-        pst[2] = -1
-        # Active list, contiguous: index, screening key (liquidation price at s_bound), side.
-        act = np.empty(N, np.int64)
-        a_key = np.empty(N)
-        a_side = np.empty(N)
-        slot = np.empty(N, np.int64)  # where an active position sits in the list
-        na = 0
-        # Bounds on the active keys: no active long can be liquidatable while o > max_long,
-        # no active short while o < min_short (kept conservative, tightened at each pass).
-        max_long = -np.inf
-        min_short = np.inf
-        heap_p = np.empty(N)
-        heap_i = np.empty(N, np.int64)
-        touched = np.empty(N, np.int64)
-        p_hist = np.empty(T + 1)
-        ostate = np.zeros(2)
-        ostate[1] = -1.0
-        dstate = np.zeros(3)
-        dstate[2] = mmf0
-        J = 1.0
-        peak = 0.0
-        ins = if0
-        bad = 0.0
-        nliq = 0.0
-        vol = 0.0
-        sold_usd = 0.0
-        pen = 0.0
-        prot = 0.0
-        keep = 0.0
-        ins_used = 0.0
-        social = 0.0
-        uncovered = 0.0
-        n_unprof = 0.0
-        adl_events = 0.0
-        insolvent = 0.0
-        lp = 0
-        sp = 0
-        ri = 0  # pointer into rec: next step to record
-        for t in range(T):
-            if ri < K and rec[ri] < t:
-                ri = record_until(rec, ri, t, ser, mi, p_hist[t - 1], vol, bad)
-            if t == ksw:
-                kv_old, mmf0_old = k_vol, mmf0
-                floors, mmf, ded, lo, lk, so, sk = floors_b, mmf_b, ded_b, lo_b, lk_b, so_b, sk_b
-                liq_fee, keeper_share, part_f, part_above, s_max, s_bound = _load(pv, 1)
-                k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 1)
-                mmf0 = mmf[0]
-                dyn = k_vol != 0.0
-                switch_threshold(dstate, mmf0_old, mmf0, kv_old, dfloor, dcap)
-                # The screen's keys are liquidation prices under the tiers, so they change
-                # with the set: the untouched positions are screened again from the start of
-                # the new set's orders, and the active ones get keys under the new tiers.
-                lp = 0
-                sp = 0
-                max_long = -np.inf
-                min_short = np.inf
-                for j in range(na):
-                    i = act[j]
-                    a_key[j] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
-                    if a_side[j] > 0.0:
-                        max_long = max(max_long, a_key[j])
+    # The parameter set in force: row 0 of pv with the first arrays, row 1 with the second
+    # from step ksw (margin-engine.md section 4).
+    floors, mmf, ded, lo, lk, so, sk = floors_a, mmf_a, ded_a, lo_a, lk_a, so_a, sk_a
+    liq_fee, keeper_share, part_f, part_above, s_max, s_bound = _load(pv, 0)
+    k_vol, horizon, upd, lam, dfloor, dcap = dynamic(pv, 0, 7)
+    mmf0 = mmf[0]
+    dyn = k_vol != 0.0
+    # Starting amounts (the insurance fund) are those of the set in force at step 0.
+    if0 = pv[1 if ksw == 0 else 0, 2]
+    m = m0.copy()
+    E = E0.copy()
+    q = q0.copy()
+    status = np.zeros(N, np.int8)
+    parking = rational and not full_scan and mk[9] > 0.0  # without gas nothing is parked
+    npk = N if parking else 0
+    vis = np.zeros((N >> 6) + 1, np.uint64)  # bit j: active entry j is visited
+    pk = np.empty((npk + PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
+    for b in range(PK_N):
+        pk[npk + b, 0] = npk + b
+        pk[npk + b, 1] = npk + b
+    pst = np.zeros(3, np.int64)  # parked count, lowest and highest bucket used
+    pst[1] = PK_N
+    pst[2] = -1
+    # Active list, contiguous: index, screening key (liquidation price at s_bound), side.
+    act = np.empty(N, np.int64)
+    a_key = np.empty(N)
+    a_side = np.empty(N)
+    slot = np.empty(N, np.int64)  # where an active position sits in the list
+    na = 0
+    # Bounds on the active keys: no active long can be liquidatable while o > max_long,
+    # no active short while o < min_short (kept conservative, tightened at each pass).
+    max_long = -np.inf
+    min_short = np.inf
+    heap_p = np.empty(N)
+    heap_i = np.empty(N, np.int64)
+    touched = np.empty(N, np.int64)
+    p_hist, ostate, dstate = path_state(T, mmf0)
+    J = 1.0
+    peak = 0.0
+    ins = if0
+    bad = 0.0
+    nliq = 0.0
+    vol = 0.0
+    sold_usd = 0.0
+    pen = 0.0
+    prot = 0.0
+    keep = 0.0
+    ins_used = 0.0
+    social = 0.0
+    uncovered = 0.0
+    n_unprof = 0.0
+    adl_events = 0.0
+    insolvent = 0.0
+    lp = 0
+    sp = 0
+    ri = 0  # pointer into rec: next step to record
+    for t in range(T):
+        ri = record_step(rec, ri, t, ser, mi, p_hist, vol, bad)
+        if t == ksw:
+            kv_old, mmf0_old = k_vol, mmf0
+            floors, mmf, ded, lo, lk, so, sk = floors_b, mmf_b, ded_b, lo_b, lk_b, so_b, sk_b
+            liq_fee, keeper_share, part_f, part_above, s_max, s_bound = _load(pv, 1)
+            k_vol, horizon, upd, lam, dfloor, dcap = dynamic(pv, 1, 7)
+            mmf0 = mmf[0]
+            dyn = k_vol != 0.0
+            switch_threshold(dstate, mmf0_old, mmf0, kv_old, dfloor, dcap)
+            # The screen's keys are liquidation prices under the tiers, so they change
+            # with the set: the untouched positions are screened again from the start of
+            # the new set's orders, and the active ones get keys under the new tiers.
+            lp = 0
+            sp = 0
+            max_long = -np.inf
+            min_short = np.inf
+            for j in range(na):
+                i = act[j]
+                a_key[j] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
+                if a_side[j] > 0.0:
+                    max_long = max(max_long, a_key[j])
+                else:
+                    min_short = min(min_short, a_key[j])
+        # 1. market price and oracle (margin-engine.md section 4).
+        p, peak, o = market_step(S, mi, t, J, peak, p_hist, ostate, mk)
+        s = 1.0
+        if dyn:
+            th = dynamic_threshold(dstate, o, t, mmf0, 1.0, k_vol, horizon, upd, lam, dfloor, dcap)
+            s = min(th / mmf0, s_max)
+        # Untouched positions whose liquidation price the oracle reached join the active list.
+        while lp < nL and lk[lp] >= o:
+            i = lo[lp]
+            if status[i] == 0:
+                status[i] = _ACTIVE
+                act[na] = i
+                a_key[na] = lk[lp]
+                a_side[na] = 1.0
+                slot[i] = na
+                if parking:
+                    bit_set(vis, na)
+                na += 1
+                if lk[lp] > max_long:
+                    max_long = lk[lp]
+            lp += 1
+        while sp < nS and sk[sp] <= o:
+            i = so[sp]
+            if status[i] == 0:
+                status[i] = _ACTIVE
+                act[na] = i
+                a_key[na] = sk[sp]
+                a_side[na] = -1.0
+                slot[i] = na
+                if parking:
+                    bit_set(vis, na)
+                na += 1
+                if sk[sp] < min_short:
+                    min_short = sk[sp]
+            sp += 1
+        wide = s > s_bound
+        if wide:
+            # The dynamic fraction went beyond what the keys cover: check the rest exactly.
+            for i in range(N):
+                if status[i] == 0:
+                    a = abs(q[i])
+                    n = a * o
+                    kt = _tier(floors, n)
+                    if m[i] + q[i] * (o - E[i]) < s * (n * mmf[kt] - ded[kt]):
+                        status[i] = _ACTIVE
+                        act[na] = i
+                        a_key[na] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
+                        a_side[na] = 1.0 if q[i] > 0.0 else -1.0
+                        slot[i] = na
+                        if parking:
+                            bit_set(vis, na)
+                        na += 1
+        # A position already counted unprofitable whose size is under this cannot pay now:
+        # the keeper's reward is at most keeper_share * liquidation_fee * |q| * p. The pass
+        # would do nothing with it, liquidatable or not: such positions are parked (not
+        # visited); those the bound no longer covers are unparked first.
+        skip_q = -1.0
+        if parking:
+            gas_t = gas(mk, p, peak)
+            per_unit = keeper_share * liq_fee * p * (1.0 + 1e-9)
+            skip_q = gas_t * (1.0 - 1e-9) / per_unit if per_unit > 0.0 else np.inf
+            if pst[0] > 0 and skip_q < np.inf:
+                max_long, min_short = _unpark(pk, vis, slot, a_key, a_side, skip_q, max_long, min_short, pst)
+        if na == 0 or (not wide and o > max_long and o < min_short):
+            continue
+        # 2. exact check of the active positions, all against the same o and p.
+        g = gas(mk, p, peak)
+        sells = 0.0
+        buys = 0.0
+        short_l = 0.0  # shortfall left by liquidated longs (covered by shorts' profit)
+        short_s = 0.0
+        fee_if = 0.0
+        new_max = -np.inf
+        new_min = np.inf
+        j = na - 1
+        while j >= 0:
+            if parking and not bit_get(vis, j):
+                j = bit_prev(vis, j)  # the next entry below that is not parked
+                if j < 0:
+                    break
+            # Quick screen on the cached liquidation price (valid while s <= s_bound).
+            if not wide and (o - a_key[j]) * a_side[j] > 0.0:
+                if a_side[j] > 0.0:
+                    if a_key[j] > new_max:
+                        new_max = a_key[j]
+                elif a_key[j] < new_min:
+                    new_min = a_key[j]
+                j -= 1
+                continue
+            i = act[j]
+            if abs(q[i]) < skip_q and (status[i] & _UNPROF) != 0:
+                park(pk, vis, pst, i, j, abs(q[i]))
+                j -= 1
+                continue
+            qi = q[i]
+            a = abs(qi)
+            n = a * o
+            kt = _tier(floors, n)
+            e = m[i] + qi * (o - E[i])
+            keep_open = True
+            if e < s * (n * mmf[kt] - ded[kt]):
+                # Partial close (Hyperliquid: 20 % of a large position at a time) unless the
+                # position would be bankrupt at the partial's price: then it closes whole.
+                f = 1.0
+                if part_f < 1.0 and n > part_above:
+                    f = part_f
+                val = f * a * p
+                slip = slippage(mk, val)
+                pxi = p * (1.0 - slip) if qi > 0.0 else p * (1.0 + slip)
+                if f < 1.0 and not m[i] + qi * (pxi - E[i]) > 0.0:
+                    f = 1.0
+                    val = a * p
+                    slip = slippage(mk, val)
+                    pxi = p * (1.0 - slip) if qi > 0.0 else p * (1.0 + slip)
+                ec = m[i] + f * qi * (pxi - E[i])  # margin after the closed part's PnL
+                fee = min(liq_fee * val, max(ec, 0.0))
+                reward = keeper_share * fee
+                if rational and g > 0.0 and not reward > g:
+                    if (status[i] & _UNPROF) == 0:
+                        status[i] |= _UNPROF
+                        n_unprof += 1.0
+                else:
+                    nliq += 1.0
+                    vol += f * n
+                    sold_usd += val
+                    pen += fee
+                    keep += reward
+                    fee_if += fee - reward
+                    if qi > 0.0:
+                        sells += val
                     else:
-                        min_short = min(min_short, a_key[j])
-            # 1. market price and oracle (margin-engine.md section 4).
-            p = S[mi, t] * J
-            p_hist[t] = p
-            if p > peak:
-                peak = p
-            o = oracle_price(p_hist, t, lag, deviation, heartbeat, ostate)
-            s = 1.0
-            if dyn:
-                th = dynamic_threshold(dstate, o, t, mmf0, 1.0, k_vol, horizon, upd, lam, dfloor, dcap)
-                s = min(th / mmf0, s_max)
-            # Untouched positions whose liquidation price the oracle reached join the active list.
-            while lp < nL and lk[lp] >= o:
-                i = lo[lp]
-                if status[i] == 0:
-                    status[i] = _ACTIVE
-                    act[na] = i
-                    a_key[na] = lk[lp]
-                    a_side[na] = 1.0
-                    slot[i] = na
-                    if parking:
-                        bit_set(vis, na)
-                    na += 1
-                    if lk[lp] > max_long:
-                        max_long = lk[lp]
-                lp += 1
-            while sp < nS and sk[sp] <= o:
-                i = so[sp]
-                if status[i] == 0:
-                    status[i] = _ACTIVE
-                    act[na] = i
-                    a_key[na] = sk[sp]
-                    a_side[na] = -1.0
-                    slot[i] = na
-                    if parking:
-                        bit_set(vis, na)
-                    na += 1
-                    if sk[sp] < min_short:
-                        min_short = sk[sp]
-                sp += 1
-            wide = s > s_bound
-            if wide:
-                # The dynamic fraction went beyond what the keys cover: check the rest exactly.
-                for i in range(N):
-                    if status[i] == 0:
-                        a = abs(q[i])
-                        n = a * o
-                        kt = _tier(floors, n)
-                        if m[i] + q[i] * (o - E[i]) < s * (n * mmf[kt] - ded[kt]):
-                            status[i] = _ACTIVE
+                        buys += val
+                    if track:
+                        realized[mi, i] += f * qi * (pxi - E0[i])
+                        px_out[mi, i] = pxi
+                    if f < 1.0:
+                        m[i] = ec - fee  # > 0: the rest stays open with this margin
+                        q[i] = qi - f * qi
+                        a_key[j] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
+                    else:
+                        if ec < 0.0:
+                            if qi > 0.0:
+                                short_l -= ec
+                            else:
+                                short_s -= ec
+                        if track:
+                            payout[mi, i] = max(ec - fee, 0.0)
+                        status[i] = (status[i] & _UNPROF) | _CLOSED
+                        keep_open = False
+                        na -= 1
+                        act[j] = act[na]
+                        a_key[j] = a_key[na]
+                        a_side[j] = a_side[na]
+                        slot[act[j]] = j
+                        if parking:
+                            bit_move(vis, na, j)
+            if keep_open:
+                if a_side[j] > 0.0:
+                    if a_key[j] > new_max:
+                        new_max = a_key[j]
+                elif a_key[j] < new_min:
+                    new_min = a_key[j]
+            j -= 1
+        max_long = new_max
+        min_short = new_min
+        # 3. insurance fund: this step's fees come in, then it pays the step's shortfall.
+        prot += fee_if
+        ins += fee_if
+        short = short_l + short_s
+        if short > 0.0:
+            bad += short
+            pay = min(ins, short)
+            ins -= pay
+            ins_used += pay
+            rem = short - pay
+            if rem > 0.0:
+                insolvent = 1.0
+                rem_l = rem * (short_l / short)
+                for side in (-1.0, 1.0):
+                    part = rem_l if side < 0.0 else rem - rem_l
+                    if not part > 0.0:
+                        continue
+                    if side < 0.0:
+                        cov, ev = _adl(
+                            part,
+                            side,
+                            q,
+                            E,
+                            m,
+                            status,
+                            o,
+                            adl_short,
+                            adl_short_q,
+                            e_max_short,
+                            heap_p,
+                            heap_i,
+                            touched,
+                        )
+                    else:
+                        cov, ev = _adl(
+                            part,
+                            side,
+                            q,
+                            E,
+                            m,
+                            status,
+                            o,
+                            adl_long,
+                            adl_long_q,
+                            e_min_long,
+                            heap_p,
+                            heap_i,
+                            touched,
+                        )
+                    social += cov
+                    adl_events += ev
+                    uncovered += part - cov
+                    # Settled positions: new margin and entry, so a new key; into the list.
+                    for r in range(ev):
+                        i = touched[r]
+                        key = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
+                        if (status[i] & _ACTIVE) == 0:
+                            status[i] |= _ACTIVE
                             act[na] = i
-                            a_key[na] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
-                            a_side[na] = 1.0 if q[i] > 0.0 else -1.0
+                            a_side[na] = side
                             slot[i] = na
                             if parking:
                                 bit_set(vis, na)
                             na += 1
-            # A position already counted unprofitable whose size is under this cannot pay now:
-            # the keeper's reward is at most keeper_share * liquidation_fee * |q| * p. The pass
-            # would do nothing with it, liquidatable or not: such positions are parked (not
-            # visited); those the bound no longer covers are unparked first.
-            skip_q = -1.0
-            if parking:
-                gas_t = gas_cost(gas_usd, gas_spike, p, peak)
-                per_unit = keeper_share * liq_fee * p * (1.0 + 1e-9)
-                skip_q = gas_t * (1.0 - 1e-9) / per_unit if per_unit > 0.0 else np.inf
-                if pst[0] > 0 and skip_q < np.inf:
-                    max_long, min_short = _unpark(
-                        pk, vis, slot, a_key, a_side, skip_q, max_long, min_short, pst
-                    )
-            if na == 0 or (not wide and o > max_long and o < min_short):
-                continue
-            # 2. exact check of the active positions, all against the same o and p.
-            gas = gas_cost(gas_usd, gas_spike, p, peak)
-            sells = 0.0
-            buys = 0.0
-            short_l = 0.0  # shortfall left by liquidated longs (covered by shorts' profit)
-            short_s = 0.0
-            fee_if = 0.0
-            new_max = -np.inf
-            new_min = np.inf
-            j = na - 1
-            while j >= 0:
-                if parking and not bit_get(vis, j):
-                    j = bit_prev(vis, j)  # the next entry below that is not parked
-                    if j < 0:
-                        break
-                # Quick screen on the cached liquidation price (valid while s <= s_bound).
-                if not wide and (o - a_key[j]) * a_side[j] > 0.0:
-                    if a_side[j] > 0.0:
-                        if a_key[j] > new_max:
-                            new_max = a_key[j]
-                    elif a_key[j] < new_min:
-                        new_min = a_key[j]
-                    j -= 1
-                    continue
-                i = act[j]
-                if abs(q[i]) < skip_q and (status[i] & _UNPROF) != 0:
-                    park(pk, vis, pst, i, j, abs(q[i]))
-                    j -= 1
-                    continue
-                qi = q[i]
-                a = abs(qi)
-                n = a * o
-                kt = _tier(floors, n)
-                e = m[i] + qi * (o - E[i])
-                keep_open = True
-                if e < s * (n * mmf[kt] - ded[kt]):
-                    # Partial close (Hyperliquid: 20 % of a large position at a time) unless the
-                    # position would be bankrupt at the partial's price: then it closes whole.
-                    f = 1.0
-                    if part_f < 1.0 and n > part_above:
-                        f = part_f
-                    val = f * a * p
-                    slip = sale_slippage(val, k, depth, k_over_depth, sqrt_model, floor)
-                    pxi = p * (1.0 - slip) if qi > 0.0 else p * (1.0 + slip)
-                    if f < 1.0 and not m[i] + qi * (pxi - E[i]) > 0.0:
-                        f = 1.0
-                        val = a * p
-                        slip = sale_slippage(val, k, depth, k_over_depth, sqrt_model, floor)
-                        pxi = p * (1.0 - slip) if qi > 0.0 else p * (1.0 + slip)
-                    ec = m[i] + f * qi * (pxi - E[i])  # margin after the closed part's PnL
-                    fee = min(liq_fee * val, max(ec, 0.0))
-                    reward = keeper_share * fee
-                    if rational and gas > 0.0 and not reward > gas:
-                        if (status[i] & _UNPROF) == 0:
-                            status[i] |= _UNPROF
-                            n_unprof += 1.0
-                    else:
-                        nliq += 1.0
-                        vol += f * n
-                        sold_usd += val
-                        pen += fee
-                        keep += reward
-                        fee_if += fee - reward
-                        if qi > 0.0:
-                            sells += val
-                        else:
-                            buys += val
-                        if track:
-                            realized[mi, i] += f * qi * (pxi - E0[i])
-                            px_out[mi, i] = pxi
-                        if f < 1.0:
-                            m[i] = ec - fee  # > 0: the rest stays open with this margin
-                            q[i] = qi - f * qi
-                            a_key[j] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
-                        else:
-                            if ec < 0.0:
-                                if qi > 0.0:
-                                    short_l -= ec
-                                else:
-                                    short_s -= ec
-                            if track:
-                                payout[mi, i] = max(ec - fee, 0.0)
-                            status[i] = (status[i] & _UNPROF) | _CLOSED
-                            keep_open = False
-                            na -= 1
-                            act[j] = act[na]
-                            a_key[j] = a_key[na]
-                            a_side[j] = a_side[na]
-                            slot[act[j]] = j
-                            if parking:
-                                bit_move(vis, na, j)
-                if keep_open:
-                    if a_side[j] > 0.0:
-                        if a_key[j] > new_max:
-                            new_max = a_key[j]
-                    elif a_key[j] < new_min:
-                        new_min = a_key[j]
-                j -= 1
-            max_long = new_max
-            min_short = new_min
-            # 3. insurance fund: this step's fees come in, then it pays the step's shortfall.
-            prot += fee_if
-            ins += fee_if
-            short = short_l + short_s
-            if short > 0.0:
-                bad += short
-                pay = min(ins, short)
-                ins -= pay
-                ins_used += pay
-                rem = short - pay
-                if rem > 0.0:
-                    insolvent = 1.0
-                    rem_l = rem * (short_l / short)
-                    for side in (-1.0, 1.0):
-                        part = rem_l if side < 0.0 else rem - rem_l
-                        if not part > 0.0:
-                            continue
-                        if side < 0.0:
-                            cov, ev = _adl(
-                                part,
-                                side,
-                                q,
-                                E,
-                                m,
-                                status,
-                                o,
-                                adl_short,
-                                adl_short_q,
-                                e_max_short,
-                                heap_p,
-                                heap_i,
-                                touched,
-                            )
-                        else:
-                            cov, ev = _adl(
-                                part,
-                                side,
-                                q,
-                                E,
-                                m,
-                                status,
-                                o,
-                                adl_long,
-                                adl_long_q,
-                                e_min_long,
-                                heap_p,
-                                heap_i,
-                                touched,
-                            )
-                        social += cov
-                        adl_events += ev
-                        uncovered += part - cov
-                        # Settled positions: new margin and entry, so a new key; into the list.
-                        for r in range(ev):
-                            i = touched[r]
-                            key = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
-                            if (status[i] & _ACTIVE) == 0:
-                                status[i] |= _ACTIVE
-                                act[na] = i
-                                a_side[na] = side
-                                slot[i] = na
-                                if parking:
-                                    bit_set(vis, na)
-                                na += 1
-                            a_key[slot[i]] = key
-                            if side > 0.0:
-                                if key > max_long:
-                                    max_long = key
-                            elif key < min_short:
-                                min_short = key
-            # Net flow moves the price: sales push it down, purchases up (mirror factor).
-            net = sells - buys
-            if net > 0.0:
-                J = next_impact(J, net, k, depth, k_over_depth, sqrt_model, floor)
-            elif net < 0.0:
-                J = J * (1.0 + sale_slippage(-net, k, depth, k_over_depth, sqrt_model, floor))
-        pT = S[mi, T] * J
-        if ri < K:
-            if T > 0:
-                ri = record_until(rec, ri, T, ser, mi, p_hist[T - 1], vol, bad)
-            ri = record_until(rec, ri, T + 1, ser, mi, pT, vol, bad)
-        unreal = 0.0
-        for i in range(N):
-            if (status[i] & _CLOSED) == 0:
-                e = m[i] + q[i] * (pT - E[i])
-                if e < 0.0:
-                    unreal -= e
-        out[mi, 0] = bad
-        out[mi, 1] = unreal
-        out[mi, 2] = nliq
-        out[mi, 3] = vol
-        out[mi, 4] = sold_usd
-        out[mi, 5] = pen
-        out[mi, 6] = prot
-        out[mi, 7] = keep
-        out[mi, 8] = ins_used
-        out[mi, 9] = social
-        out[mi, 10] = n_unprof
-        out[mi, 11] = insolvent
-        out[mi, 12] = pT
+                        a_key[slot[i]] = key
+                        if side > 0.0:
+                            if key > max_long:
+                                max_long = key
+                        elif key < min_short:
+                            min_short = key
+        # Net flow moves the price: sales push it down, purchases up (mirror factor).
+        net = sells - buys
+        if net > 0.0:
+            J = impact(mk, J, net)
+        elif net < 0.0:
+            J = J * (1.0 + slippage(mk, -net))
+    pT = S[mi, T] * J
+    ri = record_end(rec, ri, T, ser, mi, p_hist, pT, vol, bad)
+    unreal = 0.0
+    for i in range(N):
+        if (status[i] & _CLOSED) == 0:
+            e = m[i] + q[i] * (pT - E[i])
+            if e < 0.0:
+                unreal -= e
+    write_results(
+        out, mi, bad, unreal, nliq, vol, sold_usd, pen, prot, keep, ins_used, social, n_unprof, insolvent, pT
+    )
+    if track:
         extra[mi, 0] = adl_events
         extra[mi, 1] = uncovered
         extra[mi, 2] = ins
-        if track:
-            for i in range(N):
-                fin_m[mi, i] = m[i]
-                fin_e[mi, i] = E[i]
-                fin_q[mi, i] = q[i]
-                st_out[mi, i] = status[i]
+        for i in range(N):
+            fin_m[mi, i] = m[i]
+            fin_e[mi, i] = E[i]
+            fin_q[mi, i] = q[i]
+            st_out[mi, i] = status[i]
 
 
 def synthetic_book(
@@ -1079,3 +1010,13 @@ def synthetic_book(
     imf = np.asarray(params.tier_imf)[tier]
     margin = notional * imf * (1.0 + 2.0 * rng.random(n))
     return Book(size=side * notional / price0, entry_price=np.full(n, float(price0)), margin=margin)
+
+
+MECHANISM = Mechanism(
+    name="perp",
+    params_cls=Params,
+    kernel=_kernel,
+    prepare=_prepare,
+    detail_arrays=_detail_arrays,
+    detail_view=_detail_view,
+)
