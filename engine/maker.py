@@ -75,20 +75,22 @@ import numpy as np
 from numba import njit, prange
 
 from engine import rules
-from engine._common import (
-    N_FIELDS,
-    dynamic_threshold,
-    gas_cost,
-    liquidation_pays,
-    next_impact,
-    oracle_price,
-    record_arrays,
-    record_until,
-    series_dict,
-    switch_step,
-    switch_threshold,
+from engine._common import dynamic_threshold, switch_threshold
+from engine._inputs import params_kwargs, screening_order, set_book_arrays
+from engine._skeleton import (
+    Mechanism,
+    dynamic,
+    gas,
+    impact,
+    market_step,
+    market_tuple,
+    path_state,
+    pays,
+    record_end,
+    record_step,
+    run,
+    write_results,
 )
-from engine._inputs import check_prices, params_kwargs, screening_order, set_book_arrays
 from engine.compound import best_purchase
 from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
@@ -229,53 +231,15 @@ def _param_row(params: Params, market: MarketConditions) -> tuple:
     ) + dyn.kernel_args()
 
 
-def _kernel_args(
-    params: Params, book: Book, market: MarketConditions, switch: tuple | None, n_steps: int
-) -> tuple:
-    after, ksw = switch_step(switch, Params, "maker-clip", n_steps)
-    # Row 0: the set in force from step 0; row 1: from step ksw (margin-engine.md section 4).
-    pv = np.array([_param_row(params, market), _param_row(after or params, market)], dtype=np.float64)
+def _prepare(params: Params, after: Params, book: Book, s: np.ndarray, market: MarketConditions) -> tuple:
+    row0, row1 = _param_row(params, market), _param_row(after, market)
     order, keys, n_sorted = screening_order(book.ink, book.debt)
-    return (book.ink, book.debt, order, keys, n_sorted, pv, ksw) + market.kernel_args()
-
-
-def simulate(
-    params: Params,
-    book: Book,
-    prices: np.ndarray,
-    market: MarketConditions,
-    *,
-    record_steps: np.ndarray | None = None,
-    switch: tuple[int, Params] | None = None,
-) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Run the book over every price path.
-
-    Parameters
-    ----------
-    params, book, market: see Params, Book, engine.market.MarketConditions.
-    prices: float64[M, T+1], exogenous market price S (USD per unit of collateral).
-    switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` from
-        step k on, the book, paths, vaults and running auctions carried over (margin-engine.md
-        section 4; docs/engine.md). ``k >= T`` never switches.
-
-    Returns
-    -------
-    float64[M, len(RESULT_FIELDS)]: per-path results, columns in the order of
-    ``engine._common.RESULT_FIELDS``. Rows depend only on their own path: ``prices[a:b]`` alone
-    gives rows ``a:b`` bit for bit. With ``record_steps`` (optional int64[K], sorted steps in
-    0..T): ``(per_path, series)``, series a dict of float64[M, K] by
-    ``engine._common.SERIES_FIELDS`` (market price, cumulative liquidated volume and realized
-    bad debt, USD, at the end of each recorded step); per_path unchanged.
-    """
-    s = check_prices(prices)
-    out = np.zeros((s.shape[0], N_FIELDS))
-    empty = np.zeros((0, 0))
-    rec, ser = record_arrays(record_steps, s.shape[0], s.shape[1] - 1)
-    args = _kernel_args(params, book, market, switch, s.shape[1] - 1)
-    _kernel(s, *args, False, False, empty, empty, empty, out, rec, ser)
-    if record_steps is None:
-        return out
-    return out, series_dict(ser)
+    # cut ** n for every stair an auction can reach before a reset (age <= tail), shared
+    # read-only; one table per parameter set (section 4: the second from step ksw).
+    cut_pow = _stair_table(row0[5], row0[3], row0[6], row0[13])
+    cut_pow_b = _stair_table(row1[5], row1[3], row1[6], row1[13])
+    data = (book.ink, book.debt, order, keys, n_sorted, cut_pow, cut_pow_b)
+    return data, (row0, row1), market_tuple(market)
 
 
 LEDGER_FIELDS = (
@@ -294,6 +258,53 @@ LEDGER_FIELDS = (
 )
 
 
+def _detail_arrays(book: Book, s: np.ndarray, track: bool) -> tuple:
+    m, n = (s.shape[0], len(book)) if track else (0, 0)
+    return np.empty((m, n)), np.empty((m, n)), np.zeros((m, len(LEDGER_FIELDS) if track else 0))
+
+
+def _detail_view(det: tuple) -> dict:
+    fin_ink, fin_debt, ledger = det
+    res = {"ink": fin_ink, "debt": fin_debt}
+    return res | {name: ledger[:, j] for j, name in enumerate(LEDGER_FIELDS)}
+
+
+def simulate(
+    params: Params,
+    book: Book,
+    prices: np.ndarray,
+    market: MarketConditions,
+    *,
+    record_steps: np.ndarray | None = None,
+    switch: tuple[int, Params] | None = None,
+    full_scan: bool = False,
+) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Run the book over every price path.
+
+    Parameters
+    ----------
+    params, book, market: see Params, Book, engine.market.MarketConditions.
+    prices: float64[M, T+1], exogenous market price S (USD per unit of collateral).
+    switch: optional ``(k, params_after)``: ``params`` on steps 0..k-1, ``params_after`` from
+        step k on, the book, paths, vaults and running auctions carried over (margin-engine.md
+        section 4; docs/engine.md). ``k >= T`` never switches.
+    full_scan: check every vault every step instead of screening (the tests' reference; same
+        results, slower).
+
+    Returns
+    -------
+    float64[M, len(RESULT_FIELDS)]: per-path results, columns in the order of
+    ``engine._common.RESULT_FIELDS``. Rows depend only on their own path: ``prices[a:b]`` alone
+    gives rows ``a:b`` bit for bit. With ``record_steps`` (optional int64[K], sorted steps in
+    0..T): ``(per_path, series)``, series a dict of float64[M, K] by
+    ``engine._common.SERIES_FIELDS`` (market price, cumulative liquidated volume and realized
+    bad debt, USD, at the end of each recorded step); per_path unchanged.
+    """
+    return run(
+        MECHANISM, params, book, prices, market, record_steps=record_steps, switch=switch, full_scan=full_scan
+    )
+
+
 def simulate_detail(
     params: Params,
     book: Book,
@@ -302,6 +313,7 @@ def simulate_detail(
     *,
     full_scan: bool = False,
     switch: tuple[int, Params] | None = None,
+    record_steps: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Like ``simulate`` but also returns vault states and where the collateral went (tests, audits).
 
@@ -310,32 +322,22 @@ def simulate_detail(
     keepers and still in auctions; counts of kicks, redos, takes and of auctions that ended
     with their collateral gone and debt left; the uncovered debt of auctions that ended with
     collateral left (0 by construction of clip.sol: a paid tab covers the debt); the smallest
-    tab seen after a take; ``dirt`` at the horizon; vault and auction visits (work done).
-    ``full_scan=True`` checks every vault every step instead of screening (the reference the
-    tests compare the screen with). Memory is M * N * 16 bytes: small books only.
+    tab seen after a take; ``dirt`` at the horizon; vault and auction visits (work done);
+    ``series`` with ``record_steps``. ``full_scan=True`` checks every vault every step instead
+    of screening (the reference the tests compare the screen with). Memory is M * N * 16
+    bytes: small books only.
     """
-    s = check_prices(prices)
-    m, n = s.shape[0], len(book)
-    out = np.zeros((m, N_FIELDS))
-    fin_ink, fin_debt = np.empty((m, n)), np.empty((m, n))
-    ledger = np.zeros((m, len(LEDGER_FIELDS)))
-    rec, ser = record_arrays(None, m, s.shape[1] - 1)
-    _kernel(
-        s,
-        *_kernel_args(params, book, market, switch, s.shape[1] - 1),
-        bool(full_scan),
-        True,
-        fin_ink,
-        fin_debt,
-        ledger,
-        out,
-        rec,
-        ser,
+    return run(
+        MECHANISM,
+        params,
+        book,
+        prices,
+        market,
+        record_steps=record_steps,
+        switch=switch,
+        full_scan=full_scan,
+        detail=True,
     )
-    res = {"per_path": out, "ink": fin_ink, "debt": fin_debt}
-    for j, name in enumerate(LEDGER_FIELDS):
-        res[name] = ledger[:, j]
-    return res
 
 
 _MAX_STAIRS = 1 << 16  # size limit of the table of cut ** n; beyond it, pow
@@ -357,13 +359,6 @@ def _load(pv, row):
     and seconds per step of one parameter set."""
     r = pv[row]
     return r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13]
-
-
-@njit(cache=True, inline="always")
-def _load_dynamic(pv, row):
-    """The volatility-adjusted threshold's k_vol, horizon, interval, lambda, floor, cap."""
-    r = pv[row]
-    return r[15], r[16], int(r[17]), r[18], r[19], r[20]
 
 
 @njit(cache=True)
@@ -395,114 +390,24 @@ def _first_stair_at_or_below(top, cut_pow, cut, target, n0, n1):
 
 
 @njit(cache=True, parallel=True)
-def _kernel(
-    S,
-    ink0,
-    debt0,
-    order,
-    keys,
-    n_sorted,
-    pv,
-    ksw,
-    lag,
-    deviation,
-    heartbeat,
-    k,
-    depth,
-    k_over_depth,
-    sqrt_model,
-    floor,
-    rational,
-    gas_usd,
-    gas_spike,
-    full_scan,
-    track,
-    fin_ink,
-    fin_debt,
-    ledger,
-    out,
-    rec,
-    ser,
-):
+def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
+    """The skeleton's kernel (engine._skeleton): paths in parallel."""
     M = S.shape[0]
-    # cut ** n for every stair an auction can reach before a reset (age <= tail), shared
-    # read-only; one table per parameter set (section 4: the second from step ksw).
-    cut_pow = _stair_table(pv[0, 5], pv[0, 3], pv[0, 6], pv[0, 13])
-    cut_pow_b = _stair_table(pv[1, 5], pv[1, 3], pv[1, 6], pv[1, 13])
     for m in prange(M):
-        _path(
-            m,
-            cut_pow,
-            cut_pow_b,
-            S,
-            ink0,
-            debt0,
-            order,
-            keys,
-            n_sorted,
-            pv,
-            ksw,
-            lag,
-            deviation,
-            heartbeat,
-            k,
-            depth,
-            k_over_depth,
-            sqrt_model,
-            floor,
-            rational,
-            gas_usd,
-            gas_spike,
-            full_scan,
-            track,
-            fin_ink,
-            fin_debt,
-            ledger,
-            out,
-            rec,
-            ser,
-        )
+        _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser)
 
 
 @njit(cache=True)
-def _path(
-    m,
-    cut_pow,
-    cut_pow_b,
-    S,
-    ink0,
-    debt0,
-    order,
-    keys,
-    n_sorted,
-    pv,
-    ksw,
-    lag,
-    deviation,
-    heartbeat,
-    k,
-    depth,
-    k_over_depth,
-    sqrt_model,
-    floor,
-    rational,
-    gas_usd,
-    gas_spike,
-    full_scan,
-    track,
-    fin_ink,
-    fin_debt,
-    ledger,
-    out,
-    rec,
-    ser,
-):
+def _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
     """Path ``m`` of the kernel: compiled once, the parallel loop only calls it."""
+    ink0, debt0, order, keys, n_sorted, cut_pow, cut_pow_b = data
+    fin_ink, fin_debt, ledger = det
+    rational = mk[8]
     T = S.shape[1] - 1
     N = ink0.shape[0]
     # The parameter set in force: row 0 of pv, row 1 from step ksw (margin-engine.md section 4).
     mat, chop, buf, tail, cusp, cut, step, chip, tip, hole, dust, chost, km, ss = _load(pv, 0)
-    k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 0)
+    k_vol, horizon, upd, lam, dfloor, dcap = dynamic(pv, 0, 15)
     # Starting amounts (the Vow's surplus) are those of the set in force at step 0.
     surplus0 = pv[1 if ksw == 0 else 0, 14]
     ink = ink0.copy()
@@ -522,11 +427,7 @@ def _path(
     au_top = np.empty(cap)
     au_unp = np.empty(cap, np.bool_)
     na = 0
-    p_hist = np.empty(T + 1)
-    ostate = np.zeros(2)
-    ostate[1] = -1.0
-    dstate = np.zeros(3)
-    dstate[2] = mat
+    p_hist, ostate, dstate = path_state(T, mat)
     J = 1.0
     peak = 0.0
     dirt = 0.0
@@ -555,11 +456,9 @@ def _path(
             v_list[r] = order[r]
         nv = n_sorted
         ptr = n_sorted
-    K = rec.shape[0]
     ri = 0  # pointer into rec: next step to record
     for t in range(T):
-        if ri < K and rec[ri] < t:
-            ri = record_until(rec, ri, t, ser, m, p_hist[t - 1], vol, bad)
+        ri = record_step(rec, ri, t, ser, m, p_hist, vol, bad)
         if t == ksw:
             # Keys debt / ink do not involve the parameters, so the active list stays exact.
             # Vaults, dirt and running auctions carry over: as after Clipper.file / Dog.file on
@@ -567,15 +466,11 @@ def _path(
             # follow the new cut, step, tail and cusp (tail and step are steps' multiples of ss).
             kv_old, mat_old = k_vol, mat
             mat, chop, buf, tail, cusp, cut, step, chip, tip, hole, dust, chost, km, ss = _load(pv, 1)
-            k_vol, horizon, upd, lam, dfloor, dcap = _load_dynamic(pv, 1)
+            k_vol, horizon, upd, lam, dfloor, dcap = dynamic(pv, 1, 15)
             cut_pow = cut_pow_b
             switch_threshold(dstate, mat_old, mat, kv_old, dfloor, dcap)
         # 1. market price and oracle (margin-engine.md section 4).
-        p = S[m, t] * J
-        p_hist[t] = p
-        if p > peak:
-            peak = p
-        po = oracle_price(p_hist, t, lag, deviation, heartbeat, ostate)
+        p, peak, po = market_step(S, m, t, J, peak, p_hist, ostate, mk)
         mat_t = dynamic_threshold(dstate, po, t, mat, 1.0, k_vol, horizon, upd, lam, dfloor, dcap)
         spot = po / mat_t  # spot.sol poke: spot = val / par / mat
         thr = spot * (1.0 - _TOL)
@@ -670,7 +565,7 @@ def _path(
         sold = 0.0
         if na > 0:
             target = p * (1.0 - km)
-            gas = gas_cost(gas_usd, gas_spike, p, peak)
+            g = gas(mk, p, peak)
             j = 0
             while j < na:
                 a_visits += 1.0
@@ -702,7 +597,7 @@ def _path(
                 lot = au_lot[j]
                 if rational:
                     most = min(lot, tab / price)
-                    amt = best_purchase(p, price, most, gas, k, depth, k_over_depth, sqrt_model, floor)
+                    amt = best_purchase(p, price, most, g, mk[3], mk[4], mk[5], mk[6], mk[7])
                     if amt >= most:
                         amt = lot
                 else:
@@ -728,10 +623,10 @@ def _path(
                                 if owe > tab:
                                     owe = tab
                                     slc = owe / price
-                pays = slc > 0.0
-                if pays and rational:
-                    pays = liquidation_pays(slc, owe, p, gas, k, depth, k_over_depth, sqrt_model, floor)
-                if not pays:
+                paid = slc > 0.0
+                if paid and rational:
+                    paid = pays(mk, slc, owe, p, g)
+                if not paid:
                     if not au_unp[j]:
                         au_unp[j] = True
                         n_unprof += 1.0
@@ -785,12 +680,9 @@ def _path(
                     j += 1
         if sold > 0.0:
             sold_usd += sold
-            J = next_impact(J, sold, k, depth, k_over_depth, sqrt_model, floor)
+            J = impact(mk, J, sold)
     pT = S[m, T] * J
-    if ri < K:
-        if T > 0:
-            ri = record_until(rec, ri, T, ser, m, p_hist[T - 1], vol, bad)
-        ri = record_until(rec, ri, T + 1, ser, m, pT, vol, bad)
+    ri = record_end(rec, ri, T, ser, m, p_hist, pT, vol, bad)
     unreal = 0.0
     for i in range(N):
         if debt[i] > ink[i] * pT:
@@ -800,19 +692,8 @@ def _path(
         in_auctions += au_lot[j]
         if au_due[j] > au_lot[j] * pT:
             unreal += au_due[j] - au_lot[j] * pT
-    out[m, 0] = bad
-    out[m, 1] = unreal
-    out[m, 2] = nliq
-    out[m, 3] = vol
-    out[m, 4] = sold_usd
-    out[m, 5] = pen
-    out[m, 6] = pen
-    out[m, 7] = kr
-    out[m, 8] = used
-    out[m, 9] = lost
-    out[m, 10] = n_unprof
-    out[m, 11] = 1.0 if lost > 0.0 else 0.0
-    out[m, 12] = pT
+    insolvent = 1.0 if lost > 0.0 else 0.0
+    write_results(out, m, bad, unreal, nliq, vol, sold_usd, pen, pen, kr, used, lost, n_unprof, insolvent, pT)
     if track:
         with_vaults = 0.0
         for i in range(N):
@@ -852,3 +733,13 @@ def _grow_b(a, cap):
     b = np.empty(cap, np.bool_)
     b[: a.shape[0]] = a
     return b
+
+
+MECHANISM = Mechanism(
+    name="maker-clip",
+    params_cls=Params,
+    kernel=_kernel,
+    prepare=_prepare,
+    detail_arrays=_detail_arrays,
+    detail_view=_detail_view,
+)
