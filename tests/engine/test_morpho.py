@@ -2,13 +2,14 @@
 cases computed by hand, and invariants over random books, paths, markets and parameters."""
 
 import dataclasses
+import inspect
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import api, books, morpho
+from engine import _skeleton, api, books, morpho
 from engine._common import FIELD_INDEX
 from engine.errors import EngineError
 from engine.market import DynamicThreshold, Liquidators, Liquidity, MarketConditions, Oracle
@@ -333,3 +334,14 @@ def test_the_series_end_at_the_per_path_totals() -> None:
     assert np.any(out[:, F["bad_debt"]] > 0) and np.all(out[:, F["n_liq"]] > 0)
     assert np.array_equal(ser["liq_volume_cum"][:, -1], out[:, F["liq_volume"]])
     assert np.array_equal(ser["bad_debt_cum"][:, -1], out[:, F["bad_debt"]])
+
+
+def test_the_public_surface_is_the_skeletons() -> None:
+    assert isinstance(morpho.MECHANISM, _skeleton.Mechanism)
+    assert morpho.MECHANISM.name == "morpho-blue" and morpho.MECHANISM.params_cls is morpho.Params
+    kernel_args = ["S", "data", "pv", "ksw", "mk", "full_scan", "track", "det", "out", "rec", "ser"]
+    assert list(inspect.signature(morpho._kernel.py_func).parameters) == kernel_args
+    for fn in (morpho.simulate, morpho.simulate_detail):
+        kw = inspect.signature(fn).parameters
+        for opt in ("record_steps", "switch", "full_scan"):
+            assert kw[opt].kind is inspect.Parameter.KEYWORD_ONLY, (fn.__name__, opt)
