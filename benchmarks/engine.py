@@ -66,6 +66,7 @@ def _mechanism_inputs(name: str, n: int, m: int, t: int):
         "maker-clip": {"price": w.p0, "mat": 1.45},
         "perp": {"price": w.p0, "mmf": 0.03},
         "cross": {"prices": np.array([w.p0, w.p0]), "thresholds": np.array([0.825, 0.8])},
+        "morpho-blue": {"price": w.p0, "threshold": 0.86},
     }[name]
     book = books.synthetic_book(name, n, rng=rng, **kw)
     if name == "cross":

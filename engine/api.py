@@ -27,6 +27,7 @@ MECHANISMS = {
     "maker-clip": "engine.maker",
     "perp": "engine.perp",
     "cross": "engine.cross",
+    "morpho-blue": "engine.morpho",
 }
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from engine.errors import EngineError, check_range
 
-MECHANISMS = ("aave-v3", "compound-v3", "maker-clip", "perp", "cross")
+MECHANISMS = ("aave-v3", "compound-v3", "maker-clip", "perp", "cross", "morpho-blue")
 CSV_HEADER = ("account", "collateral_asset", "collateral_amount", "debt_amount")
 TOP = 10
 
@@ -127,11 +127,11 @@ def lending_book(
     alpha: float = 1.3,
     top10_share: float | None = None,
 ) -> dict[str, np.ndarray]:
-    """Aave v3 / Compound v3 book: ``{"collateral", "debt"}``.
+    """Aave v3 / Compound v3 / Morpho Blue book: ``{"collateral", "debt"}``.
 
-    threshold: the liquidation threshold (Aave LT; Comet liquidate_collateral_factor), so that
-    ``h = c * price * threshold / d``; h_min is the healthiest allowed at the limit (e.g.
-    LT / LTV for positions opened at the maximum loan-to-value).
+    threshold: the liquidation threshold (Aave LT; Comet liquidate_collateral_factor; Morpho
+    lltv), so that ``h = c * price * threshold / d``; h_min is the healthiest allowed at the
+    limit (e.g. LT / LTV for positions opened at the maximum loan-to-value).
     """
     check_range("price", price, 0.0, None, lo_open=True)
     check_range("threshold", threshold, 0.0, 1.0, lo_open=True)
@@ -257,6 +257,7 @@ def synthetic_book(mechanism: str, n: int, *, rng: np.random.Generator, **kw) ->
         "maker-clip": maker_book,
         "perp": perp_book,
         "cross": cross_book,
+        "morpho-blue": lending_book,
     }
     if mechanism not in makers:
         raise EngineError(f"mechanism must be one of {MECHANISMS}; got {mechanism!r}")
@@ -418,11 +419,11 @@ def health(
 ) -> np.ndarray:
     """Health factor per position (N,); liquidatable below 1, inf without debt.
 
-    threshold: aave-v3 LT, compound-v3 liquidate_collateral_factor, maker-clip mat, perp the
-    maintenance fraction (flat), cross LT per asset (A,) with price (A,).
+    threshold: aave-v3 LT, compound-v3 liquidate_collateral_factor, morpho-blue lltv, maker-clip
+    mat, perp the maintenance fraction (flat), cross LT per asset (A,) with price (A,).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        if mechanism in ("aave-v3", "compound-v3"):
+        if mechanism in ("aave-v3", "compound-v3", "morpho-blue"):
             num, den = book["collateral"] * price * threshold, book["debt"]
         elif mechanism == "maker-clip":
             num, den = book["ink"] * price, book["debt"] * threshold

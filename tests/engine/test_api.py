@@ -28,6 +28,7 @@ def test_registry_names_every_mechanism_module() -> None:
         "maker-clip": "engine.maker",
         "perp": "engine.perp",
         "cross": "engine.cross",
+        "morpho-blue": "engine.morpho",
     }
     assert "aave-v3" in api.available_mechanisms()
 

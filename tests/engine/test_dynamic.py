@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from engine import aave, compound, cross, maker, perp
+from engine import aave, compound, cross, maker, morpho, perp
 from engine._common import FIELD_INDEX as F
 from engine._common import dynamic_threshold
 from engine.market import DynamicThreshold, MarketConditions, Oracle
@@ -106,12 +106,22 @@ def _cross(dynamic):
     return cross, params, book, lambda s: np.stack([s, np.full_like(s, 50.0)])
 
 
+def _morpho(dynamic):
+    return (
+        morpho,
+        morpho.Params(dynamic=dynamic),
+        morpho.Book(np.array([100.0]), np.array([8600.0])),
+        lambda s: s,
+    )
+
+
 MECHANISMS = {
     "aave-v3": _aave,
     "compound-v3": _compound,
     "maker-clip": _maker,
     "perp": _perp,
     "cross": _cross,
+    "morpho-blue": _morpho,
 }
 
 

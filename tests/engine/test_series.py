@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine import aave, api, compound, cross, maker, perp
+from engine import aave, api, compound, cross, maker, morpho, perp
 from engine._common import FIELD_INDEX, SERIES_FIELDS
 from engine.errors import EngineError
 from engine.market import Liquidators, Liquidity, MarketConditions
@@ -46,6 +46,9 @@ def _case(name: str):
             mat=1.45, chop=1.13, buf=1.2, cut=0.99, step=90.0, tail=8400.0, cusp=0.4, hole=1e8, dust=100.0
         )
         return maker, params, maker.Book(ink=c * 1.8, debt=d), _paths(rng), MARKET
+    if name == "morpho-blue":
+        c, d = _lending_book(rng)
+        return morpho, morpho.Params(lltv=0.86), morpho.Book(c, d), _paths(rng), MARKET
     if name == "perp":
         params = perp.Params(
             tier_floors=(0.0, 10_000.0, 50_000.0),
