@@ -38,7 +38,10 @@ from engine._common import RESULT_FIELDS
 from engine.api import load_mechanism
 from engine.errors import EngineError
 
-MECHANISMS = ("aave-v3", "compound-v3", "maker-clip", "perp", "cross")
+MECHANISMS = ("aave-v3", "compound-v3", "maker-clip", "perp", "cross", "morpho-blue")
+# Mechanisms whose detail view gives each position's collateral and debt at the horizon
+# (simulate_detail's "collateral" and "debt"), so that book_at_step reads them alike.
+LENDING_DETAIL = ("aave-v3", "morpho-blue")
 # A position is "moved closer to liquidation" when its health after the change is at most this
 # share of its health before (5 % closer or more).
 CLOSER_RATIO = 0.95
@@ -78,7 +81,7 @@ def health(mechanism: str, params: Any, book: Any, price: float | np.ndarray) ->
     mechanism : str
         One of MECHANISMS.
     params : the mechanism's ``Params`` (or a dict for its ``params_from_dict``)
-        Only the liquidation threshold is read (LT, liquidate collateral factor, mat, the
+        Only the liquidation threshold is read (LT, liquidate collateral factor, LLTV, mat, the
         maintenance tiers).
     book : the mechanism's ``Book`` (or a dict of arrays for its ``book_from_arrays``)
         N positions.
@@ -95,6 +98,11 @@ def health(mechanism: str, params: Any, book: Any, price: float | np.ndarray) ->
     p = _price(mechanism, price)
     if mechanism == "cross":
         return cross.health_factors(params, book, p)
+    if mechanism == "morpho-blue":
+        # Morpho.sol _isHealthy: maxBorrow = collateral * price * lltv against the debt.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            num, den = book.collateral * p * params.lltv, book.debt
+            return np.where(den > 0, num / den, np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
         if mechanism == "aave-v3":
             num, den = book.collateral * p * params.liquidation_threshold, book.debt
@@ -188,7 +196,7 @@ def book_at_step(
 
     Parameters
     ----------
-    mechanism : one of "aave-v3", "compound-v3", "maker-clip", "perp"
+    mechanism : one of "aave-v3", "compound-v3", "maker-clip", "perp", "morpho-blue"
     params, book : as for ``health``.
     path : float64[T+1], the exogenous price of one path (USD per unit).
     market : engine.market.MarketConditions
@@ -201,9 +209,10 @@ def book_at_step(
     position is open), and the market price ``S[step] * J[step]`` (USD per unit) after the
     step's liquidations moved it.
     """
-    if mechanism not in ("aave-v3", "compound-v3", "maker-clip", "perp"):
+    stepped = ("compound-v3", "maker-clip", "perp", *LENDING_DETAIL)
+    if mechanism not in stepped:
         raise EngineError(
-            f"mechanism must be one of aave-v3, compound-v3, maker-clip, perp for book_at_step; got {mechanism!r}"
+            f"mechanism must be one of {', '.join(stepped)} for book_at_step; got {mechanism!r}"
         )
     params, book = _resolve(mechanism, params, book)
     p = np.asarray(path, dtype=np.float64)
@@ -211,7 +220,7 @@ def book_at_step(
         raise EngineError(f"path must be float64[T+1] and step in 0..T; got shape {p.shape}, step {step!r}")
     prices = np.ascontiguousarray(p[None, : int(step) + 1])
     mod = load_mechanism(mechanism)
-    if mechanism == "aave-v3":
+    if mechanism in LENDING_DETAIL:
         d = mod.simulate_detail(params, book, prices, market)
         arrays = {"collateral": d["collateral"][0], "debt": d["debt"][0]}
         open_ = arrays["debt"] > 0

@@ -54,6 +54,14 @@ def test_cross_health_sums_every_assets_threshold_weighted_value():
     assert h[0] == pytest.approx((2000 * 0.8 + 3000 * 0.7) / 2000)
 
 
+def test_morpho_health_is_collateral_value_times_lltv_over_debt():
+    book = {"collateral": np.array([10.0, 2.0]), "debt": np.array([8_600.0, 4_000.0])}
+    h = health.health("morpho-blue", {"lltv": 0.86}, book, 1000.0)
+    # 10 * 1000 * 0.86 / 8600 = 1 exactly (healthy at the boundary: Morpho.sol maxBorrow >= borrowed)
+    assert h[0] == 1.0
+    assert h[1] == pytest.approx(2.0 * 1000.0 * 0.86 / 4000.0, rel=1e-15)
+
+
 def test_a_position_without_debt_has_infinite_health():
     book = {"collateral": np.array([1.0, 1.0]), "debt": np.array([0.0, 1000.0])}
     h = health.health("aave-v3", aave.Params(), book, 2000.0)
@@ -180,7 +188,7 @@ def test_the_book_at_the_last_step_is_the_engines_state_at_the_horizon():
     assert price == full["per_path"][0, -1]  # final_price, the market price after impact
 
 
-@pytest.mark.parametrize("mechanism", ["aave-v3", "compound-v3", "maker-clip"])
+@pytest.mark.parametrize("mechanism", ["aave-v3", "compound-v3", "maker-clip", "morpho-blue"])
 def test_at_step_zero_of_a_calm_start_every_healthy_position_is_still_open(mechanism):
     mod = load_mechanism(mechanism)
     book = mod.book_from_arrays(_lending_book())
