@@ -543,7 +543,21 @@ def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
         used = min(bad, reserves)
         insolvent = 1.0 if bad > reserves else 0.0
         write_results(
-            out, m, bad, unreal, nliq, vol, sold_total, pen, fees, 0.0, used, bad - used, n_unprof, insolvent, pT
+            out,
+            m,
+            bad,
+            unreal,
+            nliq,
+            vol,
+            sold_total,
+            pen,
+            fees,
+            0.0,
+            used,
+            bad - used,
+            n_unprof,
+            insolvent,
+            pT,
         )
         if track:
             units[m, 0] = to_liq
