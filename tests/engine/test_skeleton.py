@@ -73,7 +73,9 @@ def test_detail_view_and_full_scan_agree_with_simulate_and_record(name):
     mod, a, b, book, prices, market = C.case(name, False)
     out, ser = mod.simulate(a, book, prices, SC.CRASH, record_steps=C.RECORD, switch=(30, b))
     d = mod.simulate_detail(a, book, prices, SC.CRASH, record_steps=C.RECORD, switch=(30, b))
-    full = mod.simulate_detail(a, book, prices, SC.CRASH, record_steps=C.RECORD, switch=(30, b), full_scan=True)
+    full = mod.simulate_detail(
+        a, book, prices, SC.CRASH, record_steps=C.RECORD, switch=(30, b), full_scan=True
+    )
     assert np.array_equal(d["per_path"], out)
     for field, arr in ser.items():
         assert np.array_equal(d["series"][field], arr)
