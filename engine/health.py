@@ -9,6 +9,9 @@ position to its liquidation:
   .calculateUserAccountData``: total collateral in the base currency times the average
   liquidation threshold over total debt; ``ValidationLogic.validateLiquidationCall`` allows a
   liquidation when it is below ``HEALTH_FACTOR_LIQUIDATION_THRESHOLD`` = 1e18, i.e. 1).
+- ``aave-v4``: the health factor ``c * p * cf / d`` (aave/aave-v4 ``LiquidationLogic
+  ._validateLiquidationCall``: liquidatable when it is below
+  ``HEALTH_FACTOR_LIQUIDATION_THRESHOLD``, i.e. 1).
 - ``compound-v3``: the ratio of the account's liquidation margin, ``c * p *
   liquidateCollateralFactor / borrow`` (compound-finance/comet ``Comet.isLiquidatable``: the
   account is liquidatable when ``sum(collateral * price * liquidateCollateralFactor) - borrow``
@@ -38,7 +41,7 @@ from engine._common import RESULT_FIELDS
 from engine.api import load_mechanism
 from engine.errors import EngineError
 
-MECHANISMS = ("aave-v3", "compound-v3", "maker-clip", "perp", "cross")
+MECHANISMS = ("aave-v3", "aave-v4", "compound-v3", "maker-clip", "perp", "cross")
 # A position is "moved closer to liquidation" when its health after the change is at most this
 # share of its health before (5 % closer or more).
 CLOSER_RATIO = 0.95
@@ -98,6 +101,8 @@ def health(mechanism: str, params: Any, book: Any, price: float | np.ndarray) ->
     with np.errstate(divide="ignore", invalid="ignore"):
         if mechanism == "aave-v3":
             num, den = book.collateral * p * params.liquidation_threshold, book.debt
+        elif mechanism == "aave-v4":
+            num, den = book.collateral * p * params.collateral_factor, book.debt
         elif mechanism == "compound-v3":
             num, den = book.collateral * p * params.liquidate_collateral_factor, book.debt
         elif mechanism == "maker-clip":
@@ -188,7 +193,7 @@ def book_at_step(
 
     Parameters
     ----------
-    mechanism : one of "aave-v3", "compound-v3", "maker-clip", "perp"
+    mechanism : one of "aave-v3", "aave-v4", "compound-v3", "maker-clip", "perp"
     params, book : as for ``health``.
     path : float64[T+1], the exogenous price of one path (USD per unit).
     market : engine.market.MarketConditions
@@ -201,9 +206,10 @@ def book_at_step(
     position is open), and the market price ``S[step] * J[step]`` (USD per unit) after the
     step's liquidations moved it.
     """
-    if mechanism not in ("aave-v3", "compound-v3", "maker-clip", "perp"):
+    if mechanism not in ("aave-v3", "aave-v4", "compound-v3", "maker-clip", "perp"):
         raise EngineError(
-            f"mechanism must be one of aave-v3, compound-v3, maker-clip, perp for book_at_step; got {mechanism!r}"
+            "mechanism must be one of aave-v3, aave-v4, compound-v3, maker-clip, perp for "
+            f"book_at_step; got {mechanism!r}"
         )
     params, book = _resolve(mechanism, params, book)
     p = np.asarray(path, dtype=np.float64)
@@ -211,7 +217,7 @@ def book_at_step(
         raise EngineError(f"path must be float64[T+1] and step in 0..T; got shape {p.shape}, step {step!r}")
     prices = np.ascontiguousarray(p[None, : int(step) + 1])
     mod = load_mechanism(mechanism)
-    if mechanism == "aave-v3":
+    if mechanism in ("aave-v3", "aave-v4"):
         d = mod.simulate_detail(params, book, prices, market)
         arrays = {"collateral": d["collateral"][0], "debt": d["debt"][0]}
         open_ = arrays["debt"] > 0

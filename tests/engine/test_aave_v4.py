@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import aave_v4 as A
+from engine import health
 from engine._common import FIELD_INDEX
 from engine.errors import EngineError
 from engine.market import Liquidators, Liquidity, MarketConditions, Oracle
@@ -274,3 +275,13 @@ def test_a_switch_at_or_beyond_the_horizon_changes_nothing_and_at_zero_runs_the_
     assert np.array_equal(
         A.simulate(a, book, prices, market, switch=(0, b)), A.simulate(b, book, prices, market)
     )
+
+
+def test_health_and_book_at_step_read_the_collateral_factor() -> None:
+    book = {"collateral": np.array([100.0, 100.0]), "debt": np.array([100_000.0, 170_000.0])}
+    h = health.health("aave-v4", {"collateral_factor": 0.8}, book, P0)
+    np.testing.assert_allclose(h, [1.6, 160_000.0 / 170_000.0])
+    left, price = health.book_at_step("aave-v4", A.Params(), book, np.full(3, P0), ALWAYS, 1)
+    assert price == P0 and len(left) == 2
+    assert left.debt[0] == 100_000.0 and left.debt[1] < 170_000.0
+    assert left.collateral[1] * P0 * 0.8 / left.debt[1] == pytest.approx(1.05, rel=1e-12)
