@@ -3,6 +3,7 @@ dust and deficit rules, liquidator economics, the config invariants, and invaria
 random books, paths, markets and parameters."""
 
 import dataclasses
+import inspect
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import aave_v4 as A
-from engine import health
+from engine import api, health
 from engine._common import FIELD_INDEX
 from engine.errors import EngineError
 from engine.market import Liquidators, Liquidity, MarketConditions, Oracle
@@ -285,3 +286,15 @@ def test_health_and_book_at_step_read_the_collateral_factor() -> None:
     assert price == P0 and len(left) == 2
     assert left.debt[0] == 100_000.0 and left.debt[1] < 170_000.0
     assert left.collateral[1] * P0 * 0.8 / left.debt[1] == pytest.approx(1.05, rel=1e-12)
+
+
+def test_the_mechanism_has_the_skeletons_public_surface() -> None:
+    assert api.load_mechanism("aave-v4") is A
+    assert A.MECHANISM.name == "aave-v4" and A.MECHANISM.params_cls is A.Params
+    assert list(inspect.signature(A._kernel.py_func).parameters) == [
+        "S", "data", "pv", "ksw", "mk", "full_scan", "track", "det", "out", "rec", "ser"
+    ]  # fmt: skip
+    for fn in (A.simulate, A.simulate_detail):
+        kw = inspect.signature(fn).parameters
+        for opt in ("record_steps", "switch", "full_scan"):
+            assert kw[opt].kind is inspect.Parameter.KEYWORD_ONLY, (fn.__name__, opt)
