@@ -62,6 +62,7 @@ def _mechanism_inputs(name: str, n: int, m: int, t: int):
     S = R.generate_paths(w, m, t)
     kw = {
         "aave-v3": {"price": w.p0, "threshold": 0.825},
+        "aave-v4": {"price": w.p0, "threshold": 0.8},
         "compound-v3": {"price": w.p0, "threshold": 0.83},
         "maker-clip": {"price": w.p0, "mat": 1.45},
         "perp": {"price": w.p0, "mmf": 0.03},

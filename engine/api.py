@@ -23,6 +23,7 @@ from engine.results import paired_differences, summarize
 
 MECHANISMS = {
     "aave-v3": "engine.aave",
+    "aave-v4": "engine.aave_v4",
     "compound-v3": "engine.compound",
     "maker-clip": "engine.maker",
     "perp": "engine.perp",

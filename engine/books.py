@@ -3,7 +3,7 @@
 Every function returns plain dicts of float64 arrays shaped for the mechanisms'
 ``book_from_arrays``:
 
-- lending (``aave-v3``, ``compound-v3``): ``{"collateral": (N,) units, "debt": (N,) USD}``
+- lending (``aave-v3``, ``aave-v4``, ``compound-v3``): ``{"collateral": (N,) units, "debt": (N,) USD}``
 - maker (``maker-clip``): ``{"ink": (N,) units, "debt": (N,) USD}``
 - perp: ``{"size": (N,) signed units, "entry_price": (N,) USD, "margin": (N,) USD}``
 - cross: ``{"collateral": (N, A) units, "debt": (N,) USD}``
@@ -24,7 +24,7 @@ import numpy as np
 
 from engine.errors import EngineError, check_range
 
-MECHANISMS = ("aave-v3", "compound-v3", "maker-clip", "perp", "cross", "morpho-blue")
+MECHANISMS = ("aave-v3", "aave-v4", "compound-v3", "maker-clip", "perp", "cross", "morpho-blue")
 CSV_HEADER = ("account", "collateral_asset", "collateral_amount", "debt_amount")
 TOP = 10
 
@@ -253,6 +253,7 @@ def synthetic_book(mechanism: str, n: int, *, rng: np.random.Generator, **kw) ->
     """Dispatch to the generator of ``mechanism`` (see MECHANISMS); keyword arguments pass through."""
     makers = {
         "aave-v3": lending_book,
+        "aave-v4": lending_book,
         "compound-v3": lending_book,
         "maker-clip": maker_book,
         "perp": perp_book,
@@ -419,11 +420,12 @@ def health(
 ) -> np.ndarray:
     """Health factor per position (N,); liquidatable below 1, inf without debt.
 
-    threshold: aave-v3 LT, compound-v3 liquidate_collateral_factor, morpho-blue lltv, maker-clip
-    mat, perp the maintenance fraction (flat), cross LT per asset (A,) with price (A,).
+    threshold: aave-v3 LT, aave-v4 collateral factor, compound-v3 liquidate_collateral_factor,
+    morpho-blue lltv, maker-clip mat, perp the maintenance fraction (flat), cross LT per asset
+    (A,) with price (A,).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        if mechanism in ("aave-v3", "compound-v3", "morpho-blue"):
+        if mechanism in ("aave-v3", "aave-v4", "compound-v3", "morpho-blue"):
             num, den = book["collateral"] * price * threshold, book["debt"]
         elif mechanism == "maker-clip":
             num, den = book["ink"] * price, book["debt"] * threshold

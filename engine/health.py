@@ -9,6 +9,9 @@ position to its liquidation:
   .calculateUserAccountData``: total collateral in the base currency times the average
   liquidation threshold over total debt; ``ValidationLogic.validateLiquidationCall`` allows a
   liquidation when it is below ``HEALTH_FACTOR_LIQUIDATION_THRESHOLD`` = 1e18, i.e. 1).
+- ``aave-v4``: the health factor ``c * p * cf / d`` (aave/aave-v4 ``LiquidationLogic
+  ._validateLiquidationCall``: liquidatable when it is below
+  ``HEALTH_FACTOR_LIQUIDATION_THRESHOLD``, i.e. 1).
 - ``compound-v3``: the ratio of the account's liquidation margin, ``c * p *
   liquidateCollateralFactor / borrow`` (compound-finance/comet ``Comet.isLiquidatable``: the
   account is liquidatable when ``sum(collateral * price * liquidateCollateralFactor) - borrow``
@@ -38,10 +41,10 @@ from engine._common import RESULT_FIELDS
 from engine.api import load_mechanism
 from engine.errors import EngineError
 
-MECHANISMS = ("aave-v3", "compound-v3", "maker-clip", "perp", "cross", "morpho-blue")
+MECHANISMS = ("aave-v3", "compound-v3", "maker-clip", "perp", "cross", "morpho-blue", "aave-v4")
 # Mechanisms whose detail view gives each position's collateral and debt at the horizon
 # (simulate_detail's "collateral" and "debt"), so that book_at_step reads them alike.
-LENDING_DETAIL = ("aave-v3", "morpho-blue")
+LENDING_DETAIL = ("aave-v3", "aave-v4", "morpho-blue")
 # A position is "moved closer to liquidation" when its health after the change is at most this
 # share of its health before (5 % closer or more).
 CLOSER_RATIO = 0.95
@@ -106,6 +109,8 @@ def health(mechanism: str, params: Any, book: Any, price: float | np.ndarray) ->
     with np.errstate(divide="ignore", invalid="ignore"):
         if mechanism == "aave-v3":
             num, den = book.collateral * p * params.liquidation_threshold, book.debt
+        elif mechanism == "aave-v4":
+            num, den = book.collateral * p * params.collateral_factor, book.debt
         elif mechanism == "compound-v3":
             num, den = book.collateral * p * params.liquidate_collateral_factor, book.debt
         elif mechanism == "maker-clip":
@@ -196,7 +201,7 @@ def book_at_step(
 
     Parameters
     ----------
-    mechanism : one of "aave-v3", "compound-v3", "maker-clip", "perp", "morpho-blue"
+    mechanism : one of "aave-v3", "aave-v4", "compound-v3", "maker-clip", "perp", "morpho-blue"
     params, book : as for ``health``.
     path : float64[T+1], the exogenous price of one path (USD per unit).
     market : engine.market.MarketConditions

@@ -24,6 +24,7 @@ def setup():
 def test_registry_names_every_mechanism_module() -> None:
     assert api.MECHANISMS == {
         "aave-v3": "engine.aave",
+        "aave-v4": "engine.aave_v4",
         "compound-v3": "engine.compound",
         "maker-clip": "engine.maker",
         "perp": "engine.perp",

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine import aave, api, compound, cross, maker, morpho, perp
+from engine import aave, aave_v4, api, compound, cross, maker, morpho, perp
 from engine._common import FIELD_INDEX, SERIES_FIELDS
 from engine.errors import EngineError
 from engine.market import Liquidators, Liquidity, MarketConditions
@@ -34,6 +34,9 @@ def _case(name: str):
     if name == "aave-v3":
         c, d = _lending_book(rng)
         return aave, aave.Params(liquidation_threshold=0.825, ltv=0.8), aave.Book(c, d), _paths(rng), MARKET
+    if name == "aave-v4":
+        c, d = _lending_book(rng)
+        return aave_v4, aave_v4.Params(collateral_factor=0.8), aave_v4.Book(c, d), _paths(rng), MARKET
     if name == "compound-v3":
         c, d = _lending_book(rng)
         params = compound.Params(
