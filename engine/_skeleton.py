@@ -15,7 +15,8 @@ liquidation step and its extra outputs. It declares itself as a ``Mechanism`` an
 - ``mk``: the market conditions as one tuple (``market_tuple``), read by the helpers below;
 - ``full_scan``: the reference mode that examines every open position at every step;
 - ``track`` and ``det``: the detail view's arrays (``Mechanism.detail_arrays``), empty when
-  not tracking;
+  not tracking; a mechanism with per-path extra outputs (``Mechanism.extra_fields``) has them
+  as ``det[0]``, float64[M, len(extra_fields)], allocated on every run;
 - ``out``, ``rec``, ``ser``: per-path results (RESULT_FIELDS) and the recorded series.
 
 Inside the kernel one path runs the steps of section 4 with the helpers here, all
@@ -55,6 +56,7 @@ from engine._common import (
     switch_step,
 )
 from engine._inputs import check_prices
+from engine.errors import EngineError
 from engine.market import MarketConditions
 
 
@@ -79,6 +81,10 @@ class Mechanism:
         ``track`` and empty (same dtypes and dimensions) otherwise.
     detail_view(det) -> dict: the detail view's named arrays.
     check(params, book, prices) -> float64 prices as the kernel takes them.
+    extra_fields: names of the mechanism's per-path extra outputs (margin-engine.md section 5
+        lists the common ones, RESULT_FIELDS); when given, ``detail_arrays`` returns their
+        float64[M, len(extra_fields)] array first whatever ``track`` is, and ``run(...,
+        extras=True)`` returns them by name.
     """
 
     name: str
@@ -88,6 +94,7 @@ class Mechanism:
     detail_arrays: Callable
     detail_view: Callable
     check: Callable = lambda params, book, prices: check_prices(prices)
+    extra_fields: tuple[str, ...] = ()
 
 
 def run(
@@ -101,14 +108,19 @@ def run(
     switch: tuple | None = None,
     full_scan: bool = False,
     detail: bool = False,
+    extras: bool = False,
     **options: object,
-) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]] | dict[str, np.ndarray]:
+) -> np.ndarray | tuple | dict[str, np.ndarray]:
     """Every mechanism's ``simulate`` (``detail=False``) and ``simulate_detail`` (``True``).
 
     Returns per-path results float64[M, len(RESULT_FIELDS)]; with ``record_steps``,
-    ``(per_path, series)``; with ``detail``, a dict with ``per_path`` and the mechanism's
-    detail arrays (and ``series`` when recording).
+    ``(per_path, series)``; with ``extras`` (mechanisms with ``extra_fields`` only), the
+    extras dict ``{name: float64[M]}`` appended: ``(per_path, extras)`` or ``(per_path, series,
+    extras)``. With ``detail``, a dict with ``per_path`` and the mechanism's detail arrays
+    (``series`` when recording, ``extras`` when the mechanism has extra fields).
     """
+    if extras and not mech.extra_fields:
+        raise EngineError(f"{mech.name} has no per-path extra outputs (extras=True)")
     s = mech.check(params, book, prices)
     m, n_steps = s.shape[-2], s.shape[-1] - 1
     after, ksw = switch_step(switch, mech.params_cls, mech.name, n_steps)
@@ -119,14 +131,16 @@ def run(
     rec, ser = record_arrays(record_steps, m, n_steps)
     det = mech.detail_arrays(book, s, bool(detail))
     mech.kernel(s, data, pv, ksw, mk, bool(full_scan), bool(detail), det, out, rec, ser)
+    xo = {name: np.ascontiguousarray(det[0][:, j]) for j, name in enumerate(mech.extra_fields)}
     if detail:
         res = {"per_path": out} | mech.detail_view(det)
         if record_steps is not None:
             res["series"] = series_dict(ser)
+        if mech.extra_fields:
+            res["extras"] = xo
         return res
-    if record_steps is None:
-        return out
-    return out, series_dict(ser)
+    answer = (out,) + ((series_dict(ser),) if record_steps is not None else ()) + ((xo,) if extras else ())
+    return answer[0] if len(answer) == 1 else answer
 
 
 @njit(cache=True, inline="always")

@@ -86,3 +86,11 @@ def test_detail_view_and_full_scan_agree_with_simulate_and_record(name):
     assert np.array_equal(full["per_path"][:, 2], out[:, 2])
     for field, arr in ser.items():
         np.testing.assert_allclose(full["series"][field], arr, rtol=1e-12, atol=1e-9)
+
+
+def test_asking_extras_of_a_mechanism_without_extra_outputs_names_it():
+    from engine.errors import EngineError
+
+    mod, a, _, book, prices, market = C.case("aave-v3", False)
+    with pytest.raises(EngineError, match="aave-v3 has no per-path extra outputs"):
+        _skeleton.run(mod.MECHANISM, a, book, prices, market, extras=True)
