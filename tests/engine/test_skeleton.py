@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from engine import _skeleton, api
+from engine.errors import EngineError
 from tests.engine import skeleton_cases as SC
 from tests.engine import switch_cases as C
 
@@ -89,8 +90,6 @@ def test_detail_view_and_full_scan_agree_with_simulate_and_record(name):
 
 
 def test_asking_extras_of_a_mechanism_without_extra_outputs_names_it():
-    from engine.errors import EngineError
-
     mod, a, _, book, prices, market = C.case("aave-v3", False)
     with pytest.raises(EngineError, match="aave-v3 has no per-path extra outputs"):
         _skeleton.run(mod.MECHANISM, a, book, prices, market, extras=True)
