@@ -17,7 +17,6 @@ MIN_PROPOSALS, MAX_PROPOSALS = 2, 4
 COLOURS = ("rgb(214,39,40)", "rgb(255,127,14)", "rgb(148,103,189)", "rgb(44,160,44)")
 LIVE_COLOUR = risk_charts.VERSION_COLOURS["live"]
 # The verdict's figures the compare table shows, per scenario.
-TABLE_FIGURES = verdict.FIGURES
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,8 @@ def verdict_rows(entries: list[Entry]) -> list[dict[str, Any]]:
             for e in entries
         ]
         figures = []
-        for f in TABLE_FIGURES:
+        # The verdict's own figures: FIGURES and the mechanism's extra outputs' figures.
+        for f in judged[0].verdict.figures:
             cells = [r.cell(f.key) if r is not None else None for r in per_entry]
             live = next((c.live for c in cells if c is not None), None)
             figures.append({"figure": f, "live": live, "cells": cells})

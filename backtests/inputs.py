@@ -8,6 +8,7 @@ that nothing changed.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -151,7 +152,8 @@ def build_manifest(run) -> dict[str, Any]:
             "n_paths": pack.n_paths,
             "memory_mb": settings.BACKTEST_CHUNK_MEMORY_MB,
         },
-        "fields": list(RESULT_FIELDS),
+        # RESULT_FIELDS, then the mechanism's per-path extra outputs (vault loss, funding...).
+        "fields": list(RESULT_FIELDS) + list(extra_fields(market.mechanism)),
         **({"sweeps": swept} if swept else {}),
     }
 
@@ -264,17 +266,38 @@ def _load_inputs(run) -> compute.RunInputs:
                 delay_steps=s.get("delay_steps"),
             )
         )
+    # Runs made before a mechanism had extra outputs keep the fields of their manifest.
+    extra = tuple(m["fields"][len(RESULT_FIELDS) :])
     return compute.RunInputs(
         sweeps=_sweep_inputs(m),
-        simulate=module.simulate,
+        simulate=with_extras(module.simulate) if extra else module.simulate,
         book=book,
         scenarios=tuple(scenarios),
         fields=tuple(m["fields"]),
-        summarize=results.summarize,
-        paired_differences=results.paired_differences,
+        summarize=functools.partial(results.summarize, extra_fields=extra),
+        paired_differences=functools.partial(results.paired_differences, extra_fields=extra),
         n_boot=m["rng"]["n_boot"],
         borrowing_power=getattr(module, "borrowing_power", None),
     )
+
+
+def extra_fields(mechanism: str) -> tuple[str, ...]:
+    """The mechanism's per-path extra outputs (engine._skeleton.Mechanism.extra_fields)."""
+    mech = getattr(load_mechanism(mechanism), "MECHANISM", None)
+    return tuple(getattr(mech, "extra_fields", ()))
+
+
+def with_extras(simulate: compute.Simulate) -> compute.Simulate:
+    """The engine entry with the mechanism's extra outputs as columns after RESULT_FIELDS, so
+    that chunks, merges, summaries and paired differences carry them like any result field."""
+
+    def run(params, book, prices, market, **kw):
+        res = simulate(params, book, prices, market, extras=True, **kw)
+        *head, xo = res
+        per_path = np.hstack([head[0], np.column_stack(list(xo.values()))])
+        return (per_path, *head[1:]) if len(head) > 1 else per_path
+
+    return run
 
 
 def _sweep_inputs(m: dict) -> tuple[compute.SweepInput, ...]:

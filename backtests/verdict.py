@@ -66,7 +66,51 @@ FIGURES = (
         "debt the book can carry at the starting price before liquidation (no paths: exact)",
     ),
 )
-FIGURE = {f.key: f for f in FIGURES}
+# Per mechanism, figures of its per-path extra outputs (engine._skeleton.Mechanism.extra_fields,
+# summarized by engine.results.summarize as mean_<name> and <name>_cvar99); a run whose
+# manifest lacks them shows empty cells.
+EXTRA_FIGURES: dict[str, tuple[Figure, ...]] = {
+    "morpho-blue": (
+        Figure(
+            "mean_vault_loss",
+            "Vault's expected loss",
+            "USD",
+            LOWER,
+            "mean bad debt per path borne by the vault: each market's bad debt times the vault's share of its supply",
+        ),
+        Figure(
+            "vault_loss_cvar99",
+            "CVaR99 of the vault's loss",
+            "USD",
+            LOWER,
+            "mean vault loss of the worst 1 % of paths",
+        ),
+    ),
+    "perp": (
+        Figure(
+            "mean_funding_paid_longs",
+            "Funding paid by longs",
+            "USD",
+            LOWER,
+            "mean funding longs pay per path (shorts receive it)",
+        ),
+        Figure(
+            "mean_backstop_pnl",
+            "Backstop vault P&L",
+            "USD",
+            HIGHER,
+            "mean profit and loss per path of the positions the backstop vault took over, marked at the horizon",
+        ),
+    ),
+}
+FIGURE = {f.key: f for f in FIGURES + tuple(f for fs in EXTRA_FIGURES.values() for f in fs)}
+
+
+def figures_for(mechanism: str | None) -> tuple[Figure, ...]:
+    """The verdict table's figures for a mechanism: FIGURES, then its extra outputs' figures."""
+    return FIGURES + EXTRA_FIGURES.get(mechanism or "", ())
+
+
 # What the engine calls the reserves that absorb bad debt before a protocol is insolvent, per
 # mechanism, and the engine-parameter key that holds it (None: not governed, the engine's 0).
 RESERVES = {
@@ -158,7 +202,7 @@ def cell_of(figure: Figure, paired: dict[str, Any] | None) -> Cell:
     )
 
 
-def rows_of(scenarios: Sequence[StoredScenario]) -> tuple[Row, ...]:
+def rows_of(scenarios: Sequence[StoredScenario], figures: Sequence[Figure] = FIGURES) -> tuple[Row, ...]:
     return tuple(
         Row(
             index=s.index,
@@ -166,7 +210,7 @@ def rows_of(scenarios: Sequence[StoredScenario]) -> tuple[Row, ...]:
             short_name=short_name(s.name),
             n_paths=s.n_paths,
             scenario_id=s.scenario_id,
-            cells=tuple(cell_of(f, s.paired.get(f.key)) for f in FIGURES),
+            cells=tuple(cell_of(f, s.paired.get(f.key)) for f in figures),
         )
         for s in sorted(scenarios, key=lambda s: s.index)
     )
@@ -244,11 +288,12 @@ def build_verdict(
 ) -> Verdict:
     """The verdict of a complete run's stored scenarios (``engine_params``: ``{"live": {...},
     "proposed": {...}}``, the versions' engine parameters, for the reserves' amounts)."""
-    rows = rows_of(scenarios)
+    rows = rows_of(scenarios, figures_for(mechanism))
     label, text = label_of(rows)
     reserves = reserves_text(mechanism, engine_params)
     figures = tuple(
-        Figure(f.key, f.label, f.unit, f.better, f.meaning.format(reserves=reserves)) for f in FIGURES
+        Figure(f.key, f.label, f.unit, f.better, f.meaning.format(reserves=reserves))
+        for f in figures_for(mechanism)
     )
     return Verdict(
         label=label,

@@ -110,3 +110,28 @@ def test_every_bootstrap_interval_is_the_quantile_of_summarize_over_each_resampl
         lo, hi = np.quantile(values, [0.025, 0.975])
         assert d[k]["ci_low"] == pytest.approx(lo, rel=1e-12, abs=1e-9), k
         assert d[k]["ci_high"] == pytest.approx(hi, rel=1e-12, abs=1e-9), k
+
+
+def test_extra_fields_add_their_statistics_and_leave_the_others_bit_for_bit():
+    """A mechanism's per-path extra outputs (engine._skeleton.Mechanism.extra_fields) are
+    columns after RESULT_FIELDS: summarize and paired_differences add mean, VaR and CVaR of each,
+    and every other statistic is what it is without them."""
+    rng = np.random.default_rng(5)
+    base = np.abs(rng.normal(0.0, 1.0, (200, N_FIELDS)))
+    loss = np.concatenate([np.zeros(190), np.arange(1.0, 11.0)])  # the worst 10 paths lose 1..10
+    wide = np.hstack([base, loss[:, None]])
+    s0, s1 = summarize(base), summarize(wide, ("vault_loss",))
+    assert {k: s1[k] for k in s0} == s0
+    assert s1["mean_vault_loss"] == loss.mean()
+    # VaR99 is the 99th percentile (numpy's linear interpolation); CVaR99 the mean at or above it.
+    var99 = np.quantile(loss, 0.99)
+    assert s1["vault_loss_var99"] == var99
+    assert s1["vault_loss_cvar99"] == loss[loss >= var99].mean()
+    p0 = paired_differences(base, base * 1.1, np.random.default_rng(1), 50)
+    p1 = paired_differences(
+        wide, np.hstack([base * 1.1, 2 * loss[:, None]]), np.random.default_rng(1), 50, ("vault_loss",)
+    )
+    assert {k: p1[k] for k in p0} == p0
+    assert p1["mean_vault_loss"]["diff"] == pytest.approx(loss.mean())
+    with pytest.raises(EngineError, match=f"M x {N_FIELDS + 1}"):
+        summarize(base, ("vault_loss",))
