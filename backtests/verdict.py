@@ -71,6 +71,7 @@ FIGURE = {f.key: f for f in FIGURES}
 # mechanism, and the engine-parameter key that holds it (None: not governed, the engine's 0).
 RESERVES = {
     "aave-v3": ("the treasury's reserves", None),
+    "aave-v4": ("the treasury's reserves", None),
     "compound-v3": ("Comet's reserves", None),
     "maker-clip": ("the Vow's surplus buffer", None),
     "perp": ("the insurance fund", "insurance_fund"),
