@@ -17,6 +17,7 @@ TOP = 20
 # Per mechanism: what the health measure is called, and the names of a position's two sizes.
 LABELS = {
     "aave-v3": ("health factor", "debt", "collateral"),
+    "aave-v4": ("health factor", "debt", "collateral"),
     "compound-v3": ("liquidation margin ratio", "debt", "collateral"),
     "maker-clip": ("collateralization over mat", "debt", "collateral"),
     "perp": ("equity over maintenance margin", "notional", "margin"),

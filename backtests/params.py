@@ -10,7 +10,7 @@ version gives other engine values on hourly data, on a replay of it and on minut
 the same auction in time on each. (The scenario's oracle times are converted the same way by
 engine.scenarios.spec.market_conditions; the perp schema governs no time.)
 
-Parameters the engine does not model (Aave reserve factor and caps, Compound supply caps) are
+Parameters the engine does not model (Aave v3 reserve factor and caps, Compound supply caps) are
 left out; ``unmodelled(mechanism)`` lists them for the run's manifest.
 """
 
@@ -36,6 +36,20 @@ def _aave(v: Mapping[str, Any], interval_seconds: int) -> dict:
         "liquidation_threshold": _f(v["liquidation_threshold"]),
         "liquidation_bonus": _f(v["liquidation_bonus"]),
         "protocol_fee": _f(v["liquidation_protocol_fee"]),
+    }
+
+
+def _aave_v4(v: Mapping[str, Any], interval_seconds: int) -> dict:
+    # The Spoke stores bps and wad; proposals.schema holds them as fractions and ratios already
+    # (0.80, 1.05), which are the engine's units. DUST_LIQUIDATION_THRESHOLD is a protocol
+    # constant, not governed: the engine's 1,000 USD stands.
+    return {
+        "collateral_factor": _f(v["collateral_factor"]),
+        "max_liquidation_bonus": _f(v["max_liquidation_bonus"]),
+        "liquidation_fee": _f(v["liquidation_fee"]),
+        "target_health_factor": _f(v["target_health_factor"]),
+        "health_factor_for_max_bonus": _f(v["health_factor_for_max_bonus"]),
+        "liquidation_bonus_factor": _f(v["liquidation_bonus_factor"]),
     }
 
 
@@ -92,12 +106,16 @@ def _perp(v: Mapping[str, Any], interval_seconds: int) -> dict:
 
 MAPPINGS: dict[str, Callable[[Mapping[str, Any], int], dict]] = {
     "aave-v3": _aave,
+    "aave-v4": _aave_v4,
     "compound-v3": _compound,
     "maker-clip": _maker,
     "perp": _perp,
 }
 UNMODELLED = {
     "aave-v3": ["reserve_factor", "supply_cap", "borrow_cap"],
+    # The schema governs only what the engine models; the spoke's other reserves, premium debt
+    # and the reserve's other dynamic config keys (positions bound to older configs) are not.
+    "aave-v4": ["other reserves of the spoke", "positions bound to other dynamic config keys"],
     "compound-v3": ["assets.*.supply_cap", "collateral assets other than the simulated one"],
     "maker-clip": [],
     "perp": [],

@@ -115,6 +115,7 @@ def figures_for(mechanism: str | None) -> tuple[Figure, ...]:
 # mechanism, and the engine-parameter key that holds it (None: not governed, the engine's 0).
 RESERVES = {
     "aave-v3": ("the treasury's reserves", None),
+    "aave-v4": ("the treasury's reserves", None),
     "compound-v3": ("Comet's reserves", None),
     "maker-clip": ("the Vow's surplus buffer", None),
     "perp": ("the insurance fund", "insurance_fund"),

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from engine import rules
 from engine._common import dynamic_threshold, switch_threshold
 from engine._inputs import book_kwargs, params_kwargs, screening_order, set_book_arrays
 from engine._skeleton import (
@@ -123,44 +124,18 @@ class Params:
 
 def config_breaches(params: Params) -> list[str]:
     """The config invariants of margin-engine.md 2.6 that ``params`` breaks, as messages
-    naming the rule (aave/aave-v4 docs/features/LiquidationEngine.md, "Parameters and
-    Configuration" and "Preventing Liquidation Splits")."""
-    cf, mlb = params.collateral_factor, params.max_liquidation_bonus
-    hf_max = params.health_factor_for_max_bonus
-    rules = (
-        (mlb >= 1.0, f"max_liquidation_bonus must be >= 1 (maxLB >= 100 %); got {mlb!r}"),
-        (
-            mlb * cf < 1.0,
-            f"max_liquidation_bonus * collateral_factor must be < 1 (maxLB * cf < 100 %, the "
-            f"reserve's solvency rule); got {mlb!r} * {cf!r} = {mlb * cf!r}",
-        ),
-        (
-            hf_max < 1.0,
-            f"health_factor_for_max_bonus must be < 1 (hfForMaxBonus < the liquidation "
-            f"threshold 1); got {hf_max!r}",
-        ),
-        (
-            params.target_health_factor >= 1.0,
-            f"target_health_factor must be >= 1 (THF >= the liquidation threshold 1); got "
-            f"{params.target_health_factor!r}",
-        ),
-        (
-            params.liquidation_bonus_factor <= 1.0,
-            f"liquidation_bonus_factor must be <= 1 (lbFactor <= 100 %); got "
-            f"{params.liquidation_bonus_factor!r}",
-        ),
-        (
-            params.liquidation_fee <= 1.0,
-            f"liquidation_fee must be <= 1 (liquidationFee <= 100 %); got {params.liquidation_fee!r}",
-        ),
-        (
-            mlb * cf <= hf_max,
-            f"max_liquidation_bonus * collateral_factor must be <= health_factor_for_max_bonus "
-            f"(the anti-split rule, maxLB * cf <= hfForMaxBonus, against liquidation splitting); "
-            f"got {mlb!r} * {cf!r} = {mlb * cf!r} > {hf_max!r}",
-        ),
+    naming the rule: ``engine.rules.aave_v4``, which the proposal form applies too (aave/aave-v4
+    docs/features/LiquidationEngine.md, "Parameters and Configuration" and "Preventing
+    Liquidation Splits")."""
+    breaches = rules.aave_v4(
+        collateral_factor=params.collateral_factor,
+        max_liquidation_bonus=params.max_liquidation_bonus,
+        liquidation_fee=params.liquidation_fee,
+        target_health_factor=params.target_health_factor,
+        health_factor_for_max_bonus=params.health_factor_for_max_bonus,
+        liquidation_bonus_factor=params.liquidation_bonus_factor,
     )
-    return [message for ok, message in rules if not ok]
+    return [b.message for b in breaches]
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,70 @@ def aave_v3(
         return out
 
 
+def aave_v4(
+    *,
+    collateral_factor: Number,
+    max_liquidation_bonus: Number,
+    liquidation_fee: Number,
+    target_health_factor: Number,
+    health_factor_for_max_bonus: Number,
+    liquidation_bonus_factor: Number,
+) -> list[Breach]:
+    """Aave v4 (margin-engine.md 2.6): a reserve's dynamic config (``maxLiquidationBonus >=
+    100 %``, ``maxLB * cf < 100 %``, ``liquidationFee <= 100 %``), a spoke's liquidation config
+    (``targetHealthFactor >= 1``, ``healthFactorForMaxBonus < 1``, ``liquidationBonusFactor <=
+    100 %``; aave/aave-v4, ``Spoke.updateLiquidationConfig``) and, against liquidation splitting,
+    ``maxLB * cf <= hfForMaxBonus`` (``docs/features/LiquidationEngine.md``, "Preventing
+    Liquidation Splits"): below that health factor a position cannot be liquidated in pieces for
+    more bonus than in one call. The anti-split breach is reported on ``collateral_factor``, the
+    value a proposal usually moves."""
+    with localcontext(_EXACT):
+        cf, mlb, hf_max = _d(collateral_factor), _d(max_liquidation_bonus), _d(health_factor_for_max_bonus)
+        thf, lbf, fee = _d(target_health_factor), _d(liquidation_bonus_factor), _d(liquidation_fee)
+        rules = (
+            (
+                mlb >= 1,
+                "max_liquidation_bonus",
+                f"max_liquidation_bonus must be >= 1 (maxLB >= 100 %, 1.05 = 5 % bonus); it is {fmt(mlb)}.",
+            ),
+            (
+                mlb * cf < 1,
+                "max_liquidation_bonus",
+                f"max_liquidation_bonus * collateral_factor must be < 1 (maxLB * cf < 100 %, the "
+                f"reserve's solvency rule); it is {fmt(mlb)} x {fmt(cf)} = {fmt(mlb * cf)}.",
+            ),
+            (
+                fee <= 1,
+                "liquidation_fee",
+                f"liquidation_fee must be <= 1 (liquidationFee <= 100 %); it is {fmt(fee)}.",
+            ),
+            (
+                thf >= 1,
+                "target_health_factor",
+                f"target_health_factor must be >= 1 (THF >= the liquidation threshold 1); it is {fmt(thf)}.",
+            ),
+            (
+                hf_max < 1,
+                "health_factor_for_max_bonus",
+                f"health_factor_for_max_bonus must be < 1 (hfForMaxBonus < the liquidation "
+                f"threshold 1); it is {fmt(hf_max)}.",
+            ),
+            (
+                lbf <= 1,
+                "liquidation_bonus_factor",
+                f"liquidation_bonus_factor must be <= 1 (lbFactor <= 100 %); it is {fmt(lbf)}.",
+            ),
+            (
+                mlb * cf <= hf_max,
+                "collateral_factor",
+                f"max_liquidation_bonus * collateral_factor must be <= health_factor_for_max_bonus "
+                f"(the anti-split rule, maxLB * cf <= hfForMaxBonus, against liquidation splitting); "
+                f"it is {fmt(mlb)} x {fmt(cf)} = {fmt(mlb * cf)} > {fmt(hf_max)}.",
+            ),
+        )
+        return [Breach(parameter, message) for ok, parameter, message in rules if not ok]
+
+
 def compound_v3_market(*, store_front_price_factor: Number) -> list[Breach]:
     """Comet's constructor: ``storeFrontPriceFactor <= FACTOR_SCALE`` (``BadDiscount``;
     compound-finance/comet, contracts/Comet.sol)."""

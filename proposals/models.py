@@ -20,6 +20,7 @@ from proposals import export, schema
 
 class Mechanism(models.TextChoices):
     AAVE_V3 = "aave-v3", "Aave v3 lending"
+    AAVE_V4 = "aave-v4", "Aave v4 lending (spoke)"
     COMPOUND_V3 = "compound-v3", "Compound v3 lending"
     MAKER_CLIP = "maker-clip", "MakerDAO Liquidations 2.0"
     PERP = "perp", "Perpetuals with margin tiers"

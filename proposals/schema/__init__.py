@@ -5,7 +5,7 @@ export all read the parameter names, units, bounds and invariants from here.
 
 A parameter set's *values* are a JSON-like document of exact decimals:
 
-- ``aave-v3`` and ``maker-clip``: a flat mapping ``{"ltv": Decimal("0.805"), ...}``;
+- ``aave-v3``, ``aave-v4`` and ``maker-clip``: a flat mapping ``{"ltv": Decimal("0.805"), ...}``;
 - ``compound-v3``: market-level values plus ``"assets": {"WETH": {...}, "WBTC": {...}}``, one
   group of collateral parameters per collateral asset of the Comet market (the export emits
   one set of calls per asset, with the asset's address and decimals from ``Market.target``);

@@ -11,6 +11,11 @@ from eth_utils import is_address, is_checksum_address
 # The export adapters' inputs (spec/export.md "Commands"): contracts, then target.
 REQUIRED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "aave-v3": (("pool_configurator",), ("asset",)),
+    # No standard adapter yet: the calls come from the market's custom adapter (the Spoke's
+    # updateDynamicReserveConfig and updateLiquidationConfig, docs/export.md "custom"). The
+    # market still names its Spoke and the reserve's id on it, so a reviewer sees which
+    # reserve it governs and a standard adapter can be added without reconfiguring it.
+    "aave-v4": (("spoke",), ("reserve_id",)),
     "compound-v3": (("configurator", "proxy_admin"), ("comet", "assets")),
     "maker-clip": (("spot", "dog", "clip", "calc"), ("ilk",)),
     "perp": ((), ()),
@@ -73,6 +78,12 @@ def check_market_config(mechanism: str, contracts: Mapping[str, Any], target: Ma
             out.append(
                 f"target.backtest_asset: must be one of the collateral assets {sorted(assets)}; "
                 f"it is {backtest_asset!r}."
+            )
+    if mechanism == "aave-v4" and "reserve_id" in target:
+        reserve_id = target["reserve_id"]
+        if not isinstance(reserve_id, int) or isinstance(reserve_id, bool) or reserve_id < 0:
+            out.append(
+                f"target.reserve_id: the reserve's id on the Spoke, an integer >= 0; it is {reserve_id!r}."
             )
     if mechanism == "maker-clip" and "ilk" in target:
         ilk = target["ilk"]

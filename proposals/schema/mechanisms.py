@@ -70,6 +70,19 @@ def _aave_invariants(v: Mapping[str, Any]) -> list[Violation]:
     )
 
 
+def _aave_v4_invariants(v: Mapping[str, Any]) -> list[Violation]:
+    return _violations(
+        rules.aave_v4(
+            collateral_factor=v["collateral_factor"],
+            max_liquidation_bonus=v["max_liquidation_bonus"],
+            liquidation_fee=v["liquidation_fee"],
+            target_health_factor=v["target_health_factor"],
+            health_factor_for_max_bonus=v["health_factor_for_max_bonus"],
+            liquidation_bonus_factor=v["liquidation_bonus_factor"],
+        )
+    )
+
+
 def _compound_invariants(v: Mapping[str, Any]) -> list[Violation]:
     breaches = rules.compound_v3_market(store_front_price_factor=v["store_front_price_factor"])
     for symbol, a in v["assets"].items():
@@ -170,6 +183,76 @@ SCHEMAS: dict[str, MechanismSchema] = {
         ),
         None,
         _aave_invariants,
+    ),
+    # One collateral reserve of an Aave v4 spoke. The first three values are the reserve's
+    # dynamic config (ISpoke.DynamicReserveConfig, bps); the last three the spoke's liquidation
+    # config (ISpoke.LiquidationConfig: health factors in wad, the bonus factor in bps), which
+    # every reserve of the spoke shares (aave/aave-v4, src/spoke/interfaces/ISpoke.sol).
+    "aave-v4": MechanismSchema(
+        "aave-v4",
+        (
+            _spec(
+                "collateral_factor",
+                "Collateral factor",
+                F,
+                "0.0001",
+                "0.9999",
+                "Per collateral. Health factor = collateral x price x this factor / debt; "
+                "liquidatable below 1.",
+                step=BP,
+            ),
+            _spec(
+                "max_liquidation_bonus",
+                "Max liquidation bonus",
+                R,
+                "1",
+                "2",
+                "Per collateral. Collateral a liquidator receives per unit of debt repaid, including "
+                "the 100 % (1.05 = 5 % bonus), paid in full at or below the max-bonus health factor.",
+                step=BP,
+            ),
+            _spec(
+                "liquidation_fee",
+                "Liquidation fee",
+                F,
+                "0",
+                "1",
+                "Per collateral. Share of the bonus part of the seized collateral paid to the protocol.",
+                step=BP,
+            ),
+            _spec(
+                "target_health_factor",
+                "Target health factor",
+                R,
+                "1",
+                "10",
+                "Per spoke. A liquidation repays just enough debt to bring the position back to this "
+                "health factor.",
+                step=WAD,
+            ),
+            _spec(
+                "health_factor_for_max_bonus",
+                "Health factor for max bonus",
+                R,
+                "0",
+                "1",
+                "Per spoke. At or below this health factor the bonus is the max; between it and 1 "
+                "the bonus falls linearly to the min (a Dutch auction).",
+                step=WAD,
+            ),
+            _spec(
+                "liquidation_bonus_factor",
+                "Liquidation bonus factor",
+                F,
+                "0",
+                "1",
+                "Per spoke. Share of the max bonus paid just below health factor 1: min bonus = "
+                "1 + (max - 1) x this factor.",
+                step=BP,
+            ),
+        ),
+        None,
+        _aave_v4_invariants,
     ),
     "compound-v3": MechanismSchema(
         "compound-v3",

@@ -207,11 +207,13 @@ def book_page(book) -> dict:
 
 def live_book_generator(market, *, price: float, total_usd: float) -> dict:
     """Generator keywords for a synthetic book of ``market`` valued at ``price`` with its live
-    version's threshold (Aave LT, Comet liquidate CF of the simulated collateral asset, Maker mat,
+    version's threshold (Aave v3 LT, Aave v4 collateral factor, Comet liquidate CF of the simulated collateral asset, Maker mat,
     the perp's first-tier maintenance fraction), so that every position starts healthy."""
     v = market.live_version.decimal_values()
     if market.mechanism == "aave-v3":
         return {"price": price, "threshold": float(v["liquidation_threshold"]), "total_debt_usd": total_usd}
+    if market.mechanism == "aave-v4":
+        return {"price": price, "threshold": float(v["collateral_factor"]), "total_debt_usd": total_usd}
     if market.mechanism == "compound-v3":
         # The collateral backtests simulate (backtests.params.simulated_asset).
         symbol = market.target.get("backtest_asset") or sorted(v["assets"])[0]

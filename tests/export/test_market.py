@@ -151,3 +151,36 @@ def test_the_demo_proposal_exports_decodes_back_and_safe_hashes_agree(tmp_path):
     assert [line for line in out.getvalue().splitlines() if "hash" in line.lower()] == [
         f"{label}: {value}" for label, value in result.hashes.ledger()
     ]
+
+
+def test_the_aave_v4_demo_proposal_exports_as_the_spokes_dynamic_reserve_config_call():
+    call_command("seed_demo", stdout=StringIO())
+    proposal = Proposal.objects.get(market__mechanism="aave-v4")
+    market = proposal.market
+    result = build_export(
+        market.export_config(),
+        proposal.live_version.values,
+        proposal.proposed_version.values,
+        safe=market.safe_address,
+        chain_id=market.chain_id,
+        nonce=0,
+        safe_version=market.safe_version,
+        multisend=market.safe_multisend or None,
+        created_at_ms=1_700_000_000_000,
+        title=proposal.title,
+        verdict="",
+        manifest_url="https://riskgov.example/backtests/1/manifest.json",
+    )
+    assert result.adapter == "custom"
+    # The call carries the reserve's whole dynamic config, each value decoded back as voted.
+    assert [(r.key, r.ok) for r in result.rows] == [
+        ("collateral_factor", True),
+        ("max_liquidation_bonus", True),
+        ("liquidation_fee", True),
+    ]
+    # One call, the reserve's whole dynamic config in bps: cf 8090, maxLB 10500, fee 1000.
+    calls = result.call_documents()
+    assert len(calls) == 1
+    assert calls[0]["signature"] == "updateDynamicReserveConfig(uint256,uint32,(uint16,uint32,uint16))"
+    batch = json.loads(result.batch_json())
+    assert batch["transactions"][0]["contractInputsValues"]["dynamicConfig"] == '["8090","10500","1000"]'

@@ -1,4 +1,4 @@
-"""seed_demo: the four markets with their parameters, the demo users, three proposals; idempotent."""
+"""seed_demo: the five markets with their parameters, the demo users, four proposals; idempotent."""
 
 from io import StringIO
 
@@ -31,10 +31,11 @@ def seed() -> str:
     return out.getvalue()
 
 
-def test_seed_demo_creates_the_four_markets_users_and_two_proposals(db):
+def test_seed_demo_creates_the_five_markets_users_and_four_proposals(db):
     output = seed()
     assert set(Market.objects.values_list("mechanism", flat=True)) == {
         "aave-v3",
+        "aave-v4",
         "compound-v3",
         "maker-clip",
         "perp",
@@ -43,6 +44,7 @@ def test_seed_demo_creates_the_four_markets_users_and_two_proposals(db):
     roles = sorted(Member.objects.values_list("role", flat=True))
     assert roles == ["administrator", "contributor"] + ["voter"] * 5
     assert sorted(Proposal.objects.values_list("status", flat=True)) == [
+        "backtesting",
         "backtesting",
         "backtesting",
         "draft",
@@ -84,3 +86,27 @@ def test_the_seeded_markets_carry_their_published_style_parameters_and_checksumm
     for market in Market.objects.all():
         for address in list(market.contracts.values()):
             assert is_checksum_address(address), (market.slug, address)
+
+
+def test_the_aave_v4_spoke_carries_the_docs_example_values_its_spokes_adapter_and_a_proposal(db):
+    seed()
+    spoke = Market.objects.get(mechanism="aave-v4")
+    spoke.full_clean()
+    v = spoke.live_version.values
+    assert (v["collateral_factor"], v["max_liquidation_bonus"], v["health_factor_for_max_bonus"]) == (
+        "0.8",
+        "1.05",
+        "0.85",
+    )
+    assert (v["target_health_factor"], v["liquidation_bonus_factor"], v["liquidation_fee"]) == (
+        "1.05",
+        "0.8",
+        "0.1",
+    )
+    assert spoke.contracts == {"spoke": spoke.custom_adapter["contract"]}
+    functions = [f["name"] for f in spoke.custom_adapter["abi"]]
+    assert functions == ["updateDynamicReserveConfig", "updateLiquidationConfig"]
+    proposal = Proposal.objects.get(market=spoke)
+    assert proposal.status == "backtesting"
+    assert proposal.proposed_version.values == {**v, "collateral_factor": "0.809"}
+    assert Guardrail.objects.filter(market=spoke).count() == 6

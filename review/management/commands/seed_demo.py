@@ -1,10 +1,12 @@
-"""``python manage.py seed_demo``: four markets, their live parameters, guardrails, demo users and
-three proposals (two submitted on the Aave market, one way and the other, and a Maker draft). Idempotent: running it again creates nothing that already exists (and changes
-nothing an administrator edited since).
+"""``python manage.py seed_demo``: five markets, their live parameters, guardrails, demo users and
+four proposals (two submitted on the Aave v3 market, one way and the other, one submitted on
+the Aave v4 spoke and a Maker draft). Idempotent: running it again creates nothing that already
+exists (and changes nothing an administrator edited since).
 
 The parameters are MODELLED ON PUBLISHED VALUES of the real markets (Aave v3 Ethereum WETH,
-Compound v3 cUSDCv3 on Ethereum, MakerDAO ETH-A, an ETH-USD perpetual): they are a realistic
-demo, not the live on-chain configuration, which governance changes over time.
+Compound v3 cUSDCv3 on Ethereum, MakerDAO ETH-A, an Aave v4 spoke's WETH reserve with the
+example values of Aave v4's documentation, an ETH-USD perpetual): they are a realistic demo, not
+the live on-chain configuration, which governance changes over time.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ USDC = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
 DEMO_SAFE = "0x5afe5afE5afE5afE5afE5aFe5aFe5Afe5Afe5AfE"
 # A FAKE risk-configuration contract for the illustrative perpetual (no such contract exists).
 DEMO_PERP_CONFIG = "0x1111111111111111111111111111111111111111"
+
+# A FAKE Aave v4 Spoke for the demo's aave-v4 market (no such deployment): its adapter's ABI is
+# the real Spoke's (aave/aave-v4, src/spoke/interfaces/ISpoke.sol), its address is not.
+DEMO_AAVE_V4_SPOKE = "0x4444444444444444444444444444444444444444"
 
 
 def perp_adapter() -> dict[str, Any]:
@@ -91,6 +97,87 @@ def perp_adapter() -> dict[str, Any]:
             }
     fixed = {f"tier{i}": {"index": str(i)} for i in range(3)}
     return {"abi": abi, "contract": DEMO_PERP_CONFIG, "mapping": mapping, "fixed": fixed}
+
+
+def aave_v4_adapter() -> dict[str, Any]:
+    """The Aave v4 market's custom adapter, modelled on the Spoke's own governance functions
+    (aave/aave-v4, src/spoke/interfaces/ISpoke.sol): ``updateDynamicReserveConfig(reserveId,
+    dynamicConfigKey, (collateralFactor, maxLiquidationBonus, liquidationFee))`` in bps and
+    ``updateLiquidationConfig((targetHealthFactor, healthFactorForMaxBonus,
+    liquidationBonusFactor))``, health factors in wad and the bonus factor in bps. Both are
+    ``restricted`` on the Spoke: the Safe must hold the role. The update rewrites dynamic config
+    key 0, the one the demo book's positions are bound to, as the backtest assumes (a new key
+    from ``addDynamicReserveConfig`` would apply to new positions only)."""
+
+    def tuple_of(name: str, struct: str, fields: list[tuple[str, str]]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "type": "tuple",
+            "internalType": f"struct ISpoke.{struct}",
+            "components": [{"name": n, "type": t, "internalType": t} for n, t in fields],
+        }
+
+    dynamic = tuple_of(
+        "dynamicConfig",
+        "DynamicReserveConfig",
+        [("collateralFactor", "uint16"), ("maxLiquidationBonus", "uint32"), ("liquidationFee", "uint16")],
+    )
+    liquidation = tuple_of(
+        "config",
+        "LiquidationConfig",
+        [
+            ("targetHealthFactor", "uint128"),
+            ("healthFactorForMaxBonus", "uint64"),
+            ("liquidationBonusFactor", "uint16"),
+        ],
+    )
+    abi = [
+        {
+            "type": "function",
+            "name": "updateDynamicReserveConfig",
+            "stateMutability": "nonpayable",
+            "inputs": [
+                {"name": "reserveId", "type": "uint256", "internalType": "uint256"},
+                {"name": "dynamicConfigKey", "type": "uint32", "internalType": "uint32"},
+                dynamic,
+            ],
+            "outputs": [],
+        },
+        {
+            "type": "function",
+            "name": "updateLiquidationConfig",
+            "stateMutability": "nonpayable",
+            "inputs": [liquidation],
+            "outputs": [],
+        },
+    ]
+    reserve, spoke = "updateDynamicReserveConfig", "updateLiquidationConfig"
+    mapping = {
+        "collateral_factor": {
+            "function": reserve,
+            "argument": "dynamicConfig.collateralFactor",
+            "scale": "1e4",
+        },
+        "max_liquidation_bonus": {
+            "function": reserve,
+            "argument": "dynamicConfig.maxLiquidationBonus",
+            "scale": "1e4",
+        },
+        "liquidation_fee": {"function": reserve, "argument": "dynamicConfig.liquidationFee", "scale": "1e4"},
+        "target_health_factor": {"function": spoke, "argument": "config.targetHealthFactor", "scale": "1e18"},
+        "health_factor_for_max_bonus": {
+            "function": spoke,
+            "argument": "config.healthFactorForMaxBonus",
+            "scale": "1e18",
+        },
+        "liquidation_bonus_factor": {
+            "function": spoke,
+            "argument": "config.liquidationBonusFactor",
+            "scale": "1e4",
+        },
+    }
+    fixed = {reserve: {"reserveId": "0", "dynamicConfigKey": "0"}}
+    return {"abi": abi, "contract": DEMO_AAVE_V4_SPOKE, "mapping": mapping, "fixed": fixed}
 
 
 MARKETS: list[dict[str, Any]] = [
@@ -204,6 +291,38 @@ MARKETS: list[dict[str, Any]] = [
             "tail": ("0.5", 1),
             "step": ("0.5", 1),
             "dust": ("1.0", 3),
+        },
+    },
+    {
+        "slug": "aave-v4-spoke-weth",
+        "name": "Aave v4 spoke · WETH (illustrative)",
+        "mechanism": "aave-v4",
+        "contracts": {"spoke": DEMO_AAVE_V4_SPOKE},
+        "target": {"reserve_id": 0, "asset": WETH, "symbol": "WETH"},
+        "description": (
+            "WETH reserve of an Aave v4 spoke: target health factor liquidations with a Dutch-auction "
+            "bonus. Example values of Aave v4's documentation; the spoke's address is a placeholder."
+        ),
+        "safe": {"safe_address": DEMO_SAFE, "safe_version": "1.4.1", "custom_adapter": aave_v4_adapter()},
+        # aave/aave-v4 docs/features/LiquidationEngine.md, its worked example: maxLB 105 %,
+        # liquidationBonusFactor 80 %, healthFactorForMaxBonus 0.85, targetHealthFactor 1.05; a
+        # WETH collateral factor of 80 % and a 10 % liquidation fee. Every invariant holds,
+        # the anti-split rule too: maxLB x cf = 1.05 x 0.80 = 0.84 <= 0.85.
+        "values": {
+            "collateral_factor": "0.80",
+            "max_liquidation_bonus": "1.05",
+            "liquidation_fee": "0.10",
+            "target_health_factor": "1.05",
+            "health_factor_for_max_bonus": "0.85",
+            "liquidation_bonus_factor": "0.80",
+        },
+        "guardrails": {
+            "collateral_factor": ("0.05", 3),
+            "max_liquidation_bonus": ("0.02", 3),
+            "liquidation_fee": ("0.10", 1),
+            "target_health_factor": ("0.05", 3),
+            "health_factor_for_max_bonus": ("0.05", 3),
+            "liquidation_bonus_factor": ("0.20", 1),
         },
     },
     {
@@ -407,6 +526,28 @@ class Command(BaseCommand):
                     "- `liquidation_threshold` 0.83 -> 0.78\n- `ltv` 0.805 -> 0.76\n\n"
                     "Expected: less bad debt in the shock scenarios, at the cost of liquidating the "
                     "positions that sit just above today's threshold."
+                ),
+            )
+            submit_proposal(proposal=proposal, actor=author)
+        # On the Aave v4 spoke: the collateral factor up to the anti-split bound of its 5 % max
+        # bonus (1.05 x cf <= 0.85, so cf <= 0.8095), submitted like the Aave v3 ones.
+        spoke = markets["aave-v4-spoke-weth"]
+        title = "Raise the WETH collateral factor to 80.9 %"
+        if not Proposal.objects.filter(market=spoke, title=title).exists():
+            values = {**spoke.live_version.values, "collateral_factor": "0.809"}
+            proposal = services.create_draft(
+                author=author,
+                market=spoke,
+                title=title,
+                values=values,
+                rationale=(
+                    "The spoke's liquidations repay only what brings a position back to the target "
+                    "health factor 1.05, so a higher collateral factor costs borrowers less at liquidation "
+                    "than it would under a close factor.\n\n"
+                    "- `collateral_factor` 0.80 -> 0.809\n\n"
+                    "0.809 keeps the anti-split rule: 1.05 x 0.809 = 0.84945 <= 0.85, the health factor "
+                    "for the max bonus. The backtests should show how much more bad debt the crash "
+                    "scenarios leave."
                 ),
             )
             submit_proposal(proposal=proposal, actor=author)

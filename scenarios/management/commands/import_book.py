@@ -30,7 +30,7 @@ class Command(BaseCommand):
             "--threshold",
             type=float,
             required=True,
-            help="liquidation threshold for the summary's health factors (Aave LT, Comet "
+            help="liquidation threshold for the summary's health factors (Aave v3 LT, Aave v4 CF, Comet "
             "liquidate CF, Maker mat, perp maintenance fraction)",
         )
         parser.add_argument("--name", help="book name (default: the file name)")
