@@ -55,6 +55,7 @@ from engine._common import (
     switch_step,
 )
 from engine._inputs import check_prices
+from engine.errors import EngineError
 from engine.market import MarketConditions
 
 
@@ -79,6 +80,10 @@ class Mechanism:
         ``track`` and empty (same dtypes and dimensions) otherwise.
     detail_view(det) -> dict: the detail view's named arrays.
     check(params, book, prices) -> float64 prices as the kernel takes them.
+    extra_fields: names of the mechanism's per-path extra outputs (funding paid, what a
+        backstop took over). When not empty, ``det``'s FIRST element is a float64[M,
+        len(extra_fields)] array allocated always (tracking or not) that the kernel fills, and
+        ``run(..., extras=True)`` returns it by name. Empty (the default): nothing changes.
     """
 
     name: str
@@ -88,6 +93,7 @@ class Mechanism:
     detail_arrays: Callable
     detail_view: Callable
     check: Callable = lambda params, book, prices: check_prices(prices)
+    extra_fields: tuple[str, ...] = ()
 
 
 def run(
@@ -101,14 +107,19 @@ def run(
     switch: tuple | None = None,
     full_scan: bool = False,
     detail: bool = False,
+    extras: bool = False,
     **options: object,
-) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]] | dict[str, np.ndarray]:
+) -> np.ndarray | tuple | dict[str, np.ndarray]:
     """Every mechanism's ``simulate`` (``detail=False``) and ``simulate_detail`` (``True``).
 
     Returns per-path results float64[M, len(RESULT_FIELDS)]; with ``record_steps``,
     ``(per_path, series)``; with ``detail``, a dict with ``per_path`` and the mechanism's
-    detail arrays (and ``series`` when recording).
+    detail arrays (and ``series`` when recording). With ``extras`` (mechanisms that declare
+    ``extra_fields``), the per-path extras as a dict of float64[M] by name come last:
+    ``(per_path, extras)``, ``(per_path, series, extras)``, or ``"extras"`` in the detail dict.
     """
+    if extras and not mech.extra_fields:
+        raise EngineError(f"{mech.name} has no per-path extras; call it with extras=False")
     s = mech.check(params, book, prices)
     m, n_steps = s.shape[-2], s.shape[-1] - 1
     after, ksw = switch_step(switch, mech.params_cls, mech.name, n_steps)
@@ -119,14 +130,18 @@ def run(
     rec, ser = record_arrays(record_steps, m, n_steps)
     det = mech.detail_arrays(book, s, bool(detail))
     mech.kernel(s, data, pv, ksw, mk, bool(full_scan), bool(detail), det, out, rec, ser)
+    ex = {name: det[0][:, j] for j, name in enumerate(mech.extra_fields)} if extras else None
     if detail:
         res = {"per_path": out} | mech.detail_view(det)
         if record_steps is not None:
             res["series"] = series_dict(ser)
+        if ex is not None:
+            res["extras"] = ex
         return res
-    if record_steps is None:
-        return out
-    return out, series_dict(ser)
+    ans = (out,) if record_steps is None else (out, series_dict(ser))
+    if ex is not None:
+        ans += (ex,)
+    return ans[0] if len(ans) == 1 else ans
 
 
 @njit(cache=True, inline="always")
