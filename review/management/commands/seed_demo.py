@@ -217,6 +217,18 @@ MARKETS: list[dict[str, Any]] = [
         "values": {
             "liquidation_fee": "0.005",
             "insurance_fund": "10000000",
+            # Funding and liquidation as on Hyperliquid (docs "Funding" and "Liquidations"):
+            # funding every hour, interest 0.01 % per 8 hours (0.00125 % per hour), the rate
+            # capped at 4 % per hour; positions above 100,000 USD of notional are liquidated
+            # 20 % at a time with a 30 s cooldown; below 2/3 of the maintenance margin the
+            # liquidator vault takes the position over (backstop liquidation).
+            "funding_interval": "3600",
+            "funding_interest": "0.0000125",
+            "funding_cap": "0.04",
+            "partial_notional": "100000",
+            "partial_fraction": "0.2",
+            "partial_cooldown": "30",
+            "backstop_fraction": "0.666667",  # 2/3 to six places
             "tiers": [
                 {
                     "notional_floor": "0",
