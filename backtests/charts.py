@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backtests.models import BacktestRun
-from backtests.verdict import HIGHER, LOWER, Figure, cell_of
+from backtests.verdict import HIGHER, LOWER, NEITHER, Figure, cell_of
 
 # The figures the full table of a scenario shows: (summary key, label, unit, which way is better).
 HEADLINE = (
@@ -20,6 +20,11 @@ HEADLINE = (
     ("mean_penalty", "Mean penalty paid by borrowers", "USD", LOWER),
     ("mean_n_unprofitable", "Mean liquidatable but unprofitable", "count", LOWER),
     ("borrowing_power", "Borrowing power at the start price (exact: no paths)", "USD", HIGHER),
+    # The perp's per-path extras (runs that computed them): funding is a transfer between
+    # traders, neither better nor worse; the backstop vault's PnL is the protocol's.
+    ("mean_funding_paid_longs", "Mean funding paid by longs (USD; < 0: received)", "USD", NEITHER),
+    ("mean_backstop_takeovers", "Mean positions taken over by the backstop", "count", NEITHER),
+    ("mean_backstop_pnl", "Mean backstop vault PnL at horizon (incl. margin taken over)", "USD", HIGHER),
 )
 
 

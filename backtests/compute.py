@@ -45,6 +45,8 @@ VERSIONS = ("live", "proposed")
 # on the same paths in the same chunk. Runs whose manifest has no delay (made before it
 # existed) have none. Its difference from "proposed" (from the start) is the cost of delay.
 DELAYED = "delayed"
+# A chunk's per-path extras of a version (RunInputs.extras), (n, E), as "<version>_extras".
+EXTRAS = "extras"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,9 @@ class RunInputs:
     borrowing_power: Callable[[Any, Any, float], float] | None = None
     # The run's sweep jobs (SweepInput), numbered after the scenarios; none for runs without.
     sweeps: tuple = ()
+    # The mechanism's per-path extras the run computes (manifest "extra_fields"; the perp's
+    # funding paid and backstop vault), or none.
+    extras: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,36 @@ def bootstrap_rng(seed: int, scenario_index: int) -> np.random.Generator:
 def delay_bootstrap_rng(seed: int, scenario_index: int) -> np.random.Generator:
     """The cost of delay's bootstrap: its own stream, so live vs proposed keeps its figures."""
     return np.random.default_rng([seed, 2, scenario_index])
+
+
+def extras_bootstrap_rng(seed: int, scenario_index: int) -> np.random.Generator:
+    """The per-path extras' bootstrap: its own stream, so the other figures keep theirs."""
+    return np.random.default_rng([seed, 3, scenario_index])
+
+
+def extras_paired(
+    names: tuple[str, ...], a: np.ndarray, b: np.ndarray, rng: np.random.Generator, n_boot: int
+) -> dict[str, dict]:
+    """``mean_<name>`` of each per-path extra (a, b: float64[M, E] on the same paths), b minus
+    a with a percentile bootstrap 95 % interval (the same path indices for both, as
+    engine.results.paired_differences): ``{key: {"a", "b", "diff", "ci_low", "ci_high"}}``."""
+    m = a.shape[0]
+    idx = rng.integers(0, m, (int(n_boot), m))
+    d = b - a
+    block = max(1, int(1e6 // (m * max(1, len(names)))))
+    boot = np.concatenate([d[idx[r : r + block]].mean(axis=1) for r in range(0, int(n_boot), block)])
+    lo, hi = np.quantile(boot, [0.025, 0.975], axis=0)
+    out = {}
+    for j, name in enumerate(names):
+        ma, mb = float(a[:, j].mean()), float(b[:, j].mean())
+        out[f"mean_{name}"] = {
+            "a": ma,
+            "b": mb,
+            "diff": mb - ma,
+            "ci_low": float(lo[j]),
+            "ci_high": float(hi[j]),
+        }
+    return out
 
 
 def chunk_paths_for(
@@ -151,7 +186,13 @@ def simulate_versions(
     arrays: dict[str, np.ndarray] = {}
     for version in VERSIONS:
         params = scenario.live if version == "live" else scenario.proposed
-        per_path, series = inputs.simulate(params, inputs.book, prices, market, record_steps=steps)
+        if inputs.extras:
+            per_path, series, ex = inputs.simulate(
+                params, inputs.book, prices, market, record_steps=steps, extras=True
+            )
+            arrays[f"{version}_{EXTRAS}"] = np.column_stack([ex[name] for name in inputs.extras])
+        else:
+            per_path, series = inputs.simulate(params, inputs.book, prices, market, record_steps=steps)
         arrays[version] = np.asarray(per_path, dtype=np.float64)
         for name in VERSION_SERIES:
             arrays[f"{version}_{name}"] = np.ascontiguousarray(series[name], dtype=np.float64)
@@ -220,6 +261,8 @@ class ScenarioResults:
     delayed: np.ndarray | None = None
     delayed_summary: dict | None = None
     delay: dict | None = None
+    # Per version, the per-path extras float64[M, E] (RunInputs.extras), or None.
+    extras: dict[str, np.ndarray] | None = None
 
 
 def merge_scenario(
@@ -240,7 +283,10 @@ def merge_scenario(
     delayed = None
     if scenario.delay_steps is not None and all(DELAYED in c for c in chunks):
         delayed = np.concatenate([c[DELAYED] for c in chunks], axis=0)
-    return results_of(inputs, seed, scenario, live, proposed, price, engine_series, delayed)
+    extras = None
+    if inputs.extras and all(f"{v}_{EXTRAS}" in c for c in chunks for v in VERSIONS):
+        extras = {v: np.concatenate([c[f"{v}_{EXTRAS}"] for c in chunks], axis=0) for v in VERSIONS}
+    return results_of(inputs, seed, scenario, live, proposed, price, engine_series, delayed, extras)
 
 
 def results_of(
@@ -252,6 +298,7 @@ def results_of(
     price: np.ndarray,
     engine_series: dict[str, np.ndarray] | None = None,
     delayed: np.ndarray | None = None,
+    extras: dict[str, np.ndarray] | None = None,
 ) -> ScenarioResults:
     # engine.results.paired_differences(a, b) reports b minus a: live is a, proposed is b.
     paired = inputs.paired_differences(live, proposed, bootstrap_rng(seed, scenario.index), inputs.n_boot)
@@ -264,6 +311,13 @@ def results_of(
         b = float(inputs.borrowing_power(scenario.proposed, inputs.book, p0))
         live_summary["borrowing_power"], proposed_summary["borrowing_power"] = a, b
         paired["borrowing_power"] = {"a": a, "b": b, "diff": b - a, "ci_low": b - a, "ci_high": b - a}
+    if extras is not None:
+        rng = extras_bootstrap_rng(seed, scenario.index)
+        for key, p in extras_paired(
+            inputs.extras, extras["live"], extras["proposed"], rng, inputs.n_boot
+        ).items():
+            live_summary[key], proposed_summary[key] = p["a"], p["b"]
+            paired[key] = p
     return ScenarioResults(
         index=scenario.index,
         name=scenario.name,
@@ -279,6 +333,7 @@ def results_of(
         delayed=delayed,
         delayed_summary=None if delayed is None else to_json(inputs.summarize(delayed)),
         delay=None if delayed is None else delay_of(inputs, seed, scenario, proposed, delayed),
+        extras=extras,
     )
 
 
@@ -371,10 +426,13 @@ def run_in_process(inputs: RunInputs, seed: int, chunk_paths: int) -> list[Scena
             raise ValueError(f"scenario {scenario.name}: market conditions differ between chunks")
         arrays = simulate_versions(inputs, scenario, prices, market)
         delayed = arrays.pop(DELAYED, None)
+        extras = {v: arrays.pop(f"{v}_{EXTRAS}") for v in VERSIONS} if inputs.extras else None
         engine_series = {k: v for k, v in arrays.items() if k not in VERSIONS}
         price = np.ascontiguousarray(prices[..., chart_steps(scenario.steps)])
         live, proposed = arrays["live"], arrays["proposed"]
-        results.append(results_of(inputs, seed, scenario, live, proposed, price, engine_series, delayed))
+        results.append(
+            results_of(inputs, seed, scenario, live, proposed, price, engine_series, delayed, extras)
+        )
     return results
 
 

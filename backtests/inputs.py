@@ -153,7 +153,17 @@ def build_manifest(run) -> dict[str, Any]:
         },
         "fields": list(RESULT_FIELDS),
         **({"sweeps": swept} if swept else {}),
+        **_extra_fields(market.mechanism),
     }
+
+
+def _extra_fields(mechanism: str) -> dict[str, list[str]]:
+    """The mechanism's per-path extras (engine._skeleton.Mechanism.extra_fields: the perp's
+    funding paid and backstop vault), stored with a run that computes them; a run made before
+    they existed has none, and its replay computes none."""
+    mech = getattr(load_mechanism(mechanism), "MECHANISM", None)
+    names = list(getattr(mech, "extra_fields", ()))
+    return {"extra_fields": names} if names else {}
 
 
 def _chunk_paths(pack, max_steps: int, n_positions: int) -> int:
@@ -274,6 +284,7 @@ def _load_inputs(run) -> compute.RunInputs:
         paired_differences=results.paired_differences,
         n_boot=m["rng"]["n_boot"],
         borrowing_power=getattr(module, "borrowing_power", None),
+        extras=tuple(m.get("extra_fields", ())),
     )
 
 

@@ -488,6 +488,18 @@ def pack_results(run: BacktestRun, f: compute.ScenarioResults) -> dict[str, byte
     }
     if f.delayed is not None:
         packed[Role.DELAYED] = compute.pack({"per_path": f.delayed, "fields": fields})
+    if f.extras is not None:
+        # The mechanism's per-path extras (the perp's funding paid, backstop vault) beside them.
+        names = np.array(list(run.manifest.get("extra_fields", [])))
+        for role, version in ((Role.LIVE, "live"), (Role.PROPOSED, "proposed")):
+            packed[role] = compute.pack(
+                {
+                    "per_path": getattr(f, version),
+                    "fields": fields,
+                    "extras": f.extras[version],
+                    "extra_fields": names,
+                }
+            )
     return packed
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from governance import numbers
 
 LOWER, HIGHER = "lower", "higher"
+NEITHER = "neither"  # a figure shown without a judgement (funding: a transfer between traders)
 BETTER, WORSE = "better", "worse"
 # Differences smaller than these are zero: half a dollar, or rounding noise in a share or count.
 TOLERANCE = {"USD": 0.5, "share": 1e-9, "count": 1e-9}
@@ -31,7 +32,7 @@ class Figure:
     key: str
     label: str
     unit: str
-    better: str  # LOWER or HIGHER
+    better: str  # LOWER, HIGHER or NEITHER
     meaning: str
 
 
@@ -142,7 +143,7 @@ def cell_of(figure: Figure, paired: dict[str, Any] | None) -> Cell:
     else:
         significant = lo > tol or hi < -tol
     effect = ""
-    if significant:
+    if significant and figure.better in (LOWER, HIGHER):
         lower = diff < 0
         effect = BETTER if lower == (figure.better == LOWER) else WORSE
     return Cell(
