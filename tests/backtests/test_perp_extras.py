@@ -4,6 +4,8 @@ shown in the scenario tables and replayed bit for bit."""
 
 import numpy as np
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from backtests import charts, compute, replay
 from backtests.inputs import _extra_fields
@@ -46,6 +48,10 @@ def test_a_perp_run_stores_and_shows_funding_paid_and_the_backstop_vaults_pnl(
     rows = {r["cell"].key for r in charts.scenario_tables(run)[0]["rows"]}
     assert {"mean_funding_paid_longs", "mean_backstop_pnl", "mean_backstop_takeovers"} <= rows
     assert replay.replay_backtest(run=run) == []
+    client = Client()
+    client.force_login(author)
+    page = client.get(reverse("backtests:panel", args=[proposal.pk])).content.decode()
+    assert "Mean funding paid by longs" in page and "Mean backstop vault PnL at horizon" in page
 
 
 def test_runs_of_mechanisms_without_extras_record_none() -> None:
