@@ -8,7 +8,10 @@ one bar. Maker's ``tail`` and ``step`` are seconds on chain and (fractional) ste
 engine, exactly: the auction's age is compared with them, nothing is rounded. So the same
 version gives other engine values on hourly data, on a replay of it and on minute data, and
 the same auction in time on each. (The scenario's oracle times are converted the same way by
-engine.scenarios.spec.market_conditions; the perp schema governs no time.)
+engine.scenarios.spec.market_conditions.) The perp's funding interval and partial-liquidation
+cooldown are rounded up to whole steps as ``engine.market.steps_for_seconds`` does (a delay
+rounded down would pay funding or liquidate again sooner than the venue); the funding interval
+is at least one step.
 
 Parameters the engine does not model (Aave v3 reserve factor and caps, Compound supply caps) are
 left out; ``unmodelled(mechanism)`` lists them for the run's manifest.
@@ -22,6 +25,7 @@ from typing import Any
 
 from engine.api import load_mechanism
 from engine.errors import EngineError
+from engine.market import steps_for_seconds
 
 
 def _f(v: Decimal) -> float:
@@ -94,6 +98,9 @@ def _maker(v: Mapping[str, Any], interval_seconds: int) -> dict:
 
 
 def _perp(v: Mapping[str, Any], interval_seconds: int) -> dict:
+    # A version stored before funding, partial closes and the backstop were governed is read
+    # with their "off" values (proposals.schema fills them), which map to the engine's defaults'
+    # results: funding_cap 0, partial_fraction 1, cooldown 0, backstop 0.
     tiers = sorted(v["tiers"], key=lambda t: t["notional_floor"])
     return {
         "tier_floors": tuple(_f(t["notional_floor"]) for t in tiers),
@@ -101,6 +108,17 @@ def _perp(v: Mapping[str, Any], interval_seconds: int) -> dict:
         "tier_mmf": tuple(_f(t["maintenance_margin_fraction"]) for t in tiers),
         "liquidation_fee": _f(v["liquidation_fee"]),
         "insurance_fund": _f(v["insurance_fund"]),
+        "funding_interval": max(
+            1, steps_for_seconds("funding_interval", _f(v["funding_interval"]), interval_seconds)
+        ),
+        "funding_interest": _f(v["funding_interest"]),
+        "funding_cap": _f(v["funding_cap"]),
+        "partial_above_usd": _f(v["partial_notional"]),
+        "partial_fraction": _f(v["partial_fraction"]),
+        "partial_cooldown": steps_for_seconds(
+            "partial_cooldown", _f(v["partial_cooldown"]), interval_seconds
+        ),
+        "backstop_fraction": _f(v["backstop_fraction"]),
     }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from governance import numbers
 
 LOWER, HIGHER = "lower", "higher"
+NEITHER = "neither"  # a figure shown without a judgement (funding: a transfer between traders)
 BETTER, WORSE = "better", "worse"
 # Differences smaller than these are zero: half a dollar, or rounding noise in a share or count.
 TOLERANCE = {"USD": 0.5, "share": 1e-9, "count": 1e-9}
@@ -31,7 +32,7 @@ class Figure:
     key: str
     label: str
     unit: str
-    better: str  # LOWER or HIGHER
+    better: str  # LOWER, HIGHER or NEITHER
     meaning: str
 
 
@@ -91,8 +92,15 @@ EXTRA_FIGURES: dict[str, tuple[Figure, ...]] = {
             "mean_funding_paid_longs",
             "Funding paid by longs",
             "USD",
-            LOWER,
-            "mean funding longs pay per path (shorts receive it)",
+            NEITHER,
+            "mean funding longs pay per path, which shorts receive (a transfer between traders: not judged)",
+        ),
+        Figure(
+            "mean_backstop_takeovers",
+            "Backstop takeovers",
+            "count",
+            NEITHER,
+            "mean number of positions per path the backstop vault took over (not judged)",
         ),
         Figure(
             "mean_backstop_pnl",
@@ -187,7 +195,7 @@ def cell_of(figure: Figure, paired: dict[str, Any] | None) -> Cell:
     else:
         significant = lo > tol or hi < -tol
     effect = ""
-    if significant:
+    if significant and figure.better in (LOWER, HIGHER):
         lower = diff < 0
         effect = BETTER if lower == (figure.better == LOWER) else WORSE
     return Cell(

@@ -30,6 +30,14 @@ Position i: signed size ``q`` (units of the underlying, > 0 long, < 0 short), en
   the USD transferred is the same, the book's exposure here stays (the conservative side).
   What even the opposite side's profit cannot cover stays uncovered (reported in detail).
 
+Funding, the partial-liquidation cooldown and the backstop vault (margin-engine.md 2.4), all
+off by default: funding is a cumulative index ``F`` (Hyperliquid docs "Funding", dYdX v4 docs
+"Funding": hourly, rate = premium + interest clipped to a cap) that positions' equity reads
+as ``m + q * ((o - F) - E)``; after a partial liquidation the position waits
+``partial_cooldown`` steps (Hyperliquid "Liquidations": 30 seconds); below
+``backstop_fraction`` of maintenance (Hyperliquid: 2/3) the liquidator vault takes the
+position over at the oracle price with its equity. See ``Params`` and _path's comments.
+
 Price impact is made symmetric: liquidated longs sell (the price falls by the linear or square
 root model of margin-engine.md section 3), liquidated shorts buy (the price rises by the mirror
 factor ``1 + impact``, capped at ``max_step_impact``). Within a step, sales and purchases are
@@ -86,6 +94,23 @@ _MAX_FRACTION = 0.999  # a dynamic maintenance fraction is capped below 100 % of
 
 # Columns of ``simulate_detail``'s ``extra`` array.
 DETAIL_FIELDS = ("adl_events", "uncovered", "insurance_final")
+# Per-path extra outputs (``simulate(..., extras=True)``): funding paid by the book's longs and
+# by its shorts (USD, sum over funding events of rate * o * q; negative: received), the
+# funding index F at the horizon (USD per unit; a position open throughout paid q * F), the
+# backstop vault's profit and loss at the horizon (USD, including the margin it took over), how
+# many positions it took over and the margin (equity) it took over with them, then the detail
+# view's ADL events, shortfall nobody covered and insurance fund at the horizon.
+EXTRA_FIELDS = (
+    "funding_paid_longs",
+    "funding_paid_shorts",
+    "funding_index",
+    "backstop_pnl",
+    "backstop_takeovers",
+    "backstop_margin",
+    "adl_events",
+    "uncovered",
+    "insurance_final",
+)
 
 # Position status bits inside the kernel.
 _ACTIVE = 1
@@ -106,8 +131,25 @@ class Params:
     insurance_fund: starting insurance fund, USD.
     partial_fraction: share of the position a liquidation closes when its notional at the
         oracle is above ``partial_above_usd`` (Hyperliquid: 20 % at a time above 100,000 USDC,
-        then a cooldown, which one step here always exceeds). 1 closes it whole.
+        then a cooldown). 1 closes it whole.
     partial_above_usd: notional (USD) above which liquidations are partial; inf: never.
+    partial_cooldown: steps that must pass after a partial liquidation before the position can
+        be liquidated again (Hyperliquid "Liquidations": 30 seconds); it stays under watch
+        meanwhile. Liquidated again at the earliest at step ``t + partial_cooldown``, so 0 and
+        1 both mean the next step (the behaviour without it).
+    funding_interval: steps between funding payments (Hyperliquid and dYdX v4: hourly); read
+        only when funding is on.
+    funding_interest: interest part of the funding rate, fraction per interval (Hyperliquid:
+        0.01 % per 8 hours, 0.00125 % per hour).
+    funding_cap: cap on the rate's size, fraction per interval (Hyperliquid: 4 % per hour);
+        0 turns funding off (the default).
+    funding_premium: a constant premium of the perp over its index, fraction per interval,
+        added to the premium the liquidations' own impact makes and to ``simulate``'s optional
+        ``premium`` series.
+    backstop_fraction: a liquidatable position whose equity is below this share of its
+        maintenance margin is taken over by the backstop vault at the oracle price with what
+        margin it has left, instead of a market close (Hyperliquid's liquidator vault: 2/3);
+        0 turns the backstop off (the default).
     dynamic: optional volatility-adjusted maintenance (margin-engine.md 2.5): the first tier's
         fraction is the threshold (``base``, sign +1) and every tier's fraction (and deduction)
         is scaled by ``threshold_t / mmf_0``, which keeps MM continuous across tiers.
@@ -122,6 +164,12 @@ class Params:
     partial_fraction: float = 1.0
     partial_above_usd: float = float("inf")
     dynamic: DynamicThreshold | None = None
+    partial_cooldown: int = 0
+    funding_interval: int = 1
+    funding_interest: float = 0.0
+    funding_cap: float = 0.0
+    funding_premium: float = 0.0
+    backstop_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         coerce_numbers(self)
@@ -150,6 +198,23 @@ class Params:
             raise EngineError("insurance_fund must be finite; got inf")
         check_range("partial_fraction", self.partial_fraction, 0.0, 1.0, lo_open=True)
         check_range("partial_above_usd", self.partial_above_usd, 0.0, None)
+        for name in ("partial_cooldown", "funding_interval"):
+            value = getattr(self, name)
+            low = 1 if name == "funding_interval" else 0
+            if not float(value).is_integer() or value < low:
+                raise EngineError(f"{name} must be a whole number of steps >= {low}; got {value!r}")
+            object.__setattr__(self, name, int(value))
+        check_range("funding_interest", self.funding_interest, -1.0, 1.0, lo_open=True, hi_open=True)
+        check_range("funding_cap", self.funding_cap, 0.0, 1.0, hi_open=True)
+        check_range("funding_premium", self.funding_premium, -1.0, 1.0, lo_open=True, hi_open=True)
+        check_range("backstop_fraction", self.backstop_fraction, 0.0, 1.0, hi_open=True)
+        rules.raise_first(
+            rules.perp_liquidation(
+                partial_fraction=self.partial_fraction,
+                backstop_fraction=self.backstop_fraction,
+                funding_interval=self.funding_interval,
+            )
+        )
         if self.dynamic is not None and not isinstance(self.dynamic, DynamicThreshold):
             raise EngineError(f"dynamic must be a DynamicThreshold or None; got {self.dynamic!r}")
 
@@ -320,28 +385,62 @@ def _set_args(params: Params, book: Book) -> tuple[tuple, tuple]:
         s_max,
         s_bound,
     ) + dyn.kernel_args()
+    # The funding index's slopes (see _path): a key moves by at most these multiples of F.
+    mmf_lo, mmf_hi = s_bound * params.tier_mmf[0], s_bound * params.tier_mmf[-1]
+    row += (
+        float(params.funding_interval),
+        float(params.funding_interest),
+        float(params.funding_cap),
+        float(params.funding_premium),
+        float(params.partial_cooldown),
+        float(params.backstop_fraction),
+        1.0 / (1.0 - mmf_hi),
+        1.0 / (1.0 - mmf_lo),
+        1.0 / (1.0 + mmf_hi),
+        1.0 / (1.0 + mmf_lo),
+    )
     arrays = (np.asarray(params.tier_floors), np.asarray(params.tier_mmf), params.deductions)
     return row, arrays + _screening(params, book, s_bound)
 
 
-def _prepare(params: Params, after: Params, book: Book, s: np.ndarray, market: MarketConditions) -> tuple:
+def _prepare(
+    params: Params,
+    after: Params,
+    book: Book,
+    s: np.ndarray,
+    market: MarketConditions,
+    premium: np.ndarray | None = None,
+) -> tuple:
     sets = [_set_args(params, book), _set_args(after, book)]
-    data = (book.size, book.entry_price, book.margin, *sets[0][1], *sets[1][1], *_adl_order(book))
+    if premium is None:
+        prem = np.zeros((0, 0))
+    else:
+        prem = np.ascontiguousarray(premium, dtype=np.float64)
+        want = (s.shape[0], s.shape[1] - 1)
+        if prem.shape != want:
+            raise EngineError(
+                f"premium must be float64[M, T] = {want} (one value per path and step); got {prem.shape}"
+            )
+        if not np.all(np.isfinite(prem)):
+            raise EngineError("premium must be finite")
+    data = (book.size, book.entry_price, book.margin, *sets[0][1], *sets[1][1], *_adl_order(book), prem)
     return data, (sets[0][0], sets[1][0]), market_tuple(market)
 
 
 def _detail_arrays(book: Book, s: np.ndarray, track: bool) -> tuple:
-    """``det``: float64[M, N] margin, entry price, size, payout, exec price and realized PnL,
-    int8[M, N] status and float64[M, 3] ``extra`` (all empty when not tracking)."""
+    """``det``: float64[M, len(EXTRA_FIELDS)] per-path extras (always), float64[M, N] margin,
+    entry price, size, payout, exec price and realized PnL, int8[M, N] status and float64[M, 3]
+    ``extra`` (all but the first empty when not tracking)."""
     m, n = (s.shape[0], len(book)) if track else (0, 0)
     fin_m, fin_e, fin_q = np.zeros((m, n)), np.zeros((m, n)), np.zeros((m, n))
     payout, px, realized = np.zeros((m, n)), np.zeros((m, n)), np.zeros((m, n))
     extra = np.zeros((m, len(DETAIL_FIELDS) if track else 0))
-    return fin_m, fin_e, fin_q, payout, px, realized, np.zeros((m, n), np.int8), extra
+    ex = np.zeros((s.shape[0], len(EXTRA_FIELDS)))
+    return ex, fin_m, fin_e, fin_q, payout, px, realized, np.zeros((m, n), np.int8), extra
 
 
 def _detail_view(det: tuple) -> dict:
-    fin_m, fin_e, fin_q, payout, px, realized, status, extra = det
+    _, fin_m, fin_e, fin_q, payout, px, realized, status, extra = det
     return {
         "extra": extra,
         "margin": fin_m,
@@ -363,7 +462,9 @@ def simulate(
     record_steps: np.ndarray | None = None,
     switch: tuple[int, Params] | None = None,
     full_scan: bool = False,
-) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
+    extras: bool = False,
+    premium: np.ndarray | None = None,
+) -> np.ndarray | tuple:
     """Run the book of perp positions over every price path.
 
     Parameters
@@ -375,6 +476,12 @@ def simulate(
         docs/engine.md). ``k >= T`` never switches.
     full_scan: re-examine every position counted unprofitable at every step instead of skipping
         the ones whose keeper reward provably cannot pay the gas (the tests' reference).
+    extras: also return the per-path extras (``EXTRA_FIELDS``: funding paid, the backstop
+        vault's profit and loss and takeovers, ADL events, uncovered shortfall, insurance fund
+        at the horizon) as a dict of float64[M], last in the returned tuple.
+    premium: optional float64[M, T], the perp's premium over its index at each step
+        (fraction), a scenario's series; a funding payment averages it over the interval's
+        steps, with the liquidations' own premium and ``params.funding_premium``.
 
     Returns
     -------
@@ -391,7 +498,16 @@ def simulate(
     cumulative ``liq_volume`` and ``bad_debt``, USD, at the end of each recorded step).
     """
     return run(
-        MECHANISM, params, book, prices, market, record_steps=record_steps, switch=switch, full_scan=full_scan
+        MECHANISM,
+        params,
+        book,
+        prices,
+        market,
+        record_steps=record_steps,
+        switch=switch,
+        full_scan=full_scan,
+        extras=extras,
+        premium=premium,
     )
 
 
@@ -404,6 +520,8 @@ def simulate_detail(
     switch: tuple[int, Params] | None = None,
     full_scan: bool = False,
     record_steps: np.ndarray | None = None,
+    extras: bool = False,
+    premium: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """``simulate`` plus each position's state at the horizon (tests, audits; memory M * N * 49 bytes).
 
@@ -414,7 +532,7 @@ def simulate_detail(
     liquidation), ``exec_price`` (last close price, 0 if never liquidated), ``realized``
     (sum over its liquidations of units closed times ``exec - entry_price0``: trading PnL
     against the original entry); int8[M, N] ``status`` (bit 1 active, 2 closed, 4 counted
-    unprofitable).
+    unprofitable). With ``extras``, ``"extras"`` as in ``simulate``.
     """
     return run(
         MECHANISM,
@@ -426,6 +544,8 @@ def simulate_detail(
         switch=switch,
         full_scan=full_scan,
         detail=True,
+        extras=extras,
+        premium=premium,
     )
 
 
@@ -435,6 +555,15 @@ def _load(pv, row):
     largest value and the screen's (the insurance fund, index 2, is read once)."""
     r = pv[row]
     return r[0], r[1], r[3], r[4], r[5], r[6]
+
+
+@njit(cache=True, inline="always")
+def _load_more(pv, row):
+    """Funding interval (steps), interest, cap and constant premium; the partial cooldown
+    (steps); the backstop fraction; the funding index's slopes for the screen (long when F > 0,
+    long when F < 0, short when F > 0, short when F < 0)."""
+    r = pv[row]
+    return int(r[13]), r[14], r[15], r[16], int(r[17]), r[18], r[19], r[20], r[21], r[22]
 
 
 @njit(cache=True, inline="always")
@@ -638,8 +767,9 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
         adl_short_q,
         e_min_long,
         e_max_short,
+        prem,
     ) = data
-    fin_m, fin_e, fin_q, payout, px_out, realized, st_out, extra = det
+    ex, fin_m, fin_e, fin_q, payout, px_out, realized, st_out, extra = det
     rational = mk[8]
     T = S.shape[1] - 1
     N = q0.shape[0]
@@ -650,15 +780,47 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
     floors, mmf, ded, lo, lk, so, sk = floors_a, mmf_a, ded_a, lo_a, lk_a, so_a, sk_a
     liq_fee, keeper_share, part_f, part_above, s_max, s_bound = _load(pv, 0)
     k_vol, horizon, upd, lam, dfloor, dcap = dynamic(pv, 0, 7)
+    f_int, f_rate0, f_cap, f_prem, cool, bs_f, cl_pos, cl_neg, cs_pos, cs_neg = _load_more(pv, 0)
     mmf0 = mmf[0]
     dyn = k_vol != 0.0
+    # Funding (margin-engine.md 2.4) is a cumulative index F, USD per unit of size, as the
+    # venues keep it (Hyperliquid "Funding", dYdX v4 "Funding": paid hourly): a position's
+    # equity is m + q * ((o - F) - E), E being the entry net of the index when the position was
+    # opened or last settled, so a payment touches no position. Funding is on when either set
+    # has a cap above 0; off, F stays 0.0 and o - F is o itself, bit for bit.
+    fund_any = pv[0, 15] > 0.0 or pv[1, 15] > 0.0
+    has_prem = prem.shape[1] > 0
+    F = 0.0
+    psum = 0.0  # premium summed over the interval's steps so far
+    n_since = 0  # steps since the last payment
+    J_prev = 1.0
+    q_long = 0.0  # open size of the book's longs and shorts (the funding they pay)
+    q_short = 0.0
+    for i in range(N):
+        if q0[i] > 0.0:
+            q_long += q0[i]
+        else:
+            q_short += q0[i]
+    paid_long = 0.0
+    paid_short = 0.0
+    # The backstop vault (Hyperliquid "Liquidations", backstop liquidation by the liquidator
+    # vault): its net size, the cost of what it took over at the effective price o - F, and
+    # the equity it took over with it.
+    v_q = 0.0
+    v_cost = 0.0
+    v_margin = 0.0
+    n_bs = 0.0
+    bs_any = pv[0, 18] > 0.0 or pv[1, 18] > 0.0
+    last_part = np.full(N, -(1 << 40), np.int64)  # step of each position's last partial close
     # Starting amounts (the insurance fund) are those of the set in force at step 0.
     if0 = pv[1 if ksw == 0 else 0, 2]
     m = m0.copy()
     E = E0.copy()
     q = q0.copy()
     status = np.zeros(N, np.int8)
-    parking = rational and not full_scan and mk[9] > 0.0  # without gas nothing is parked
+    # Without gas nothing is parked; with the backstop neither (it needs no keeper, so a
+    # position whose keeper reward cannot pay the gas may still be taken over).
+    parking = rational and not full_scan and mk[9] > 0.0 and not bs_any
     npk = N if parking else 0
     vis = np.zeros((N >> 6) + 1, np.uint64)  # bit j: active entry j is visited
     pk = np.empty((npk + PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
@@ -708,6 +870,7 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
             floors, mmf, ded, lo, lk, so, sk = floors_b, mmf_b, ded_b, lo_b, lk_b, so_b, sk_b
             liq_fee, keeper_share, part_f, part_above, s_max, s_bound = _load(pv, 1)
             k_vol, horizon, upd, lam, dfloor, dcap = dynamic(pv, 1, 7)
+            f_int, f_rate0, f_cap, f_prem, cool, bs_f, cl_pos, cl_neg, cs_pos, cs_neg = _load_more(pv, 1)
             mmf0 = mmf[0]
             dyn = k_vol != 0.0
             switch_threshold(dstate, mmf0_old, mmf0, kv_old, dfloor, dcap)
@@ -731,8 +894,32 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
         if dyn:
             th = dynamic_threshold(dstate, o, t, mmf0, 1.0, k_vol, horizon, upd, lam, dfloor, dcap)
             s = min(th / mmf0, s_max)
+        if fund_any:
+            # The interval's premium: the move of J that the last step's net liquidation flow
+            # made (the perp against its index, margin-engine.md 2.4), plus the scenario's.
+            if t > 0:
+                psum += J / J_prev - 1.0
+                if has_prem:
+                    psum += prem[mi, t - 1]
+                n_since += 1
+            J_prev = J
+            if n_since >= f_int:
+                if f_cap > 0.0:
+                    rate = min(max(psum / n_since + f_prem + f_rate0, -f_cap), f_cap)
+                    F += rate * o
+                    paid_long += rate * o * q_long
+                    paid_short += rate * o * q_short
+                psum = 0.0
+                n_since = 0
+        oe = o - F  # the effective price every position's equity is marked at
+        # The screen's keys are liquidation prices at F = 0; a key moves with F by a slope
+        # within the tiers' range (1 / (1 - mmf) for a long, 1 / (1 + mmf) for a short), so
+        # o - slope * F, with the slope that makes it the lower (long) or upper (short) bound,
+        # is compared with the keys. F = 0: both are o.
+        x_long = o - (cl_pos if F > 0.0 else cl_neg) * F
+        x_short = o - (cs_pos if F > 0.0 else cs_neg) * F
         # Untouched positions whose liquidation price the oracle reached join the active list.
-        while lp < nL and lk[lp] >= o:
+        while lp < nL and lk[lp] >= x_long:
             i = lo[lp]
             if status[i] == 0:
                 status[i] = _ACTIVE
@@ -746,7 +933,7 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
                 if lk[lp] > max_long:
                     max_long = lk[lp]
             lp += 1
-        while sp < nS and sk[sp] <= o:
+        while sp < nS and sk[sp] <= x_short:
             i = so[sp]
             if status[i] == 0:
                 status[i] = _ACTIVE
@@ -768,7 +955,7 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
                     a = abs(q[i])
                     n = a * o
                     kt = _tier(floors, n)
-                    if m[i] + q[i] * (o - E[i]) < s * (n * mmf[kt] - ded[kt]):
+                    if m[i] + q[i] * (oe - E[i]) < s * (n * mmf[kt] - ded[kt]):
                         status[i] = _ACTIVE
                         act[na] = i
                         a_key[na] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
@@ -788,7 +975,7 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
             skip_q = gas_t * (1.0 - 1e-9) / per_unit if per_unit > 0.0 else np.inf
             if pst[0] > 0 and skip_q < np.inf:
                 max_long, min_short = _unpark(pk, vis, slot, a_key, a_side, skip_q, max_long, min_short, pst)
-        if na == 0 or (not wide and o > max_long and o < min_short):
+        if na == 0 or (not wide and x_long > max_long and x_short < min_short):
             continue
         # 2. exact check of the active positions, all against the same o and p.
         g = gas(mk, p, peak)
@@ -806,7 +993,8 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
                 if j < 0:
                     break
             # Quick screen on the cached liquidation price (valid while s <= s_bound).
-            if not wide and (o - a_key[j]) * a_side[j] > 0.0:
+            xo = x_long if a_side[j] > 0.0 else x_short
+            if not wide and (xo - a_key[j]) * a_side[j] > 0.0:
                 if a_side[j] > 0.0:
                     if a_key[j] > new_max:
                         new_max = a_key[j]
@@ -823,9 +1011,39 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
             a = abs(qi)
             n = a * o
             kt = _tier(floors, n)
-            e = m[i] + qi * (o - E[i])
+            e = m[i] + qi * (oe - E[i])
             keep_open = True
-            if e < s * (n * mmf[kt] - ded[kt]):
+            mm_i = s * (n * mmf[kt] - ded[kt])
+            if e < mm_i and bs_f > 0.0 and e < bs_f * mm_i:
+                # Backstop liquidation (Hyperliquid: equity below 2/3 of the maintenance
+                # margin): the vault takes the position over at the oracle price with the
+                # equity left, no market order and no impact. Negative equity taken over is
+                # the vault's loss, not bad debt: the insurance fund and ADL are not called.
+                nliq += 1.0
+                vol += n
+                n_bs += 1.0
+                v_q += qi
+                v_cost += qi * oe
+                v_margin += e
+                if qi > 0.0:
+                    q_long -= qi
+                else:
+                    q_short -= qi
+                if track:
+                    realized[mi, i] += qi * (o - E0[i])
+                    px_out[mi, i] = o
+                status[i] = (status[i] & _UNPROF) | _CLOSED
+                keep_open = False
+                na -= 1
+                act[j] = act[na]
+                a_key[j] = a_key[na]
+                a_side[j] = a_side[na]
+                slot[act[j]] = j
+                if parking:
+                    bit_move(vis, na, j)
+            elif e < mm_i and t - last_part[i] < cool:
+                pass  # partially liquidated less than the cooldown ago: stays under watch
+            elif e < mm_i:
                 # Partial close (Hyperliquid: 20 % of a large position at a time) unless the
                 # position would be bankrupt at the partial's price: then it closes whole.
                 f = 1.0
@@ -834,12 +1052,12 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
                 val = f * a * p
                 slip = slippage(mk, val)
                 pxi = p * (1.0 - slip) if qi > 0.0 else p * (1.0 + slip)
-                if f < 1.0 and not m[i] + qi * (pxi - E[i]) > 0.0:
+                if f < 1.0 and not m[i] + qi * ((pxi - F) - E[i]) > 0.0:
                     f = 1.0
                     val = a * p
                     slip = slippage(mk, val)
                     pxi = p * (1.0 - slip) if qi > 0.0 else p * (1.0 + slip)
-                ec = m[i] + f * qi * (pxi - E[i])  # margin after the closed part's PnL
+                ec = m[i] + f * qi * ((pxi - F) - E[i])  # margin after the closed part's PnL
                 fee = min(liq_fee * val, max(ec, 0.0))
                 reward = keeper_share * fee
                 if rational and g > 0.0 and not reward > g:
@@ -860,9 +1078,14 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
                     if track:
                         realized[mi, i] += f * qi * (pxi - E0[i])
                         px_out[mi, i] = pxi
+                    if qi > 0.0:
+                        q_long -= f * qi
+                    else:
+                        q_short -= f * qi
                     if f < 1.0:
                         m[i] = ec - fee  # > 0: the rest stays open with this margin
                         q[i] = qi - f * qi
+                        last_part[i] = t
                         a_key[j] = _screen_key(q[i], E[i], m[i], floors, mmf, ded, s_bound)
                     else:
                         if ec < 0.0:
@@ -915,7 +1138,7 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
                             E,
                             m,
                             status,
-                            o,
+                            oe,
                             adl_short,
                             adl_short_q,
                             e_max_short,
@@ -931,7 +1154,7 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
                             E,
                             m,
                             status,
-                            o,
+                            oe,
                             adl_long,
                             adl_long_q,
                             e_min_long,
@@ -971,12 +1194,22 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
     unreal = 0.0
     for i in range(N):
         if (status[i] & _CLOSED) == 0:
-            e = m[i] + q[i] * (pT - E[i])
+            e = m[i] + q[i] * ((pT - F) - E[i])
             if e < 0.0:
                 unreal -= e
     write_results(
         out, mi, bad, unreal, nliq, vol, sold_usd, pen, prot, keep, ins_used, social, n_unprof, insolvent, pT
     )
+    ex[mi, 0] = paid_long
+    ex[mi, 1] = paid_short
+    ex[mi, 2] = F
+    # The vault marked at the horizon's market price (the price unrealized bad debt uses).
+    ex[mi, 3] = v_margin + v_q * (pT - F) - v_cost
+    ex[mi, 4] = n_bs
+    ex[mi, 5] = v_margin
+    ex[mi, 6] = adl_events
+    ex[mi, 7] = uncovered
+    ex[mi, 8] = ins
     if track:
         extra[mi, 0] = adl_events
         extra[mi, 1] = uncovered
@@ -1019,4 +1252,5 @@ MECHANISM = Mechanism(
     prepare=_prepare,
     detail_arrays=_detail_arrays,
     detail_view=_detail_view,
+    extra_fields=EXTRA_FIELDS,
 )

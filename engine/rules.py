@@ -282,6 +282,45 @@ def perp_tiers(tiers: Sequence[tuple[Number, Number, Number]]) -> list[Breach]:
     return out
 
 
+def perp_liquidation(
+    *,
+    partial_fraction: Number | None = None,
+    backstop_fraction: Number | None = None,
+    funding_interval: Number | None = None,
+) -> list[Breach]:
+    """How a perp position is closed and when funding is paid (margin-engine.md 2.4): a partial
+    liquidation closes some of the position and at most all of it, ``0 < partial_fraction <=
+    1``; the backstop vault takes over below a share of the maintenance margin, not above it,
+    ``backstop_fraction < 1`` (Hyperliquid: 2/3); funding is paid at a positive interval. A
+    value not given (None) is not judged."""
+    out = []
+    if partial_fraction is not None:
+        f = _d(partial_fraction)
+        if not 0 < f <= 1:
+            out.append(
+                Breach(
+                    "partial_fraction",
+                    f"partial_fraction must be above 0 and at most 1 (the share of the position a "
+                    f"partial liquidation closes); it is {fmt(f)}.",
+                )
+            )
+    if backstop_fraction is not None:
+        b = _d(backstop_fraction)
+        if not b < 1:
+            out.append(
+                Breach(
+                    "backstop_fraction",
+                    f"backstop_fraction must be below 1 (the backstop takes over below that share of "
+                    f"the maintenance margin; Hyperliquid uses 2/3); it is {fmt(b)}.",
+                )
+            )
+    if funding_interval is not None:
+        i = _d(funding_interval)
+        if not i > 0:
+            out.append(Breach("funding_interval", f"funding_interval must be above 0; it is {fmt(i)}."))
+    return out
+
+
 def raise_first(breaches: list[Breach]) -> None:
     """For the engine's Params: raise the first breach as an EngineError (its message)."""
     if breaches:

@@ -84,7 +84,7 @@ class VersionForm(forms.ModelForm):
         market, values = cleaned.get("market"), cleaned.get("values")
         if market is not None and values is not None:
             try:
-                normalized = schema.normalize(market.mechanism, values)
+                normalized = schema.normalize(market.mechanism, values, new=True)
             except schema.SchemaError as exc:
                 raise ValidationError({"values": str(exc)}) from exc
             problems = schema.validate(market.mechanism, normalized)

@@ -217,7 +217,7 @@ class ParameterSetVersion(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Store the canonical form, so the stored JSON and the hash cannot disagree.
         mechanism = self.market.mechanism
-        self.values = schema.to_jsonable(schema.normalize(mechanism, self.values))
+        self.values = schema.stored_form(mechanism, self.values)
         self.content_hash = schema.content_hash(mechanism, self.values)
         if self.pk is not None:
             self._refuse_content_change()

@@ -76,7 +76,7 @@ class ProposalForm(forms.Form):
                 self.add_error(field_name(key), str(exc))
         if len(flat) != len(self.keys):
             return cleaned
-        values = schema.normalize(mechanism, schema.unflatten(mechanism, flat))
+        values = schema.normalize(mechanism, schema.unflatten(mechanism, flat), new=True)
         problems = schema.validate(mechanism, values) or schema.check_target(
             mechanism, values, self.market.target
         )

@@ -47,6 +47,10 @@ class ParameterSpec:
     # The smallest increment the contract can hold (1 bp for Aave's bps fields, 1 wad/ray unit,
     # 1 second): a value that is not a multiple would be rounded by the export, so it is refused.
     step: Decimal | None = None
+    # A parameter added after versions were stored: a stored version without it is read with
+    # this value (the engine's "off" value, which gives the results from before it existed).
+    # None: every version carries the parameter. A new version must carry it in any case.
+    default: Decimal | None = None
 
 
 @dataclass(frozen=True)

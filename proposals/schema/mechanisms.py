@@ -1,4 +1,14 @@
-"""Per mechanism: the ordered parameter specs and the invariants (the protocols' own rules)."""
+"""Per mechanism: the ordered parameter specs and the invariants (the protocols' own rules).
+
+Parameters added to a mechanism after versions of it were stored (the perp's funding, partial
+liquidation and backstop parameters) carry a ``default``: the value that turns the feature off
+and gives the results from before it existed. Stored versions are immutable and keep their JSON
+and hash as they are (``values.stored_form`` leaves an absent parameter absent); reading one
+(``normalize``) fills the absent parameter with its default, so an older version never fails
+to load, display, backtest or diff. A new version (a proposal, a version typed in the admin:
+``normalize(..., new=True)``) must carry every parameter; the proposal form starts from the
+live version read this way, so its fields are all there.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +45,7 @@ def _spec(
     description: str,
     guardrail: GuardrailKind | None = None,
     step: Decimal | None = None,
+    default: str | None = None,
 ) -> ParameterSpec:
     if guardrail is None:
         guardrail = GuardrailKind.ABSOLUTE if unit in (Unit.FRACTION, Unit.RATIO) else GuardrailKind.RELATIVE
@@ -47,6 +58,7 @@ def _spec(
         description,
         guardrail,
         step,
+        None if default is None else D(default),
     )
 
 
@@ -101,12 +113,16 @@ def _maker_invariants(v: Mapping[str, Any]) -> list[Violation]:
 
 
 def _perp_invariants(v: Mapping[str, Any]) -> list[Violation]:
+    tiers = [
+        (t["notional_floor"], t["initial_margin_fraction"], t["maintenance_margin_fraction"])
+        for t in v["tiers"]
+    ]
     return _violations(
-        rules.perp_tiers(
-            [
-                (t["notional_floor"], t["initial_margin_fraction"], t["maintenance_margin_fraction"])
-                for t in v["tiers"]
-            ]
+        rules.perp_tiers(tiers)
+        + rules.perp_liquidation(
+            partial_fraction=v["partial_fraction"],
+            backstop_fraction=v["backstop_fraction"],
+            funding_interval=v["funding_interval"],
         )
     )
 
@@ -431,6 +447,77 @@ SCHEMAS: dict[str, MechanismSchema] = {
             ),
             _spec(
                 "insurance_fund", "Insurance fund", U, "0", None, "USD available to cover negative equity."
+            ),
+            # Funding and how a position is closed (margin-engine.md 2.4). Added after perp
+            # versions were first stored: a version without them is read with the default,
+            # the value that turns each off (no funding, whole closes, no cooldown, no
+            # backstop), which is how the engine ran before; a new version carries them all.
+            _spec(
+                "funding_interval",
+                "Funding interval",
+                S,
+                "0",
+                "86400",
+                "Seconds between funding payments (Hyperliquid and dYdX v4: hourly, 3600).",
+                step=ONE_SECOND,
+                default="3600",
+            ),
+            _spec(
+                "funding_interest",
+                "Funding interest",
+                F,
+                "-0.01",
+                "0.01",
+                "Interest part of the funding rate per interval (Hyperliquid: 0.01 % per 8 hours).",
+                default="0",
+            ),
+            _spec(
+                "funding_cap",
+                "Funding cap",
+                F,
+                "0",
+                "0.1",
+                "Largest funding rate per interval, either way (Hyperliquid: 4 % per hour); 0 turns "
+                "funding off.",
+                default="0",
+            ),
+            _spec(
+                "partial_notional",
+                "Partial liquidation above",
+                U,
+                "0",
+                None,
+                "Position notional (USD) above which a liquidation closes only part of the position.",
+                default="0",
+            ),
+            _spec(
+                "partial_fraction",
+                "Partial liquidation fraction",
+                F,
+                "0",
+                "1",
+                "Share of a large position closed per liquidation (Hyperliquid: 20 %); 1 closes it whole.",
+                default="1",
+            ),
+            _spec(
+                "partial_cooldown",
+                "Partial liquidation cooldown",
+                S,
+                "0",
+                "3600",
+                "Seconds a partially liquidated position waits before the next partial (Hyperliquid: 30).",
+                step=ONE_SECOND,
+                default="0",
+            ),
+            _spec(
+                "backstop_fraction",
+                "Backstop below",
+                F,
+                "0",
+                "1",
+                "Share of the maintenance margin under which the backstop vault takes the position "
+                "over instead of a market close (Hyperliquid: 2/3); 0 turns it off.",
+                default="0",
             ),
         ),
         Group(

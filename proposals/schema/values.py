@@ -23,20 +23,46 @@ from proposals.schema.mechanisms import schema_for
 # -- Shape: normalize, flatten --------------------------------------------------------------------
 
 
-def normalize(mechanism: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The values with every number parsed to Decimal and the shape checked (SchemaError)."""
+def normalize(mechanism: str, values: Mapping[str, Any], *, new: bool = False) -> dict[str, Any]:
+    """The values with every number parsed to Decimal and the shape checked (SchemaError).
+
+    A parameter added after versions were stored (its spec has a ``default``) may be absent
+    from a stored version: it is read as that default (the engine's "off" value). A ``new``
+    version (a proposal, a version typed in the admin) must carry every parameter.
+    """
+    return _normalize(mechanism, values, absent="refuse" if new else "fill")
+
+
+def stored_form(mechanism: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """What a version stores (and its hash covers): the canonical JSON form of the values as
+    given, a parameter absent from an older version left absent, so that its stored JSON and
+    hash never change."""
+    return to_jsonable(_normalize(mechanism, values, absent="keep"))
+
+
+def _normalize(mechanism: str, values: Mapping[str, Any], absent: str) -> dict[str, Any]:
     schema = schema_for(mechanism)
     if not isinstance(values, Mapping):
         raise SchemaError("parameter values must be a mapping.")
     names = [p.name for p in schema.params]
     expected = set(names) | ({schema.group.name} if schema.group else set())
     unknown = sorted(set(values) - expected)
-    missing = [n for n in (names + ([schema.group.name] if schema.group else [])) if n not in values]
+    optional = {p.name: p.default for p in schema.params if p.default is not None and absent != "refuse"}
+    missing = [
+        n
+        for n in (names + ([schema.group.name] if schema.group else []))
+        if n not in values and n not in optional
+    ]
     if unknown:
         raise SchemaError(f"unknown parameters for {mechanism}: {', '.join(unknown)}.")
     if missing:
         raise SchemaError(f"missing parameters for {mechanism}: {', '.join(missing)}.")
-    out: dict[str, Any] = {n: parse_decimal(values[n], n) for n in names}
+    out: dict[str, Any] = {}
+    for n in names:
+        if n in values:
+            out[n] = parse_decimal(values[n], n)
+        elif absent == "fill":
+            out[n] = optional[n]
     if schema.group:
         out[schema.group.name] = _normalize_group(schema.group, values[schema.group.name])
     return out
@@ -246,7 +272,7 @@ def to_jsonable(values: Any) -> Any:
 
 def canonical_json(mechanism: str, values: Mapping[str, Any]) -> str:
     """Sorted keys, no spaces, decimals as normalized strings: equal sets give equal text."""
-    data = to_jsonable(normalize(mechanism, values))
+    data = stored_form(mechanism, values)
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 

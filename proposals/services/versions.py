@@ -97,7 +97,7 @@ def live_history(market: Market) -> list[tuple[datetime, dict[str, Any]]]:
 
 def valid_values(market: Market, values: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        normalized = schema.normalize(market.mechanism, values)
+        normalized = schema.normalize(market.mechanism, values, new=True)
     except schema.SchemaError as exc:
         raise ProposalRefused([schema.Violation("", str(exc))]) from exc
     problems = schema.validate(market.mechanism, normalized) or schema.check_target(

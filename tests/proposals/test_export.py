@@ -285,3 +285,12 @@ def add_comparison(run, index: int, name: str, *, mean_bad_debt: tuple[float, fl
         "mean_bad_debt": {"a": live, "b": proposed, "diff": proposed - live, "ci_low": low, "ci_high": high}
     }
     ScenarioComparison.objects.create(run=run, scenario_index=index, scenario_name=name, paired=paired)
+
+
+def test_a_perp_funding_change_exports_one_set_funding_call_with_the_other_values_live(db, contributor):
+    perp = make_market("perp")
+    proposal = make_proposal(perp, contributor, S.APPROVED, funding_cap="0.05")
+    stored = export_at_end(proposal)
+    assert [c["signature"] for c in stored.calls] == ["setFunding(uint32,uint64,uint64)"]
+    args = {a["name"]: a["value"] for a in stored.calls[0]["arguments"]}
+    assert args == {"intervalSeconds": "3600", "interestPpb": "12500", "capPpb": "50000000"}

@@ -53,7 +53,10 @@ DEMO_AAVE_V4_SPOKE = "0x4444444444444444444444444444444444444444"
 
 def perp_adapter() -> dict[str, Any]:
     """The perpetual's custom adapter: an illustrative risk-config contract that takes the
-    liquidation fee and each margin tier as a tuple, fractions and USD amounts in millionths."""
+    liquidation fee and each margin tier as a tuple, fractions and USD amounts in millionths;
+    funding (interval in seconds, interest and cap in billionths: Hyperliquid's 0.00125 % per
+    hour is 12,500), partial liquidations (notional in millionths of USD, fraction in
+    millionths, cooldown in seconds) and the backstop fraction (millionths)."""
     tier = {
         "name": "tier",
         "type": "tuple",
@@ -80,8 +83,45 @@ def perp_adapter() -> dict[str, Any]:
             "outputs": [],
         },
     ]
+
+    def function(name: str, *inputs: tuple[str, str]) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "name": name,
+            "stateMutability": "nonpayable",
+            "inputs": [{"name": n, "type": t, "internalType": t} for n, t in inputs],
+            "outputs": [],
+        }
+
+    abi += [
+        function(
+            "setFunding", ("intervalSeconds", "uint32"), ("interestPpb", "uint64"), ("capPpb", "uint64")
+        ),
+        function(
+            "setPartialLiquidation",
+            ("notionalFloor", "uint256"),
+            ("fractionPpm", "uint32"),
+            ("cooldownSeconds", "uint32"),
+        ),
+        function("setBackstopFraction", ("fractionPpm", "uint32")),
+    ]
     mapping: dict[str, Any] = {
-        "liquidation_fee": {"function": "setLiquidationFee", "argument": "feePpm", "scale": "1e6"}
+        "liquidation_fee": {"function": "setLiquidationFee", "argument": "feePpm", "scale": "1e6"},
+        "funding_interval": {"function": "setFunding", "argument": "intervalSeconds", "scale": "1"},
+        "funding_interest": {"function": "setFunding", "argument": "interestPpb", "scale": "1e9"},
+        "funding_cap": {"function": "setFunding", "argument": "capPpb", "scale": "1e9"},
+        "partial_notional": {
+            "function": "setPartialLiquidation",
+            "argument": "notionalFloor",
+            "scale": "1e6",
+        },
+        "partial_fraction": {"function": "setPartialLiquidation", "argument": "fractionPpm", "scale": "1e6"},
+        "partial_cooldown": {
+            "function": "setPartialLiquidation",
+            "argument": "cooldownSeconds",
+            "scale": "1",
+        },
+        "backstop_fraction": {"function": "setBackstopFraction", "argument": "fractionPpm", "scale": "1e6"},
     }
     for i in range(3):
         for key, argument in (
@@ -336,6 +376,18 @@ MARKETS: list[dict[str, Any]] = [
         "values": {
             "liquidation_fee": "0.005",
             "insurance_fund": "10000000",
+            # Funding and liquidation as on Hyperliquid (docs "Funding" and "Liquidations"):
+            # funding every hour, interest 0.01 % per 8 hours (0.00125 % per hour), the rate
+            # capped at 4 % per hour; positions above 100,000 USD of notional are liquidated
+            # 20 % at a time with a 30 s cooldown; below 2/3 of the maintenance margin the
+            # liquidator vault takes the position over (backstop liquidation).
+            "funding_interval": "3600",
+            "funding_interest": "0.0000125",
+            "funding_cap": "0.04",
+            "partial_notional": "100000",
+            "partial_fraction": "0.2",
+            "partial_cooldown": "30",
+            "backstop_fraction": "0.666667",  # 2/3 to six places
             "tiers": [
                 {
                     "notional_floor": "0",
