@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import comet, compound
+from engine import api, comet, compound
 from engine._common import FIELD_INDEX
 from engine.errors import EngineError
 from engine.market import DynamicThreshold, Liquidators, Liquidity, MarketConditions, Oracle
@@ -359,3 +359,18 @@ def test_one_asset_screen_and_full_scan_agree_as_compounds_do():
     full = comet.simulate(pa, book, s[None], market, full_scan=True)
     np.testing.assert_allclose(screen, full, rtol=1e-12, atol=1e-9)
     assert np.array_equal(screen[:, F["n_liq"]], full[:, F["n_liq"]])
+
+
+def test_api_runs_the_accounts_from_dicts_in_chunks_as_whole():
+    params, book, s, market, _ = _random_case(11, 2)
+    as_dict = {name: list(getattr(params, name)) for name in comet._PER_ASSET} | {
+        "reserves": params.reserves,
+        "target_reserves": params.target_reserves,
+    }
+    rows = {"collateral": book.collateral, "debt": book.debt}
+    whole = api.run("compound-v3-accounts", as_dict, rows, s, market)
+    chunked = api.run("compound-v3-accounts", as_dict, rows, s, market, chunk_paths=2)
+    assert np.array_equal(whole.per_path_array, chunked.per_path_array)
+    assert np.array_equal(whole.per_path_array, comet.simulate(params, book, s, market))
+    want = comet.borrowing_power(params, book, s[:, :, 0].mean(axis=1))
+    assert whole.summary["borrowing_power"] == pytest.approx(want, rel=1e-15)
