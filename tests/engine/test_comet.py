@@ -1,6 +1,8 @@
 """Comet accounts with several collateral assets (engine/comet.py): one-account cases computed
 from Comet.sol's formulas, one asset bit for bit engine.compound, and properties of the screen."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -245,12 +247,21 @@ def _random_case(seed: int, A: int):
 SEEDS = st.integers(0, 2**31 - 1)
 
 
-@settings(max_examples=25, deadline=None)
-@given(seed=SEEDS, A=st.sampled_from([2, 3]))
-def test_the_screen_gives_the_full_scans_results(seed, A):
+@settings(max_examples=30, deadline=None)
+@given(seed=SEEDS, A=st.sampled_from([2, 3]), dyn=st.booleans(), switch=st.booleans())
+def test_the_screen_gives_the_full_scans_results(seed, A, dyn, switch):
     params, book, s, market, depth = _random_case(seed, A)
-    screen = comet.simulate_detail(params, book, s, market, depth_usd=depth)
-    full = comet.simulate_detail(params, book, s, market, depth_usd=depth, full_scan=True)
+    if dyn:
+        params = dataclasses.replace(params, dynamic=DYN)
+    later = None
+    if switch:
+        lcf = tuple(x - 0.04 for x in params.liquidate_collateral_factor)
+        bcf = tuple(x - 0.04 for x in params.borrow_collateral_factor)
+        after = dataclasses.replace(params, liquidate_collateral_factor=lcf, borrow_collateral_factor=bcf)
+        later = (20, after)
+    kw = {"depth_usd": depth, "switch": later}
+    screen = comet.simulate_detail(params, book, s, market, **kw)
+    full = comet.simulate_detail(params, book, s, market, full_scan=True, **kw)
     # With several assets the sums run in account order: bit for bit.
     for key, arr in full.items():
         assert np.array_equal(screen[key], arr), key
