@@ -51,7 +51,7 @@ def one_reference(variant: str, n: int, m: int, t: int, repeat: int) -> dict:
 
 
 def _mechanism_inputs(name: str, n: int, m: int, t: int):
-    """A book from engine.books and workload-style paths (cross: two assets)."""
+    """A book from engine.books and workload-style paths (cross, compound-v3-accounts: two assets)."""
     import numpy as np
 
     from engine import books
@@ -67,12 +67,26 @@ def _mechanism_inputs(name: str, n: int, m: int, t: int):
         "maker-clip": {"price": w.p0, "mat": 1.45},
         "perp": {"price": w.p0, "mmf": 0.03},
         "cross": {"prices": np.array([w.p0, w.p0]), "thresholds": np.array([0.825, 0.8])},
+        "compound-v3-accounts": {"prices": np.array([w.p0, w.p0]), "thresholds": np.array([0.895, 0.85])},
         "morpho-blue": {"price": w.p0, "threshold": 0.86},
     }[name]
     book = books.synthetic_book(name, n, rng=rng, **kw)
-    if name == "cross":
+    if name in ("cross", "compound-v3-accounts"):
         S = np.stack([S, S[::-1].copy()])
     return book, S
+
+
+def _bench_params(mod, name: str):
+    """Default Params, two assets for the multi-asset mechanisms."""
+    if name == "cross":
+        return mod.Params(liquidation_threshold=(0.825, 0.8), liquidation_bonus=(0.05, 0.05))
+    if name == "compound-v3-accounts":
+        return mod.Params(
+            borrow_collateral_factor=(0.825, 0.78),
+            liquidate_collateral_factor=(0.895, 0.85),
+            liquidation_factor=(0.95, 0.93),
+        )
+    return mod.Params()
 
 
 def one_mechanism(name: str, n: int, m: int, t: int, repeat: int) -> dict:
@@ -83,11 +97,7 @@ def one_mechanism(name: str, n: int, m: int, t: int, repeat: int) -> dict:
 
     mod = api.load_mechanism(name)
     book, S = _mechanism_inputs(name, n, m, t)
-    params = (
-        mod.Params(liquidation_threshold=(0.825, 0.8), liquidation_bonus=(0.05, 0.05))
-        if name == "cross"
-        else mod.Params()
-    )
+    params = _bench_params(mod, name)
     book_obj = mod.book_from_arrays(book)
     market = MarketConditions(oracle=Oracle(latency=1), liquidity=Liquidity(depth_usd=1e9))
     mod.simulate(params, book_obj, np.ascontiguousarray(S[..., :2, :3]), market)  # load the kernel
@@ -154,11 +164,7 @@ def _tiny_runs(name: str) -> None:
 
     mod = api.load_mechanism(name)
     book, S = _mechanism_inputs(name, 20, 2, 5)
-    params = (
-        mod.Params(liquidation_threshold=(0.825, 0.8), liquidation_bonus=(0.05, 0.05))
-        if name == "cross"
-        else mod.Params()
-    )
+    params = _bench_params(mod, name)
     market = MarketConditions(oracle=Oracle(latency=1), liquidity=Liquidity(depth_usd=1e9))
     book_obj = mod.book_from_arrays(book)
     mod.simulate(params, book_obj, S, market)
@@ -261,7 +267,8 @@ def mechanism_table(sizes: list, rep: str) -> None:
     from engine import api
 
     print(
-        "\nMechanisms (default Params; cross: two assets, LT 0.825 / 0.8; books from engine.books; "
+        "\nMechanisms (default Params; cross: two assets, LT 0.825 / 0.8; compound-v3-accounts: two "
+        "assets, liquidate CF 0.895 / 0.85; books from engine.books; "
         "latency-1 oracle; 1e9 USD depth):\n"
     )
     print("| mechanism | N | M | T | seconds | position-steps/s | peak RSS MB |")

@@ -25,6 +25,7 @@ MECHANISMS = {
     "aave-v3": "engine.aave",
     "aave-v4": "engine.aave_v4",
     "compound-v3": "engine.compound",
+    "compound-v3-accounts": "engine.comet",
     "maker-clip": "engine.maker",
     "perp": "engine.perp",
     "cross": "engine.cross",
@@ -198,7 +199,7 @@ def run(
     mechanism: a key of MECHANISMS.
     params: the mechanism's Params, or a dict for its ``params_from_dict``.
     book: the mechanism's Book, or a dict of arrays for its ``book_from_arrays``.
-    prices: float64[M, T+1] market prices S (cross-collateral: [A, M, T+1]).
+    prices: float64[M, T+1] market prices S (cross-collateral and compound-v3-accounts: [A, M, T+1]).
     market: MarketConditions or a dict for ``market_from_dict``.
     chunk_paths: simulate blocks of this many paths one after the other (bounded memory);
         the results are the same bit for bit, paths being independent.

@@ -6,7 +6,7 @@ Every function returns plain dicts of float64 arrays shaped for the mechanisms'
 - lending (``aave-v3``, ``aave-v4``, ``compound-v3``): ``{"collateral": (N,) units, "debt": (N,) USD}``
 - maker (``maker-clip``): ``{"ink": (N,) units, "debt": (N,) USD}``
 - perp: ``{"size": (N,) signed units, "entry_price": (N,) USD, "margin": (N,) USD}``
-- cross: ``{"collateral": (N, A) units, "debt": (N,) USD}``
+- cross, compound-v3-accounts: ``{"collateral": (N, A) units, "debt": (N,) USD}``
 
 Synthetic books: debt (or notional) sizes are lognormal or Pareto; the share of the total
 held by the ten largest positions can be set exactly; health factors start at the
@@ -24,7 +24,17 @@ import numpy as np
 
 from engine.errors import EngineError, check_range
 
-MECHANISMS = ("aave-v3", "aave-v4", "compound-v3", "maker-clip", "perp", "cross", "morpho-blue")
+MECHANISMS = (
+    "aave-v3",
+    "aave-v4",
+    "compound-v3",
+    "compound-v3-accounts",
+    "maker-clip",
+    "perp",
+    "cross",
+    "morpho-blue",
+)
+MULTI_ASSET = ("cross", "compound-v3-accounts")  # collateral (N, A), one column per asset
 CSV_HEADER = ("account", "collateral_asset", "collateral_amount", "debt_amount")
 TOP = 10
 
@@ -258,6 +268,8 @@ def synthetic_book(mechanism: str, n: int, *, rng: np.random.Generator, **kw) ->
         "maker-clip": maker_book,
         "perp": perp_book,
         "cross": cross_book,
+        # Comet accounts: the same account book, thresholds the liquidate collateral factors.
+        "compound-v3-accounts": cross_book,
         "morpho-blue": lending_book,
     }
     if mechanism not in makers:
@@ -363,11 +375,11 @@ def book_arrays(
 
     lending / maker: one row per account, one collateral asset in the file. perp: extra
     columns ``size`` and ``entry_price``; ``collateral_amount`` is the margin in USD, debt must
-    be 0. cross: rows pivoted to (N, A) in the order of ``assets`` (default: sorted asset
+    be 0. cross and compound-v3-accounts: rows pivoted to (N, A) in the order of ``assets`` (default: sorted asset
     names); an account's debt is the sum of its rows' debt_amount.
     """
     acc, asset = parsed["account"], parsed["collateral_asset"]
-    if mechanism == "cross":
+    if mechanism in MULTI_ASSET:
         names = sorted(set(asset.tolist())) if assets is None else list(assets)
         unknown = sorted(set(asset.tolist()) - set(names))
         if unknown:
@@ -422,7 +434,7 @@ def health(
 
     threshold: aave-v3 LT, aave-v4 collateral factor, compound-v3 liquidate_collateral_factor,
     morpho-blue lltv, maker-clip mat, perp the maintenance fraction (flat), cross LT per asset
-    (A,) with price (A,).
+    (A,) with price (A,), compound-v3-accounts liquidate_collateral_factor per asset likewise.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         if mechanism in ("aave-v3", "aave-v4", "compound-v3", "morpho-blue"):
@@ -433,7 +445,7 @@ def health(
             q = book["size"]
             num = book["margin"] + q * (price - book["entry_price"])
             den = np.abs(q) * price * threshold
-        elif mechanism == "cross":
+        elif mechanism in MULTI_ASSET:
             num = book["collateral"] @ (np.asarray(price) * np.asarray(threshold))
             den = book["debt"]
         else:

@@ -26,6 +26,7 @@ def test_registry_names_every_mechanism_module() -> None:
         "aave-v3": "engine.aave",
         "aave-v4": "engine.aave_v4",
         "compound-v3": "engine.compound",
+        "compound-v3-accounts": "engine.comet",
         "maker-clip": "engine.maker",
         "perp": "engine.perp",
         "cross": "engine.cross",

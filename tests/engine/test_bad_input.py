@@ -12,7 +12,7 @@ MECHANISMS = sorted(api.MECHANISMS)
 
 def _prices(mechanism: str, m: int, t: int = 5) -> np.ndarray:
     p = np.full((m, t + 1), 2000.0)
-    return np.stack([p, p / 40.0]) if mechanism == "cross" else p
+    return np.stack([p, p / 40.0]) if mechanism in ("cross", "compound-v3-accounts") else p
 
 
 def _book(mechanism: str) -> dict:
@@ -22,18 +22,21 @@ def _book(mechanism: str) -> dict:
             "entry_price": np.array([2000.0, 2100.0]),
             "margin": np.array([300.0, 500.0]),
         }
-    if mechanism == "cross":
+    if mechanism in ("cross", "compound-v3-accounts"):
         return {"collateral": np.array([[1.0, 10.0], [2.0, 0.0]]), "debt": np.array([1500.0, 2000.0])}
     return {"collateral": np.array([1.0, 2.0]), "debt": np.array([1200.0, 3000.0])}
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)
 def test_zero_paths_are_refused_at_the_entry_naming_the_paths(mechanism: str) -> None:
-    params = (
-        {"liquidation_threshold": [0.825, 0.7], "liquidation_bonus": [0.05, 0.08]}
-        if mechanism == "cross"
-        else {}
-    )
+    params = {
+        "cross": {"liquidation_threshold": [0.825, 0.7], "liquidation_bonus": [0.05, 0.08]},
+        "compound-v3-accounts": {
+            "borrow_collateral_factor": [0.8, 0.6],
+            "liquidate_collateral_factor": [0.85, 0.7],
+            "liquidation_factor": [0.93, 0.9],
+        },
+    }.get(mechanism, {})
     with pytest.raises(EngineError, match=r"prices has no paths \(M = 0\)"):
         api.run(mechanism, params, _book(mechanism), _prices(mechanism, 0), None)
 

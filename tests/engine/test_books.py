@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import aave, books, compound, cross, maker, perp
+from engine import aave, books, comet, compound, cross, maker, perp
 from engine.books import BookFileError, book_arrays, parse_book_csv, summarize_book
 from engine.errors import EngineError
 
@@ -223,6 +223,21 @@ def test_cross_csv_rows_are_pivoted_per_account_and_asset() -> None:
     np.testing.assert_array_equal(d["debt"], [1500.0, 20000.0])
     with pytest.raises(EngineError, match="must have one collateral_asset"):
         book_arrays(parse_book_csv(text), "aave-v3")
+
+
+def test_comet_account_books_are_cross_books_under_the_liquidate_factors() -> None:
+    p, lcf = np.array([2000.0, 60000.0]), np.array([0.895, 0.85])
+    rows = books.synthetic_book("compound-v3-accounts", 300, rng=rng(4), prices=p, thresholds=lcf)
+    accounts = comet.book_from_arrays(rows)
+    assert accounts.collateral.shape == (300, 2)
+    h = books.health(rows, "compound-v3-accounts", price=p, threshold=lcf)
+    assert h.min() == pytest.approx(1.05, rel=1e-9)
+    text = (
+        "account,collateral_asset,collateral_amount,debt_amount\n"
+        "a,WETH,2,1000\na,WBTC,0.1,500\nb,WBTC,1,20000\n"
+    )
+    d = book_arrays(parse_book_csv(text), "compound-v3-accounts", assets=["WETH", "WBTC"])
+    np.testing.assert_array_equal(d["collateral"], [[2.0, 0.1], [0.0, 1.0]])
 
 
 # --- summary -------------------------------------------------------------------------------------

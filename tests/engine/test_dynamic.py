@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from engine import aave, compound, cross, maker, morpho, perp
+from engine import aave, comet, compound, cross, maker, morpho, perp
 from engine._common import FIELD_INDEX as F
 from engine._common import dynamic_threshold
 from engine.market import DynamicThreshold, MarketConditions, Oracle
@@ -106,6 +106,19 @@ def _cross(dynamic):
     return cross, params, book, lambda s: np.stack([s, np.full_like(s, 50.0)])
 
 
+def _comet(dynamic):
+    # Two assets, the second flat: 100 * p * 0.895 + 10 * 50 * 0.8 < 9350 when p < 100.
+    params = comet.Params(
+        borrow_collateral_factor=(0.825, 0.7),
+        liquidate_collateral_factor=(0.895, 0.8),
+        liquidation_factor=(0.95, 0.9),
+        dynamic=dynamic,
+        target_reserves=0.0,
+    )
+    book = comet.Book(np.array([[100.0, 10.0]]), np.array([9350.0]))
+    return comet, params, book, lambda s: np.stack([s, np.full_like(s, 50.0)])
+
+
 def _morpho(dynamic):
     return (
         morpho,
@@ -118,6 +131,7 @@ def _morpho(dynamic):
 MECHANISMS = {
     "aave-v3": _aave,
     "compound-v3": _compound,
+    "compound-v3-accounts": _comet,
     "maker-clip": _maker,
     "perp": _perp,
     "cross": _cross,

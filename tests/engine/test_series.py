@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine import aave, aave_v4, api, compound, cross, maker, morpho, perp
+from engine import aave, aave_v4, api, books, comet, compound, cross, maker, morpho, perp
 from engine._common import FIELD_INDEX, SERIES_FIELDS
 from engine.errors import EngineError
 from engine.market import Liquidators, Liquidity, MarketConditions
@@ -63,6 +63,18 @@ def _case(name: str):
         # liquidators who always act: a gap leaves negative equity (bad debt) behind
         always = MarketConditions(liquidity=Liquidity(depth_usd=2e7), liquidators=Liquidators(rational=False))
         return perp, params, perp.synthetic_book(params, 300, 2000.0, rng), _paths(rng), always
+    if name == "compound-v3-accounts":
+        params = comet.Params(
+            borrow_collateral_factor=(0.8, 0.6),
+            liquidate_collateral_factor=(0.85, 0.7),
+            liquidation_factor=(0.93, 0.9),
+            target_reserves=1e6,
+        )
+        prices = np.stack([_paths(rng), _paths(rng, p0=30.0)])
+        rows = books.cross_book(
+            300, rng=rng, prices=prices[:, 0, 0], thresholds=np.array([0.85, 0.7]), h_min=1.02, h_median=1.3
+        )
+        return comet, params, comet.book_from_arrays(rows), prices, MARKET
     params = cross.Params(liquidation_threshold=(0.8, 0.7), liquidation_bonus=(0.05, 0.10))
     prices = np.stack([_paths(rng), _paths(rng, p0=30.0)])
     return cross, params, cross.synthetic_book(params, 300, prices[:, 0, 0], rng), prices, MARKET
