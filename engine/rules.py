@@ -218,6 +218,63 @@ def perp_tiers(tiers: Sequence[tuple[Number, Number, Number]]) -> list[Breach]:
     return out
 
 
+# Morpho Blue's LLTVs enabled by its owner (``Morpho.enableLltv``; ``isLltvEnabled``): a market
+# can only be created with one of them, and a vault can only lend to existing markets. The list
+# as of 2025 (0 is enabled for markets of idle liquidity); the chain's ``isLltvEnabled`` is the
+# authority and a newly enabled value belongs here.
+MORPHO_ENABLED_LLTVS = tuple(
+    Decimal(x) for x in ("0", "0.385", "0.625", "0.77", "0.86", "0.915", "0.945", "0.965", "0.98")
+)
+
+
+def morpho_lltv(*, lltv: Number, market: str = "") -> list[Breach]:
+    """Morpho ``createMarket``: ``require(isLltvEnabled[marketParams.lltv])``
+    (morpho-org/morpho-blue, src/Morpho.sol; ``ErrorsLib.LLTV_NOT_ENABLED``).
+
+    market: the market's label, for the key (``markets.wstETH-86.lltv``) and the message."""
+    key = f"markets.{market}." if market else ""
+    who = f"{market}: " if market else ""
+    if _d(lltv) in MORPHO_ENABLED_LLTVS:
+        return []
+    enabled = ", ".join(fmt(x) for x in MORPHO_ENABLED_LLTVS)
+    return [
+        Breach(
+            f"{key}lltv", f"{who}lltv must be one of Morpho's enabled LLTVs ({enabled}); it is {fmt(lltv)}."
+        )
+    ]
+
+
+def morpho_allocation(
+    *, supply_cap: Number, vault_supply: Number, market_supply: Number, market: str = ""
+) -> list[Breach]:
+    """A MetaMorpho vault's allocation to one market: ``reallocate`` reverts with
+    ``SupplyCapExceeded`` when the vault's supply would exceed the market's cap
+    (morpho-org/metamorpho, src/MetaMorpho.sol), and the vault's supply is part of the market's
+    total supply, so ``vault_supply <= supply_cap`` and ``vault_supply <= market_supply``.
+
+    market: the market's label, for the key (``markets.wstETH-86.vault_supply``) and the message."""
+    key = f"markets.{market}." if market else ""
+    who = f"{market}: " if market else ""
+    v, cap, total = _d(vault_supply), _d(supply_cap), _d(market_supply)
+    out = []
+    if v > cap:
+        out.append(
+            Breach(
+                f"{key}vault_supply",
+                f"{who}vault_supply must be at most supply_cap ({fmt(cap)}); it is {fmt(v)}.",
+            )
+        )
+    if total < v:
+        out.append(
+            Breach(
+                f"{key}market_supply",
+                f"{who}market_supply (the vault's and other lenders' supply) must be at least "
+                f"vault_supply ({fmt(v)}); it is {fmt(total)}.",
+            )
+        )
+    return out
+
+
 def raise_first(breaches: list[Breach]) -> None:
     """For the engine's Params: raise the first breach as an EngineError (its message)."""
     if breaches:
