@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import _skeleton, api, books, morpho
+from engine import _skeleton, api, books, health, morpho
 from engine._common import FIELD_INDEX
 from engine.errors import EngineError
 from engine.market import DynamicThreshold, Liquidators, Liquidity, MarketConditions, Oracle
@@ -585,3 +585,33 @@ def test_a_reallocation_at_or_after_the_horizon_changes_nothing(case, s, market,
     other = morpho.simulate(b, book, s, market, extras=True)
     assert np.array_equal(first[0], other[0])
     assert np.array_equal(first[1]["vault_loss"], other[1]["vault_loss"])
+
+
+def test_the_synthetic_vault_book_spreads_positions_by_market_supply_each_healthy_at_its_lltv() -> None:
+    book = books.synthetic_book(
+        "morpho-blue",
+        4000,
+        rng=np.random.default_rng(3),
+        price=2000.0,
+        threshold=[0.86, 0.945],
+        market_supply_usd=[3e8, 1e8],
+    )
+    where = book["market"].astype(int)
+    assert set(where.tolist()) == {0, 1} and 0.7 < np.mean(where == 0) < 0.8
+    vault = morpho.book_from_arrays(book)
+    params = _vault(market_supply_usd=(3e8, 1e8))
+    h = book["collateral"] * 2000.0 * np.array([0.86, 0.945])[where] / book["debt"]
+    assert h.min() >= 1.05 - 1e-9
+    assert np.allclose(health.health("morpho-blue", params, vault, 2000.0), h, rtol=1e-12)
+    assert np.allclose(
+        books.health(book, "morpho-blue", price=2000.0, threshold=[0.86, 0.945]), h, rtol=1e-12
+    )
+    with pytest.raises(EngineError, match="one value per market"):
+        books.synthetic_book(
+            "morpho-blue",
+            10,
+            rng=np.random.default_rng(3),
+            price=2000.0,
+            threshold=[0.86],
+            market_supply_usd=[1, 2],
+        )
