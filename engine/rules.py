@@ -219,9 +219,11 @@ def perp_tiers(tiers: Sequence[tuple[Number, Number, Number]]) -> list[Breach]:
 
 
 # Morpho Blue's LLTVs enabled by its owner (``Morpho.enableLltv``; ``isLltvEnabled``): a market
-# can only be created with one of them, and a vault can only lend to existing markets. The list
-# as of 2025 (0 is enabled for markets of idle liquidity); the chain's ``isLltvEnabled`` is the
-# authority and a newly enabled value belongs here.
+# can only be created with one of them, and a vault can only lend to existing markets. 0 is for
+# markets of idle liquidity. Markets at 0.86, 0.945 and 0.965 (wad 860000000000000000, ...)
+# appear in published market lists (e.g. karpatkey/defi-kit's Morpho market table); the full
+# list is not verified here against the chain: ``isLltvEnabled(lltv)`` on the Morpho contract is
+# the authority, and a newly enabled value belongs here.
 MORPHO_ENABLED_LLTVS = tuple(
     Decimal(x) for x in ("0", "0.385", "0.625", "0.77", "0.86", "0.915", "0.945", "0.965", "0.98")
 )
