@@ -23,7 +23,7 @@ from scenarios.services import decode_book
 from tests.backtests.conftest import make_pack, scenario_spec, set_baseline
 from tests.backtests.test_services import drive
 from tests.proposals.factories import make_market, make_user
-from tests.review.test_pages import client_for
+from tests.review.test_pages import client_for, form_data
 
 SPEC = next(m for m in MARKETS if m["mechanism"] == "morpho-blue")
 
@@ -141,3 +141,23 @@ def test_the_demo_reallocation_is_backtested_and_its_page_shows(
     html = response.content.decode()
     assert "Move 20M USDC to the 94.5 % market" in html
     assert "Borrowing power" in html
+
+
+def test_the_vaults_form_has_one_field_per_market_parameter_and_refuses_a_new_lltv(db) -> None:
+    market = make_market("morpho-blue")
+    client = client_for(make_user("carol", Member.Role.CONTRIBUTOR))
+    html = client.get(reverse("review:create", args=[market.slug])).content.decode()
+    assert "wstETH-945: Vault supply (USD)" in html and "wstETH-86: Liquidation LTV (LLTV) (fraction)" in html
+    data = form_data(market)
+    data["p__markets__wstETH-86__lltv"] = "0.915"
+    response = client.post(reverse("review:create", args=[market.slug]), data)
+    assert (
+        "wstETH-86: lltv is fixed when a Morpho Blue market is created; this market&#x27;s is 0.86, not 0.915."
+        in response.content.decode()
+    )
+    data = form_data(market)
+    data["p__markets__wstETH-945__vault_supply"] = "55000000"
+    response = client.post(reverse("review:create", args=[market.slug]), data)
+    assert "wstETH-945: vault_supply must be at most supply_cap (50000000); it is 55000000." in (
+        response.content.decode()
+    )
