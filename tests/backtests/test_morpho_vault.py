@@ -15,6 +15,9 @@ from backtests.params import engine_params, engine_params_dict, unmodelled
 from engine import morpho
 from governance.models import Member
 from proposals import schema
+from proposals.export.abi import ExportError
+from proposals.export.bundle import changed_keys, market_calls
+from proposals.export.decode import decode_back, require_match
 from proposals.services import create_draft
 from review.management.commands.seed_demo import MARKETS, morpho_reallocation
 from review.services import submit_proposal
@@ -161,3 +164,27 @@ def test_the_vaults_form_has_one_field_per_market_parameter_and_refuses_a_new_ll
     assert "wstETH-945: vault_supply must be at most supply_cap (50000000); it is 55000000." in (
         response.content.decode()
     )
+
+
+def test_a_cap_change_exports_submit_cap_and_a_reallocation_is_refused_at_export() -> None:
+    market = {"mechanism": "morpho-blue", **{k: SPEC[k] for k in ("contracts", "target")}}
+    market["custom_adapter"] = SPEC["safe"]["custom_adapter"]
+    live = SPEC["values"]
+    caps = {
+        "markets": {
+            **live["markets"],
+            "wstETH-945": {**live["markets"]["wstETH-945"], "supply_cap": "80000000"},
+        }
+    }
+    _, calls, _, flat_new = market_calls(market, live, caps)
+    (call,) = calls
+    assert call.signature == "submitCap((address,address,address,address,uint256),uint256)"
+    assert call.args[1] == 80_000_000 * 10**6 and call.args[0][4] == 945 * 10**15
+    require_match(decode_back(calls, flat_new), ["markets.wstETH-945.supply_cap"])
+    # Moving supply is the allocator's reallocate(MarketAllocation[]), which the adapter does not
+    # emit: the export refuses rather than leave the vote's allocation out.
+    _, calls, flat_old, flat_new = market_calls(market, live, morpho_reallocation(live))
+    with pytest.raises(
+        ExportError, match="markets.wstETH-945.vault_supply: changed in the voted version, but no call"
+    ):
+        require_match(decode_back(calls, flat_new), changed_keys(flat_old, flat_new))
