@@ -22,6 +22,7 @@ LABELS = {
     "maker-clip": ("collateralization over mat", "debt", "collateral"),
     "perp": ("equity over maintenance margin", "notional", "margin"),
     "cross": ("health factor", "debt", "collateral"),
+    "morpho-blue": ("health at the market's LLTV", "debt", "collateral"),
 }
 GROUP_ORDER = {"liquidatable": 0, "closer": 1}
 

@@ -13,8 +13,9 @@ cooldown are rounded up to whole steps as ``engine.market.steps_for_seconds`` do
 rounded down would pay funding or liquidate again sooner than the venue); the funding interval
 is at least one step.
 
-Parameters the engine does not model (Aave v3 reserve factor and caps, Compound supply caps) are
-left out; ``unmodelled(mechanism)`` lists them for the run's manifest.
+A Morpho Blue vault's markets become the engine's per-market tuples in label order, the order
+of its book's ``market`` column. Parameters the engine does not model (Aave v3 reserve factor and
+caps, Compound supply caps) are left out; ``unmodelled(mechanism)`` lists them for the run's manifest.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from engine.api import load_mechanism
 from engine.errors import EngineError
 from engine.market import steps_for_seconds
+from proposals.schema import vault_markets
 
 
 def _f(v: Decimal) -> float:
@@ -122,12 +124,25 @@ def _perp(v: Mapping[str, Any], interval_seconds: int) -> dict:
     }
 
 
+def _morpho(v: Mapping[str, Any], interval_seconds: int) -> dict:
+    # One engine market per market of the vault, in label order (proposals.schema.vault_markets),
+    # the order of the book's market column. USD stays USD.
+    markets = [v["markets"][label] for label in vault_markets(v)]
+    return {
+        "lltv": tuple(_f(m["lltv"]) for m in markets),
+        "market_supply_usd": tuple(_f(m["market_supply"]) for m in markets),
+        "vault_cap_usd": tuple(_f(m["supply_cap"]) for m in markets),
+        "vault_supply_usd": tuple(_f(m["vault_supply"]) for m in markets),
+    }
+
+
 MAPPINGS: dict[str, Callable[[Mapping[str, Any], int], dict]] = {
     "aave-v3": _aave,
     "aave-v4": _aave_v4,
     "compound-v3": _compound,
     "maker-clip": _maker,
     "perp": _perp,
+    "morpho-blue": _morpho,
 }
 UNMODELLED = {
     "aave-v3": ["reserve_factor", "supply_cap", "borrow_cap"],
@@ -137,6 +152,8 @@ UNMODELLED = {
     "compound-v3": ["assets.*.supply_cap", "collateral assets other than the simulated one"],
     "maker-clip": [],
     "perp": [],
+    # The vault's idle liquidity, supply and withdraw queues and timelock; interest accrual.
+    "morpho-blue": ["the vault's idle liquidity, queues and timelock", "interest accrual"],
 }
 
 

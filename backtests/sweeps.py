@@ -68,8 +68,9 @@ def _set(mechanism: str, base: dict[str, Decimal], key: str, value: Decimal) -> 
 # nor borrowing power: Aave's LTV caps new borrowing, while the model liquidates at the
 # liquidation threshold and measures borrowing power there (engine/aave.py borrowing_power). A
 # frontier over one of them would be a single point; it is not chosen as the frontier's
-# parameter (its tornado bars, zero, say the same thing).
-NOT_IN_THE_MODEL = {"aave-v3": frozenset({"ltv"})}
+# parameter (its tornado bars, zero, say the same thing). A Morpho vault's cap only bounds its
+# supply (engine/morpho.py reads vault_supply).
+NOT_IN_THE_MODEL = {"aave-v3": frozenset({"ltv"}), "morpho-blue": frozenset({"supply_cap"})}
 
 
 def plan_sweeps(run: Any, scenarios: list[dict], *, chunk_paths: int, n_paths: int) -> dict[str, Any] | None:

@@ -127,6 +127,8 @@ RESERVES = {
     "compound-v3": ("Comet's reserves", None),
     "maker-clip": ("the Vow's surplus buffer", None),
     "perp": ("the insurance fund", "insurance_fund"),
+    # A Morpho Blue market has no reserves: bad debt is written off against its lenders at once.
+    "morpho-blue": ("the market's reserves (Morpho Blue has none: its lenders bear bad debt)", None),
 }
 
 

@@ -152,6 +152,47 @@ def lending_book(
     return {"collateral": h * d / (price * threshold), "debt": d}
 
 
+def morpho_vault_book(
+    n: int,
+    *,
+    rng: np.random.Generator,
+    price: float,
+    threshold: float | list[float] | tuple[float, ...],
+    market_supply_usd: list[float] | tuple[float, ...] | None = None,
+    total_debt_usd: float = 1e8,
+    **kw: object,
+) -> dict[str, np.ndarray]:
+    """Morpho Blue book of a vault's markets of one collateral: ``{"collateral", "debt",
+    "market"}``, ``market`` the index of each position's market (float64, whole numbers).
+
+    threshold: the LLTV of each market (a number: one market); market_supply_usd: each market's
+    total supply (USD), by which the positions are spread: a position is in market k with
+    probability ``supply_k / sum(supply)`` (None: evenly). Debt sizes and health factors as
+    ``lending_book`` (its keywords pass through), each health ``h = c * price * lltv_k / d`` at
+    its own market's LLTV, so every position starts healthy in its market.
+    """
+    lltv = np.atleast_1d(np.asarray(threshold, dtype=np.float64))
+    supply = (
+        np.ones(lltv.size) if market_supply_usd is None else np.asarray(market_supply_usd, dtype=np.float64)
+    )
+    if lltv.ndim != 1 or supply.shape != lltv.shape:
+        raise EngineError(
+            f"threshold (LLTV per market) and market_supply_usd must have one value per market; "
+            f"got {lltv.size} and {supply.size}"
+        )
+    for k, x in enumerate(lltv):
+        check_range(f"threshold[{k}]", x, 0.0, 1.0, lo_open=True)
+    if not np.all(np.isfinite(supply)) or np.any(supply < 0) or supply.sum() <= 0:
+        raise EngineError(f"market_supply_usd must be finite amounts >= 0, not all 0; got {supply.tolist()}")
+    book = lending_book(n, rng=rng, price=price, threshold=1.0, total_debt_usd=total_debt_usd, **kw)  # type: ignore[arg-type]
+    market = rng.choice(lltv.size, size=int(n), p=supply / supply.sum())
+    return {
+        "collateral": book["collateral"] / lltv[market],
+        "debt": book["debt"],
+        "market": market.astype(np.float64),
+    }
+
+
 def maker_book(
     n: int,
     *,
@@ -270,7 +311,7 @@ def synthetic_book(mechanism: str, n: int, *, rng: np.random.Generator, **kw) ->
         "cross": cross_book,
         # Comet accounts: the same account book, thresholds the liquidate collateral factors.
         "compound-v3-accounts": cross_book,
-        "morpho-blue": lending_book,
+        "morpho-blue": morpho_vault_book,
     }
     if mechanism not in makers:
         raise EngineError(f"mechanism must be one of {MECHANISMS}; got {mechanism!r}")
@@ -433,11 +474,16 @@ def health(
     """Health factor per position (N,); liquidatable below 1, inf without debt.
 
     threshold: aave-v3 LT, aave-v4 collateral factor, compound-v3 liquidate_collateral_factor,
-    morpho-blue lltv, maker-clip mat, perp the maintenance fraction (flat), cross LT per asset
-    (A,) with price (A,), compound-v3-accounts liquidate_collateral_factor per asset likewise.
+    morpho-blue lltv (or one per market (K,) for a book with ``market``), maker-clip mat, perp the
+    maintenance fraction (flat), cross LT per asset (A,) with price (A,), compound-v3-accounts
+    liquidate_collateral_factor per asset likewise.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        if mechanism in ("aave-v3", "aave-v4", "compound-v3", "morpho-blue"):
+        if mechanism == "morpho-blue" and "market" in book and np.ndim(threshold) == 1:
+            # A vault's book: each position at its market's LLTV (threshold: one per market).
+            lltv = np.asarray(threshold, dtype=np.float64)[np.asarray(book["market"]).astype(np.int64)]
+            num, den = book["collateral"] * price * lltv, book["debt"]
+        elif mechanism in ("aave-v3", "aave-v4", "compound-v3", "morpho-blue"):
             num, den = book["collateral"] * price * threshold, book["debt"]
         elif mechanism == "maker-clip":
             num, den = book["ink"] * price, book["debt"] * threshold

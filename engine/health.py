@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from engine import cross, perp
+from engine import cross, morpho, perp
 from engine._common import RESULT_FIELDS
 from engine.api import load_mechanism
 from engine.errors import EngineError
@@ -104,7 +104,8 @@ def health(mechanism: str, params: Any, book: Any, price: float | np.ndarray) ->
     if mechanism == "morpho-blue":
         # Morpho.sol _isHealthy: maxBorrow = collateral * price * lltv against the debt.
         with np.errstate(divide="ignore", invalid="ignore"):
-            num, den = book.collateral * p * params.lltv, book.debt
+            # Each position at its own market's LLTV.
+            num, den = book.collateral * p * morpho.position_lltv(params, book), book.debt
             return np.where(den > 0, num / den, np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
         if mechanism == "aave-v3":
@@ -228,6 +229,8 @@ def book_at_step(
     if mechanism in LENDING_DETAIL:
         d = mod.simulate_detail(params, book, prices, market)
         arrays = {"collateral": d["collateral"][0], "debt": d["debt"][0]}
+        if mechanism == "morpho-blue":
+            arrays["market"] = book.market
         open_ = arrays["debt"] > 0
     elif mechanism == "compound-v3":
         d = mod.simulate_detail(params, book, prices, market)

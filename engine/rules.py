@@ -318,6 +318,64 @@ def perp_liquidation(
         i = _d(funding_interval)
         if not i > 0:
             out.append(Breach("funding_interval", f"funding_interval must be above 0; it is {fmt(i)}."))
+
+
+# Morpho Blue's LLTVs enabled by its owner (``Morpho.enableLltv``; ``isLltvEnabled``): a market
+# can only be created with one of them, and a vault can only lend to existing markets. 0 is for
+# markets of idle liquidity. Markets at 0.86, 0.945 and 0.965 (wad 860000000000000000, ...)
+# appear in published market lists (e.g. karpatkey/defi-kit's Morpho market table); the full
+# list is not verified here against the chain: ``isLltvEnabled(lltv)`` on the Morpho contract is
+# the authority, and a newly enabled value belongs here.
+MORPHO_ENABLED_LLTVS = tuple(
+    Decimal(x) for x in ("0", "0.385", "0.625", "0.77", "0.86", "0.915", "0.945", "0.965", "0.98")
+)
+
+
+def morpho_lltv(*, lltv: Number, market: str = "") -> list[Breach]:
+    """Morpho ``createMarket``: ``require(isLltvEnabled[marketParams.lltv])``
+    (morpho-org/morpho-blue, src/Morpho.sol; ``ErrorsLib.LLTV_NOT_ENABLED``).
+
+    market: the market's label, for the key (``markets.wstETH-86.lltv``) and the message."""
+    key = f"markets.{market}." if market else ""
+    who = f"{market}: " if market else ""
+    if _d(lltv) in MORPHO_ENABLED_LLTVS:
+        return []
+    enabled = ", ".join(fmt(x) for x in MORPHO_ENABLED_LLTVS)
+    return [
+        Breach(
+            f"{key}lltv", f"{who}lltv must be one of Morpho's enabled LLTVs ({enabled}); it is {fmt(lltv)}."
+        )
+    ]
+
+
+def morpho_allocation(
+    *, supply_cap: Number, vault_supply: Number, market_supply: Number, market: str = ""
+) -> list[Breach]:
+    """A MetaMorpho vault's allocation to one market: ``reallocate`` reverts with
+    ``SupplyCapExceeded`` when the vault's supply would exceed the market's cap
+    (morpho-org/metamorpho, src/MetaMorpho.sol), and the vault's supply is part of the market's
+    total supply, so ``vault_supply <= supply_cap`` and ``vault_supply <= market_supply``.
+
+    market: the market's label, for the key (``markets.wstETH-86.vault_supply``) and the message."""
+    key = f"markets.{market}." if market else ""
+    who = f"{market}: " if market else ""
+    v, cap, total = _d(vault_supply), _d(supply_cap), _d(market_supply)
+    out = []
+    if v > cap:
+        out.append(
+            Breach(
+                f"{key}vault_supply",
+                f"{who}vault_supply must be at most supply_cap ({fmt(cap)}); it is {fmt(v)}.",
+            )
+        )
+    if total < v:
+        out.append(
+            Breach(
+                f"{key}market_supply",
+                f"{who}market_supply (the vault's and other lenders' supply) must be at least "
+                f"vault_supply ({fmt(v)}); it is {fmt(total)}.",
+            )
+        )
     return out
 
 

@@ -24,6 +24,7 @@ class Mechanism(models.TextChoices):
     COMPOUND_V3 = "compound-v3", "Compound v3 lending"
     MAKER_CLIP = "maker-clip", "MakerDAO Liquidations 2.0"
     PERP = "perp", "Perpetuals with margin tiers"
+    MORPHO_BLUE = "morpho-blue", "Morpho Blue vault"
 
 
 class Market(models.Model):

@@ -11,7 +11,7 @@ that uses them ``@pytest.mark.e2e``:
 - ``page``: a fresh browser context (own cookies) on the live server; ``page.goto("/path")`` works.
 - ``logged_in_page(username, password=DEMO_PASSWORD)``: signs in through the real sign-in form and
   returns the page; call it again with another name for a second user (a new context each time).
-- ``demo_site``: the database as ``manage.py seed_demo`` leaves it (demo users, four markets).
+- ``demo_site``: the database as ``manage.py seed_demo`` leaves it (demo users, five markets).
 - ``production_server``: the site as ``scripts/serve`` runs it (no DEBUG, collectstatic's hashed
   and gzipped files served by WhiteNoise) on a port of its own: its URL.
 - ``screenshot(page, name)``: saves a full-page PNG under ``SCREENSHOTS`` (var/test-output/

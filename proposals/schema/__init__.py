@@ -10,7 +10,10 @@ A parameter set's *values* are a JSON-like document of exact decimals:
   group of collateral parameters per collateral asset of the Comet market (the export emits
   one set of calls per asset, with the asset's address and decimals from ``Market.target``);
 - ``perp``: ``"tiers": [{"notional_floor", "initial_margin_fraction",
-  "maintenance_margin_fraction"}, ...]`` plus market-level values.
+  "maintenance_margin_fraction"}, ...]`` plus market-level values;
+- ``morpho-blue``: ``"markets": {"wstETH/USDC 86%": {"lltv", "supply_cap", "vault_supply",
+  "market_supply"}, ...}``, one group per Morpho Blue market the vault lends to (its
+  ``MarketParams`` in ``Market.target["markets"]``).
 
 Each parameter also has a flat *key* (``"ltv"``, ``"assets.WETH.supply_cap"``,
 ``"tiers.1.initial_margin_fraction"``): diffs, guardrails and form fields work on keys.
@@ -44,7 +47,7 @@ from proposals.schema.changes import (
     human_duration,
     last_changed_keys,
 )
-from proposals.schema.mechanisms import SCHEMAS, perp_deductions, schema_for
+from proposals.schema.mechanisms import SCHEMAS, perp_deductions, schema_for, vault_markets
 from proposals.schema.values import (
     canonical_json,
     check_bounds,
@@ -91,6 +94,7 @@ __all__ = [
     "SCHEMAS",
     "perp_deductions",
     "schema_for",
+    "vault_markets",
     "canonical_json",
     "check_bounds",
     "check_target",

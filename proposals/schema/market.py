@@ -19,7 +19,11 @@ REQUIRED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "compound-v3": (("configurator", "proxy_admin"), ("comet", "assets")),
     "maker-clip": (("spot", "dog", "clip", "calc"), ("ilk",)),
     "perp": ((), ()),
+    # A MetaMorpho vault, exported by its custom adapter (submitCap per market); each market
+    # is named by its Morpho Blue MarketParams (loan and collateral token, oracle, IRM, LLTV).
+    "morpho-blue": ((), ("vault", "markets")),
 }
+MORPHO_MARKET_ADDRESSES = ("loan_token", "collateral_token", "oracle", "irm")
 
 
 def collateral_order(target: Mapping[str, Any]) -> list[str]:
@@ -49,7 +53,7 @@ def check_market_config(mechanism: str, contracts: Mapping[str, Any], target: Ma
     out = [f"contracts: {k} is required for {mechanism}." for k in need_contracts if k not in contracts]
     out += [f"target: {k} is required for {mechanism}." for k in need_target if k not in target]
     out += [p for k, v in contracts.items() if (p := address_problem(f"contracts.{k}", v))]
-    for key in ("asset", "comet"):
+    for key in ("asset", "comet", "vault"):
         if key in target and (p := address_problem(f"target.{key}", target[key])):
             out.append(p)
     if mechanism == "compound-v3":
@@ -85,8 +89,33 @@ def check_market_config(mechanism: str, contracts: Mapping[str, Any], target: Ma
             out.append(
                 f"target.reserve_id: the reserve's id on the Spoke, an integer >= 0; it is {reserve_id!r}."
             )
+    if mechanism == "morpho-blue" and "markets" in target:
+        out += _morpho_markets(target["markets"])
     if mechanism == "maker-clip" and "ilk" in target:
         ilk = target["ilk"]
         if not isinstance(ilk, str) or not ilk.isascii() or not 0 < len(ilk.encode()) <= 32:
             out.append(f"target.ilk: an ASCII name of 1 to 32 bytes is required (bytes32); it is {ilk!r}.")
+    return out
+
+
+def _morpho_markets(markets: Any) -> list[str]:
+    """Problems with a vault's ``target.markets``: ``{label: {loan_token, collateral_token,
+    oracle, irm, lltv}}``, the MarketParams of each Morpho Blue market it lends to."""
+    if not isinstance(markets, Mapping) or not markets:
+        return ["target.markets: expected {label: {loan_token, collateral_token, oracle, irm, lltv}}."]
+    out = []
+    for label, item in markets.items():
+        if not isinstance(item, Mapping):
+            out.append(
+                f"target.markets.{label}: expected {{loan_token, collateral_token, oracle, irm, lltv}}."
+            )
+            continue
+        for key in MORPHO_MARKET_ADDRESSES:
+            if p := address_problem(f"target.markets.{label}.{key}", item.get(key)):
+                out.append(p)
+        lltv = item.get("lltv")
+        if not isinstance(lltv, str) or not lltv.replace(".", "", 1).isdigit():
+            out.append(
+                f'target.markets.{label}.lltv: the market\'s LLTV as text ("0.86") is required; it is {lltv!r}.'
+            )
     return out

@@ -127,6 +127,25 @@ def _perp_invariants(v: Mapping[str, Any]) -> list[Violation]:
     )
 
 
+def _morpho_invariants(v: Mapping[str, Any]) -> list[Violation]:
+    breaches = []
+    for label, m in v["markets"].items():
+        breaches += rules.morpho_lltv(lltv=m["lltv"], market=label)
+        breaches += rules.morpho_allocation(
+            supply_cap=m["supply_cap"],
+            vault_supply=m["vault_supply"],
+            market_supply=m["market_supply"],
+            market=label,
+        )
+    return _violations(breaches)
+
+
+def vault_markets(values: Mapping[str, Any]) -> list[str]:
+    """A morpho-blue version's market labels in the engine's market order (by label): market
+    ``k`` of the engine's Params and of a book's ``market`` column is the k-th of these."""
+    return sorted(values["markets"])
+
+
 @exact
 def perp_deductions(
     tiers: list[Mapping[str, Decimal]], field: str = "maintenance_margin_fraction"
@@ -552,6 +571,52 @@ SCHEMAS: dict[str, MechanismSchema] = {
             keyed_by_index=True,
         ),
         _perp_invariants,
+    ),
+    "morpho-blue": MechanismSchema(
+        "morpho-blue",
+        (),
+        Group(
+            "markets",
+            "Market",
+            (
+                _spec(
+                    "lltv",
+                    "Liquidation LTV (LLTV)",
+                    F,
+                    "0",
+                    "1",
+                    "Liquidatable when debt > collateral x price x LLTV; fixed when the market was "
+                    "created (one of Morpho's enabled LLTVs).",
+                    step=WAD,
+                ),
+                _spec(
+                    "supply_cap",
+                    "Vault supply cap",
+                    U,
+                    "0",
+                    None,
+                    "The most the vault may supply to this market (submitCap).",
+                ),
+                _spec(
+                    "vault_supply",
+                    "Vault supply",
+                    U,
+                    "0",
+                    None,
+                    "What the vault supplies to this market (reallocate); at most the cap.",
+                ),
+                _spec(
+                    "market_supply",
+                    "Market supply",
+                    U,
+                    "0",
+                    None,
+                    "The market's total supply, the vault's and other lenders': they share its bad debt.",
+                ),
+            ),
+            keyed_by_index=False,
+        ),
+        _morpho_invariants,
     ),
 }
 

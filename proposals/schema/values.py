@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from proposals.schema.base import (
@@ -219,7 +219,11 @@ def validate(mechanism: str, values: Mapping[str, Any]) -> list[Violation]:
 def check_target(mechanism: str, values: Mapping[str, Any], target: Mapping[str, Any]) -> list[Violation]:
     """What depends on the market's configuration, not the mechanism: for compound-v3, every
     collateral asset must have a known address, and token amounts must fit the token's decimals
-    (the Configurator takes ``tokens * 10**decimals`` as an integer: export.md)."""
+    (the Configurator takes ``tokens * 10**decimals`` as an integer: export.md); for
+    morpho-blue, the vault's markets are those of the market's configuration and each keeps the
+    LLTV it was created with."""
+    if mechanism == "morpho-blue":
+        return _check_vault_markets(values, target)
     if mechanism != "compound-v3":
         return []
     out = []
@@ -253,6 +257,46 @@ def check_target(mechanism: str, values: Mapping[str, Any], target: Mapping[str,
                 f"it is {fmt(values['target_reserves'])}.",
             )
         )
+    return out
+
+
+def _check_vault_markets(values: Mapping[str, Any], target: Mapping[str, Any]) -> list[Violation]:
+    """A Morpho Blue market's LLTV is part of its identity (``MarketParams``) and cannot change:
+    a version lends to the markets of ``target["markets"]``, each at the LLTV recorded there.
+    (This is where the immutability is enforced: live and proposed are both checked against the
+    configuration, so a proposal cannot change a market's LLTV; lending at another LLTV is
+    another market, added to the configuration by an administrator.)"""
+    known = target.get("markets", {})
+    out = []
+    for label in sorted(set(known) - set(values["markets"])):
+        out.append(
+            Violation(
+                f"markets.{label}.supply_cap",
+                f"{label}: the vault's market is missing; give it a cap and a supply of 0 to leave it.",
+            )
+        )
+    for label, m in values["markets"].items():
+        if label not in known:
+            out.append(
+                Violation(
+                    f"markets.{label}.lltv",
+                    f"{label}: the vault has no such market; it knows {', '.join(sorted(known)) or 'none'}.",
+                )
+            )
+            continue
+        recorded = known[label].get("lltv")
+        try:
+            same = m["lltv"] == Decimal(str(recorded))
+        except InvalidOperation:
+            same = False
+        if not same:
+            out.append(
+                Violation(
+                    f"markets.{label}.lltv",
+                    f"{label}: lltv is fixed when a Morpho Blue market is created; this market's is "
+                    f"{recorded}, not {fmt(m['lltv'])}.",
+                )
+            )
     return out
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from engine.books import book_arrays, parse_book_csv, summarize_book, synthetic_book
 from governance import numbers
+from proposals import schema
 from scenarios import charts
 from scenarios.models import Book, StressPack
 
@@ -37,9 +38,13 @@ def book_sha256(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def _summarize(arrays: dict[str, np.ndarray], mechanism: str, price: float, threshold: float) -> dict:
+def _summarize(
+    arrays: dict[str, np.ndarray], mechanism: str, price: float, threshold: float | list[float]
+) -> dict:
     summary = summarize_book(arrays, mechanism, price=price, threshold=threshold)
-    return {**summary, "price": float(price), "threshold": float(threshold)}
+    # A Morpho Blue vault's book has one LLTV per market.
+    kept = [float(x) for x in threshold] if isinstance(threshold, list | tuple) else float(threshold)
+    return {**summary, "price": float(price), "threshold": kept}
 
 
 @transaction.atomic
@@ -176,8 +181,11 @@ def book_page(book) -> dict:
     s = book.summary
     total_coll = s.get("total_collateral")
     money = "Total notional" if book.market.mechanism == "perp" else "Total debt"
+    th = s.get("threshold")
+    # A Morpho Blue vault's book: one LLTV per market.
+    th_text = ", ".join(f"{x:g}" for x in th) if isinstance(th, list) else f"{th:g}"
     rows = [
-        ("Valued at", f"price {numbers.price(s.get('price'))}, threshold {s.get('threshold'):g}"),
+        ("Valued at", f"price {numbers.price(s.get('price'))}, threshold {th_text}"),
         (
             "Total collateral",
             ", ".join(f"{v:,.4f}" for v in total_coll)
@@ -207,8 +215,9 @@ def book_page(book) -> dict:
 
 def live_book_generator(market, *, price: float, total_usd: float) -> dict:
     """Generator keywords for a synthetic book of ``market`` valued at ``price`` with its live
-    version's threshold (Aave v3 LT, Aave v4 collateral factor, Comet liquidate CF of the simulated collateral asset, Maker mat,
-    the perp's first-tier maintenance fraction), so that every position starts healthy."""
+    version's threshold (Aave v3 LT, Aave v4 collateral factor, Comet liquidate CF of the simulated
+    collateral asset, Maker mat, the perp's first-tier maintenance fraction, each Morpho market's
+    LLTV), so that every position starts healthy."""
     v = market.live_version.decimal_values()
     if market.mechanism == "aave-v3":
         return {"price": price, "threshold": float(v["liquidation_threshold"]), "total_debt_usd": total_usd}
@@ -225,6 +234,16 @@ def live_book_generator(market, *, price: float, total_usd: float) -> dict:
         }
     if market.mechanism == "maker-clip":
         return {"price": price, "mat": float(v["mat"]), "total_debt_usd": total_usd}
+    if market.mechanism == "morpho-blue":
+        # One LLTV per market in the engine's order (proposals.schema.vault_markets), positions
+        # spread over the markets by their supply (engine.books.morpho_vault_book).
+        markets = [v["markets"][label] for label in schema.vault_markets(v)]
+        return {
+            "price": price,
+            "threshold": [float(m["lltv"]) for m in markets],
+            "market_supply_usd": [float(m["market_supply"]) for m in markets],
+            "total_debt_usd": total_usd,
+        }
     if market.mechanism == "perp":
         tiers = sorted(v["tiers"], key=lambda t: t["notional_floor"])
         return {

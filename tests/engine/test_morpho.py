@@ -3,18 +3,20 @@ cases computed by hand, and invariants over random books, paths, markets and par
 
 import dataclasses
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import _skeleton, api, books, morpho
+from engine import _skeleton, api, books, health, morpho
 from engine._common import FIELD_INDEX
 from engine.errors import EngineError
 from engine.market import DynamicThreshold, Liquidators, Liquidity, MarketConditions, Oracle
 
 F = FIELD_INDEX
+DATA = Path(__file__).parent / "data"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FREE = MarketConditions()  # infinite depth, no gas, rational liquidators
 ALWAYS = MarketConditions(liquidators=Liquidators(rational=False))
@@ -41,12 +43,14 @@ def _one(c: float, d: float, prices: list[float], params=None, market=FREE) -> d
     ],
 )
 def test_the_incentive_factor_is_the_contracts_formula_capped_at_1_15(lltv: float, want: float) -> None:
-    assert morpho.Params(lltv=lltv).liquidation_incentive == pytest.approx(want, rel=1e-12, abs=0)
+    assert morpho.Params(lltv=lltv).liquidation_incentive == pytest.approx((want,), rel=1e-12, abs=0)
 
 
 def test_the_incentive_factor_matches_the_specs_worked_values() -> None:
-    assert morpho.Params(lltv=0.86).liquidation_incentive == pytest.approx(1.043841336, abs=1e-9)
-    assert morpho.Params(lltv=0.915).liquidation_incentive == pytest.approx(1.026167265, abs=1e-9)
+    lif = morpho.Params(
+        lltv=(0.86, 0.915), market_supply_usd=(1e8, 1e8), vault_cap_usd=(0, 0)
+    ).liquidation_incentive
+    assert lif == pytest.approx((1.043841336, 1.026167265), abs=1e-9)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,12 +168,18 @@ def test_the_vault_loses_its_share_of_the_markets_supply_of_the_written_off_debt
         morpho.vault_loss(params, np.zeros(3))
 
 
-def test_borrowing_power_is_the_collateral_at_the_start_price_times_the_lltv() -> None:
+def test_borrowing_power_is_the_vaults_share_of_the_collateral_at_the_start_price_times_the_lltv() -> None:
+    # One market, the vault supplies 1e7 of 4e7: a quarter of what the book can borrow.
     book = morpho.Book(np.array([1.0, 2.5, 0.0]), np.array([100.0, 0.0, 0.0]))
-    assert morpho.borrowing_power(morpho.Params(lltv=0.86), book, 2000.0) == pytest.approx(
-        3.5 * 2000.0 * 0.86
+    params = morpho.Params(lltv=0.86, market_supply_usd=4e7, vault_cap_usd=2e7, vault_supply_usd=1e7)
+    assert morpho.borrowing_power(params, book, 2000.0) == pytest.approx(0.25 * 3.5 * 2000.0 * 0.86)
+    run = api.run(
+        "morpho-blue",
+        {"lltv": 0.915, "market_supply_usd": 4e7, "vault_cap_usd": 4e7, "vault_supply_usd": 4e7},
+        book,
+        np.full((2, 3), 2000.0),
+        None,
     )
-    run = api.run("morpho-blue", {"lltv": 0.915}, book, np.full((2, 3), 2000.0), None)
     assert run.summary["borrowing_power"] == pytest.approx(3.5 * 2000.0 * 0.915)
 
 
@@ -191,9 +201,9 @@ def test_bad_parameters_are_refused_naming_the_field(kw: dict, match: str) -> No
 
 
 def test_numbers_given_as_text_are_converted_and_unknown_names_refused() -> None:
-    assert morpho.Params(lltv="0.86").lltv == 0.86
+    assert morpho.Params(lltv="0.86").lltv == (0.86,)  # one market
     p = morpho.params_from_dict({"lltv": "0.915", "dynamic": {"k_vol": 1.0}})
-    assert p.lltv == 0.915 and p.dynamic == DynamicThreshold(k_vol=1.0)
+    assert p.lltv == (0.915,) and p.dynamic == DynamicThreshold(k_vol=1.0)
     with pytest.raises(EngineError, match="unknown morpho-blue parameter 'ltv'"):
         morpho.params_from_dict({"ltv": 0.8})
     with pytest.raises(EngineError, match="morpho-blue book needs array 'debt'"):
@@ -302,7 +312,7 @@ def test_collateral_is_conserved_and_bad_debt_needs_exhausted_collateral(params,
     closed_empty = (res["collateral"] == 0.0) & (res["debt"] == 0.0) & (book.debt[None, :] > 0)
     assert np.all((out[:, F["bad_debt"]] == 0.0) | closed_empty.any(axis=1))
     # The vault's loss is its share of the written-off debt.
-    assert np.allclose(morpho.vault_loss(params, out), params.vault_share * out[:, F["socialized_loss"]])
+    assert np.allclose(morpho.vault_loss(params, out), params.vault_share[0] * out[:, F["socialized_loss"]])
 
 
 @SETTINGS
@@ -345,3 +355,263 @@ def test_the_public_surface_is_the_skeletons() -> None:
         kw = inspect.signature(fn).parameters
         for opt in ("record_steps", "switch", "full_scan"):
             assert kw[opt].kind is inspect.Parameter.KEYWORD_ONLY, (fn.__name__, opt)
+
+
+# ---------------------------------------------------------------------------------------------
+# A vault's several markets of one collateral
+
+
+def _vault(**kw) -> morpho.Params:
+    base = {
+        "lltv": (0.86, 0.945),
+        "market_supply_usd": (4e7, 2e7),
+        "vault_cap_usd": (2e7, 2e7),
+        "vault_supply_usd": (1e7, 1e7),
+    }
+    return morpho.Params(**(base | kw))
+
+
+def _two(prices: list[float], params=None, market=FREE, d=(1700.0, 1800.0), switch=None) -> dict:
+    book = morpho.Book(np.array([1.0, 1.0]), np.array(d), market=np.array([0, 1]))
+    return morpho.simulate_detail(params or _vault(), book, np.array([prices]), market, switch=switch)
+
+
+def test_each_position_is_checked_at_its_own_markets_lltv_and_liquidated_at_its_lif() -> None:
+    # Market 0 (lltv 0.86): 1 * o * 0.86 < 1700 from o = 1970 (1694.2). Market 1 (0.945,
+    # LIF 1 / 0.9835): 1970 * 0.945 = 1861.65 >= 1850 is healthy, 1950 * 0.945 = 1842.75 is not.
+    res = _two([2000.0, 1970.0, 1950.0, 1950.0], d=(1700.0, 1850.0))
+    row = res["per_path"][0]
+    lif86, lif945 = 1.0 / 0.958, 1.0 / 0.9835
+    assert row[F["n_liq"]] == 2 and row[F["bad_debt"]] == 0.0
+    assert row[F["liq_volume"]] == pytest.approx(1700.0 + 1850.0, rel=1e-12)
+    assert row[F["penalty"]] == pytest.approx((lif86 - 1) * 1700.0 + (lif945 - 1) * 1850.0, rel=1e-12)
+    assert res["collateral"][0].tolist() == pytest.approx([1 - 1700 * lif86 / 1970, 1 - 1850 * lif945 / 1950])
+    # One step earlier the 0.945 position is still healthy.
+    assert _two([2000.0, 1970.0, 1970.0], d=(1700.0, 1850.0))["per_path"][0, F["n_liq"]] == 1
+
+
+def test_the_vault_loses_its_share_of_each_markets_written_off_debt() -> None:
+    # At o = 1600 both positions are under water: market 0 writes off 1700 - 1600 * 0.958 = 167.2,
+    # market 1 1800 - 1600 * 0.9835 = 226.4. The vault holds 1e7 of 4e7 and 1e7 of 2e7.
+    res = _two([2000.0, 1600.0, 1500.0])
+    assert res["bad_debt_by_market"][0].tolist() == pytest.approx([167.2, 226.4], rel=1e-9)
+    assert res["per_path"][0, F["bad_debt"]] == pytest.approx(167.2 + 226.4, rel=1e-9)
+    assert res["extras"]["vault_loss"][0] == pytest.approx(0.25 * 167.2 + 0.5 * 226.4, rel=1e-9)
+    with pytest.raises(EngineError, match="needs one market"):
+        morpho.vault_loss(_vault(), res["per_path"])
+
+
+def test_a_reallocation_during_the_run_counts_from_its_step() -> None:
+    # The debt is written off at step 2. Moving the vault's supply out of market 1 at step 2 or
+    # before spares it; at step 3 (the horizon) it changes nothing.
+    after = _vault(vault_supply_usd=(2e7, 0.0), market_supply_usd=(5e7, 1e7))
+    prices = [2000.0, 2000.0, 1600.0, 1500.0]
+    plain = _two(prices)["extras"]["vault_loss"][0]
+    assert plain == pytest.approx(0.25 * 167.2 + 0.5 * 226.4, rel=1e-9)
+    assert _two(prices, switch=(2, after))["extras"]["vault_loss"][0] == pytest.approx(0.4 * 167.2, rel=1e-9)
+    assert _two(prices, switch=(3, after))["extras"]["vault_loss"][0] == plain
+
+
+def test_a_cascade_in_one_market_moves_the_price_for_the_others() -> None:
+    # The 1774.53 USD sold in market 0 at step 1 moves the shared price by 1 - 0.177 (depth
+    # 1e4): the 0.945 position, healthy at 1970, is liquidated at step 2. Alone it never is.
+    market = MarketConditions(
+        liquidity=Liquidity(depth_usd=1e4, k=1.0), liquidators=Liquidators(rational=False)
+    )
+    both = _two([2000.0, 1970.0, 1970.0, 1970.0], market=market)["per_path"][0]
+    assert both[F["n_liq"]] == 2
+    alone = morpho.Book(np.array([1.0]), np.array([1800.0]), market=np.array([1]))
+    out = morpho.simulate(_vault(), alone, np.array([[2000.0, 1970.0, 1970.0, 1970.0]]), market)
+    assert out[0, F["n_liq"]] == 0
+
+
+def test_borrowing_power_weighs_each_market_by_the_vaults_share() -> None:
+    book = morpho.Book(np.array([1.0, 2.0, 4.0]), np.array([1.0, 1.0, 1.0]), market=np.array([0, 1, 1]))
+    want = 0.25 * 1.0 * 2000.0 * 0.86 + 0.5 * 6.0 * 2000.0 * 0.945
+    assert morpho.borrowing_power(_vault(), book, 2000.0) == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"lltv": (0.86,)}, "one value per market"),
+        ({"vault_supply_usd": (3e7, 1e7)}, r"market 0: vault_supply must be at most supply_cap \(20000000\)"),
+        ({"market_supply_usd": (4e7, 5e6)}, "market 1: market_supply .* must be at least vault_supply"),
+        ({"lltv": (0.86, 1.0)}, r"lltv\[1\] must be in \(0, 1\)"),
+        ({"vault_cap_usd": (2e7, "x")}, r"vault_cap_usd\[1\] must be a number"),
+        ({"dynamic": DynamicThreshold(k_vol=1.0)}, "dynamic .* needs one market"),
+    ],
+)
+def test_bad_vaults_are_refused_naming_the_field(kw: dict, match: str) -> None:
+    with pytest.raises(EngineError, match=match):
+        _vault(**kw)
+
+
+def test_a_book_naming_a_market_the_vault_lacks_is_refused() -> None:
+    book = morpho.Book(np.array([1.0]), np.array([1.0]), market=np.array([2]))
+    with pytest.raises(EngineError, match=r"book.market must be below the number of markets \(2\); got 2"):
+        morpho.simulate(_vault(), book, np.full((1, 3), 2000.0), FREE)
+    with pytest.raises(EngineError, match="book.market must be whole numbers"):
+        morpho.Book(np.array([1.0]), np.array([1.0]), market=np.array([0.5]))
+    assert morpho.book_from_arrays({"collateral": [1.0], "debt": [1.0], "market": [1.0]}).market.tolist() == [
+        1
+    ]
+
+
+def test_a_single_market_gives_the_results_of_the_single_market_engine_bit_for_bit() -> None:
+    # tests/engine/data/morpho_single_baseline.npz: the single-market engine's results on these
+    # seeded cases, stored before the engine took several markets.
+    base = np.load(DATA / "morpho_single_baseline.npz")
+    for name, params, book, s, market, switch in _baseline_cases():
+        after = None if switch is None else (switch[0], morpho.Params(**switch[1]))
+        res = morpho.simulate_detail(
+            morpho.Params(**params),
+            morpho.Book(**book),
+            s,
+            market,
+            switch=after,
+            record_steps=np.array([0, 45, 90]),
+        )
+        for key in ("per_path", "collateral", "debt", "to_liquidators"):
+            assert np.array_equal(res[key], base[f"{name}.{key}"]), (name, key)
+        for key, v in res["series"].items():
+            assert np.array_equal(v, base[f"{name}.series.{key}"]), (name, key)
+
+
+def _baseline_cases() -> list[tuple]:
+    rng = np.random.default_rng(20261201)
+    d = rng.lognormal(9.0, 1.0, 400)
+    c = d / (2000.0 * rng.uniform(0.3, 0.9, 400))
+    c[:5] = 0.0  # debt without collateral: liquidatable at any price
+    d[-5:] = 0.0
+    book = {"collateral": c, "debt": d}
+    r = rng.normal(-0.004, 0.03, (5, 90))
+    r[:, 45] -= 0.25
+    s = 2000.0 * np.exp(np.hstack([np.zeros((5, 1)), np.cumsum(r, axis=1)]))
+    thin = MarketConditions(
+        oracle=Oracle(latency=1, deviation=0.01),
+        liquidity=Liquidity(depth_usd=5e6, k=0.8, model="sqrt", max_step_impact=0.3),
+        liquidators=Liquidators(gas_cost_usd=20.0, gas_spike=1.5),
+    )
+    always = MarketConditions(liquidity=Liquidity(depth_usd=2e7), liquidators=Liquidators(rational=False))
+    dyn = DynamicThreshold(k_vol=1.0, update_interval=2, floor=0.3, cap=0.97)
+    return [
+        ("plain", {"lltv": 0.86}, book, s, always, None),
+        ("thin", {"lltv": 0.915, "market_supply_usd": 5e7, "vault_cap_usd": 2e7}, book, s, thin, None),
+        ("dynamic", {"lltv": 0.86, "dynamic": dyn}, book, s, thin, None),
+        ("switch", {"lltv": 0.86}, book, s, thin, (40, {"lltv": 0.77})),
+    ]
+
+
+@st.composite
+def vaults(draw, k=None):
+    k = k or draw(st.integers(1, 3))
+    supply = draw(st.lists(st.floats(1e3, 1e9), min_size=k, max_size=k))
+    cap = draw(st.lists(st.floats(0.0, 1e9), min_size=k, max_size=k))
+    used = draw(st.lists(st.floats(0.0, 1.0), min_size=k, max_size=k))
+    return morpho.Params(
+        lltv=tuple(draw(st.lists(st.floats(0.3, 0.98), min_size=k, max_size=k))),
+        market_supply_usd=tuple(supply),
+        vault_cap_usd=tuple(cap),
+        vault_supply_usd=tuple(u * min(c, s) for u, c, s in zip(used, cap, supply, strict=True)),
+    )
+
+
+@st.composite
+def vault_cases(draw):
+    a = draw(vaults())
+    b = draw(vaults(k=a.n_markets))
+    book = draw(lending_books())
+    where = np.array(draw(st.lists(st.integers(0, a.n_markets - 1), min_size=len(book), max_size=len(book))))
+    return a, b, morpho.Book(book.collateral, book.debt, market=where)
+
+
+@SETTINGS
+@given(vault_cases(), paths(), markets(), st.integers(0, 30))
+def test_the_screen_equals_the_full_scan_bit_for_bit_over_several_markets(case, s, market, k) -> None:
+    a, b, book = case
+    for switch in (None, (k, b)):
+        screen = morpho.simulate_detail(a, book, s, market, switch=switch)
+        full = morpho.simulate_detail(a, book, s, market, switch=switch, full_scan=True)
+        for key in ("per_path", "collateral", "debt", "to_liquidators", "bad_debt_by_market"):
+            assert np.array_equal(screen[key], full[key]), key
+        assert np.array_equal(screen["extras"]["vault_loss"], full["extras"]["vault_loss"])
+
+
+@SETTINGS
+@given(vault_cases(), paths(), markets())
+def test_the_vault_loss_is_its_share_of_each_markets_written_off_debt(case, s, market) -> None:
+    a, _, book = case
+    res = morpho.simulate_detail(a, book, s, market)
+    by_market = res["bad_debt_by_market"]
+    assert np.allclose(by_market.sum(axis=1), res["per_path"][:, F["bad_debt"]], rtol=1e-9, atol=1e-9)
+    share = np.array(a.vault_share)[: by_market.shape[1]]
+    assert np.allclose(res["extras"]["vault_loss"], by_market @ share, rtol=1e-9, atol=1e-9)
+
+
+@SETTINGS
+@given(
+    market_params(),
+    lending_books(),
+    paths(),
+    markets(),
+    st.lists(st.floats(0.3, 0.98), min_size=2, max_size=2),
+)
+def test_one_market_of_several_gives_the_single_markets_results(params, book, s, market, others) -> None:
+    # The book all in market 0 of three, whose other markets hold nothing.
+    if params.dynamic is not None:
+        params = dataclasses.replace(params, dynamic=None)
+    vault = morpho.Params(
+        lltv=(params.lltv[0], *others),
+        market_supply_usd=(params.market_supply_usd[0], 1e6, 1e6),
+        vault_cap_usd=(params.vault_cap_usd[0], 0.0, 0.0),
+    )
+    one = morpho.simulate(params, book, s, market, extras=True)
+    several = morpho.simulate(vault, book, s, market, extras=True)
+    assert np.array_equal(one[0], several[0])
+    assert np.array_equal(one[1]["vault_loss"], several[1]["vault_loss"])
+
+
+@SETTINGS
+@given(vault_cases(), paths(), markets(), st.integers(0, 10))
+def test_a_reallocation_at_or_after_the_horizon_changes_nothing(case, s, market, extra) -> None:
+    a, b, book = case
+    T = s.shape[1] - 1
+    plain = morpho.simulate(a, book, s, market, extras=True)
+    late = morpho.simulate(a, book, s, market, switch=(T + extra, b), extras=True)
+    assert np.array_equal(late[0], plain[0])
+    assert np.array_equal(late[1]["vault_loss"], plain[1]["vault_loss"])
+    first = morpho.simulate(a, book, s, market, switch=(0, b), extras=True)
+    other = morpho.simulate(b, book, s, market, extras=True)
+    assert np.array_equal(first[0], other[0])
+    assert np.array_equal(first[1]["vault_loss"], other[1]["vault_loss"])
+
+
+def test_the_synthetic_vault_book_spreads_positions_by_market_supply_each_healthy_at_its_lltv() -> None:
+    book = books.synthetic_book(
+        "morpho-blue",
+        4000,
+        rng=np.random.default_rng(3),
+        price=2000.0,
+        threshold=[0.86, 0.945],
+        market_supply_usd=[3e8, 1e8],
+    )
+    where = book["market"].astype(int)
+    assert set(where.tolist()) == {0, 1} and 0.7 < np.mean(where == 0) < 0.8
+    vault = morpho.book_from_arrays(book)
+    params = _vault(market_supply_usd=(3e8, 1e8))
+    h = book["collateral"] * 2000.0 * np.array([0.86, 0.945])[where] / book["debt"]
+    assert h.min() >= 1.05 - 1e-9
+    assert np.allclose(health.health("morpho-blue", params, vault, 2000.0), h, rtol=1e-12)
+    assert np.allclose(
+        books.health(book, "morpho-blue", price=2000.0, threshold=[0.86, 0.945]), h, rtol=1e-12
+    )
+    with pytest.raises(EngineError, match="one value per market"):
+        books.synthetic_book(
+            "morpho-blue",
+            10,
+            rng=np.random.default_rng(3),
+            price=2000.0,
+            threshold=[0.86],
+            market_supply_usd=[1, 2],
+        )

@@ -231,7 +231,7 @@ def test_unknown_and_missing_parameters_are_refused():
 
 
 def test_flatten_and_unflatten_are_inverse_for_nested_mechanisms():
-    for mechanism in ("compound-v3", "perp"):
+    for mechanism in ("compound-v3", "perp", "morpho-blue"):
         v = schema.normalize(mechanism, SEED[mechanism])
         assert schema.normalize(mechanism, schema.unflatten(mechanism, schema.flatten(mechanism, v))) == v
     assert "assets.WBTC.supply_cap" in schema.flatten(

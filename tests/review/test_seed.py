@@ -39,6 +39,7 @@ def test_seed_demo_creates_the_five_markets_users_and_four_proposals(db):
         "compound-v3",
         "maker-clip",
         "perp",
+        "morpho-blue",
     }
     assert all(m.live_version is not None for m in Market.objects.all())
     roles = sorted(Member.objects.values_list("role", flat=True))
@@ -83,6 +84,14 @@ def test_the_seeded_markets_carry_their_published_style_parameters_and_checksumm
     maker = Market.objects.get(mechanism="maker-clip").live_version.values
     assert (maker["hole"], maker["tail"], maker["cusp"]) == ("40000000", "8400", "0.4")
     assert len(Market.objects.get(mechanism="perp").live_version.values["tiers"]) == 3
+    vault = Market.objects.get(mechanism="morpho-blue")
+    markets = vault.live_version.values["markets"]
+    assert {k: m["lltv"] for k, m in markets.items()} == {"wstETH-86": "0.86", "wstETH-945": "0.945"}
+    moved = Proposal.objects.get(market=vault).proposed_version.values["markets"]
+    assert (moved["wstETH-86"]["vault_supply"], moved["wstETH-945"]["vault_supply"]) == (
+        "100000000",
+        "40000000",
+    )
     for market in Market.objects.all():
         for address in list(market.contracts.values()):
             assert is_checksum_address(address), (market.slug, address)

@@ -1,12 +1,20 @@
-"""``python manage.py seed_demo``: five markets, their live parameters, guardrails, demo users and
-four proposals (two submitted on the Aave v3 market, one way and the other, one submitted on
-the Aave v4 spoke and a Maker draft). Idempotent: running it again creates nothing that already
-exists (and changes nothing an administrator edited since).
+"""``python manage.py seed_demo``: six markets, their live parameters, guardrails, demo users and
+five proposals (two submitted on the Aave v3 market, one way and the other, one submitted on
+the Aave v4 spoke, a submitted reallocation of the Morpho vault and a Maker draft). Idempotent:
+running it again creates nothing that already exists (and changes nothing an administrator
+edited since).
 
-The parameters are MODELLED ON PUBLISHED VALUES of the real markets (Aave v3 Ethereum WETH,
-Compound v3 cUSDCv3 on Ethereum, MakerDAO ETH-A, an Aave v4 spoke's WETH reserve with the
-example values of Aave v4's documentation, an ETH-USD perpetual): they are a realistic demo, not
-the live on-chain configuration, which governance changes over time.
+The markets: Aave v3 Ethereum WETH, Compound v3 cUSDCv3 on Ethereum (WETH, WBTC collateral),
+MakerDAO ETH-A, an Aave v4 spoke's WETH reserve, an ETH-USD perpetual with three margin tiers,
+and a MetaMorpho-style USDC vault lending against wstETH in two Morpho Blue markets (LLTV 0.86
+and 0.945). The parameters of the Aave v3, Compound and Maker markets are MODELLED ON PUBLISHED
+VALUES of the real markets: a realistic demo, not the live on-chain configuration, which
+governance changes over time; the Aave v4 spoke takes the example values of Aave v4's
+documentation. The perpetual and the vault are ILLUSTRATIVE: the vault's caps and supplies are
+made up at a realistic scale, its vault, oracle and IRM addresses are fake, and only its tokens
+(USDC, wstETH) and LLTVs are real (0.86 and 0.945 are among Morpho's enabled LLTVs; wstETH/USDC
+at 0.86 is a live Morpho Blue market on Ethereum, a 0.945 wstETH/USDC market is assumed for the
+demo).
 """
 
 from __future__ import annotations
@@ -45,6 +53,80 @@ USDC = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
 DEMO_SAFE = "0x5afe5afE5afE5afE5afE5aFe5aFe5Afe5Afe5AfE"
 # A FAKE risk-configuration contract for the illustrative perpetual (no such contract exists).
 DEMO_PERP_CONFIG = "0x1111111111111111111111111111111111111111"
+WSTETH = "0x7f39C581F595B53c5cb19bD0b3f8dA6c935E2Ca0"
+# FAKE addresses for the illustrative Morpho vault: the vault, and its markets' oracle and IRM.
+DEMO_MORPHO_VAULT = "0x2222222222222222222222222222222222222222"
+DEMO_MORPHO_ORACLE = "0x3333333333333333333333333333333333333333"
+DEMO_MORPHO_IRM = "0x4444444444444444444444444444444444444444"
+# The vault's markets: label -> (name, LLTV). Labels are parameter keys (no dots or spaces).
+DEMO_MORPHO_MARKETS = {
+    "wstETH-86": ("wstETH/USDC 86 %", "0.86"),
+    "wstETH-945": ("wstETH/USDC 94.5 %", "0.945"),
+}
+
+
+def morpho_market_params(lltv: str) -> dict[str, str]:
+    """A demo market's Morpho Blue ``MarketParams`` (Market.target["markets"][label])."""
+    return {
+        "loan_token": USDC,
+        "collateral_token": WSTETH,
+        "oracle": DEMO_MORPHO_ORACLE,
+        "irm": DEMO_MORPHO_IRM,
+        "lltv": lltv,
+    }
+
+
+def morpho_adapter() -> dict[str, Any]:
+    """The vault's custom adapter: MetaMorpho's ``submitCap(MarketParams marketParams, uint256
+    newSupplyCap)`` per market (morpho-org/metamorpho, src/interfaces/IMetaMorpho.sol), the cap in
+    USDC's 6 decimals and the market's MarketParams fixed (LLTV in wad). The curator's
+    ``submitCap`` of a raised cap waits for the vault's timelock and ``acceptCap``; moving supply
+    is the allocator's ``reallocate(MarketAllocation[])``, which this export does not emit (its
+    argument is an array of every market's target supply)."""
+    market_params = {
+        "name": "marketParams",
+        "type": "tuple",
+        "internalType": "struct MarketParams",
+        "components": [
+            {"name": "loanToken", "type": "address", "internalType": "address"},
+            {"name": "collateralToken", "type": "address", "internalType": "address"},
+            {"name": "oracle", "type": "address", "internalType": "address"},
+            {"name": "irm", "type": "address", "internalType": "address"},
+            {"name": "lltv", "type": "uint256", "internalType": "uint256"},
+        ],
+    }
+    abi = [
+        {
+            "type": "function",
+            "name": "submitCap",
+            "stateMutability": "nonpayable",
+            "inputs": [market_params, {"name": "newSupplyCap", "type": "uint256", "internalType": "uint256"}],
+            "outputs": [],
+        }
+    ]
+    mapping: dict[str, Any] = {}
+    fixed: dict[str, Any] = {}
+    for label, (_, lltv) in DEMO_MORPHO_MARKETS.items():
+        call = f"cap-{label}"
+        mapping[f"markets.{label}.supply_cap"] = {
+            "function": "submitCap",
+            "argument": "newSupplyCap",
+            "scale": "1e6",
+            "call": call,
+        }
+        p = morpho_market_params(lltv)
+        # (loanToken, collateralToken, oracle, irm, lltv): the market's identity, LLTV in wad.
+        fixed[call] = {
+            "marketParams": [
+                p["loan_token"],
+                p["collateral_token"],
+                p["oracle"],
+                p["irm"],
+                str(int(Decimal(lltv) * 10**18)),
+            ]
+        }
+    return {"abi": abi, "contract": DEMO_MORPHO_VAULT, "mapping": mapping, "fixed": fixed}
+
 
 # A FAKE Aave v4 Spoke for the demo's aave-v4 market (no such deployment): its adapter's ABI is
 # the real Spoke's (aave/aave-v4, src/spoke/interfaces/ISpoke.sol), its address is not.
@@ -413,7 +495,60 @@ MARKETS: list[dict[str, Any]] = [
             "notional_floor": ("0.5", 1),
         },
     },
+    {
+        "slug": "morpho-vault-usdc-wsteth",
+        "name": "Morpho vault · USDC against wstETH (LLTV 86 %, 94.5 %)",
+        "mechanism": "morpho-blue",
+        "contracts": {},
+        "target": {
+            "vault": DEMO_MORPHO_VAULT,
+            "markets": {
+                label: morpho_market_params(lltv) for label, (_, lltv) in DEMO_MORPHO_MARKETS.items()
+            },
+        },
+        "description": (
+            "A MetaMorpho-style USDC vault lending against wstETH in two Morpho Blue markets: "
+            + ", ".join(f"{label} = {name}" for label, (name, _) in DEMO_MORPHO_MARKETS.items())
+            + ". Illustrative caps and supplies; fake vault, oracle and IRM addresses."
+        ),
+        "safe": {"safe_address": DEMO_SAFE, "safe_version": "1.4.1", "custom_adapter": morpho_adapter()},
+        "values": {
+            "markets": {
+                "wstETH-86": {
+                    "lltv": "0.86",
+                    "supply_cap": "200000000",
+                    "vault_supply": "120000000",
+                    "market_supply": "300000000",
+                },
+                "wstETH-945": {
+                    "lltv": "0.945",
+                    "supply_cap": "50000000",
+                    "vault_supply": "20000000",
+                    "market_supply": "40000000",
+                },
+            }
+        },
+        # A curator's caps and allocation move in large steps; the LLTV cannot move at all
+        # (proposals.schema.check_target).
+        "guardrails": {
+            "supply_cap": ("1.0", 1),
+            "vault_supply": ("2.0", 1),
+            "market_supply": ("1.0", 1),
+        },
+    },
 ]
+# The demo proposal on the vault: 20M USDC of its supply moved from the 86 % market to the
+# 94.5 % one (whose cap rises to make room); each market's total supply moves with it.
+MORPHO_REALLOCATION = {
+    "wstETH-86": {"vault_supply": "100000000", "market_supply": "280000000"},
+    "wstETH-945": {"supply_cap": "80000000", "vault_supply": "40000000", "market_supply": "60000000"},
+}
+
+
+def morpho_reallocation(live: dict[str, Any]) -> dict[str, Any]:
+    """The demo reallocation applied to the vault's live values."""
+    return {"markets": {k: {**m, **MORPHO_REALLOCATION.get(k, {})} for k, m in live["markets"].items()}}
+
 
 # TEST KEYS, PUBLIC: the first two accounts every Hardhat and Anvil node prints at start. They
 # sign the demo's wallet votes (cast_demo_votes, the browser tests); never send funds to them.
@@ -600,6 +735,27 @@ class Command(BaseCommand):
                     "0.809 keeps the anti-split rule: 1.05 x 0.809 = 0.84945 <= 0.85, the health factor "
                     "for the max bonus. The backtests should show how much more bad debt the crash "
                     "scenarios leave."
+                ),
+            )
+            submit_proposal(proposal=proposal, actor=author)
+        vault = markets["morpho-vault-usdc-wsteth"]
+        title = "Move 20M USDC of the vault from the 86 % to the 94.5 % wstETH market"
+        if not Proposal.objects.filter(market=vault, title=title).exists():
+            values = morpho_reallocation(vault.live_version.values)
+            proposal = services.create_draft(
+                author=author,
+                market=vault,
+                title=title,
+                values=values,
+                rationale=(
+                    "Borrowers in the 94.5 % market pay more and its utilization has been high; the vault "
+                    "earns more there per dollar, at the cost of thinner margins before liquidation.\n\n"
+                    "- `markets.wstETH-945.supply_cap` 50M -> 80M\n"
+                    "- `markets.wstETH-945.vault_supply` 20M -> 40M (the vault's share of that market "
+                    "from 50 % to 67 %)\n"
+                    "- `markets.wstETH-86.vault_supply` 120M -> 100M\n\n"
+                    "The backtest should show what the vault would lose in a crash with the supply "
+                    "moved, beside its borrowing power."
                 ),
             )
             submit_proposal(proposal=proposal, actor=author)
