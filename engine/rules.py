@@ -318,6 +318,7 @@ def perp_liquidation(
         i = _d(funding_interval)
         if not i > 0:
             out.append(Breach("funding_interval", f"funding_interval must be above 0; it is {fmt(i)}."))
+    return out
 
 
 # Morpho Blue's LLTVs enabled by its owner (``Morpho.enableLltv``; ``isLltvEnabled``): a market

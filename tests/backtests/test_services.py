@@ -20,6 +20,7 @@ from django.utils import timezone
 from backtests import compute, inputs, params, progress, replay, risk_charts, services
 from backtests.models import BacktestRun, RunStatus
 from backtests.params import engine_params_dict, simulated_asset
+from engine.results import RESULT_FIELDS
 from governance.models import Member
 from proposals.models import Proposal
 from review.services import submit_proposal
@@ -550,7 +551,9 @@ def test_every_mechanism_runs_from_its_versions_to_stored_results(
     run = drive(BacktestRun.objects.get(proposal=proposal), django_capture_on_commit_callbacks)
     assert run.status == RunStatus.COMPLETE, run.error
     live = compute.unpack(run.results.get(role="live").per_path)["per_path"]
-    assert live.shape == (6, 13) and np.isfinite(live).all()
+    # RESULT_FIELDS, then the mechanism's per-path extras (the perp's funding and backstop).
+    assert live.shape == (6, len(run.manifest["fields"])) and np.isfinite(live).all()
+    assert run.manifest["fields"][:13] == list(RESULT_FIELDS)
     assert replay.replay_backtest(run=run) == []
 
 

@@ -31,7 +31,7 @@ def seed() -> str:
     return out.getvalue()
 
 
-def test_seed_demo_creates_the_five_markets_users_and_four_proposals(db):
+def test_seed_demo_creates_the_six_markets_users_and_five_proposals(db):
     output = seed()
     assert set(Market.objects.values_list("mechanism", flat=True)) == {
         "aave-v3",
@@ -45,6 +45,7 @@ def test_seed_demo_creates_the_five_markets_users_and_four_proposals(db):
     roles = sorted(Member.objects.values_list("role", flat=True))
     assert roles == ["administrator", "contributor"] + ["voter"] * 5
     assert sorted(Proposal.objects.values_list("status", flat=True)) == [
+        "backtesting",
         "backtesting",
         "backtesting",
         "backtesting",
