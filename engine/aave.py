@@ -692,8 +692,10 @@ def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
         ptr = 0
         hn = 0
         ri = 0  # pointer into rec: next step to record
+        n_rec = rec.shape[0]  # recorded steps (record_step)
         for t in range(T):
-            ri = record_step(rec, ri, t, ser, m, p_hist, vol, bad)
+            if ri < n_rec and rec[ri] < t:
+                ri = record_step(rec, ri, t, ser, m, p_hist, vol, bad)
             if t == ksw:
                 # The screen needs no rebuild: keys d / c do not involve the parameters, and
                 # the prefix and the heap find every key above any threshold q, higher or lower.

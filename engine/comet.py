@@ -505,8 +505,10 @@ def _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
     n_unprof = 0.0
     p0_hist = p_hist[0]  # the first asset's prices: the recorded series' price
     ri = 0
+    n_rec = rec.shape[0]  # recorded steps (record_step)
     for t in range(T):
-        ri = record_step(rec, ri, t, ser, m, p0_hist, vol, bad)
+        if ri < n_rec and rec[ri] < t:
+            ri = record_step(rec, ri, t, ser, m, p0_hist, vol, bad)
         if t == ksw:
             # The keys do not involve the factors in force: the screen stays exact. Reserves,
             # inventory and basis carry over.

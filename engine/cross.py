@@ -548,8 +548,10 @@ def _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
     na = 0
     p0_hist = p_hist[0]  # the first asset's prices: the recorded series' price
     ri = 0  # pointer into rec: next step to record
+    n_rec = rec.shape[0]  # recorded steps (record_step)
     for t in range(T):
-        ri = record_step(rec, ri, t, ser, m, p0_hist, vol, bad)
+        if ri < n_rec and rec[ri] < t:
+            ri = record_step(rec, ri, t, ser, m, p0_hist, vol, bad)
         if t == ksw:
             kv_old = k_vol
             close_factor, full_hf, protocol_fee = pv[1, 0], pv[1, 1], pv[1, 2]

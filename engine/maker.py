@@ -457,8 +457,10 @@ def _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
         nv = n_sorted
         ptr = n_sorted
     ri = 0  # pointer into rec: next step to record
+    n_rec = rec.shape[0]  # recorded steps (record_step)
     for t in range(T):
-        ri = record_step(rec, ri, t, ser, m, p_hist, vol, bad)
+        if ri < n_rec and rec[ri] < t:
+            ri = record_step(rec, ri, t, ser, m, p_hist, vol, bad)
         if t == ksw:
             # Keys debt / ink do not involve the parameters, so the active list stays exact.
             # Vaults, dirt and running auctions carry over: as after Clipper.file / Dog.file on

@@ -489,8 +489,10 @@ def _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
         ptr = n_sorted
         amax = np.inf
     ri = 0  # pointer into rec: next step to record
+    n_rec = rec.shape[0]  # recorded steps (record_step)
     for t in range(T):
-        ri = record_step(rec, ri, t, ser, m, p_hist, vol, bad)
+        if ri < n_rec and rec[ri] < t:
+            ri = record_step(rec, ri, t, ser, m, p_hist, vol, bad)
         if t == ksw:
             # The keys are those of row 0's LLTVs; the screen below scales by the LLTVs in force,
             # so the active list and the prefix stay exact for the new set.

@@ -863,8 +863,10 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
     lp = 0
     sp = 0
     ri = 0  # pointer into rec: next step to record
+    n_rec = rec.shape[0]  # recorded steps (record_step)
     for t in range(T):
-        ri = record_step(rec, ri, t, ser, mi, p_hist, vol, bad)
+        if ri < n_rec and rec[ri] < t:
+            ri = record_step(rec, ri, t, ser, mi, p_hist, vol, bad)
         if t == ksw:
             kv_old, mmf0_old = k_vol, mmf0
             floors, mmf, ded, lo, lk, so, sk = floors_b, mmf_b, ded_b, lo_b, lk_b, so_b, sk_b
