@@ -58,18 +58,22 @@ import numpy as np
 from numba import njit, prange
 
 from engine import rules
-from engine._common import dynamic_threshold, next_impact, oracle_price, sale_slippage, switch_threshold
+from engine._common import (
+    dynamic_threshold,
+    gas_cost,
+    next_impact,
+    oracle_price,
+    record_until,
+    sale_slippage,
+    switch_threshold,
+)
 from engine._inputs import book_kwargs, params_kwargs, price_array, set_book_arrays
 from engine._parking import PK_N, bit_get, bit_move, bit_prev, bit_set, park, park_bucket
 from engine._skeleton import (
     Mechanism,
     dynamic,
-    gas,
     market_tuple,
-    record_end,
-    record_step,
     run,
-    write_results,
 )
 from engine.errors import EngineError, check_range, coerce_numbers
 from engine.market import DynamicThreshold, MarketConditions
@@ -460,400 +464,395 @@ def _unpark(pk, vis, pos, a_key, sig_lo, k_min, pst):
 
 @njit(cache=True, parallel=True)
 def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
-    """The skeleton's kernel (engine._skeleton): paths in parallel; ``S`` float64[A, M, T+1]."""
-    M = S.shape[1]
-    for m in prange(M):
-        _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser)
+    """The skeleton's kernel (engine._skeleton), paths in parallel; ``S`` float64[A, M, T+1].
 
-
-@njit(cache=True)
-def _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
-    """Path ``m`` of the kernel: compiled once, the parallel loop only calls it."""
+    Unlike the single-asset kernels, cross keeps its time loop in the parallel loop's body with
+    the market conditions unpacked into locals: with the loop in a separate per-path function
+    reading ``mk`` and the skeleton's inlined helpers it ran 8-11 % slower (benchmarks/engine.py,
+    one thread's CPU time, 10,000 and 100,000 accounts), the same arithmetic bit for bit."""
     c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, lt_sets, bonus_sets, depth, kod = data
     fin_c, fin_d, units = det
-    # Impact model and liquidators (mk); each asset's own depth and k / depth replace mk[4:6].
-    k, sqrt_model, floor, rational = mk[3], mk[6], mk[7], mk[8]
+    lag, deviation, heartbeat, k, _d, _kod, sqrt_model, floor, rational, gas_usd, gas_spike = mk
     A = S.shape[0]
+    K = rec.shape[0]
+    M = S.shape[1]
     T = S.shape[2] - 1
     n_sorted = order.shape[0]
-    # The parameter set in force: row 0, row 1 from step ksw (margin-engine.md section 4).
-    # LT stays the first set's: the screen's keys and ratios are built on it.
-    lt_base = lt_sets[0]
-    bonus = bonus_sets[0]
-    close_factor, full_hf, protocol_fee = pv[0, 0], pv[0, 1], pv[0, 2]
-    k_vol, horizon, upd, lam, dfloor, dcap = dynamic(pv, 0, 4)
-    dyn = k_vol != 0.0
-    # Starting amounts (reserves) are those of the set in force at step 0.
-    reserves = pv[1 if ksw == 0 else 0, 3]
-    if track:
-        for i in range(c0.shape[0]):
-            fin_d[m, i] = d0[i]
-            for a in range(A):
-                fin_c[m, i, a] = c0[i, a]
-    a_idx = np.empty(n_sorted, np.int64)
-    a_c = np.empty((n_sorted, A))
-    a_d = np.empty(n_sorted)
-    a_unprof = np.empty(n_sorted, np.bool_)
-    a_key = np.empty(n_sorted)  # each active account's key K (recomputed when it changes)
-    a_g = np.empty(n_sorted, np.int64)  # its bucket while untouched, -1 once liquidated
-    k_min = np.inf  # no active account is below this key (conservative)
-    # Each account's size for the unprofitable screen (_unprofitable_bound), set when it joins.
-    sig = np.empty(c0.shape[0])
-    parking = rational and not full_scan and mk[9] > 0.0  # without gas nothing is parked
-    npk = c0.shape[0] if parking else 0
-    vis = np.zeros((n_sorted >> 6) + 1, np.uint64)  # bit j: active entry j is visited
-    pos = np.empty(npk, np.int64)  # an account's entry in the active list
-    pk = np.empty((npk + PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
-    for b in range(PK_N):
-        pk[npk + b, 0] = npk + b
-        pk[npk + b, 1] = npk + b
-    pst = np.zeros(3, np.int64)  # parked count, lowest and highest bucket used
-    pst[1] = PK_N
-    pst[2] = -1
-    # This step's liquidations, summed afterwards in account order so that the figures do
-    # not depend on the screening order (which depends on the reference prices).
-    l_idx = np.empty(n_sorted, np.int64)
-    l_asset = np.empty(n_sorted, np.int64)
-    l_repay = np.empty(n_sorted)
-    l_bad = np.empty(n_sorted)
-    l_sold = np.empty(n_sorted)
-    l_fee = np.empty(n_sorted)
-    p_hist = np.empty((A, T + 1))
-    ostate = np.zeros((A, 2))
-    dstate = np.zeros((A, 3))
-    for a in range(A):
-        ostate[a, 1] = -1.0
-        dstate[a, 2] = LT[a]
-    J = np.ones(A)
-    peak = np.zeros(A)
-    p = np.empty(A)
-    po = np.empty(A)
-    lt = LT.copy()
-    q = np.empty(A)  # o_a * LT_a(t): the health factor's per-unit weight
-    sold = np.empty(A)
-    got_u = np.zeros(A)
-    fee_u = np.zeros(A)
-    bad = 0.0
-    nliq = 0.0
-    vol = 0.0
-    pen = 0.0
-    fees = 0.0
-    sold_total = 0.0
-    n_unprof = 0.0
-    G = g_dom.shape[0]
-    ptr = g_start[:G].copy()  # per bucket, next untouched account
-    rho_min = np.full(G, np.inf)  # per bucket, running minimum of its bound
-    ratio = np.empty(A)
-    lim_g = np.empty(G)  # per bucket, today's (1 + tol) / bound
-    na = 0
-    p0_hist = p_hist[0]  # the first asset's prices: the recorded series' price
-    ri = 0  # pointer into rec: next step to record
-    n_rec = rec.shape[0]  # recorded steps (record_step)
-    for t in range(T):
-        if ri < n_rec and rec[ri] < t:
-            ri = record_step(rec, ri, t, ser, m, p0_hist, vol, bad)
-        if t == ksw:
-            kv_old = k_vol
-            close_factor, full_hf, protocol_fee = pv[1, 0], pv[1, 1], pv[1, 2]
-            k_vol, horizon, upd, lam, dfloor, dcap = dynamic(pv, 1, 4)
-            dyn = k_vol != 0.0
-            bonus = bonus_sets[1]
-            for a in range(A):
-                switch_threshold(dstate[a], lt_base[a], lt_sets[1, a], kv_old, dfloor, dcap)
-                lt[a] = lt_sets[1, a]
-            lt_base = lt_sets[1]
-        # 1. market prices, oracles and (dynamic) thresholds of every asset.
-        gas_t = 0.0
-        rho = np.inf
-        for a in range(A):
-            pa = S[a, m, t] * J[a]
-            p[a] = pa
-            p_hist[a, t] = pa
-            if pa > peak[a]:
-                peak[a] = pa
-            po[a] = oracle_price(p_hist[a], t, mk[0], mk[1], mk[2], ostate[a])
-            if dyn:
-                lt[a] = dynamic_threshold(
-                    dstate[a], po[a], t, lt_base[a], -1.0, k_vol, horizon, upd, lam, dfloor, dcap
-                )
-            q[a] = po[a] * lt[a]
-            r = q[a] / (LT[a] * ref[a])
-            ratio[a] = r
-            if r < rho:
-                rho = r
-            g = gas(mk, pa, peak[a])
-            if g > gas_t:
-                gas_t = g
-            sold[a] = 0.0
-        # Untouched accounts whose health-factor bound fell below 1 join the active list.
-        for g in range(G):
-            dom = g_dom[g]
-            other = np.inf
-            for a in range(A):
-                if a != dom and ratio[a] < other:
-                    other = ratio[a]
-            if other == np.inf:
-                bound = ratio[dom]
-            else:
-                bound = min(
-                    g_lo[g] * ratio[dom] + (1.0 - g_lo[g]) * other,
-                    g_hi[g] * ratio[dom] + (1.0 - g_hi[g]) * other,
-                )
-            lim_g[g] = (1.0 + _TOL) / bound
-            if bound < rho_min[g]:
-                rho_min[g] = bound
-            lim = (1.0 + _TOL) / rho_min[g]
-            end = g_start[g + 1]
-            while ptr[g] < end and keys[ptr[g]] < lim:
-                x = ptr[g]
-                i = order[x]
-                a_idx[na] = i
+    for m in prange(M):
+        # The parameter set in force: row 0, row 1 from step ksw (margin-engine.md section 4).
+        # LT stays the first set's: the screen's keys and ratios are built on it.
+        lt_base = lt_sets[0]
+        bonus = bonus_sets[0]
+        close_factor, full_hf, protocol_fee = pv[0, 0], pv[0, 1], pv[0, 2]
+        k_vol, horizon, upd, lam, dfloor, dcap = dynamic(pv, 0, 4)
+        dyn = k_vol != 0.0
+        # Starting amounts (reserves) are those of the set in force at step 0.
+        reserves = pv[1 if ksw == 0 else 0, 3]
+        if track:
+            for i in range(c0.shape[0]):
+                fin_d[m, i] = d0[i]
                 for a in range(A):
-                    a_c[na, a] = c0[i, a]
-                a_d[na] = d0[i]
-                a_unprof[na] = False
-                a_key[na] = keys[x]
-                a_g[na] = g
-                sig[i] = _account_size(c0[i], d0[i], ref)
-                if parking:
-                    bit_set(vis, na)
-                    pos[i] = na
-                if keys[x] < k_min:
-                    k_min = keys[x]
-                na += 1
-                ptr[g] = x + 1
-        # With today's prices an account needs K < (1 + tol) / rho to be liquidatable.
-        lim_now = (1.0 + _TOL) / rho
-        # An account counted unprofitable before whose size is under this bound cannot pay
-        # now: the pass would do nothing with it, healthy or not. Such accounts are parked
-        # (not visited); those the bound no longer covers are unparked first.
-        sig_lo = 0.0
-        if parking:
-            sig_lo = _unprofitable_bound(p, po, bonus, protocol_fee, ref, gas_t)
-            if pst[0] > 0 and sig_lo < np.inf:
-                k_min = _unpark(pk, vis, pos, a_key, sig_lo, k_min, pst)
-        if na == 0 or not k_min < lim_now:
-            continue
-        # 2. exact check of the active accounts (Aave's h < 1), all against the same prices.
-        nl = 0
-        new_min = np.inf
-        j = na - 1
-        while j >= 0:
-            if parking and not bit_get(vis, j):
-                j = bit_prev(vis, j)  # the next entry below that is not parked
-                if j < 0:
-                    break
-            if not a_key[j] < (lim_g[a_g[j]] if a_g[j] >= 0 else lim_now):
-                if a_key[j] < new_min:
-                    new_min = a_key[j]
-                j -= 1
-                continue
-            if a_unprof[j] and sig[a_idx[j]] < sig_lo:
-                park(pk, vis, pst, a_idx[j], j, sig[a_idx[j]])
-                j -= 1
-                continue
-            di = a_d[j]
-            num = 0.0
+                    fin_c[m, i, a] = c0[i, a]
+        a_idx = np.empty(n_sorted, np.int64)
+        a_c = np.empty((n_sorted, A))
+        a_d = np.empty(n_sorted)
+        a_unprof = np.empty(n_sorted, np.bool_)
+        a_key = np.empty(n_sorted)  # each active account's key K (recomputed when it changes)
+        a_g = np.empty(n_sorted, np.int64)  # its bucket while untouched, -1 once liquidated
+        k_min = np.inf  # no active account is below this key (conservative)
+        # Each account's size for the unprofitable screen (_unprofitable_bound), set when it joins.
+        sig = np.empty(c0.shape[0])
+        parking = rational and not full_scan and gas_usd > 0.0  # without gas nothing is parked
+        npk = c0.shape[0] if parking else 0
+        vis = np.zeros((n_sorted >> 6) + 1, np.uint64)  # bit j: active entry j is visited
+        pos = np.empty(npk, np.int64)  # an account's entry in the active list
+        pk = np.empty((npk + PK_N, 2), np.int64)  # parked by size: next, prev; heads at npk + b
+        for b in range(PK_N):
+            pk[npk + b, 0] = npk + b
+            pk[npk + b, 1] = npk + b
+        pst = np.zeros(3, np.int64)  # parked count, lowest and highest bucket used
+        pst[1] = PK_N
+        pst[2] = -1
+        # This step's liquidations, summed afterwards in account order so that the figures do
+        # not depend on the screening order (which depends on the reference prices).
+        l_idx = np.empty(n_sorted, np.int64)
+        l_asset = np.empty(n_sorted, np.int64)
+        l_repay = np.empty(n_sorted)
+        l_bad = np.empty(n_sorted)
+        l_sold = np.empty(n_sorted)
+        l_fee = np.empty(n_sorted)
+        p_hist = np.empty((A, T + 1))
+        ostate = np.zeros((A, 2))
+        dstate = np.zeros((A, 3))
+        for a in range(A):
+            ostate[a, 1] = -1.0
+            dstate[a, 2] = LT[a]
+        J = np.ones(A)
+        peak = np.zeros(A)
+        p = np.empty(A)
+        po = np.empty(A)
+        lt = LT.copy()
+        q = np.empty(A)  # o_a * LT_a(t): the health factor's per-unit weight
+        sold = np.empty(A)
+        got_u = np.zeros(A)
+        fee_u = np.zeros(A)
+        bad = 0.0
+        nliq = 0.0
+        vol = 0.0
+        pen = 0.0
+        fees = 0.0
+        sold_total = 0.0
+        n_unprof = 0.0
+        G = g_dom.shape[0]
+        ptr = g_start[:G].copy()  # per bucket, next untouched account
+        rho_min = np.full(G, np.inf)  # per bucket, running minimum of its bound
+        ratio = np.empty(A)
+        lim_g = np.empty(G)  # per bucket, today's (1 + tol) / bound
+        na = 0
+        ri = 0  # pointer into rec: next step to record
+        for t in range(T):
+            if ri < K and rec[ri] < t:
+                ri = record_until(rec, ri, t, ser, m, p_hist[0, t - 1], vol, bad)
+            if t == ksw:
+                kv_old = k_vol
+                close_factor, full_hf, protocol_fee = pv[1, 0], pv[1, 1], pv[1, 2]
+                k_vol, horizon, upd, lam, dfloor, dcap = dynamic(pv, 1, 4)
+                dyn = k_vol != 0.0
+                bonus = bonus_sets[1]
+                for a in range(A):
+                    switch_threshold(dstate[a], lt_base[a], lt_sets[1, a], kv_old, dfloor, dcap)
+                    lt[a] = lt_sets[1, a]
+                lt_base = lt_sets[1]
+            # 1. market prices, oracles and (dynamic) thresholds of every asset.
+            gas = 0.0
+            rho = np.inf
             for a in range(A):
-                num += a_c[j, a] * q[a]
-            h = num / di
-            if not h < 1.0:
-                if a_key[j] < new_min:
-                    new_min = a_key[j]
-                j -= 1
+                pa = S[a, m, t] * J[a]
+                p[a] = pa
+                p_hist[a, t] = pa
+                if pa > peak[a]:
+                    peak[a] = pa
+                po[a] = oracle_price(p_hist[a], t, lag, deviation, heartbeat, ostate[a])
+                if dyn:
+                    lt[a] = dynamic_threshold(
+                        dstate[a], po[a], t, lt_base[a], -1.0, k_vol, horizon, upd, lam, dfloor, dcap
+                    )
+                q[a] = po[a] * lt[a]
+                r = q[a] / (LT[a] * ref[a])
+                ratio[a] = r
+                if r < rho:
+                    rho = r
+                g = gas_cost(gas_usd, gas_spike, pa, peak[a])
+                if g > gas:
+                    gas = g
+                sold[a] = 0.0
+            # Untouched accounts whose health-factor bound fell below 1 join the active list.
+            for g in range(G):
+                dom = g_dom[g]
+                other = np.inf
+                for a in range(A):
+                    if a != dom and ratio[a] < other:
+                        other = ratio[a]
+                if other == np.inf:
+                    bound = ratio[dom]
+                else:
+                    bound = min(
+                        g_lo[g] * ratio[dom] + (1.0 - g_lo[g]) * other,
+                        g_hi[g] * ratio[dom] + (1.0 - g_hi[g]) * other,
+                    )
+                lim_g[g] = (1.0 + _TOL) / bound
+                if bound < rho_min[g]:
+                    rho_min[g] = bound
+                lim = (1.0 + _TOL) / rho_min[g]
+                end = g_start[g + 1]
+                while ptr[g] < end and keys[ptr[g]] < lim:
+                    x = ptr[g]
+                    i = order[x]
+                    a_idx[na] = i
+                    for a in range(A):
+                        a_c[na, a] = c0[i, a]
+                    a_d[na] = d0[i]
+                    a_unprof[na] = False
+                    a_key[na] = keys[x]
+                    a_g[na] = g
+                    sig[i] = _account_size(c0[i], d0[i], ref)
+                    if parking:
+                        bit_set(vis, na)
+                        pos[i] = na
+                    if keys[x] < k_min:
+                        k_min = keys[x]
+                    na += 1
+                    ptr[g] = x + 1
+            # With today's prices an account needs K < (1 + tol) / rho to be liquidatable.
+            lim_now = (1.0 + _TOL) / rho
+            # An account counted unprofitable before whose size is under this bound cannot pay
+            # now: the pass would do nothing with it, healthy or not. Such accounts are parked
+            # (not visited); those the bound no longer covers are unparked first.
+            sig_lo = 0.0
+            if parking:
+                sig_lo = _unprofitable_bound(p, po, bonus, protocol_fee, ref, gas)
+                if pst[0] > 0 and sig_lo < np.inf:
+                    k_min = _unpark(pk, vis, pos, a_key, sig_lo, k_min, pst)
+            if na == 0 or not k_min < lim_now:
                 continue
-            i = a_idx[j]
-            cf = 1.0 if h <= full_hf else close_factor
-            r_full = cf * di
-            best = -1
-            best_profit = -np.inf
-            best_seize = 0.0
-            best_repay = 0.0
-            best_fee = 0.0
-            for a in range(A):
-                ca = a_c[j, a]
-                if ca <= 0.0:
+            # 2. exact check of the active accounts (Aave's h < 1), all against the same prices.
+            nl = 0
+            new_min = np.inf
+            j = na - 1
+            while j >= 0:
+                if parking and not bit_get(vis, j):
+                    j = bit_prev(vis, j)  # the next entry below that is not parked
+                    if j < 0:
+                        break
+                if not a_key[j] < (lim_g[a_g[j]] if a_g[j] >= 0 else lim_now):
+                    if a_key[j] < new_min:
+                        new_min = a_key[j]
+                    j -= 1
                     continue
-                opb = 1.0 + bonus[a]
-                repay = r_full
-                seize = repay * opb / po[a]
-                if seize >= ca:
-                    seize = ca
-                    repay = ca * po[a] / opb
-                fee_units = 0.0
-                if protocol_fee > 0.0:
-                    fee_units = (seize - seize / opb) * protocol_fee
-                got = seize - fee_units
-                value = got * p[a]
-                proceeds = value * (1.0 - sale_slippage(value, k, depth[a], kod[a], sqrt_model, floor))
-                profit = proceeds - repay - gas_t
-                if profit > best_profit:
-                    best_profit = profit
-                    best = a
-                    best_seize = seize
-                    best_repay = repay
-                    best_fee = fee_units
-            if best < 0:
-                # Debt with no collateral left at all: written off (Aave v3.3 deficit).
+                if a_unprof[j] and sig[a_idx[j]] < sig_lo:
+                    park(pk, vis, pst, a_idx[j], j, sig[a_idx[j]])
+                    j -= 1
+                    continue
+                di = a_d[j]
+                num = 0.0
+                for a in range(A):
+                    num += a_c[j, a] * q[a]
+                h = num / di
+                if not h < 1.0:
+                    if a_key[j] < new_min:
+                        new_min = a_key[j]
+                    j -= 1
+                    continue
+                i = a_idx[j]
+                cf = 1.0 if h <= full_hf else close_factor
+                r_full = cf * di
+                best = -1
+                best_profit = -np.inf
+                best_seize = 0.0
+                best_repay = 0.0
+                best_fee = 0.0
+                for a in range(A):
+                    ca = a_c[j, a]
+                    if ca <= 0.0:
+                        continue
+                    opb = 1.0 + bonus[a]
+                    repay = r_full
+                    seize = repay * opb / po[a]
+                    if seize >= ca:
+                        seize = ca
+                        repay = ca * po[a] / opb
+                    fee_units = 0.0
+                    if protocol_fee > 0.0:
+                        fee_units = (seize - seize / opb) * protocol_fee
+                    got = seize - fee_units
+                    value = got * p[a]
+                    proceeds = value * (1.0 - sale_slippage(value, k, depth[a], kod[a], sqrt_model, floor))
+                    profit = proceeds - repay - gas
+                    if profit > best_profit:
+                        best_profit = profit
+                        best = a
+                        best_seize = seize
+                        best_repay = repay
+                        best_fee = fee_units
+                if best < 0:
+                    # Debt with no collateral left at all: written off (Aave v3.3 deficit).
+                    l_idx[nl] = i
+                    l_asset[nl] = -1
+                    l_repay[nl] = 0.0
+                    l_bad[nl] = di
+                    l_sold[nl] = 0.0
+                    l_fee[nl] = 0.0
+                    nl += 1
+                    if track:
+                        fin_d[m, i] = 0.0
+                    na -= 1
+                    a_idx[j] = a_idx[na]
+                    a_c[j, :] = a_c[na, :]
+                    a_d[j] = a_d[na]
+                    a_unprof[j] = a_unprof[na]
+                    a_key[j] = a_key[na]
+                    a_g[j] = a_g[na]
+                    if parking:
+                        bit_move(vis, na, j)
+                        pos[a_idx[j]] = j
+                    j -= 1
+                    continue
+                if rational and not best_profit > 0.0:
+                    if not a_unprof[j]:
+                        a_unprof[j] = True
+                        n_unprof += 1.0
+                    if a_key[j] < new_min:
+                        new_min = a_key[j]
+                    j -= 1
+                    continue
+                a = best
+                got = best_seize - best_fee
+                if best_seize >= a_c[j, a]:
+                    a_c[j, a] = 0.0
+                else:
+                    a_c[j, a] = a_c[j, a] - best_seize
+                nd = di - best_repay
+                got_u[a] += got
+                fee_u[a] += best_fee
                 l_idx[nl] = i
-                l_asset[nl] = -1
-                l_repay[nl] = 0.0
-                l_bad[nl] = di
-                l_sold[nl] = 0.0
-                l_fee[nl] = 0.0
+                l_asset[nl] = a
+                l_repay[nl] = best_repay
+                l_bad[nl] = 0.0
+                l_sold[nl] = got * p[a]
+                l_fee[nl] = best_fee * p[a]
+                left = 0.0
+                for b in range(A):
+                    left += a_c[j, b]
+                closed = False
+                if nd <= 0.0:
+                    nd = 0.0
+                    closed = True
+                elif left == 0.0:
+                    l_bad[nl] = nd  # all collateral gone, debt remains: written off
+                    nd = 0.0
+                    closed = True
                 nl += 1
+                a_d[j] = nd
                 if track:
-                    fin_d[m, i] = 0.0
-                na -= 1
-                a_idx[j] = a_idx[na]
-                a_c[j, :] = a_c[na, :]
-                a_d[j] = a_d[na]
-                a_unprof[j] = a_unprof[na]
-                a_key[j] = a_key[na]
-                a_g[j] = a_g[na]
-                if parking:
-                    bit_move(vis, na, j)
-                    pos[a_idx[j]] = j
+                    fin_d[m, i] = nd
+                    for b in range(A):
+                        fin_c[m, i, b] = a_c[j, b]
+                if closed:
+                    na -= 1
+                    a_idx[j] = a_idx[na]
+                    a_c[j, :] = a_c[na, :]
+                    a_d[j] = a_d[na]
+                    a_unprof[j] = a_unprof[na]
+                    a_key[j] = a_key[na]
+                    a_g[j] = a_g[na]
+                    if parking:
+                        bit_move(vis, na, j)
+                        pos[a_idx[j]] = j
+                else:
+                    kk = 0.0
+                    for b in range(A):
+                        kk += a_c[j, b] * (LT[b] * ref[b])
+                    a_key[j] = kk / nd
+                    a_g[j] = -1  # its mix of assets changed: the bucket's bound no longer applies
+                    if a_key[j] < new_min:
+                        new_min = a_key[j]
                 j -= 1
+            k_min = new_min
+            if nl == 0:
                 continue
-            if rational and not best_profit > 0.0:
-                if not a_unprof[j]:
-                    a_unprof[j] = True
-                    n_unprof += 1.0
-                if a_key[j] < new_min:
-                    new_min = a_key[j]
-                j -= 1
-                continue
-            a = best
-            got = best_seize - best_fee
-            if best_seize >= a_c[j, a]:
-                a_c[j, a] = 0.0
-            else:
-                a_c[j, a] = a_c[j, a] - best_seize
-            nd = di - best_repay
-            got_u[a] += got
-            fee_u[a] += best_fee
-            l_idx[nl] = i
-            l_asset[nl] = a
-            l_repay[nl] = best_repay
-            l_bad[nl] = 0.0
-            l_sold[nl] = got * p[a]
-            l_fee[nl] = best_fee * p[a]
-            left = 0.0
-            for b in range(A):
-                left += a_c[j, b]
-            closed = False
-            if nd <= 0.0:
-                nd = 0.0
-                closed = True
-            elif left == 0.0:
-                l_bad[nl] = nd  # all collateral gone, debt remains: written off
-                nd = 0.0
-                closed = True
-            nl += 1
-            a_d[j] = nd
-            if track:
-                fin_d[m, i] = nd
-                for b in range(A):
-                    fin_c[m, i, b] = a_c[j, b]
-            if closed:
-                na -= 1
-                a_idx[j] = a_idx[na]
-                a_c[j, :] = a_c[na, :]
-                a_d[j] = a_d[na]
-                a_unprof[j] = a_unprof[na]
-                a_key[j] = a_key[na]
-                a_g[j] = a_g[na]
-                if parking:
-                    bit_move(vis, na, j)
-                    pos[a_idx[j]] = j
-            else:
-                kk = 0.0
-                for b in range(A):
-                    kk += a_c[j, b] * (LT[b] * ref[b])
-                a_key[j] = kk / nd
-                a_g[j] = -1  # its mix of assets changed: the bucket's bound no longer applies
-                if a_key[j] < new_min:
-                    new_min = a_key[j]
-            j -= 1
-        k_min = new_min
-        if nl == 0:
-            continue
-        # 3. sums in account order; each asset's sales move its own price for the next step.
-        perm = np.argsort(l_idx[:nl], kind="mergesort")
-        for r_ in range(nl):
-            x = perm[r_]
-            bad += l_bad[x]
-            a = l_asset[x]
-            if a >= 0:
-                nliq += 1.0
-                vol += l_repay[x]
-                pen += bonus[a] * l_repay[x]
-                fees += l_fee[x]
-                sold[a] += l_sold[x]
+            # 3. sums in account order; each asset's sales move its own price for the next step.
+            perm = np.argsort(l_idx[:nl], kind="mergesort")
+            for r_ in range(nl):
+                x = perm[r_]
+                bad += l_bad[x]
+                a = l_asset[x]
+                if a >= 0:
+                    nliq += 1.0
+                    vol += l_repay[x]
+                    pen += bonus[a] * l_repay[x]
+                    fees += l_fee[x]
+                    sold[a] += l_sold[x]
+            for a in range(A):
+                sold_total += sold[a]
+                J[a] = next_impact(J[a], sold[a], k, depth[a], kod[a], sqrt_model, floor)
+        # Horizon: open accounts whose collateral at the market price is below their debt.
+        pT = np.empty(A)
+        rho_T = np.inf
         for a in range(A):
-            sold_total += sold[a]
-            J[a] = next_impact(J[a], sold[a], k, depth[a], kod[a], sqrt_model, floor)
-    # Horizon: open accounts whose collateral at the market price is below their debt.
-    pT = np.empty(A)
-    rho_T = np.inf
-    for a in range(A):
-        pT[a] = S[a, m, T] * J[a]
-        r = pT[a] / ref[a]
-        if r < rho_T:
-            rho_T = r
-    ri = record_end(rec, ri, T, ser, m, p0_hist, pT[0], vol, bad)
-    # Collected then summed in account order (independent of the screening order).
-    nu = 0
-    for j in range(na):
-        v = 0.0
-        for a in range(A):
-            v += a_c[j, a] * pT[a]
-        if v < a_d[j]:
-            l_idx[nu] = a_idx[j]
-            l_bad[nu] = a_d[j] - v
-            nu += 1
-    # Untouched accounts: c * p < d implies K * min_a(p_a / ref_a) < 1 (LT <= 1).
-    lim_T = (1.0 + _TOL) / rho_T
-    for g in range(G):
-        r_i = ptr[g]
-        while r_i < g_start[g + 1] and keys[r_i] < lim_T:
-            i = order[r_i]
+            pT[a] = S[a, m, T] * J[a]
+            r = pT[a] / ref[a]
+            if r < rho_T:
+                rho_T = r
+        if ri < K:
+            if T > 0:
+                ri = record_until(rec, ri, T, ser, m, p_hist[0, T - 1], vol, bad)
+            ri = record_until(rec, ri, T + 1, ser, m, pT[0], vol, bad)
+        # Collected then summed in account order (independent of the screening order).
+        nu = 0
+        for j in range(na):
             v = 0.0
             for a in range(A):
-                v += c0[i, a] * pT[a]
-            if v < d0[i]:
-                l_idx[nu] = i
-                l_bad[nu] = d0[i] - v
+                v += a_c[j, a] * pT[a]
+            if v < a_d[j]:
+                l_idx[nu] = a_idx[j]
+                l_bad[nu] = a_d[j] - v
                 nu += 1
-            r_i += 1
-    unreal = 0.0
-    perm = np.argsort(l_idx[:nu], kind="mergesort")
-    for r_ in range(nu):
-        unreal += l_bad[perm[r_]]
-    used = min(bad, reserves)
-    insolvent = 1.0 if bad > reserves else 0.0
-    write_results(
-        out,
-        m,
-        bad,
-        unreal,
-        nliq,
-        vol,
-        sold_total,
-        pen,
-        fees,
-        0.0,
-        used,
-        bad - used,
-        n_unprof,
-        insolvent,
-        pT[0],
-    )
-    if track:
-        for a in range(A):
-            units[m, a, 0] = got_u[a]
-            units[m, a, 1] = fee_u[a]
+        # Untouched accounts: c * p < d implies K * min_a(p_a / ref_a) < 1 (LT <= 1).
+        lim_T = (1.0 + _TOL) / rho_T
+        for g in range(G):
+            r_i = ptr[g]
+            while r_i < g_start[g + 1] and keys[r_i] < lim_T:
+                i = order[r_i]
+                v = 0.0
+                for a in range(A):
+                    v += c0[i, a] * pT[a]
+                if v < d0[i]:
+                    l_idx[nu] = i
+                    l_bad[nu] = d0[i] - v
+                    nu += 1
+                r_i += 1
+        unreal = 0.0
+        perm = np.argsort(l_idx[:nu], kind="mergesort")
+        for r_ in range(nu):
+            unreal += l_bad[perm[r_]]
+        used = min(bad, reserves)
+        out[m, 0] = bad
+        out[m, 1] = unreal
+        out[m, 2] = nliq
+        out[m, 3] = vol
+        out[m, 4] = sold_total
+        out[m, 5] = pen
+        out[m, 6] = fees
+        out[m, 7] = 0.0
+        out[m, 8] = used
+        out[m, 9] = bad - used
+        out[m, 10] = n_unprof
+        out[m, 11] = 1.0 if bad > reserves else 0.0
+        out[m, 12] = pT[0]
+        if track:
+            for a in range(A):
+                units[m, a, 0] = got_u[a]
+                units[m, a, 1] = fee_u[a]
 
 
 def synthetic_book(
