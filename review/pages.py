@@ -5,7 +5,7 @@ may see, the selection of the compare page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -62,7 +62,12 @@ def _line(row: schema.DiffRow, guardrail: Guardrail | None) -> DiffLine:
         left = None if moved is None else schema.fmt(max(limit - moved, Decimal(0)))
     else:
         moved = abs(row.relative_change) if row.relative_change is not None else None
-        left = None if moved is None else f"{schema.fmt(max(limit - moved, Decimal(0)) * 100)} %"
+        # A relative change of a third leaves a repeating decimal: shown to 0.01 %, rounded
+        # down (never more headroom than there is).
+        left = None
+        if moved is not None:
+            pct = (max(limit - moved, Decimal(0)) * 100).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+            left = f"{schema.fmt(pct)} %"
     if moved is None:
         return DiffLine(row, _limit(guardrail), None, "")
     used = moved / limit if limit else None
