@@ -223,6 +223,33 @@ def record_end(rec, ri, T, ser, m, p_hist, pT, vol, bad):
 
 
 @njit(cache=True, inline="always")
+def position_order(idx, n, perm):
+    """``perm[:n]``: the step's records in the order of their positions ``idx[:n]`` (distinct
+    indices), so that sums over a step's liquidations are in position order (the order of
+    workload.md's loop) whatever order the positions were examined in.
+
+    Up to 65,535 records, (position, record) pairs packed in one int64 are sorted (insertion
+    sort up to 32, else numpy's sort) and the record numbers kept; beyond, an argsort."""
+    if n < 65536:
+        for r in range(n):
+            perm[r] = (idx[r] << 16) | r
+        if n <= 32:
+            for r in range(1, n):
+                x = perm[r]
+                j = r
+                while j > 0 and perm[j - 1] > x:
+                    perm[j] = perm[j - 1]
+                    j -= 1
+                perm[j] = x
+        else:
+            perm[:n].sort()
+        for r in range(n):
+            perm[r] &= 0xFFFF
+    else:
+        perm[:n] = np.argsort(idx[:n])
+
+
+@njit(cache=True, inline="always")
 def write_results(
     out, m, bad, unreal, nliq, vol, sold, pen, fees, keeper, used, lost, n_unprof, insolvent, pT
 ):

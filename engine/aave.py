@@ -56,6 +56,7 @@ from engine._skeleton import (
     market_tuple,
     path_state,
     pays,
+    position_order,
     record_end,
     record_step,
     run,
@@ -829,24 +830,7 @@ def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
             # 3. accumulate in position order (the order of workload.md's loop).
             sold = 0.0
             perm = l_perm[:nl]
-            if nl < 65536:
-                # sort (position, record) pairs packed in one int64: records in position order
-                for r in range(nl):
-                    perm[r] = (l_idx[r] << 16) | r
-                if nl <= 32:
-                    for r in range(1, nl):
-                        x = perm[r]
-                        j = r
-                        while j > 0 and perm[j - 1] > x:
-                            perm[j] = perm[j - 1]
-                            j -= 1
-                        perm[j] = x
-                else:
-                    perm.sort()
-                for r in range(nl):
-                    perm[r] &= 0xFFFF
-            else:
-                perm[:] = np.argsort(l_idx[:nl])
+            position_order(l_idx, nl, perm)
             for r in range(nl):
                 x = perm[r]
                 if l_closed[x]:

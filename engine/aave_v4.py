@@ -62,6 +62,7 @@ from engine._skeleton import (
     market_tuple,
     path_state,
     pays,
+    position_order,
     record_end,
     record_step,
     run,
@@ -388,6 +389,7 @@ def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
             ptr = n_sorted
         # This step's liquidations, accumulated afterwards in position order.
         l_key = np.empty(n_sorted, np.int64)
+        l_perm = np.empty(n_sorted, np.int64)
         l_got = np.empty(n_sorted)
         l_fee = np.empty(n_sorted)
         l_repay = np.empty(n_sorted)
@@ -491,9 +493,10 @@ def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
             if nl == 0:
                 continue
             # 3. accumulate in position order, whichever order the positions were examined in.
-            perm = np.argsort(l_key[:nl], kind="mergesort")
+            position_order(l_key, nl, l_perm)
             sold = 0.0
-            for x in perm:
+            for r in range(nl):
+                x = l_perm[r]
                 bad += l_bad[x]
                 sold += l_got[x] * p
                 nliq += 1.0

@@ -68,6 +68,7 @@ from engine._skeleton import (
     market_tuple,
     path_state,
     pays,
+    position_order,
     record_end,
     record_step,
     run,
@@ -414,23 +415,6 @@ def _liquidation(c, d, o, lif):
     return repay, c, max(d - repay, 0.0)
 
 
-@njit(cache=True)
-def _position_order(idx, n, perm):
-    """``perm[:n]``: the records' order by position index ``idx[:n]`` (indices are distinct)."""
-    if n <= 32:
-        for r in range(n):
-            perm[r] = r
-        for r in range(1, n):
-            x = perm[r]
-            j = r
-            while j > 0 and idx[perm[j - 1]] > idx[x]:
-                perm[j] = perm[j - 1]
-                j -= 1
-            perm[j] = x
-    else:
-        perm[:n] = np.argsort(idx[:n])
-
-
 @njit(cache=True, parallel=True)
 def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
     """The skeleton's kernel (engine._skeleton): paths in parallel."""
@@ -556,7 +540,7 @@ def _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
         if nl == 0:
             continue
         # 3. balances and totals, in position order; the sale sets J[t + 1].
-        _position_order(l_idx, nl, perm)
+        position_order(l_idx, nl, perm)
         sold = 0.0
         for r in range(nl):
             x = perm[r]
@@ -602,7 +586,7 @@ def _path(m, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
             l_val[nu, 0] = d0[i] - c0[i] * pT
             nu += 1
         r += 1
-    _position_order(l_idx, nu, perm)
+    position_order(l_idx, nu, perm)
     unreal = 0.0
     for r in range(nu):
         unreal += l_val[perm[r], 0]
