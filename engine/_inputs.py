@@ -70,14 +70,19 @@ def check_prices(prices: np.ndarray) -> np.ndarray:
     return s
 
 
-def screening_order(collateral: np.ndarray, debt: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def screening_order(
+    collateral: np.ndarray, debt: np.ndarray, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Rows sorted by ``key = debt / collateral`` descending (int64[N]), their keys, and how many have debt.
 
     No collateral with debt gives ``key = inf`` (liquidatable at any price); rows without debt
-    get ``-inf``, sort last and are never visited.
+    get ``-inf``, sort last and are never visited. ``weight``: per-row thresholds the key is
+    divided by after the ratio, ``(debt / collateral) / weight`` (Morpho's per-market LLTV): the
+    product ``collateral * weight`` would lose the precision of a subnormal collateral.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        key = np.where(debt > 0, debt / collateral, -np.inf)
+        ratio = debt / collateral if weight is None else debt / collateral / weight
+        key = np.where(debt > 0, ratio, -np.inf)
     order = np.argsort(-key, kind="stable").astype(np.int64)
     return order, np.ascontiguousarray(key[order]), int(np.count_nonzero(debt > 0))
 

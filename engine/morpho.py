@@ -294,7 +294,7 @@ def _prepare(params: Params, after: Params, book: Book, s: np.ndarray, market: M
         )
     # Screening key d / (c * lltv of the position's market, at the start): liquidatable iff
     # o * (lltv in force / lltv at the start) < key.
-    order, keys, n_sorted = screening_order(book.collateral * position_lltv(params, book), book.debt)
+    order, keys, n_sorted = screening_order(book.collateral, book.debt, position_lltv(params, book))
     data = (book.collateral, book.debt, book.market, order, keys, n_sorted)
     return data, (_param_row(params), _param_row(after)), market_tuple(market)
 
