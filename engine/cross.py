@@ -462,17 +462,95 @@ def _unpark(pk, vis, pos, a_key, sig_lo, k_min, pst):
     return k_min
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
-    """The skeleton's kernel (engine._skeleton), paths in parallel; ``S`` float64[A, M, T+1].
+    """The skeleton's kernel (engine._skeleton); ``S`` float64[A, M, T+1].
 
-    Unlike the single-asset kernels, cross keeps its time loop in the parallel loop's body with
-    the market conditions unpacked into locals: with the loop in a separate per-path function
-    reading ``mk`` and the skeleton's inlined helpers it ran 8-11 % slower (benchmarks/engine.py,
+    A thin wrapper: it unpacks the tuples and calls ``_paths``, the parallel loop over paths,
+    with the arrays and market scalars as separate arguments. Handed the tuples themselves,
+    numba's parallel function ran 5-13 % slower than before the skeleton (benchmarks/engine.py,
     one thread's CPU time, 10,000 and 100,000 accounts), the same arithmetic bit for bit."""
     c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, lt_sets, bonus_sets, depth, kod = data
     fin_c, fin_d, units = det
     lag, deviation, heartbeat, k, _d, _kod, sqrt_model, floor, rational, gas_usd, gas_spike = mk
+    _paths(
+        S,
+        c0,
+        d0,
+        order,
+        keys,
+        g_start,
+        g_dom,
+        g_lo,
+        g_hi,
+        ref,
+        LT,
+        lt_sets,
+        bonus_sets,
+        depth,
+        kod,
+        pv,
+        ksw,
+        lag,
+        deviation,
+        heartbeat,
+        k,
+        sqrt_model,
+        floor,
+        rational,
+        gas_usd,
+        gas_spike,
+        full_scan,
+        track,
+        fin_c,
+        fin_d,
+        units,
+        out,
+        rec,
+        ser,
+    )
+
+
+@njit(cache=True, parallel=True)
+def _paths(
+    S,
+    c0,
+    d0,
+    order,
+    keys,
+    g_start,
+    g_dom,
+    g_lo,
+    g_hi,
+    ref,
+    LT,
+    lt_sets,
+    bonus_sets,
+    depth,
+    kod,
+    pv,
+    ksw,
+    lag,
+    deviation,
+    heartbeat,
+    k,
+    sqrt_model,
+    floor,
+    rational,
+    gas_usd,
+    gas_spike,
+    full_scan,
+    track,
+    fin_c,
+    fin_d,
+    units,
+    out,
+    rec,
+    ser,
+):
+    """``_kernel``'s parallel loop over paths: each path runs the steps of margin-engine.md
+    section 4 in the loop's body (with the loop in a separate per-path function reading ``mk``
+    and the skeleton's inlined helpers, it ran 8-11 % slower)."""
     A = S.shape[0]
     K = rec.shape[0]
     M = S.shape[1]

@@ -732,17 +732,41 @@ def _unpark(pk, vis, slot, a_key, a_side, skip_q, max_long, min_short, pst):
     return max_long, min_short
 
 
-@njit(cache=True, parallel=True)
 def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
-    """The skeleton's kernel (engine._skeleton): paths in parallel."""
+    """The skeleton's kernel (engine._skeleton): paths in parallel.
+
+    Two compiled variants of one path function: ``_paths_extended`` when either parameter set
+    has funding (a cap above 0), a partial cooldown or a backstop, ``_paths_plain`` otherwise.
+    In the plain one those branches are removed at compile time (``ext`` is None, numba prunes
+    ``ext is not None``); carried while off, they made the default run 24-27 % slower
+    (benchmarks/engine.py, one thread's CPU time). Both give the same results when they are off.
+    """
+    extended = bool(np.any(pv[:, 15] > 0.0) or np.any(pv[:, 17] > 0.0) or np.any(pv[:, 18] > 0.0))
+    kernel = _paths_extended if extended else _paths_plain
+    kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser)
+
+
+@njit(cache=True, parallel=True)
+def _paths_plain(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
+    """``_kernel`` without funding, cooldown and backstop: paths in parallel."""
     M = S.shape[0]
     for mi in prange(M):
-        _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser)
+        _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser, None)
+
+
+@njit(cache=True, parallel=True)
+def _paths_extended(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
+    """``_kernel`` with funding, cooldown and backstop: paths in parallel."""
+    M = S.shape[0]
+    for mi in prange(M):
+        _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser, 1)
 
 
 @njit(cache=True)
-def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
-    """Path ``mi`` of the kernel: compiled once, the parallel loop only calls it."""
+def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser, ext):
+    """Path ``mi`` of the kernel: compiled once per variant, the parallel loop only calls it.
+    ``ext`` None: funding, the partial cooldown and the backstop are off and their branches are
+    not compiled (``ext is not None`` is decided by the argument's type)."""
     (
         q0,
         E0,
@@ -896,7 +920,7 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
         if dyn:
             th = dynamic_threshold(dstate, o, t, mmf0, 1.0, k_vol, horizon, upd, lam, dfloor, dcap)
             s = min(th / mmf0, s_max)
-        if fund_any:
+        if ext is not None and fund_any:
             # The interval's premium: the move of J that the last step's net liquidation flow
             # made (the perp against its index, margin-engine.md 2.4), plus the scenario's.
             if t > 0:
@@ -914,12 +938,15 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
                 psum = 0.0
                 n_since = 0
         oe = o - F  # the effective price every position's equity is marked at
+        x_long = o
+        x_short = o
         # The screen's keys are liquidation prices at F = 0; a key moves with F by a slope
         # within the tiers' range (1 / (1 - mmf) for a long, 1 / (1 + mmf) for a short), so
         # o - slope * F, with the slope that makes it the lower (long) or upper (short) bound,
         # is compared with the keys. F = 0: both are o.
-        x_long = o - (cl_pos if F > 0.0 else cl_neg) * F
-        x_short = o - (cs_pos if F > 0.0 else cs_neg) * F
+        if ext is not None:
+            x_long = o - (cl_pos if F > 0.0 else cl_neg) * F
+            x_short = o - (cs_pos if F > 0.0 else cs_neg) * F
         # Untouched positions whose liquidation price the oracle reached join the active list.
         while lp < nL and lk[lp] >= x_long:
             i = lo[lp]
@@ -1016,7 +1043,7 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
             e = m[i] + qi * (oe - E[i])
             keep_open = True
             mm_i = s * (n * mmf[kt] - ded[kt])
-            if e < mm_i and bs_f > 0.0 and e < bs_f * mm_i:
+            if ext is not None and e < mm_i and bs_f > 0.0 and e < bs_f * mm_i:
                 # Backstop liquidation (Hyperliquid: equity below 2/3 of the maintenance
                 # margin): the vault takes the position over at the oracle price with the
                 # equity left, no market order and no impact. Negative equity taken over is
@@ -1043,7 +1070,7 @@ def _path(mi, S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
                 slot[act[j]] = j
                 if parking:
                     bit_move(vis, na, j)
-            elif e < mm_i and t - last_part[i] < cool:
+            elif ext is not None and e < mm_i and t - last_part[i] < cool:
                 pass  # partially liquidated less than the cooldown ago: stays under watch
             elif e < mm_i:
                 # Partial close (Hyperliquid: 20 % of a large position at a time) unless the
