@@ -20,6 +20,7 @@ import numpy as np
 from backtests import compute
 from backtests import inputs as run_inputs
 from backtests.models import BacktestRun, Role
+from backtests.params import run_mechanism
 from engine import health
 
 DROPS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
@@ -40,11 +41,13 @@ def collateral_at_risk(mechanism: str, versions: dict[str, Any], book: Any, pric
     """Per version and price drop d of DROPS: the positions liquidatable (health < 1) at
     ``price0 * (1 - d)``, their count, debt and collateral (USD at the dropped price), and their
     debt's share of the book's. ``versions``: {version: engine Params}."""
-    out: dict[str, Any] = {"drops": list(DROPS), "price0": float(price0)}
+    # A book on several collateral assets: every asset's price drops by d at once.
+    price0 = np.asarray(price0, dtype=np.float64)
+    out: dict[str, Any] = {"drops": list(DROPS), "price0": price0}
     for version, params in versions.items():
         rows = {"count": [], "debt": [], "collateral": [], "share_of_debt": []}
         for d in DROPS:
-            p = float(price0) * (1.0 - d)
+            p = price0 * (1.0 - d)
             h = health.health(mechanism, params, book, p)
             debt, collateral = health.exposure(mechanism, book, p)
             mask = np.isfinite(h) & (h < 1.0)
@@ -104,7 +107,7 @@ def store_book_risk(run: BacktestRun) -> dict[str, Any]:
     """Compute and store (``run.figures``) collateral at risk and the health distributions of a
     run whose scenarios are merged."""
     inputs = run_inputs.load_inputs(run)
-    mechanism = run.manifest["mechanism"]
+    mechanism = run_mechanism(run.manifest)
     price0 = run_inputs.start_price(run)
     first = inputs.scenarios[0]
     versions = {"live": first.live, "proposed": first.proposed}
@@ -114,7 +117,15 @@ def store_book_risk(run: BacktestRun) -> dict[str, Any]:
     }
     for version, params in versions.items():
         out["health"]["start"][version] = health_histogram(mechanism, params, inputs.book, price0)
-    if mechanism in ("aave-v3", "aave-v4", "compound-v3", "maker-clip", "perp", "morpho-blue"):
+    if mechanism in (
+        "aave-v3",
+        "aave-v4",
+        "compound-v3",
+        "compound-v3-accounts",
+        "maker-clip",
+        "perp",
+        "morpho-blue",
+    ):
         out["health"]["worst"] = worst_step_health(run, inputs, mechanism)
     # Merged into what is stored now (the sweeps' results), not into this instance's copy.
     stored = BacktestRun.objects.filter(pk=run.pk).values_list("figures", flat=True).first() or {}
@@ -139,15 +150,19 @@ def worst_step_health(run: BacktestRun, inputs: compute.RunInputs, mechanism: st
         if b.scenario_index == s and b.start <= path < b.stop
     )
     prices, market = compute.generate_chunk(inputs, run.seed, chunk)
-    row = prices[path - chunk.start]
-    step = int(np.argmin(row))
+    row = prices[..., path - chunk.start, :]
+    if row.ndim == 1:
+        step = int(np.argmin(row))
+    else:
+        # Several collateral assets: the step where the book's collateral is worth least.
+        step = int(np.argmin(inputs.book.collateral.sum(axis=0) @ row))
     out: dict[str, Any] = {
         "scenario_index": s,
         "scenario": scenario.name,
         "path": path,
         "step": step,
         "hours": step * scenario.interval_seconds / 3600.0,
-        "exogenous_price": float(row[step]),
+        "exogenous_price": row[..., step].tolist() if row.ndim > 1 else float(row[step]),
     }
     for version, role in (("live", Role.LIVE), ("proposed", Role.PROPOSED)):
         params = scenario.live if version == "live" else scenario.proposed

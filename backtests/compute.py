@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-# Generates one chunk of paths: (n_paths, rng) -> (prices (n, T+1) float64, market conditions).
+# Generates one chunk of paths: (n_paths, rng) -> (prices (n, T+1) float64, or (A, n, T+1) for a
+# run on several collateral assets, market conditions).
 GenerateChunk = Callable[[int, np.random.Generator], tuple[np.ndarray, Any]]
 # The mechanism's engine entry: (params, book, prices, market, *, record_steps) -> (n, len(fields))
 # float64 per-path results and, at the recorded steps, a dict of (n, K) float64 series
@@ -80,6 +81,9 @@ class RunInputs:
     borrowing_power: Callable[[Any, Any, float], float] | None = None
     # The run's sweep jobs (SweepInput), numbered after the scenarios; none for runs without.
     sweeps: tuple = ()
+    # The collateral assets of a run on several (a Comet market's accounts, margin-engine.md
+    # 2.8), in the order of the price paths' first axis; empty for a one-asset run.
+    assets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,8 +140,13 @@ def generate_chunk(inputs: RunInputs, seed: int, chunk: Chunk) -> tuple[np.ndarr
     n = chunk.stop - chunk.start
     prices, market = scenario.generate(n, path_rng(seed, chunk.scenario_index, chunk.chunk_index))
     prices = np.ascontiguousarray(prices, dtype=np.float64)
-    if prices.shape[0] != n:
-        raise ValueError(f"scenario {scenario.name} generated {prices.shape[0]} paths; expected {n}")
+    if prices.shape[-2] != n:
+        raise ValueError(f"scenario {scenario.name} generated {prices.shape[-2]} paths; expected {n}")
+    if len(inputs.assets) > 1 and (prices.ndim != 3 or prices.shape[0] != len(inputs.assets)):
+        raise ValueError(
+            f"scenario {scenario.name} generated prices of shape {prices.shape}; the run needs one path "
+            f"per collateral asset {list(inputs.assets)}"
+        )
     return prices, market
 
 
@@ -175,7 +184,8 @@ def compute_chunk(
 
     Returns ``live`` and ``proposed`` (and ``delayed`` when the run has a delay): (n, F)
     float64 per-path results (columns ``fields``);
-    ``price``: (n, K) float64, the exogenous price at the chart steps; and per version and
+    ``price``: (n, K) float64, the exogenous price at the chart steps (of the first asset; a
+    run on several assets adds ``asset_prices``: (n, A, K), every asset's); and per version and
     series of VERSION_SERIES, ``<version>_<series>``: (n, K) float64, the engine's cumulative
     liquidated volume / realized bad debt at the chart steps (USD). ``timings``, when given,
     receives the seconds spent generating paths and in the engine.
@@ -188,9 +198,17 @@ def compute_chunk(
     if timings is not None:
         timings["generate"] = t1 - t0
         timings["engine"] = time.perf_counter() - t1
-    steps = chart_steps(scenario.steps)
-    arrays["price"] = np.ascontiguousarray(prices[..., steps])
+    arrays.update(chart_prices(prices, chart_steps(scenario.steps)))
     return arrays
+
+
+def chart_prices(prices: np.ndarray, steps: np.ndarray) -> dict[str, np.ndarray]:
+    """``price`` (n, K): the (first asset's) price at the chart steps; for (A, n, T+1) prices
+    also ``asset_prices`` (n, A, K), paths first so that chunks concatenate on axis 0."""
+    if prices.ndim == 2:
+        return {"price": np.ascontiguousarray(prices[:, steps])}
+    at = prices[:, :, steps]
+    return {"price": np.ascontiguousarray(at[0]), "asset_prices": np.ascontiguousarray(at.transpose(1, 0, 2))}
 
 
 def pack(arrays: dict[str, np.ndarray]) -> bytes:
@@ -240,7 +258,10 @@ def merge_scenario(
     delayed = None
     if scenario.delay_steps is not None and all(DELAYED in c for c in chunks):
         delayed = np.concatenate([c[DELAYED] for c in chunks], axis=0)
-    return results_of(inputs, seed, scenario, live, proposed, price, engine_series, delayed)
+    asset_prices = None
+    if all("asset_prices" in c for c in chunks):
+        asset_prices = np.concatenate([c["asset_prices"] for c in chunks], axis=0)
+    return results_of(inputs, seed, scenario, live, proposed, price, engine_series, delayed, asset_prices)
 
 
 def results_of(
@@ -252,14 +273,16 @@ def results_of(
     price: np.ndarray,
     engine_series: dict[str, np.ndarray] | None = None,
     delayed: np.ndarray | None = None,
+    asset_prices: np.ndarray | None = None,
 ) -> ScenarioResults:
     # engine.results.paired_differences(a, b) reports b minus a: live is a, proposed is b.
     paired = inputs.paired_differences(live, proposed, bootstrap_rng(seed, scenario.index), inputs.n_boot)
     live_summary, proposed_summary = inputs.summarize(live), inputs.summarize(proposed)
     if inputs.borrowing_power is not None:
         # A function of the book and the parameters at the start price, not of the paths: its
-        # difference has no sampling interval (as engine.api.paired reports it).
-        p0 = float(np.mean(price[:, 0]))
+        # difference has no sampling interval (as engine.api.paired reports it). Several assets:
+        # each asset's mean start price.
+        p0 = float(np.mean(price[:, 0])) if asset_prices is None else np.mean(asset_prices[:, :, 0], axis=0)
         a = float(inputs.borrowing_power(scenario.live, inputs.book, p0))
         b = float(inputs.borrowing_power(scenario.proposed, inputs.book, p0))
         live_summary["borrowing_power"], proposed_summary["borrowing_power"] = a, b
@@ -274,6 +297,7 @@ def results_of(
         paired=to_json(paired),
         series={
             **chart_series(scenario, price, engine_series),
+            **asset_series(inputs.assets, asset_prices),
             **risk_series(inputs.fields, {"live": live, "proposed": proposed}, engine_series),
         },
         delayed=delayed,
@@ -351,6 +375,14 @@ def chart_series(
     return out
 
 
+def asset_series(assets: tuple[str, ...], asset_prices: np.ndarray | None) -> dict:
+    """A run on several assets: ``asset_prices``, ``{asset: bands}`` of each asset's price at
+    the chart steps (``price`` holds the first asset's alone)."""
+    if asset_prices is None or not assets:
+        return {}
+    return {"asset_prices": {a: bands(asset_prices[:, i, :]) for i, a in enumerate(assets)}}
+
+
 def run_in_process(inputs: RunInputs, seed: int, chunk_paths: int) -> list[ScenarioResults]:
     """The whole run in this process, without chunking the engine: every chunk's paths are
     generated as a worker would, concatenated, and each version simulated once over all M
@@ -365,16 +397,28 @@ def run_in_process(inputs: RunInputs, seed: int, chunk_paths: int) -> list[Scena
             if b.scenario_index == scenario.index
         ]
         generated = [generate_chunk(inputs, seed, b) for b in chunks]
-        prices = np.concatenate([g[0] for g in generated], axis=0)
+        prices = np.concatenate([g[0] for g in generated], axis=-2)
         market = generated[0][1]
         if any(g[1] != market for g in generated):
             raise ValueError(f"scenario {scenario.name}: market conditions differ between chunks")
         arrays = simulate_versions(inputs, scenario, prices, market)
         delayed = arrays.pop(DELAYED, None)
         engine_series = {k: v for k, v in arrays.items() if k not in VERSIONS}
-        price = np.ascontiguousarray(prices[..., chart_steps(scenario.steps)])
+        charted = chart_prices(prices, chart_steps(scenario.steps))
         live, proposed = arrays["live"], arrays["proposed"]
-        results.append(results_of(inputs, seed, scenario, live, proposed, price, engine_series, delayed))
+        results.append(
+            results_of(
+                inputs,
+                seed,
+                scenario,
+                live,
+                proposed,
+                charted["price"],
+                engine_series,
+                delayed,
+                charted.get("asset_prices"),
+            )
+        )
     return results
 
 
@@ -425,7 +469,7 @@ def compute_sweep_chunk(
     inputs: RunInputs, seed: int, job: SweepInput, chunk: Chunk, timings: dict | None = None
 ) -> dict[str, np.ndarray]:
     """Every set of the job over one chunk of its paths: ``{set name: (n, F) per-path results}``
-    (columns ``fields``) and ``start_price``: (n,) the paths' first prices."""
+    (columns ``fields``) and ``start_price``: (n,) the paths' first prices ((n, A) on several assets)."""
     t0 = time.perf_counter()
     n = chunk.stop - chunk.start
     prices, market = job.generate(n, path_rng(seed, job.scenario_index, chunk.chunk_index))
@@ -435,7 +479,7 @@ def compute_sweep_chunk(
         name: np.asarray(inputs.simulate(params, inputs.book, prices, market), dtype=np.float64)
         for name, params in job.sets
     }
-    arrays["start_price"] = np.ascontiguousarray(prices[:, 0])
+    arrays["start_price"] = np.ascontiguousarray(prices[..., 0].T)
     if timings is not None:
         timings["generate"] = t1 - t0
         timings["engine"] = time.perf_counter() - t1
@@ -446,7 +490,8 @@ def merge_sweep(inputs: RunInputs, job: SweepInput, chunks: list[dict[str, np.nd
     """A job's chunks (in chunk order) merged exactly as a scenario's: per set, the summary of
     its per-path results over all the job's paths (engine.results.summarize) and its borrowing
     power at the paths' mean start price."""
-    p0 = float(np.mean(np.concatenate([c["start_price"] for c in chunks])))
+    p0 = np.mean(np.concatenate([c["start_price"] for c in chunks]), axis=0)
+    p0 = float(p0) if np.ndim(p0) == 0 else p0
     out: dict[str, Any] = {
         "index": job.index,
         "scenario_index": job.scenario_index,

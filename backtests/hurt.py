@@ -22,6 +22,7 @@ LABELS = {
     "maker-clip": ("collateralization over mat", "debt", "collateral"),
     "perp": ("equity over maintenance margin", "notional", "margin"),
     "cross": ("health factor", "debt", "collateral"),
+    "compound-v3-accounts": ("liquidation margin ratio", "debt", "collateral"),
     "morpho-blue": ("health at the market's LLTV", "debt", "collateral"),
 }
 GROUP_ORDER = {"liquidatable": 0, "closer": 1}
@@ -55,7 +56,7 @@ def who_gets_hurt(
     measure, debt_label, collateral_label = LABELS[mechanism]
     return to_json(
         {
-            "price": float(price),
+            "price": price.tolist() if isinstance(price, np.ndarray) else float(price),
             "n_positions": int(debt.shape[0]),
             "closer_ratio": health.CLOSER_RATIO,
             "measure": measure,

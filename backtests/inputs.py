@@ -17,7 +17,14 @@ from django.conf import settings
 
 import engine
 from backtests import compute, sweeps
-from backtests.params import engine_params, engine_params_dict, simulated_asset, unmodelled
+from backtests.params import (
+    engine_mechanism,
+    engine_params,
+    engine_params_dict,
+    manifest_assets,
+    simulated_assets,
+    unmodelled,
+)
 from engine import results
 from engine.api import load_mechanism
 from engine.errors import EngineError
@@ -77,6 +84,9 @@ def build_manifest(run) -> dict[str, Any]:
         )
     base = scenario_services.baseline(pack)
     delay = governance_delay(run.proposal)
+    assets = simulated_assets(market)
+    mech = engine_mechanism(market.mechanism, assets)
+    _check_assets(market, assets, book, pack.ordered_scenarios())
     scenarios = []
     for i, sc in enumerate(pack.ordered_scenarios()):
         m = scenario_services.scenario_manifest(sc)
@@ -111,8 +121,13 @@ def build_manifest(run) -> dict[str, Any]:
         "format": MANIFEST_FORMAT,
         "engine_version": engine.__version__,
         "mechanism": market.mechanism,
+        # The engine mechanism the chunks run (a Comet market on several collateral assets:
+        # compound-v3-accounts) and the collateral assets, in the order of the book's columns
+        # and of the scenarios' price paths.
+        "engine_mechanism": mech,
         "market": market.slug,
-        "collateral_asset": simulated_asset(market),
+        "collateral_asset": assets[0] if assets and len(assets) == 1 else None,
+        "collateral_assets": assets,
         "seed": pack.seed,
         "rng": {
             "paths": "numpy default_rng([seed, 0, scenario_index, chunk_index]) (PCG64)",
@@ -131,7 +146,7 @@ def build_manifest(run) -> dict[str, Any]:
                         market.mechanism,
                         v.decimal_values(),
                         interval_seconds=s["interval_seconds"],
-                        asset=simulated_asset(market),
+                        assets=assets,
                     )
                     for s in scenarios
                 },
@@ -153,9 +168,36 @@ def build_manifest(run) -> dict[str, Any]:
             "memory_mb": settings.BACKTEST_CHUNK_MEMORY_MB,
         },
         # RESULT_FIELDS, then the mechanism's per-path extra outputs (vault loss, funding...).
-        "fields": list(RESULT_FIELDS) + list(extra_fields(market.mechanism)),
+        "fields": list(RESULT_FIELDS) + list(extra_fields(mech)),
         **({"sweeps": swept} if swept else {}),
     }
+
+
+def _check_assets(market, assets: list[str] | None, book, scenarios: list) -> None:
+    """A backtest on several collateral assets needs a book with a column per asset and
+    scenarios with a price path per asset, in the same order; refuse anything else by name."""
+    if not assets or len(assets) == 1:
+        for sc in scenarios:
+            if len(sc.spec["assets"]) != 1:
+                raise EngineError(
+                    f"scenario {sc.name!r} has prices of {', '.join(sc.spec['assets'])}; {market.slug} is "
+                    f"backtested on one asset: its pack needs one price path a scenario"
+                )
+        return
+    data = scenario_services.decode_book(book.data)
+    cols = data["collateral"].shape[1] if data["collateral"].ndim == 2 else 1
+    if cols != len(assets):
+        raise EngineError(
+            f"book {book.name!r} holds {cols} collateral column(s); {market.slug} is backtested on "
+            f"{', '.join(assets)} together: generate or import a book with one column per asset, in that order"
+        )
+    for sc in scenarios:
+        if len(sc.spec["assets"]) != len(assets):
+            raise EngineError(
+                f"scenario {sc.name!r} has prices of {', '.join(sc.spec['assets'])}; {market.slug} is "
+                f"backtested on {', '.join(assets)} together: its pack needs one price path per collateral "
+                f"asset, in that order (create_synthetic_pack with several assets and a correlation)"
+            )
 
 
 def _chunk_paths(pack, max_steps: int, n_positions: int) -> int:
@@ -227,7 +269,8 @@ def load_inputs(run, *, cached: bool = True) -> compute.RunInputs:
 def _load_inputs(run) -> compute.RunInputs:
     m = run.manifest
     mechanism = m["mechanism"]
-    module = load_mechanism(mechanism)
+    assets = manifest_assets(m)
+    module = load_mechanism(m.get("engine_mechanism") or mechanism)
     book_row = Book.objects.filter(pk=m["book"]["id"]).first()
     if book_row is None or book_row.sha256 != m["book"]["sha256"]:
         raise EngineError(
@@ -255,13 +298,13 @@ def _load_inputs(run) -> compute.RunInputs:
                     mechanism,
                     versions["live"],
                     interval_seconds=s["interval_seconds"],
-                    asset=m.get("collateral_asset"),
+                    assets=assets,
                 ),
                 proposed=engine_params(
                     mechanism,
                     versions["proposed"],
                     interval_seconds=s["interval_seconds"],
-                    asset=m.get("collateral_asset"),
+                    assets=assets,
                 ),
                 delay_steps=s.get("delay_steps"),
             )
@@ -278,6 +321,7 @@ def _load_inputs(run) -> compute.RunInputs:
         paired_differences=functools.partial(results.paired_differences, extra_fields=extra),
         n_boot=m["rng"]["n_boot"],
         borrowing_power=getattr(module, "borrowing_power", None),
+        assets=tuple(assets) if assets and len(assets) > 1 else (),
     )
 
 
@@ -305,7 +349,7 @@ def _sweep_inputs(m: dict) -> tuple[compute.SweepInput, ...]:
     plan = m.get("sweeps")
     if not plan:
         return ()
-    mechanism, asset = m["mechanism"], m.get("collateral_asset")
+    mechanism, assets = m["mechanism"], manifest_assets(m)
     values = {name: schema.normalize(mechanism, s["values"]) for name, s in plan["sets"].items()}
     out = []
     for job in plan["jobs"]:
@@ -317,7 +361,7 @@ def _sweep_inputs(m: dict) -> tuple[compute.SweepInput, ...]:
         params = tuple(
             (
                 name,
-                engine_params(mechanism, values[name], interval_seconds=s["interval_seconds"], asset=asset),
+                engine_params(mechanism, values[name], interval_seconds=s["interval_seconds"], assets=assets),
             )
             for name in job["sets"]
         )
@@ -369,7 +413,9 @@ def start_price(run) -> float:
     the median start price of its first scenario's paths."""
     summary = Book.objects.filter(pk=run.manifest["book"]["id"]).values_list("summary", flat=True).first()
     if summary and summary.get("price"):
-        return float(summary["price"])
+        # A book on several collateral assets is valued at one price per asset.
+        p = summary["price"]
+        return np.asarray(p, dtype=np.float64) if isinstance(p, list) else float(p)
     first = run.comparisons.filter(scenario_index=0).values_list("series", flat=True).first()
     if first and first.get("price"):
         return float(first["price"]["p50"][0])

@@ -28,6 +28,7 @@ from engine.api import load_mechanism
 from engine.errors import EngineError
 from engine.market import steps_for_seconds
 from proposals.schema import vault_markets
+from proposals.schema.market import backtest_assets, engine_mechanism
 
 
 def _f(v: Decimal) -> float:
@@ -59,20 +60,26 @@ def _aave_v4(v: Mapping[str, Any], interval_seconds: int) -> dict:
     }
 
 
-def _compound(v: Mapping[str, Any], interval_seconds: int, asset: str | None = None) -> dict:
-    # One collateral asset per engine run: the market's backtest asset (see simulated_asset;
-    # the book is of that asset). Comet's factors are fractions already.
-    symbol = asset or sorted(v["assets"])[0]
-    if symbol not in v["assets"]:
+def _compound(v: Mapping[str, Any], interval_seconds: int, assets: list[str] | None = None) -> dict:
+    # The collateral assets simulated (simulated_assets; the book holds them in this order).
+    # One: engine compound-v3, the per-asset factors as numbers; several: engine
+    # compound-v3-accounts (margin-engine.md 2.8), one factor per asset in this order. Comet's
+    # factors are fractions already.
+    symbols = list(assets or sorted(v["assets"])[:1])
+    missing = [a for a in symbols if a not in v["assets"]]
+    if missing:
         raise EngineError(
-            f"backtest_asset {symbol!r} is not a collateral asset of this market; "
+            f"collateral asset {missing[0]!r} is not a collateral asset of this parameter set; "
             f"it has {sorted(v['assets'])}"
         )
-    a = v["assets"][symbol]
+    factors = {
+        name: tuple(_f(v["assets"][a][name]) for a in symbols)
+        for name in ("borrow_collateral_factor", "liquidate_collateral_factor", "liquidation_factor")
+    }
+    if len(symbols) == 1:
+        factors = {name: x[0] for name, x in factors.items()}
     return {
-        "borrow_collateral_factor": _f(a["borrow_collateral_factor"]),
-        "liquidate_collateral_factor": _f(a["liquidate_collateral_factor"]),
-        "liquidation_factor": _f(a["liquidation_factor"]),
+        **factors,
         "store_front_price_factor": _f(v["store_front_price_factor"]),
         "target_reserves": _f(v["target_reserves"]),
     }
@@ -149,7 +156,7 @@ UNMODELLED = {
     # The schema governs only what the engine models; the spoke's other reserves, premium debt
     # and the reserve's other dynamic config keys (positions bound to older configs) are not.
     "aave-v4": ["other reserves of the spoke", "positions bound to other dynamic config keys"],
-    "compound-v3": ["assets.*.supply_cap", "collateral assets other than the simulated one"],
+    "compound-v3": ["assets.*.supply_cap", "collateral assets the market's target leaves out of backtests"],
     "maker-clip": [],
     "perp": [],
     # The vault's idle liquidity, supply and withdraw queues and timelock; interest accrual.
@@ -157,37 +164,54 @@ UNMODELLED = {
 }
 
 
+def simulated_assets(market: Any) -> list[str] | None:
+    """The collateral assets a Compound v3 market is backtested on (proposals.schema
+    ``backtest_assets``: all of them in the market's order unless ``target["backtest_asset"]``
+    names one); None for other mechanisms."""
+    return backtest_assets(market.mechanism, market.target)
+
+
 def simulated_asset(market: Any) -> str | None:
-    """The collateral asset a Compound v3 market is backtested on: ``target["backtest_asset"]``
-    when the administrator set one, else the first asset by name; None for other mechanisms."""
-    if market.mechanism != "compound-v3":
-        return None
-    assets = sorted(market.target.get("assets", {}))
-    return market.target.get("backtest_asset") or (assets[0] if assets else None)
+    """The one collateral asset of a Compound v3 market backtested on one asset, else None."""
+    assets = simulated_assets(market)
+    return assets[0] if assets and len(assets) == 1 else None
+
+
+def run_mechanism(manifest: Mapping[str, Any]) -> str:
+    """The engine mechanism a run's chunks ran (runs made before it was recorded: the market's)."""
+    return manifest.get("engine_mechanism") or manifest["mechanism"]
+
+
+def manifest_assets(manifest: Mapping[str, Any]) -> list[str] | None:
+    """The collateral assets a run's manifest simulates (runs made before a Comet market was
+    backtested on all its collateral record one, ``collateral_asset``)."""
+    if manifest.get("collateral_assets"):
+        return list(manifest["collateral_assets"])
+    return [manifest["collateral_asset"]] if manifest.get("collateral_asset") else None
 
 
 def engine_params_dict(
-    mechanism: str, values: Mapping[str, Any], *, interval_seconds: int, asset: str | None = None
+    mechanism: str, values: Mapping[str, Any], *, interval_seconds: int, assets: list[str] | None = None
 ) -> dict:
     """The engine-unit dict of a version's Decimal values (JSON-able: floats and tuples).
 
-    asset: for compound-v3, the collateral asset simulated (``simulated_asset(market)``)."""
+    assets: for compound-v3, the collateral assets simulated (``simulated_assets(market)``)."""
     if mechanism not in MAPPINGS:
         raise EngineError(f"mechanism must be one of {sorted(MAPPINGS)}; got {mechanism!r}")
     try:
         if mechanism == "compound-v3":
-            return _compound(values, int(interval_seconds), asset)
+            return _compound(values, int(interval_seconds), assets)
         return MAPPINGS[mechanism](values, int(interval_seconds))
     except KeyError as exc:
         raise EngineError(f"{mechanism} parameter set lacks {exc.args[0]!r}") from None
 
 
 def engine_params(
-    mechanism: str, values: Mapping[str, Any], *, interval_seconds: int, asset: str | None = None
+    mechanism: str, values: Mapping[str, Any], *, interval_seconds: int, assets: list[str] | None = None
 ) -> Any:
-    """The mechanism's validated engine Params (EngineError names a bad value)."""
-    d = engine_params_dict(mechanism, values, interval_seconds=interval_seconds, asset=asset)
-    return load_mechanism(mechanism).params_from_dict(d)
+    """The engine mechanism's validated Params (EngineError names a bad value)."""
+    d = engine_params_dict(mechanism, values, interval_seconds=interval_seconds, assets=assets)
+    return load_mechanism(engine_mechanism(mechanism, assets)).params_from_dict(d)
 
 
 def unmodelled(mechanism: str) -> list[str]:

@@ -41,6 +41,7 @@ from backtests.models import (
     ScenarioComparison,
     ScenarioResult,
 )
+from backtests.params import run_mechanism
 from engine.errors import EngineError
 from proposals import services as proposal_services
 from proposals.models import IllegalTransitionError, Proposal
@@ -473,7 +474,8 @@ def store_who_gets_hurt(run: BacktestRun) -> dict:
     inputs = run_inputs.load_inputs(run)
     price = run_inputs.start_price(run)
     first = inputs.scenarios[0]
-    data = hurt.who_gets_hurt(run.manifest["mechanism"], first.live, first.proposed, inputs.book, price)
+    mechanism = run_mechanism(run.manifest)
+    data = hurt.who_gets_hurt(mechanism, first.live, first.proposed, inputs.book, price)
     BacktestRun.objects.filter(pk=run.pk).update(who_gets_hurt=data)
     run.who_gets_hurt = data
     return data

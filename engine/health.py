@@ -24,6 +24,8 @@ position to its liquidation:
   equity below the maintenance margin; dYdX v4 ``IsLiquidatable``: net collateral below the
   maintenance margin requirement).
 - ``cross``: ``sum_a c_a * p_a * LT_a / d`` (``engine.cross.health_factors``).
+- ``compound-v3-accounts``: ``sum_a c_a * p_a * liquidateCollateralFactor_a / borrow``
+  (``Comet.isLiquidatable`` summed over the account's assets, margin-engine.md 2.8).
 
 Thresholds are the static ones: a volatility-adjusted threshold (margin-engine.md 2.5) starts
 from its base. Units: price in USD per unit of collateral; debt, notional and margin in USD.
@@ -41,7 +43,18 @@ from engine._common import RESULT_FIELDS
 from engine.api import load_mechanism
 from engine.errors import EngineError
 
-MECHANISMS = ("aave-v3", "compound-v3", "maker-clip", "perp", "cross", "morpho-blue", "aave-v4")
+MECHANISMS = (
+    "aave-v3",
+    "compound-v3",
+    "maker-clip",
+    "perp",
+    "cross",
+    "morpho-blue",
+    "aave-v4",
+    "compound-v3-accounts",
+)
+# Mechanisms whose positions hold several collateral assets: price is float64[A].
+MULTI_ASSET = ("cross", "compound-v3-accounts")
 # Mechanisms whose detail view gives each position's collateral and debt at the horizon
 # (simulate_detail's "collateral" and "debt"), so that book_at_step reads them alike.
 LENDING_DETAIL = ("aave-v3", "aave-v4", "morpho-blue")
@@ -67,7 +80,7 @@ def _resolve(mechanism: str, params: Any, book: Any) -> tuple[Any, Any]:
 
 def _price(mechanism: str, price: Any) -> float | np.ndarray:
     p = np.asarray(price, dtype=np.float64)
-    if mechanism == "cross":
+    if mechanism in MULTI_ASSET:
         if p.ndim != 1 or not np.all(np.isfinite(p)) or np.any(p <= 0):
             raise EngineError(f"price must be float64[A], finite and > 0 per asset; got {price!r}")
         return p
@@ -88,7 +101,7 @@ def health(mechanism: str, params: Any, book: Any, price: float | np.ndarray) ->
         maintenance tiers).
     book : the mechanism's ``Book`` (or a dict of arrays for its ``book_from_arrays``)
         N positions.
-    price : float, or float64[A] for ``cross``
+    price : float, or float64[A] for ``cross`` and ``compound-v3-accounts``
         Price of the collateral (perp: of the underlying), USD per unit.
 
     Returns
@@ -101,6 +114,10 @@ def health(mechanism: str, params: Any, book: Any, price: float | np.ndarray) ->
     p = _price(mechanism, price)
     if mechanism == "cross":
         return cross.health_factors(params, book, p)
+    if mechanism == "compound-v3-accounts":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            num = book.collateral @ (p * np.asarray(params.liquidate_collateral_factor))
+            return np.where(book.debt > 0, num / book.debt, np.inf)
     if mechanism == "morpho-blue":
         # Morpho.sol _isHealthy: maxBorrow = collateral * price * lltv against the debt.
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -138,7 +155,7 @@ def exposure(mechanism: str, book: Any, price: float | np.ndarray) -> tuple[np.n
         return np.abs(book.size) * p, book.margin.copy()
     if mechanism == "maker-clip":
         return book.debt.copy(), book.ink * p
-    if mechanism == "cross":
+    if mechanism in MULTI_ASSET:
         return book.debt.copy(), book.collateral @ p
     return book.debt.copy(), book.collateral * p
 
@@ -202,9 +219,11 @@ def book_at_step(
 
     Parameters
     ----------
-    mechanism : one of "aave-v3", "aave-v4", "compound-v3", "maker-clip", "perp", "morpho-blue"
+    mechanism : one of "aave-v3", "aave-v4", "compound-v3", "compound-v3-accounts", "maker-clip",
+        "perp", "morpho-blue"
     params, book : as for ``health``.
-    path : float64[T+1], the exogenous price of one path (USD per unit).
+    path : float64[T+1], the exogenous price of one path (USD per unit); float64[A, T+1] for
+        ``compound-v3-accounts``.
     market : engine.market.MarketConditions
     step : int in 0..T
 
@@ -213,18 +232,20 @@ def book_at_step(
     (book, price): the mechanism's Book of the positions open after ``step`` (partially
     liquidated ones with what is left; absorbed, closed or emptied ones left out; None when no
     position is open), and the market price ``S[step] * J[step]`` (USD per unit) after the
-    step's liquidations moved it.
+    step's liquidations moved it (float64[A] for ``compound-v3-accounts``).
     """
-    stepped = ("compound-v3", "maker-clip", "perp", *LENDING_DETAIL)
+    stepped = ("compound-v3", "compound-v3-accounts", "maker-clip", "perp", *LENDING_DETAIL)
     if mechanism not in stepped:
         raise EngineError(
             f"mechanism must be one of {', '.join(stepped)} for book_at_step; got {mechanism!r}"
         )
     params, book = _resolve(mechanism, params, book)
     p = np.asarray(path, dtype=np.float64)
-    if p.ndim != 1 or not 0 <= int(step) < p.shape[0]:
-        raise EngineError(f"path must be float64[T+1] and step in 0..T; got shape {p.shape}, step {step!r}")
-    prices = np.ascontiguousarray(p[None, : int(step) + 1])
+    want = 2 if mechanism == "compound-v3-accounts" else 1
+    if p.ndim != want or not 0 <= int(step) < p.shape[-1]:
+        shape = "float64[A, T+1]" if want == 2 else "float64[T+1]"
+        raise EngineError(f"path must be {shape} and step in 0..T; got shape {p.shape}, step {step!r}")
+    prices = np.ascontiguousarray(p[..., None, : int(step) + 1])
     mod = load_mechanism(mechanism)
     if mechanism in LENDING_DETAIL:
         d = mod.simulate_detail(params, book, prices, market)
@@ -232,7 +253,7 @@ def book_at_step(
         if mechanism == "morpho-blue":
             arrays["market"] = book.market
         open_ = arrays["debt"] > 0
-    elif mechanism == "compound-v3":
+    elif mechanism in ("compound-v3", "compound-v3-accounts"):
         d = mod.simulate_detail(params, book, prices, market)
         arrays = {"collateral": book.collateral, "debt": book.debt}
         open_ = ~d["absorbed"][0] & (book.debt > 0)
@@ -246,6 +267,10 @@ def book_at_step(
         # status bit 2: closed (bit 1 only says the position entered the screen's active list)
         open_ = ((d["status"][0] & 2) == 0) & (arrays["size"] != 0)
     price = float(d["per_path"][0, RESULT_FIELDS.index("final_price")])
+    if mechanism == "compound-v3-accounts":
+        # final_price is the first asset's alone (engine.comet): with several assets every
+        # asset is valued at its exogenous price of the step, without the liquidations' impact.
+        price = p[:, int(step)].copy()
     if not np.any(open_):
         return None, price
     return mod.book_from_arrays({k: np.ascontiguousarray(v[open_]) for k, v in arrays.items()}), price

@@ -62,8 +62,11 @@ def usd(x: float | None, *, signed: bool = False, reference: float | None = None
     return f"{_sign(x, signed)}${text}{suffix}"
 
 
-def price(x: float | None) -> str:
-    """A price, not an amount: whole dollars with separators (``$3,000``), cents below $100."""
+def price(x: float | list[float] | None) -> str:
+    """A price, not an amount: whole dollars with separators (``$3,000``), cents below $100.
+    Several (a Comet market's collateral assets, in its order): each, comma-separated."""
+    if isinstance(x, list | tuple):
+        return ", ".join(price(v) for v in x)
     if x is None or not math.isfinite(x):
         return DASH
     m = abs(x)
@@ -112,7 +115,7 @@ def number(x: Any, unit: str, *, signed: bool = False, reference: float | None =
     if unit == "USD":
         return usd(None if x is None else float(x), signed=signed, reference=reference)
     if unit == "price":
-        return price(None if x is None else float(x))
+        return price(None if x is None else x if isinstance(x, list | tuple) else float(x))
     if unit == "share":
         return share(None if x is None else float(x), signed=signed)
     if unit == "count":
@@ -143,6 +146,9 @@ def exact(x: Any) -> str:
         return str(int(x))
     if isinstance(x, int):
         return str(x)
+    if isinstance(x, list | tuple):
+        # Several values (a Comet book's price per collateral asset): each, comma-separated.
+        return ", ".join(exact(v) for v in x)
     f = float(x)
     if not math.isfinite(f):
         return ""

@@ -37,7 +37,7 @@ from backtests.risk_charts.base import (
     zero_axis,
 )
 from backtests.risk_charts.book import collateral_at_risk_chart, health_chart
-from backtests.risk_charts.paths import cdf_chart, fan_chart, paired_chart
+from backtests.risk_charts.paths import assets_chart, cdf_chart, fan_chart, paired_chart
 from backtests.risk_charts.sensitivity import (
     figure_of,
     frontier_chart,
@@ -79,6 +79,7 @@ def review_charts(run: BacktestRun) -> dict[str, list[dict]]:
         charts = [
             cdf_chart(run, c.scenario_index, title, c.series, labels),
             fan_chart(run, c.scenario_index, title, c.series, labels),
+            assets_chart(run, c.scenario_index, title, c.series),
             tornado_chart(run, c.scenario_index, title, labels),
             vol_chart(run, c.scenario_index, title, labels),
             frontier_chart(run, c.scenario_index, title, labels),

@@ -211,6 +211,7 @@ def fan_chart(run: BacktestRun, index: int, title: str, series: dict, labels: di
     ]
     impacted = series.get("market_price") or {}
     volume = series.get("liq_volume_step") or {}
+    first = next(iter(series.get("asset_prices") or {}), "")
     for v in ("live", "proposed"):
         if v in impacted:
             for q, dash, what in (("p50", "dash", "median"), ("p05", "dot", "5th pct")):
@@ -248,7 +249,8 @@ def fan_chart(run: BacktestRun, index: int, title: str, series: dict, labels: di
         height=460,
         barmode="group",
         xaxis={"anchor": "y", "showticklabels": False},
-        yaxis={"title": {"text": "price (USD)"}, "domain": [0.36, 1]},
+        # A run on several collateral assets: the fan is the first asset's (assets_chart: all).
+        yaxis={"title": {"text": f"{first} price (USD)".lstrip()}, "domain": [0.36, 1]},
         xaxis2={"anchor": "y2", "matches": "x", "title": {"text": "hours"}},
         yaxis2=y2,
     )
@@ -283,6 +285,58 @@ def fan_chart(run: BacktestRun, index: int, title: str, series: dict, labels: di
         "lines, the median and 5th percentile of the price once each version's liquidations are sold "
         "into it; the bars "
         "beneath, the debt liquidated in each interval: look for where they part.",
+        {"data": data, "layout": layout},
+        columns,
+        rows,
+    )
+
+
+# -- 3b. a run on several collateral assets: every asset's price --------------------------
+
+# One colour per collateral asset (Plotly's default sequence after the versions' two).
+ASSET_COLOURS = ("rgb(44,160,44)", "rgb(148,103,189)", "rgb(140,86,75)", "rgb(227,119,194)")
+
+
+def assets_chart(run: BacktestRun, index: int, title: str, series: dict) -> dict | None:
+    """The price of each collateral asset of a run on several (a Comet market's accounts hold
+    them all, margin-engine.md 2.8), relative to its start so that the assets share an axis:
+    median and 5-95 % band. The fan above shows the first asset's in USD; the CSV has every
+    asset's in USD."""
+    assets, hours = series.get("asset_prices"), series.get("hours")
+    if not assets or not hours or len(assets) < 2:
+        return None
+    data: list[dict[str, Any]] = []
+    for i, (name, band) in enumerate(assets.items()):
+        colour = ASSET_COLOURS[i % len(ASSET_COLOURS)]
+        start = band["p50"][0] or 1.0
+        rel = {q: [None if v is None else v / start for v in band[q]] for q in ("p05", "p50", "p95")}
+        data += [
+            {"x": hours, "y": rel["p95"], "type": "scatter", "mode": "lines", "line": {"width": 0},
+             "showlegend": False, "legendgroup": name, "name": f"{name} 95th percentile"},
+            {"x": hours, "y": rel["p05"], "type": "scatter", "mode": "lines", "line": {"width": 0},
+             "fill": "tonexty", "fillcolor": colour.replace("rgb", "rgba").replace(")", ",0.15)"),
+             "legendgroup": name, "name": f"{name} 5-95 %"},
+            {"x": hours, "y": rel["p50"], "type": "scatter", "mode": "lines", "line": {"color": colour},
+             "legendgroup": name, "name": f"{name} median"},
+        ]  # fmt: skip
+    layout = base_layout(
+        f"{title}: the collateral assets' prices", "hours", "price / start price", yaxis={"tickformat": ".0%"}
+    )
+    layout["yaxis"]["title"] = {"text": "price, share of its start"}
+    columns = [("Hours", "decimal")] + [
+        (f"{name} {what}", "price") for name in assets for what in ("5th pct", "median", "95th pct")
+    ]
+    rows = [
+        [h] + [assets[name][q][i] for name in assets for q in ("p05", "p50", "p95")]
+        for i, h in enumerate(hours)
+    ]
+    return run_chart(
+        run,
+        f"assets-{index}",
+        f"{title}: the collateral assets' prices",
+        "Each collateral asset's market price without liquidations, as a share of its start (median and "
+        "5-95 % band over the paths): the backtest moves them together, so an account holding both is "
+        "checked on the sum. The fan above is the first asset's in USD.",
         {"data": data, "layout": layout},
         columns,
         rows,

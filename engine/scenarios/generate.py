@@ -195,7 +195,7 @@ def _simulate(
     else:
         mu = _per_asset(params["mu"], A)
         sigma = _sigma(params, R_hist, A, dt)
-        L = _cholesky(R_hist, A)
+        L = _cholesky(R_hist, A, params.get("correlation"))
         if model == "gbm":
             r = models.gbm_returns(mu, sigma, dt, L, M, T, k, rng)
         else:
@@ -255,10 +255,20 @@ def _sigma(params: dict, R_hist: np.ndarray | None, A: int, dt: float) -> np.nda
     return np.sqrt(var)
 
 
-def _cholesky(R_hist: np.ndarray | None, A: int) -> np.ndarray:
+def _cholesky(R_hist: np.ndarray | None, A: int, correlation: float | None = None) -> np.ndarray:
+    """Cholesky factor of the assets' correlation: every pair ``correlation`` when the spec gives
+    it (params.correlation), else estimated from the window's returns."""
     if A == 1:
         return np.ones((1, 1))
+    if correlation is not None:
+        return np.linalg.cholesky(_equicorrelation(A, correlation))
     return models.nearest_correlation_cholesky(np.corrcoef(R_hist))
+
+
+def _equicorrelation(A: int, rho: float) -> np.ndarray:
+    """(A, A) with 1 on the diagonal and ``rho`` elsewhere (positive definite for rho in
+    (-1 / (A - 1), 1), which spec validation enforces)."""
+    return np.full((A, A), float(rho)) + (1.0 - float(rho)) * np.eye(A)
 
 
 def _garch_setup(
@@ -270,9 +280,10 @@ def _garch_setup(
     volatility). Given parameters: at the last filtered variance of the window if there is
     one, else at the unconditional variance.
     """
+    rho = params.get("correlation")
     if "omega" not in params:
         fits, Z, s2 = models.fit_assets(R_hist)
-        L = models.nearest_correlation_cholesky(np.corrcoef(Z)) if A > 1 else np.ones((1, 1))
+        L = _cholesky(Z, A, rho)
         return fits, s2, L
     fits = [
         GarchTFit(
@@ -287,8 +298,7 @@ def _garch_setup(
         for a in range(A)
     ]
     if R_hist is None:
-        return fits, np.array([f.unconditional_variance for f in fits]), np.ones((1, 1))
+        return fits, np.array([f.unconditional_variance for f in fits]), _cholesky(None, A, rho)
     res = [standardized_residuals(f, r) for f, r in zip(fits, R_hist, strict=False)]
     Z = np.stack([z for z, _ in res])
-    L = models.nearest_correlation_cholesky(np.corrcoef(Z)) if A > 1 else np.ones((1, 1))
-    return fits, np.array([v for _, v in res]), L
+    return fits, np.array([v for _, v in res]), _cholesky(Z, A, rho)

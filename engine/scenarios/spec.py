@@ -49,14 +49,16 @@ PARAM_RANGES: dict[str, tuple] = {
     "alpha": (0.0, 1.0, False, True, None),
     "beta": (0.0, 1.0, False, True, None),
     "nu": (2.05, 500.0, False, False, None),
+    # Every pair of assets' correlation of returns (gbm, merton) or innovations (garch).
+    "correlation": (-1.0, 1.0, True, True, None),
 }
 KIND_PARAMS = {
     "replay": set(),
     "bootstrap": {"mean_block"},
     "fhs": {"mean_block"},
-    "gbm": {"mu", "sigma"},
-    "merton": {"mu", "sigma", "lam", "jump_mu", "jump_sigma"},
-    "garch": set(GARCH_KEYS),
+    "gbm": {"mu", "sigma", "correlation"},
+    "merton": {"mu", "sigma", "lam", "jump_mu", "jump_sigma", "correlation"},
+    "garch": {*GARCH_KEYS, "correlation"},
 }
 COND_KEYS = {
     "depth_usd",
@@ -243,6 +245,23 @@ def _params(params: object, kind: str, then_kind: str | None, out: dict) -> dict
         res.setdefault("at", 1)
         if res["at"] > out["n_steps"]:
             raise _err("params.at", f"must be in [1, n_steps={out['n_steps']}]", res["at"])
+    if "correlation" in res:
+        if isinstance(res["correlation"], list):
+            raise _err(
+                "params.correlation", "must be one number in (-1, 1), every pair's", res["correlation"]
+            )
+        if n_assets < 2:
+            raise _err(
+                "params.correlation",
+                "needs several assets (it is every pair's correlation)",
+                res["correlation"],
+            )
+        if res["correlation"] <= -1.0 / (n_assets - 1):
+            raise _err(
+                "params.correlation",
+                f"must be > {-1.0 / (n_assets - 1):g} for {n_assets} assets (a correlation matrix)",
+                res["correlation"],
+            )
     if model in ("bootstrap", "fhs"):
         res.setdefault("mean_block", 24.0 if model == "bootstrap" else 1.0)
     if model in ("gbm", "merton"):
@@ -283,8 +302,17 @@ def _params(params: object, kind: str, then_kind: str | None, out: dict) -> dict
         missing = [a for a in out["assets"] if sp is None or (isinstance(sp, dict) and a not in sp)]
         if missing:
             raise _err("start_price", f"is required for {missing[0]} without a window (price > 0)", sp)
-    if model in ("gbm", "merton", "garch") and n_assets > 1 and out["window"] is None:
-        raise _err("window", "is required for several assets (their correlation is estimated from it)", None)
+    if (
+        model in ("gbm", "merton", "garch")
+        and n_assets > 1
+        and out["window"] is None
+        and "correlation" not in res
+    ):
+        raise _err(
+            "window",
+            "is required for several assets without params.correlation (their correlation is estimated from it)",
+            None,
+        )
     return res
 
 

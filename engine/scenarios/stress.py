@@ -213,7 +213,14 @@ def standard_pack(
     return [validate_spec({**common, **s}) for s in specs]
 
 
-def synthetic_pack(asset: str, *, start_price: float, depth_usd: float, n_steps: int = 720) -> list[dict]:
+def synthetic_pack(
+    asset: str | list[str],
+    *,
+    start_price: float | dict[str, float],
+    depth_usd: float,
+    n_steps: int = 720,
+    correlation: float | None = None,
+) -> list[dict]:
     """Six named, validated scenario specs that need no price history.
 
     For a market with no imported history yet (the demo, a new deployment): calm and stressed
@@ -221,44 +228,56 @@ def synthetic_pack(asset: str, *, start_price: float, depth_usd: float, n_steps:
     2022 gives (``fit_garch_t``; fit on real data with ``standard_pack`` once history is
     imported), and two instantaneous shocks, the worse with thin depth, a gas spike and a
     slower oracle (Black Thursday's conditions without its prices).
+
+    Several assets (a list, ``start_price`` a dict by asset, for a market whose accounts hold
+    several collaterals): the same six on correlated paths, every pair's returns (GARCH: its
+    innovations) correlated by ``correlation``, each asset with the same volatility, and the
+    shocks hitting every asset at once.
     """
-    common = {"assets": [asset], "start_price": float(start_price), "n_steps": n_steps}
+    assets = [asset] if isinstance(asset, str) else list(asset)
+    if len(assets) > 1 and correlation is None:
+        raise EngineError("correlation is required for a synthetic pack of several assets (in (-1, 1))")
+    sp = (
+        {a: float(v) for a, v in start_price.items()} if isinstance(start_price, dict) else float(start_price)
+    )
+    common = {"assets": assets, "start_price": sp, "n_steps": n_steps}
+    rho = {} if len(assets) == 1 else {"correlation": float(correlation)}
     normal = {"depth_usd": depth_usd}
     specs = [
         {
             "name": "GBM, 60 % annual volatility",
             "kind": "gbm",
-            "params": {"mu": 0.0, "sigma": 0.6},
+            "params": {"mu": 0.0, "sigma": 0.6, **rho},
             "conditions": normal,
         },
         {
             "name": "GBM, 120 % annual volatility",
             "kind": "gbm",
-            "params": {"mu": 0.0, "sigma": 1.2},
+            "params": {"mu": 0.0, "sigma": 1.2, **rho},
             "conditions": normal,
         },
         {
             "name": "Merton jumps (about one -10 % jump a month)",
             "kind": "merton",
-            "params": {"mu": 0.0, "sigma": 0.7, "lam": 12.0, "jump_mu": -0.10, "jump_sigma": 0.05},
+            "params": {"mu": 0.0, "sigma": 0.7, "lam": 12.0, "jump_mu": -0.10, "jump_sigma": 0.05, **rho},
             "conditions": normal,
         },
         {
             "name": "GARCH(1,1)-t, hourly",
             "kind": "garch",
-            "params": {"mu": 0.0, "omega": 2e-7, "alpha": 0.08, "beta": 0.91, "nu": 4.0},
+            "params": {"mu": 0.0, "omega": 2e-7, "alpha": 0.08, "beta": 0.91, "nu": 4.0, **rho},
             "conditions": normal,
         },
         {
             "name": "-30 % shock then GBM (half depth)",
             "kind": "shock",
-            "params": {"drop": 0.30, "then_kind": "gbm", "mu": 0.0, "sigma": 0.9},
+            "params": {"drop": 0.30, "then_kind": "gbm", "mu": 0.0, "sigma": 0.9, **rho},
             "conditions": {"depth_usd": depth_usd * 0.5},
         },
         {
             "name": "-45 % shock, thin depth, gas spike, slow oracle",
             "kind": "shock",
-            "params": {"drop": 0.45, "then_kind": "gbm", "mu": 0.0, "sigma": 1.5},
+            "params": {"drop": 0.45, "then_kind": "gbm", "mu": 0.0, "sigma": 1.5, **rho},
             "conditions": {
                 "depth_usd": depth_usd * 0.15,
                 "gas_cost_usd": 50.0,

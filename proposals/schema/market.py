@@ -37,6 +37,27 @@ def collateral_order(target: Mapping[str, Any]) -> list[str]:
     return sorted(assets)
 
 
+def backtest_assets(mechanism: str, target: Mapping[str, Any]) -> list[str] | None:
+    """The collateral assets a Compound v3 market is backtested on, in the order of its book's
+    columns and its scenarios' price paths: every collateral asset (margin-engine.md 2.8: an
+    account holds all of them at once) in ``collateral_order``, or only
+    ``target["backtest_asset"]`` when the administrator restricted backtests to one. None for
+    other mechanisms."""
+    if mechanism != "compound-v3":
+        return None
+    if target.get("backtest_asset"):
+        return [target["backtest_asset"]]
+    return collateral_order(target)
+
+
+def engine_mechanism(mechanism: str, assets: list[str] | None) -> str:
+    """The engine mechanism a market's backtests and books use: a Comet market on several
+    collateral assets is ``compound-v3-accounts`` (whose one-asset results are compound-v3's)."""
+    if mechanism == "compound-v3" and assets and len(assets) > 1:
+        return "compound-v3-accounts"
+    return mechanism
+
+
 def address_problem(name: str, value: Any) -> str | None:
     """Why ``value`` is not an address the export accepts, or None."""
     if not isinstance(value, str) or not is_address(value):

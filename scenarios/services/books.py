@@ -12,6 +12,7 @@ from django.db import transaction
 from engine.books import book_arrays, parse_book_csv, summarize_book, synthetic_book
 from governance import numbers
 from proposals import schema
+from proposals.schema.market import backtest_assets, engine_mechanism
 from scenarios import charts
 from scenarios.models import Book, StressPack
 
@@ -38,13 +39,29 @@ def book_sha256(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
+def book_mechanism(market) -> str:
+    """The engine mechanism of the market's books: a Comet market backtested on several
+    collateral assets holds accounts with a column per asset (``compound-v3-accounts``)."""
+    return engine_mechanism(market.mechanism, backtest_assets(market.mechanism, market.target))
+
+
+def _floats(x: float | list[float]) -> float | list[float]:
+    return [float(v) for v in x] if isinstance(x, list | tuple | np.ndarray) else float(x)
+
+
 def _summarize(
-    arrays: dict[str, np.ndarray], mechanism: str, price: float, threshold: float | list[float]
+    arrays: dict[str, np.ndarray],
+    mechanism: str,
+    price: float | list[float],
+    threshold: float | list[float],
 ) -> dict:
-    summary = summarize_book(arrays, mechanism, price=price, threshold=threshold)
-    # A Morpho Blue vault's book has one LLTV per market.
-    kept = [float(x) for x in threshold] if isinstance(threshold, list | tuple) else float(threshold)
-    return {**summary, "price": float(price), "threshold": kept}
+    multi = isinstance(price, list | tuple | np.ndarray)
+    p = np.asarray(price, dtype=np.float64) if multi else price
+    t = np.asarray(threshold, dtype=np.float64) if multi else threshold
+    summary = summarize_book(arrays, mechanism, price=p, threshold=t)
+    # A Morpho Blue vault's book has one LLTV per market; a Comet book on several collateral
+    # assets one price and one liquidate collateral factor per asset.
+    return {**summary, "price": _floats(price), "threshold": _floats(threshold)}
 
 
 @transaction.atomic
@@ -54,8 +71,8 @@ def _store_book(
     name: str,
     kind: str,
     arrays: dict[str, np.ndarray],
-    price: float,
-    threshold: float,
+    price: float | list[float],
+    threshold: float | list[float],
     generator: dict | None = None,
     seed: int | None = None,
     source_detail: str = "",
@@ -84,7 +101,7 @@ def _store_book(
         data=blob,
         bytes_stored=len(blob),
         sha256=book_sha256(arrays),
-        summary=_summarize(arrays, market.mechanism, price, threshold),
+        summary=_summarize(arrays, book_mechanism(market), price, threshold),
     )
     if book.is_default:
         # The market's default book is the one its runs use from now on: the default pack's
@@ -97,8 +114,8 @@ def import_book(
     *,
     market,
     path: Path | str,
-    price: float,
-    threshold: float,
+    price: float | list[float],
+    threshold: float | list[float],
     name: str | None = None,
     make_default: bool = True,
     replace: bool = False,
@@ -106,7 +123,17 @@ def import_book(
     """Parse a book CSV (engine.books.parse_book_csv: the error names the line; nothing is
     written on error) into the arrays of the market's mechanism and store it."""
     path = Path(path)
-    arrays = book_arrays(parse_book_csv(path.read_text(encoding="utf-8")), market.mechanism)
+    mechanism = book_mechanism(market)
+    # A Comet market on several assets: one column per collateral asset, in the market's order.
+    assets = backtest_assets(market.mechanism, market.target) if mechanism != market.mechanism else None
+    if assets:
+        for what, x in (("price", price), ("threshold", threshold)):
+            if not isinstance(x, list | tuple) or len(x) != len(assets):
+                raise ValueError(
+                    f"{market.slug} is backtested on {', '.join(assets)} together: give one {what} per "
+                    f"collateral asset, in that order; got {x!r}"
+                )
+    arrays = book_arrays(parse_book_csv(path.read_text(encoding="utf-8")), mechanism, assets=assets)
     return _store_book(
         market=market,
         name=name or path.stem,
@@ -130,14 +157,17 @@ def generate_book(
     make_default: bool = True,
     replace: bool = False,
 ):
-    """A synthetic book: engine.books.synthetic_book(market.mechanism, n, rng=default_rng(seed),
-    **generator); the same generator and seed always give the same book."""
+    """A synthetic book: engine.books.synthetic_book(mechanism, n, rng=default_rng(seed),
+    **generator), the mechanism of the market's books (``book_mechanism``); the same generator
+    and seed always give the same book."""
     kw = dict(generator)
-    arrays = synthetic_book(market.mechanism, int(n), rng=np.random.default_rng(seed), **kw)
-    price = kw.get("price")
-    threshold = kw.get("threshold", kw.get("mat", kw.get("mmf")))
+    arrays = synthetic_book(book_mechanism(market), int(n), rng=np.random.default_rng(seed), **kw)
+    price = kw.get("price", kw.get("prices"))
+    threshold = kw.get("threshold", kw.get("thresholds", kw.get("mat", kw.get("mmf"))))
     if price is None or threshold is None:
-        raise ValueError("generator must give price and the mechanism's threshold (threshold, mat or mmf)")
+        raise ValueError(
+            "generator must give price (prices) and the mechanism's threshold (threshold(s), mat or mmf)"
+        )
     return _store_book(
         market=market,
         name=name or f"synthetic {n} seed {seed}",
@@ -182,10 +212,18 @@ def book_page(book) -> dict:
     total_coll = s.get("total_collateral")
     money = "Total notional" if book.market.mechanism == "perp" else "Total debt"
     th = s.get("threshold")
-    # A Morpho Blue vault's book: one LLTV per market.
+    # A Morpho Blue vault's book: one LLTV per market; a Comet book on several collateral
+    # assets: one price and one liquidate collateral factor per asset, in the market's order.
     th_text = ", ".join(f"{x:g}" for x in th) if isinstance(th, list) else f"{th:g}"
+    pr = s.get("price")
+    assets = backtest_assets(book.market.mechanism, book.market.target) or []
+    if isinstance(pr, list):
+        names = assets if len(assets) == len(pr) else [f"asset {i + 1}" for i in range(len(pr))]
+        pr_text = "prices " + ", ".join(f"{a} {numbers.price(x)}" for a, x in zip(names, pr, strict=True))
+    else:
+        pr_text = f"price {numbers.price(pr)}"
     rows = [
-        ("Valued at", f"price {numbers.price(s.get('price'))}, threshold {th_text}"),
+        ("Valued at", f"{pr_text}, threshold {th_text}"),
         (
             "Total collateral",
             ", ".join(f"{v:,.4f}" for v in total_coll)
@@ -213,23 +251,33 @@ def book_page(book) -> dict:
     return {"rows": rows, "figures": figures}
 
 
-def live_book_generator(market, *, price: float, total_usd: float) -> dict:
+def live_book_generator(market, *, price: float | dict[str, float], total_usd: float) -> dict:
     """Generator keywords for a synthetic book of ``market`` valued at ``price`` with its live
-    version's threshold (Aave v3 LT, Aave v4 collateral factor, Comet liquidate CF of the simulated
-    collateral asset, Maker mat, the perp's first-tier maintenance fraction, each Morpho market's
-    LLTV), so that every position starts healthy."""
+    version's threshold (Aave v3 LT, Aave v4 collateral factor, Comet liquidate CF of each
+    collateral asset backtested, Maker mat, the perp's first-tier maintenance fraction, each
+    Morpho market's LLTV), so that every position starts healthy. A Comet market backtested on
+    several collateral assets needs ``price`` as a dict by asset (its accounts hold them all)."""
     v = market.live_version.decimal_values()
     if market.mechanism == "aave-v3":
         return {"price": price, "threshold": float(v["liquidation_threshold"]), "total_debt_usd": total_usd}
     if market.mechanism == "aave-v4":
         return {"price": price, "threshold": float(v["collateral_factor"]), "total_debt_usd": total_usd}
     if market.mechanism == "compound-v3":
-        # The collateral backtests simulate (backtests.params.simulated_asset).
-        symbol = market.target.get("backtest_asset") or sorted(v["assets"])[0]
-        asset = v["assets"][symbol]
+        # The collateral assets backtests simulate (proposals.schema backtest_assets).
+        symbols = backtest_assets(market.mechanism, market.target)
+        lcf = [float(v["assets"][a]["liquidate_collateral_factor"]) for a in symbols]
+        if len(symbols) == 1:
+            one = price[symbols[0]] if isinstance(price, dict) else price
+            return {"price": float(one), "threshold": lcf[0], "total_debt_usd": total_usd}
+        missing = [a for a in symbols if not isinstance(price, dict) or a not in price]
+        if missing:
+            raise ValueError(
+                f"{market.slug} is backtested on {', '.join(symbols)} together: give a price for each "
+                f"(price of {missing[0]} missing)"
+            )
         return {
-            "price": price,
-            "threshold": float(asset["liquidate_collateral_factor"]),
+            "prices": [float(price[a]) for a in symbols],
+            "thresholds": lcf,
             "total_debt_usd": total_usd,
         }
     if market.mechanism == "maker-clip":

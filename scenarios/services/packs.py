@@ -188,18 +188,29 @@ def create_stress_pack(
 def create_synthetic_pack(
     *,
     market,
-    asset: str,
-    start_price: float,
+    asset: str | list[str],
+    start_price: float | dict[str, float],
     depth_usd: float,
     n_steps: int = 720,
     seed: int = 20240805,
     name: str = "Synthetic stress pack",
     replace: bool = False,
+    correlation: float | None = None,
 ):
     """A default pack that needs no price history (engine.scenarios.synthetic_pack): for a market
     whose history has not been imported yet. ``create_stress_pack`` replaces it as the default
-    once real history is there."""
-    specs = synthetic_pack(asset, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps)
+    once real history is there. Several assets (a Comet market backtested on all its
+    collateral): ``asset`` a list in the order of the market's collateral assets, ``start_price``
+    a dict by asset and ``correlation`` every pair's."""
+    specs = synthetic_pack(
+        asset, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps, correlation=correlation
+    )
+    prices = (
+        ", ".join(f"{a} {p:,.2f}" for a, p in start_price.items())
+        if isinstance(start_price, dict)
+        else f"{start_price:,.2f}"
+    )
+    corr = "" if correlation is None else f", correlation {correlation:g}"
     return _create_pack(
         market=market,
         specs=specs,
@@ -207,7 +218,7 @@ def create_synthetic_pack(
         seed=seed,
         name=name,
         replace=replace,
-        description=f"engine.scenarios.synthetic_pack from {start_price:,.2f} USD, "
+        description=f"engine.scenarios.synthetic_pack from {prices} USD{corr}, "
         f"depth {depth_usd:,.0f} USD, {n_steps} steps (no history)",
     )
 

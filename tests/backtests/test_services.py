@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from backtests import compute, inputs, params, progress, replay, risk_charts, services
 from backtests.models import BacktestRun, RunStatus
-from backtests.params import engine_params_dict, simulated_asset
+from backtests.params import engine_params, engine_params_dict, simulated_asset, simulated_assets
 from engine.results import RESULT_FIELDS
 from governance.models import Member
 from proposals.models import Proposal
@@ -592,16 +592,28 @@ def test_seed_backtests_gives_every_market_a_pack_and_a_book_once(db):
     assert (book["collateral"] * 2000.0 * 0.83 / book["debt"]).min() > 1.0
 
 
-def test_a_compound_market_is_backtested_on_its_chosen_collateral_asset(db):
+def test_a_compound_market_is_backtested_on_all_its_collateral_assets_unless_one_is_chosen(db):
     market = make_market("compound-v3")
     values = market.live_version.decimal_values()
-    symbols = sorted(values["assets"])
     market.target = {k: v for k, v in market.target.items() if k != "backtest_asset"}
-    assert simulated_asset(market) == symbols[0]  # none chosen: the first by name
-    market.target = {**market.target, "backtest_asset": symbols[-1]}
-    assert simulated_asset(market) == symbols[-1]
-    chosen = engine_params_dict("compound-v3", values, interval_seconds=3600, asset=symbols[-1])
-    expected = values["assets"][symbols[-1]]["liquidate_collateral_factor"]
-    assert chosen["liquidate_collateral_factor"] == float(expected)
-    with pytest.raises(Exception, match="backtest_asset 'NOPE' is not a collateral asset"):
-        engine_params_dict("compound-v3", values, interval_seconds=3600, asset="NOPE")
+    # None chosen: every collateral asset, in the market's order, on compound-v3-accounts.
+    assert simulated_assets(market) == ["WETH", "WBTC"] == market.target["asset_order"]
+    assert simulated_asset(market) is None
+    both = engine_params_dict("compound-v3", values, interval_seconds=3600, assets=["WETH", "WBTC"])
+    assert both["liquidate_collateral_factor"] == (0.90, 0.77)
+    assert both["liquidation_factor"] == (0.95, 0.95)
+    assert both["borrow_collateral_factor"] == (0.83, 0.70)
+    params = engine_params("compound-v3", values, interval_seconds=3600, assets=["WETH", "WBTC"])
+    assert type(params).__module__ == "engine.comet" and params.n_assets == 2
+    # One chosen: that asset alone, on compound-v3 as before.
+    market.target = {**market.target, "backtest_asset": "WBTC"}
+    assert simulated_assets(market) == ["WBTC"] and simulated_asset(market) == "WBTC"
+    chosen = engine_params_dict("compound-v3", values, interval_seconds=3600, assets=["WBTC"])
+    assert chosen["liquidate_collateral_factor"] == float(
+        values["assets"]["WBTC"]["liquidate_collateral_factor"]
+    )
+    assert type(engine_params("compound-v3", values, interval_seconds=3600, assets=["WBTC"])).__module__ == (
+        "engine.compound"
+    )
+    with pytest.raises(Exception, match="collateral asset 'NOPE' is not a collateral asset"):
+        engine_params_dict("compound-v3", values, interval_seconds=3600, assets=["NOPE"])

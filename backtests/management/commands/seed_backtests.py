@@ -7,7 +7,8 @@ unless that series is stored already, then builds the standard pack
 (``scenarios.services.create_stress_pack``, rescaled to ``--price``) for every market that
 does not have it yet, where it becomes the default; and a synthetic book valued at the same
 price with the live version's threshold for every market that has no book. Every market is
-backtested on the one series given: the demo's markets are ETH markets.
+backtested on the one series given: the demo's markets are ETH markets (a Comet market
+backtested on several collateral assets is skipped: it needs a path per asset).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from proposals.models import Market
+from proposals.schema.market import backtest_assets
 from scenarios import services as scenario_services
 from scenarios.models import StressPack
 
@@ -45,6 +47,16 @@ class Command(BaseCommand):
         for market in Market.objects.all():
             if market.live_version is None:
                 self.stdout.write(f"{market.slug}: no live version, skipped")
+                continue
+            assets = backtest_assets(market.mechanism, market.target)
+            if assets and len(assets) > 1:
+                # The standard pack replays one series; this market's accounts hold several
+                # collateral assets, backtested together on a path per asset.
+                self.stdout.write(
+                    f"{market.slug}: backtested on {', '.join(assets)} together, and the standard pack "
+                    f"is built on one series: skipped (it keeps its pack; target.backtest_asset would "
+                    f"backtest one asset)"
+                )
                 continue
             if not StressPack.objects.filter(market=market, name=STANDARD).exists():
                 pack = scenario_services.create_stress_pack(

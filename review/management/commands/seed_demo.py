@@ -32,6 +32,7 @@ from governance.models import GovernancePolicy, Guardrail, Member
 from governance.services import set_address, set_power
 from proposals import services
 from proposals.models import Market, Proposal
+from proposals.schema.market import backtest_assets
 from review.services import submit_proposal
 from scenarios import services as scenario_services
 
@@ -39,6 +40,13 @@ DEMO_PASSWORD = "riskgov-demo"
 # The demo's market conditions: ETH near 3,000 USD, 500M USD of depth, 5,000-position books
 # carrying 100M USD of debt (notional for the perpetual).
 DEMO_PRICE = 3000.0
+# The Comet market's second collateral (WBTC) and how its returns move with ETH's: the demo's
+# synthetic pack runs the two on correlated paths (about ETH-BTC's hourly correlation of
+# 2022-2024, 0.8), since the product ships no price history.
+DEMO_BTC_PRICE = 60000.0
+DEMO_ETH_BTC_CORRELATION = 0.8
+# Symbols of the demo packs' price paths per Comet collateral asset, in the market's order.
+DEMO_PRICE_SYMBOLS = {"WETH": ("ETHUSD", DEMO_PRICE), "WBTC": ("BTCUSD", DEMO_BTC_PRICE)}
 DEMO_DEPTH_USD = 5e8
 DEMO_POSITIONS = 5000
 DEMO_BOOK_SEED = 20240805
@@ -343,10 +351,10 @@ MARKETS: list[dict[str, Any]] = [
             "comet": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",
             "base": {"symbol": "USDC", "asset": USDC, "decimals": 6},
             "assets": {"WETH": {"asset": WETH, "decimals": 18}, "WBTC": {"asset": WBTC, "decimals": 8}},
-            # The order the export sets the assets in (a JSON object's key order is not kept).
+            # The order the export sets the assets in (a JSON object's key order is not kept),
+            # and the order of the backtests' book columns and price paths: accounts hold both
+            # (margin-engine.md 2.8; "backtest_asset" would restrict the backtests to one).
             "asset_order": ["WETH", "WBTC"],
-            # The collateral the backtests simulate (the engine runs one collateral per run).
-            "backtest_asset": "WETH",
         },
         "description": "cUSDCv3 Comet with two collateral assets. Parameters modelled on published values, not live.",
         "safe": {"safe_address": DEMO_SAFE, "safe_version": "1.3.0"},
@@ -606,13 +614,27 @@ class Command(BaseCommand):
         the demo site is backtested at once. The pack is synthetic (the product ships no price
         history); import real history and run ``create_stress_pack`` for the standard pack."""
         for market in markets.values():
+            assets = backtest_assets(market.mechanism, market.target)
+            several = assets is not None and len(assets) > 1
             if scenario_services.default_pack(market) is None:
-                scenario_services.create_synthetic_pack(
-                    market=market, asset="ETHUSD", start_price=DEMO_PRICE, depth_usd=DEMO_DEPTH_USD
-                )
+                if several:
+                    # The Comet market's accounts hold WETH and WBTC: correlated paths of both.
+                    symbols = [DEMO_PRICE_SYMBOLS[a][0] for a in assets]
+                    scenario_services.create_synthetic_pack(
+                        market=market,
+                        asset=symbols,
+                        start_price={DEMO_PRICE_SYMBOLS[a][0]: DEMO_PRICE_SYMBOLS[a][1] for a in assets},
+                        depth_usd=DEMO_DEPTH_USD,
+                        correlation=DEMO_ETH_BTC_CORRELATION,
+                    )
+                else:
+                    scenario_services.create_synthetic_pack(
+                        market=market, asset="ETHUSD", start_price=DEMO_PRICE, depth_usd=DEMO_DEPTH_USD
+                    )
             if scenario_services.default_book(market) is None:
+                price = {a: DEMO_PRICE_SYMBOLS[a][1] for a in assets} if several else DEMO_PRICE
                 generator = scenario_services.live_book_generator(
-                    market, price=DEMO_PRICE, total_usd=DEMO_BOOK_USD
+                    market, price=price, total_usd=DEMO_BOOK_USD
                 )
                 scenario_services.generate_book(
                     market=market,
@@ -756,6 +778,33 @@ class Command(BaseCommand):
                     "- `markets.wstETH-86.vault_supply` 120M -> 100M\n\n"
                     "The backtest should show what the vault would lose in a crash with the supply "
                     "moved, beside its borrowing power."
+                ),
+            )
+            submit_proposal(proposal=proposal, actor=author)
+        # On the two-asset Comet market: one backtest covers both collaterals on correlated paths,
+        # so an account holding WETH and WBTC is checked on the sum of both (margin-engine.md 2.8).
+        comet = markets["compound-v3-ethereum-usdc"]
+        title = "Raise WBTC's liquidate collateral factor to 80 % and borrow factor to 73 %"
+        if not Proposal.objects.filter(market=comet, title=title).exists():
+            live = comet.live_version.values
+            wbtc = {
+                **live["assets"]["WBTC"],
+                "liquidate_collateral_factor": "0.80",
+                "borrow_collateral_factor": "0.73",
+            }
+            values = {**live, "assets": {**live["assets"], "WBTC": wbtc}}
+            proposal = services.create_draft(
+                author=author,
+                market=comet,
+                title=title,
+                values=values,
+                rationale=(
+                    "WBTC's factors trail WETH's by 13 points although the two move together; most "
+                    "accounts hold both, so an account is liquidated on the sum of its collateral.\n\n"
+                    "- `assets.WBTC.liquidate_collateral_factor` 0.77 -> 0.80\n"
+                    "- `assets.WBTC.borrow_collateral_factor` 0.70 -> 0.73\n\n"
+                    "The backtest runs WETH and WBTC together on correlated paths: it should show whether "
+                    "the absorbs of mixed accounts leave the reserves short in the crash scenarios."
                 ),
             )
             submit_proposal(proposal=proposal, actor=author)

@@ -1,4 +1,7 @@
-"""``manage.py import_book MARKET FILE --price 2000 --threshold 0.825``: a position book from CSV."""
+"""``manage.py import_book MARKET FILE --price 2000 --threshold 0.825``: a position book from CSV.
+
+A Comet market backtested on several collateral assets takes one price and one threshold per
+asset, in the market's order: ``--price 2000 60000 --threshold 0.90 0.77``."""
 
 from __future__ import annotations
 
@@ -24,11 +27,17 @@ class Command(BaseCommand):
         parser.add_argument("market", help="market slug")
         parser.add_argument("file")
         parser.add_argument(
-            "--price", type=float, required=True, help="collateral price (USD) for the summary"
+            "--price",
+            type=float,
+            nargs="+",
+            required=True,
+            help="collateral price (USD) for the summary; one per collateral asset, in the market's order, "
+            "for a Comet market backtested on several",
         )
         parser.add_argument(
             "--threshold",
             type=float,
+            nargs="+",
             required=True,
             help="liquidation threshold for the summary's health factors (Aave v3 LT, Aave v4 CF, Comet "
             "liquidate CF, Maker mat, perp maintenance fraction)",
@@ -45,8 +54,8 @@ class Command(BaseCommand):
             book = services.import_book(
                 market=market,
                 path=opts["file"],
-                price=opts["price"],
-                threshold=opts["threshold"],
+                price=opts["price"][0] if len(opts["price"]) == 1 else opts["price"],
+                threshold=opts["threshold"][0] if len(opts["threshold"]) == 1 else opts["threshold"],
                 name=opts["name"],
                 make_default=not opts["not_default"],
                 replace=opts["replace"],
