@@ -351,15 +351,16 @@ def _history(s: dict) -> dict | None:
 
 
 def _generator(s: dict) -> compute.GenerateChunk:
-    """Generates chunks of the scenario's paths; its price history is read (and checked
-    against the manifest) on first use, so a worker reads only the scenarios it computes."""
+    """Generates chunks of the scenario's paths (prices, conditions and the premium series of a
+    spec that has one, else None); its price history is read (and checked against the
+    manifest) on first use, so a worker reads only the scenarios it computes."""
     history: list = []
 
     def generate_chunk(n_paths: int, rng: np.random.Generator):
         if not history:
             history.append(_history(s))
         paths = generate(s["spec"], history=history[0], n_paths=n_paths, rng=rng)
-        return paths.prices, paths.conditions
+        return paths.prices, paths.conditions, paths.premium
 
     return generate_chunk
 
