@@ -41,7 +41,7 @@ def perp_inputs(spec: dict, n_paths: int = 10, delay_steps: int | None = 20) -> 
         n_paths=n_paths,
         steps=spec["n_steps"],
         interval_seconds=3600,
-        generate=inputs._generator(manifest_scenario),
+        generate=inputs._generator(manifest_scenario, "perp"),
         live=LIVE,
         proposed=PROPOSED,
         delay_steps=delay_steps,
@@ -52,7 +52,7 @@ def perp_inputs(spec: dict, n_paths: int = 10, delay_steps: int | None = 20) -> 
         scenario_index=0,
         multiplier=1.0,
         n_paths=n_paths,
-        generate=inputs._generator(manifest_scenario),
+        generate=inputs._generator(manifest_scenario, "perp"),
         sets=(("live", LIVE),),
     )
     return compute.RunInputs(
@@ -153,3 +153,11 @@ def test_the_engine_gets_a_premium_keyword_only_when_the_scenario_has_a_premium(
     assert compute.premium_kw(None) == {}
     kw = compute.premium_kw(np.zeros((2, 3), dtype=np.float32))
     assert list(kw) == ["premium"] and kw["premium"].dtype == np.float64
+
+
+def test_another_mechanisms_run_of_a_spec_with_a_premium_gets_none_and_the_same_prices() -> None:
+    scenario = {"name": CRASH["name"], "spec": {**CRASH, "premium": PREMIUM}, "prices": {}}
+    lending = inputs._generator(scenario, "aave-v3")(3, np.random.default_rng(1))
+    perp_chunk = inputs._generator(scenario, "perp")(3, np.random.default_rng(1))
+    assert lending[2] is None and perp_chunk[2].shape == (3, 48)
+    assert lending[0].tobytes() == perp_chunk[0].tobytes()
