@@ -149,8 +149,10 @@ def worst_step_health(run: BacktestRun, inputs: compute.RunInputs, mechanism: st
         )
         if b.scenario_index == s and b.start <= path < b.stop
     )
-    prices, market = compute.generate_chunk(inputs, run.seed, chunk)
+    prices, market, premium = compute.generate_chunk(inputs, run.seed, chunk)
     row = prices[..., path - chunk.start, :]
+    # The path's premium series (a perp scenario's funding reads it), None when it has none.
+    row_premium = None if premium is None else premium[path - chunk.start]
     if row.ndim == 1:
         step = int(np.argmin(row))
     else:
@@ -166,7 +168,7 @@ def worst_step_health(run: BacktestRun, inputs: compute.RunInputs, mechanism: st
     }
     for version, role in (("live", Role.LIVE), ("proposed", Role.PROPOSED)):
         params = scenario.live if version == "live" else scenario.proposed
-        book, price = health.book_at_step(mechanism, params, inputs.book, row, market, step)
+        book, price = health.book_at_step(mechanism, params, inputs.book, row, market, step, row_premium)
         out[version] = {"price": price, **health_histogram(mechanism, params, book, price)}
         out[version]["bad_debt"] = float(per_path[s][role][path, run.manifest["fields"].index("bad_debt")])
     return out

@@ -10,7 +10,8 @@ the scenario and the chunk, never on which worker computes it or in what order, 
 engine's paths are independent (rows a:b of a run equal a run of paths a:b alone), so the
 merged results equal a single-process run bit for bit (tests/backtests/test_compute.py).
 The chunk size is part of the run's manifest: the same seed with another chunk size draws
-other paths.
+other paths. A scenario's premium series (the perp's premium over its index, for funding) is
+drawn from the chunk's generator after its prices, and goes to the engine with them.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from typing import Any
 import numpy as np
 
 # Generates one chunk of paths: (n_paths, rng) -> (prices (n, T+1) float64, or (A, n, T+1) for a
-# run on several collateral assets, market conditions).
-GenerateChunk = Callable[[int, np.random.Generator], tuple[np.ndarray, Any]]
+# run on several collateral assets, market conditions, premium (n, T) float64 or None): the
+# premium is the scenario's perp premium over its index (engine.scenarios.premium), None when
+# its spec has none.
+GenerateChunk = Callable[[int, np.random.Generator], tuple[np.ndarray, Any, np.ndarray | None]]
 # The mechanism's engine entry: (params, book, prices, market, *, record_steps) -> (n, len(fields))
 # float64 per-path results and, at the recorded steps, a dict of (n, K) float64 series
 # (engine._common.SERIES_FIELDS).
@@ -135,10 +138,11 @@ def chart_steps(steps: int) -> np.ndarray:
     return np.unique(np.linspace(0, steps, min(steps + 1, CHART_POINTS)).round().astype(np.int64))
 
 
-def generate_chunk(inputs: RunInputs, seed: int, chunk: Chunk) -> tuple[np.ndarray, Any]:
+def generate_chunk(inputs: RunInputs, seed: int, chunk: Chunk) -> tuple[np.ndarray, Any, np.ndarray | None]:
+    """A chunk's prices (n, T+1) or (A, n, T+1), market conditions and premium (n, T) or None."""
     scenario = inputs.scenarios[chunk.scenario_index]
     n = chunk.stop - chunk.start
-    prices, market = scenario.generate(n, path_rng(seed, chunk.scenario_index, chunk.chunk_index))
+    prices, market, premium = scenario.generate(n, path_rng(seed, chunk.scenario_index, chunk.chunk_index))
     prices = np.ascontiguousarray(prices, dtype=np.float64)
     if prices.shape[-2] != n:
         raise ValueError(f"scenario {scenario.name} generated {prices.shape[-2]} paths; expected {n}")
@@ -147,20 +151,32 @@ def generate_chunk(inputs: RunInputs, seed: int, chunk: Chunk) -> tuple[np.ndarr
             f"scenario {scenario.name} generated prices of shape {prices.shape}; the run needs one path "
             f"per collateral asset {list(inputs.assets)}"
         )
-    return prices, market
+    return prices, market, premium
+
+
+def premium_kw(premium: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The engine's ``premium=`` argument, only when the scenario has one: only the perp's
+    simulate takes it, and a scenario without one leaves every mechanism's call as it was."""
+    return {} if premium is None else {"premium": np.ascontiguousarray(premium, dtype=np.float64)}
 
 
 def simulate_versions(
-    inputs: RunInputs, scenario: ScenarioInput, prices: np.ndarray, market: Any
+    inputs: RunInputs,
+    scenario: ScenarioInput,
+    prices: np.ndarray,
+    market: Any,
+    premium: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Both versions over the same prices: ``live``, ``proposed`` (n, F) per-path results and
-    ``<version>_<series>`` (n, K) for every series of VERSION_SERIES at the chart steps; with a
-    delay, ``delayed`` (n, F) too: live until step ``delay_steps``, proposed from there on."""
+    """Both versions over the same prices (and premium): ``live``, ``proposed`` (n, F) per-path
+    results and ``<version>_<series>`` (n, K) for every series of VERSION_SERIES at the chart
+    steps; with a delay, ``delayed`` (n, F) too: live until step ``delay_steps``, proposed from
+    there on, over the same premium."""
     steps = chart_steps(scenario.steps)
+    kw = premium_kw(premium)
     arrays: dict[str, np.ndarray] = {}
     for version in VERSIONS:
         params = scenario.live if version == "live" else scenario.proposed
-        per_path, series = inputs.simulate(params, inputs.book, prices, market, record_steps=steps)
+        per_path, series = inputs.simulate(params, inputs.book, prices, market, record_steps=steps, **kw)
         arrays[version] = np.asarray(per_path, dtype=np.float64)
         for name in VERSION_SERIES:
             arrays[f"{version}_{name}"] = np.ascontiguousarray(series[name], dtype=np.float64)
@@ -172,7 +188,7 @@ def simulate_versions(
             arrays[DELAYED] = arrays["live"].copy()
         else:
             switch = (k, scenario.proposed)
-            per_path = inputs.simulate(scenario.live, inputs.book, prices, market, switch=switch)
+            per_path = inputs.simulate(scenario.live, inputs.book, prices, market, switch=switch, **kw)
             arrays[DELAYED] = np.asarray(per_path, dtype=np.float64)
     return arrays
 
@@ -191,10 +207,10 @@ def compute_chunk(
     receives the seconds spent generating paths and in the engine.
     """
     t0 = time.perf_counter()
-    prices, market = generate_chunk(inputs, seed, chunk)
+    prices, market, premium = generate_chunk(inputs, seed, chunk)
     t1 = time.perf_counter()
     scenario = inputs.scenarios[chunk.scenario_index]
-    arrays = simulate_versions(inputs, scenario, prices, market)
+    arrays = simulate_versions(inputs, scenario, prices, market, premium)
     if timings is not None:
         timings["generate"] = t1 - t0
         timings["engine"] = time.perf_counter() - t1
@@ -401,7 +417,8 @@ def run_in_process(inputs: RunInputs, seed: int, chunk_paths: int) -> list[Scena
         market = generated[0][1]
         if any(g[1] != market for g in generated):
             raise ValueError(f"scenario {scenario.name}: market conditions differ between chunks")
-        arrays = simulate_versions(inputs, scenario, prices, market)
+        premium = None if generated[0][2] is None else np.concatenate([g[2] for g in generated], axis=0)
+        arrays = simulate_versions(inputs, scenario, prices, market, premium)
         delayed = arrays.pop(DELAYED, None)
         engine_series = {k: v for k, v in arrays.items() if k not in VERSIONS}
         charted = chart_prices(prices, chart_steps(scenario.steps))
@@ -472,11 +489,12 @@ def compute_sweep_chunk(
     (columns ``fields``) and ``start_price``: (n,) the paths' first prices ((n, A) on several assets)."""
     t0 = time.perf_counter()
     n = chunk.stop - chunk.start
-    prices, market = job.generate(n, path_rng(seed, job.scenario_index, chunk.chunk_index))
+    prices, market, premium = job.generate(n, path_rng(seed, job.scenario_index, chunk.chunk_index))
     prices = np.ascontiguousarray(prices, dtype=np.float64)
     t1 = time.perf_counter()
+    kw = premium_kw(premium)
     arrays = {
-        name: np.asarray(inputs.simulate(params, inputs.book, prices, market), dtype=np.float64)
+        name: np.asarray(inputs.simulate(params, inputs.book, prices, market, **kw), dtype=np.float64)
         for name, params in job.sets
     }
     arrays["start_price"] = np.ascontiguousarray(prices[..., 0].T)

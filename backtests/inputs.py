@@ -293,7 +293,7 @@ def _load_inputs(run) -> compute.RunInputs:
                 n_paths=s["n_paths"],
                 steps=s["steps"],
                 interval_seconds=s["interval_seconds"],
-                generate=_generator(s),
+                generate=_generator(s, mechanism),
                 live=engine_params(
                     mechanism,
                     versions["live"],
@@ -371,7 +371,7 @@ def _sweep_inputs(m: dict) -> tuple[compute.SweepInput, ...]:
                 scenario_index=job["scenario_index"],
                 multiplier=job["multiplier"],
                 n_paths=job["n_paths"],
-                generate=_generator({**s, "spec": spec}),
+                generate=_generator({**s, "spec": spec}, mechanism),
                 sets=params,
             )
         )
@@ -394,16 +394,20 @@ def _history(s: dict) -> dict | None:
     return out
 
 
-def _generator(s: dict) -> compute.GenerateChunk:
-    """Generates chunks of the scenario's paths; its price history is read (and checked
-    against the manifest) on first use, so a worker reads only the scenarios it computes."""
+def _generator(s: dict, mechanism: str) -> compute.GenerateChunk:
+    """Generates chunks of the scenario's paths (prices, conditions and, for a perp, the premium
+    series of a spec that has one, else None); its price history is read (and checked against
+    the manifest) on first use, so a worker reads only the scenarios it computes. Only the
+    perp's funding reads a premium: another mechanism's run of a spec with one gets None (its
+    prices are the same either way)."""
+    keep_premium = mechanism == "perp"
     history: list = []
 
     def generate_chunk(n_paths: int, rng: np.random.Generator):
         if not history:
             history.append(_history(s))
         paths = generate(s["spec"], history=history[0], n_paths=n_paths, rng=rng)
-        return paths.prices, paths.conditions
+        return paths.prices, paths.conditions, paths.premium if keep_premium else None
 
     return generate_chunk
 

@@ -209,7 +209,13 @@ def compare_health(
 
 
 def book_at_step(
-    mechanism: str, params: Any, book: Any, path: np.ndarray, market: Any, step: int
+    mechanism: str,
+    params: Any,
+    book: Any,
+    path: np.ndarray,
+    market: Any,
+    step: int,
+    premium: np.ndarray | None = None,
 ) -> tuple[Any, float]:
     """The positions still open after ``step`` steps of one price path, and the market price then.
 
@@ -226,6 +232,8 @@ def book_at_step(
         ``compound-v3-accounts``.
     market : engine.market.MarketConditions
     step : int in 0..T
+    premium : optional float64[T], the path's premium over its index (perp only: the
+        scenario's series its funding reads, as in ``engine.perp.simulate``).
 
     Returns
     -------
@@ -245,6 +253,11 @@ def book_at_step(
     if p.ndim != want or not 0 <= int(step) < p.shape[-1]:
         shape = "float64[A, T+1]" if want == 2 else "float64[T+1]"
         raise EngineError(f"path must be {shape} and step in 0..T; got shape {p.shape}, step {step!r}")
+    if premium is not None and (mechanism != "perp" or np.shape(premium) != (p.shape[-1] - 1,)):
+        raise EngineError(
+            f"premium must be float64[T] = ({p.shape[-1] - 1},) and is read by perp only; got shape "
+            f"{np.shape(premium)} for {mechanism!r}"
+        )
     prices = np.ascontiguousarray(p[..., None, : int(step) + 1])
     mod = load_mechanism(mechanism)
     if mechanism in LENDING_DETAIL:
@@ -262,7 +275,8 @@ def book_at_step(
         arrays = {"ink": d["ink"][0], "debt": d["debt"][0]}
         open_ = arrays["debt"] > 0
     else:
-        d = mod.simulate_detail(params, book, prices, market)
+        kw = {} if premium is None else {"premium": np.asarray(premium, dtype=np.float64)[None, : int(step)]}
+        d = mod.simulate_detail(params, book, prices, market, **kw)
         arrays = {k: d[k][0] for k in ("size", "entry_price", "margin")}
         # status bit 2: closed (bit 1 only says the position entered the screen's active list)
         open_ = ((d["status"][0] & 2) == 0) & (arrays["size"] != 0)

@@ -18,7 +18,10 @@ Pure numpy/scipy. The spec (a JSON-serializable dict, stored in the database)::
      "params": {...},                                 per kind, see below
      "conditions": {"depth_usd", "k", "impact_model", "max_step_impact", "gas_cost_usd",
                     "gas_spike", "rational",
-                    "oracle": {"latency_seconds", "deviation", "heartbeat_seconds"}}}
+                    "oracle": {"latency_seconds", "deviation", "heartbeat_seconds"}},
+     "premium": {"mean": -0.0005, "stdev": 0.001,     optional: the perp's premium over its
+                 "reversion": 0.25,                   index (engine.scenarios.premium), read
+                 "correlation": 0.5}}                 by perp markets' funding only
 
 A replay reaches each bar's real extremes: a bar becomes four steps of a quarter bar, open, then
 low and high in the order the bar's direction makes likely, then close (history.bar_steps).
@@ -30,6 +33,14 @@ sigma, lam (per year), jump_mu, jump_sigma (log jump size)}; garch {mu, omega, a
 nu} per step, all or none (none: fitted on the window); bootstrap {mean_block} (steps, default
 24); fhs {mean_block} (default 1: iid); shock {drop, then_kind, at} plus then_kind's params.
 A parameter may be a list (one value per asset).
+
+premium: an AR(1) around ``mean`` (fraction of the index, (-1, 1); negative: the perp trades
+at a discount) with long-run standard deviation ``stdev`` (fraction, [0, 1)), ``reversion`` the
+share of the gap to the mean closed per hour ((0, 1], converted to the paths' step length) and
+``correlation`` with the first asset's standardized return of the same step ([-1, 1], default
+0); it starts at the mean. Drawn from the rng after the prices: a spec with a premium has the
+prices of the same spec without it, bit for bit. ``ScenarioPaths.premium`` is (M, T), None
+without the entry.
 """
 
 from engine.scenarios.garch import GarchTFit, fit_garch_t

@@ -13,6 +13,7 @@ from engine.market import SECONDS_PER_YEAR, MarketConditions
 from engine.scenarios import models
 from engine.scenarios.garch import GarchTFit, standardized_residuals
 from engine.scenarios.history import STEPS_PER_BAR, History, aligned_returns, bar_steps, grid_bars, parse_iso
+from engine.scenarios.premium import premium_paths
 from engine.scenarios.spec import market_conditions, validate_spec
 
 DEFAULT_INTERVAL = 3600
@@ -33,6 +34,8 @@ class ScenarioPaths:
         oracle's times in steps from the step length).
     spec: the normalized spec that produced the paths.
     steps_per_bar: steps per bar of the history (4 for a replay, 1 for simulated paths).
+    premium: float64 (M, T), the perp's premium over its index over each step (fraction; see
+        engine.scenarios.premium), read-only; None when the spec has no ``premium``.
     """
 
     prices: np.ndarray
@@ -42,6 +45,7 @@ class ScenarioPaths:
     conditions: MarketConditions
     spec: dict
     steps_per_bar: int = 1
+    premium: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         p = np.asarray(self.prices, dtype=np.float64)
@@ -60,6 +64,13 @@ class ScenarioPaths:
         p.setflags(write=False)
         object.__setattr__(self, "prices", p)
         object.__setattr__(self, "assets", tuple(self.assets))
+        if self.premium is not None:
+            prem = np.array(self.premium, dtype=np.float64)
+            want = p.shape[-2:-1] + (p.shape[-1] - 1,)
+            if prem.shape != want or not np.all(np.isfinite(prem)):
+                raise EngineError(f"premium must be finite float64 (M, T) = {want}; got shape {prem.shape}")
+            prem.setflags(write=False)
+            object.__setattr__(self, "premium", prem)
 
     @property
     def n_paths(self) -> int:
@@ -87,7 +98,9 @@ def generate(
     Returns
     -------
     ScenarioPaths with prices (M, T+1) or (A, M, T+1), T = spec["n_steps"]; a replay's T is
-    ``4 * bars - 1`` (or its n_steps) on steps of a quarter bar.
+    ``4 * bars - 1`` (or its n_steps) on steps of a quarter bar. With a ``premium`` in the
+    spec, its ``premium`` (M, T) is drawn from ``rng`` after the prices (engine.scenarios.premium,
+    on the first asset's returns), so adding one leaves the prices bit for bit as they were.
     """
     s = validate_spec(spec)
     if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
@@ -103,9 +116,12 @@ def generate(
     else:
         prices, start = _simulate(s, hists, interval, int(n_paths), rng), None
     prices = _rescale(prices, s)
+    step = interval // per_bar
+    premium = None
+    if "premium" in s:
+        premium = premium_paths(s["premium"], np.diff(np.log(prices[0]), axis=1), step, rng)
     if len(s["assets"]) == 1:
         prices = prices[0]
-    step = interval // per_bar
     return ScenarioPaths(
         prices=prices,
         assets=tuple(s["assets"]),
@@ -114,6 +130,7 @@ def generate(
         conditions=market_conditions(s["conditions"], step),
         spec=s,
         steps_per_bar=per_bar,
+        premium=premium,
     )
 
 

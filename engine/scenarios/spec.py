@@ -31,6 +31,7 @@ TOP_KEYS = {
     "params",
     "conditions",
     "interval_seconds",
+    "premium",
 }
 GARCH_KEYS = ("mu", "omega", "alpha", "beta", "nu")
 MAX_STEPS = 1_000_000
@@ -74,6 +75,14 @@ COND_KEYS = {
 # steps four times a bar: margin-engine.md section 6).
 ORACLE_KEYS = {"latency_seconds", "deviation", "heartbeat_seconds"}
 MAX_SECONDS = 31_536_000  # a year
+# The perp's premium over its index (engine.scenarios.premium): key -> (lo, hi, lo_open, hi_open,
+# default); None default means required.
+PREMIUM_RANGES: dict[str, tuple] = {
+    "mean": (-1.0, 1.0, True, True, None),  # fraction of the index
+    "stdev": (0.0, 1.0, False, True, None),  # long-run standard deviation, fraction of the index
+    "reversion": (0.0, 1.0, True, False, None),  # share of the gap to the mean closed per hour
+    "correlation": (-1.0, 1.0, False, False, 0.0),  # with the (first) asset's return of the step
+}
 # The keys of the step-counted oracle this spec had before: refused with the way to write them.
 OLD_ORACLE_KEYS = {"latency": "latency_seconds", "heartbeat": "heartbeat_seconds"}
 
@@ -169,6 +178,30 @@ def validate_spec(spec: dict) -> dict:
         out["interval_seconds"] = None
     out["params"] = _params(spec.get("params", {}), kind, then_kind, out)
     out["conditions"] = _conditions(spec.get("conditions", {}))
+    # Only a spec that has a premium gets the key: the specs stored before it keep their JSON.
+    if spec.get("premium") is not None:
+        out["premium"] = _premium(spec["premium"])
+    return out
+
+
+def _premium(p: object) -> dict:
+    """The perp's premium process: mean, stdev and reversion required, correlation 0 unless given."""
+    if not isinstance(p, dict):
+        raise _err("premium", f"must be a dict with keys {sorted(PREMIUM_RANGES)}", p)
+    unknown = sorted(set(p) - set(PREMIUM_RANGES))
+    if unknown:
+        raise _err(
+            f"premium.{unknown[0]}",
+            f"is not a premium setting (allowed: {sorted(PREMIUM_RANGES)})",
+            p[unknown[0]],
+        )
+    out = {}
+    for name, (lo, hi, lo_open, hi_open, default) in PREMIUM_RANGES.items():
+        if name not in p and default is None:
+            left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+            raise _err(f"premium.{name}", f"is required (a number in {left}{lo:g}, {hi:g}{right})", None)
+        value = p.get(name, default)
+        out[name] = _number(f"premium.{name}", value, lo, hi, lo_open=lo_open, hi_open=hi_open)
     return out
 
 

@@ -154,14 +154,22 @@ def create_stress_pack(
 
     Each scenario is stored as ``"<market slug>: <scenario name>"`` with seed ``seed + i``
     (i its position), so a pack is reproducible from its seeds. The pack becomes the market's
-    default. An existing pack of that name is replaced only when ``replace`` is set.
+    default. An existing pack of that name is replaced only when ``replace`` is set. A perp
+    market's crash scenarios carry the perp's premium over its index, which its funding reads
+    (engine.scenarios.stress.CRASH_PREMIUM); other markets' specs have none.
 
     A replay reads the finest stored series of the symbol that covers its window without a gap
     (``replay_series``: finer data where the window has it, else ``series``' bars four steps
     each), and its description ends with the fall it reaches, measured on the replay itself
     (engine.scenarios.describe_replay).
     """
-    specs = standard_pack(series.symbol, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps)
+    specs = standard_pack(
+        series.symbol,
+        start_price=start_price,
+        depth_usd=depth_usd,
+        n_steps=n_steps,
+        perp=market.mechanism == "perp",
+    )
     _check_coverage_all(specs, series)
     per_spec = []
     for i, spec in enumerate(specs):
@@ -199,11 +207,17 @@ def create_synthetic_pack(
 ):
     """A default pack that needs no price history (engine.scenarios.synthetic_pack): for a market
     whose history has not been imported yet. ``create_stress_pack`` replaces it as the default
-    once real history is there. Several assets (a Comet market backtested on all its
-    collateral): ``asset`` a list in the order of the market's collateral assets, ``start_price``
-    a dict by asset and ``correlation`` every pair's."""
+    once real history is there. A perp market's shocks carry the perp's premium over its index
+    (engine.scenarios.stress.CRASH_PREMIUM); other markets' specs are as before. Several assets
+    (a Comet market backtested on all its collateral): ``asset`` a list in the order of the
+    market's collateral assets, ``start_price`` a dict by asset and ``correlation`` every pair's."""
     specs = synthetic_pack(
-        asset, start_price=start_price, depth_usd=depth_usd, n_steps=n_steps, correlation=correlation
+        asset,
+        start_price=start_price,
+        depth_usd=depth_usd,
+        n_steps=n_steps,
+        correlation=correlation,
+        perp=market.mechanism == "perp",
     )
     prices = (
         ", ".join(f"{a} {p:,.2f}" for a, p in start_price.items())

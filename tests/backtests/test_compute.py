@@ -18,7 +18,7 @@ def gbm_generator(sigma: float, steps: int = 48):
         prices = np.empty((n, steps + 1))
         prices[:, 0] = 2000.0
         prices[:, 1:] = 2000.0 * np.exp(np.cumsum(logret, axis=1))
-        return prices, market
+        return prices, market, None
 
     return generate
 
@@ -162,7 +162,7 @@ def test_a_chunk_holds_each_versions_raw_series_at_the_chart_steps():
     inputs = make_inputs(6)
     chunk = compute.plan_chunks(paths_per_scenario=[6, 6], chunk_paths=6)[1]
     arrays = compute.compute_chunk(inputs, 9, chunk)
-    prices, market = compute.generate_chunk(inputs, 9, chunk)
+    prices, market, _ = compute.generate_chunk(inputs, 9, chunk)
     steps = compute.chart_steps(48)
     for version, params in (("live", inputs.scenarios[1].live), ("proposed", inputs.scenarios[1].proposed)):
         per_path, series = aave.simulate(params, inputs.book, prices, market, record_steps=steps)

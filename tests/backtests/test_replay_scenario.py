@@ -70,7 +70,8 @@ def test_a_backtest_over_a_replay_steps_four_times_a_bar_with_times_converted(
     loaded = inputs.load_inputs(run, cached=False)
     (scenario,) = loaded.scenarios
     assert scenario.live.tail == pytest.approx(8400 / 900) and scenario.proposed.tail == pytest.approx(12.0)
-    prices, market = scenario.generate(1, np.random.default_rng(0))
+    prices, market, premium = scenario.generate(1, np.random.default_rng(0))
+    assert premium is None  # its spec has no premium
     # The oracle is an hour late with a 24-hour heartbeat: 4 and 96 quarter-hour steps.
     assert (market.oracle.latency, market.oracle.heartbeat) == (4, 96)
     assert market.steps_per_year == pytest.approx(4 * 8760)

@@ -92,13 +92,13 @@ def test_a_volatility_multiplier_scales_the_same_random_numbers(run):
     gbm = [j for j in inputs.sweeps if j.scenario_index == 1 and "live" in dict(j.sets)]
     by_m = {j.multiplier: j for j in gbm}
     rng = lambda: compute.path_rng(run.seed, 1, 0)  # noqa: E731
-    one, _ = by_m[1.0].generate(4, rng())
-    three, _ = by_m[3.0].generate(4, rng())
+    one, _, _ = by_m[1.0].generate(4, rng())
+    three, _, _ = by_m[3.0].generate(4, rng())
     r1, r3 = np.diff(np.log(one), axis=1), np.diff(np.log(three), axis=1)
     # GBM: the same normal draws, scaled by 3 (the drift term aside): perfectly correlated moves.
     assert np.corrcoef(r1.ravel(), r3.ravel())[0, 1] == pytest.approx(1.0, abs=1e-9)
     assert r3.std() == pytest.approx(3 * r1.std(), rel=0.02)
-    main, _ = compute.generate_chunk(inputs, run.seed, compute.Chunk(1, 0, 0, 4))
+    main, _, _ = compute.generate_chunk(inputs, run.seed, compute.Chunk(1, 0, 0, 4))
     assert np.array_equal(main, one)
 
 

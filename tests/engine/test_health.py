@@ -231,3 +231,21 @@ def test_perp_book_at_step_keeps_the_open_positions_with_their_state():
     assert np.array_equal(later.margin, full["margin"][0][open_])
     assert -1.0 in later.size  # the short gained as the price fell
     assert price == full["per_path"][0, -1]
+
+
+def test_perp_book_at_step_reads_the_paths_premium_that_its_funding_pays():
+    # One long of 1 unit at 100 with 10.5 USD of margin on a flat price, funding every step: a
+    # premium of 1 % a step costs it 1 USD a step and takes it under maintenance (5 USD) at the
+    # sixth payment; without the premium nothing moves.
+    params = perp.Params(tier_floors=(0.0,), tier_imf=(0.10,), tier_mmf=(0.05,), funding_cap=0.04)
+    book = perp.Book(size=np.array([1.0]), entry_price=np.array([100.0]), margin=np.array([10.5]))
+    path = np.full(13, 100.0)
+    premium = np.full(12, 0.01)
+    left, _ = health.book_at_step("perp", params, book, path, MarketConditions(), 10)
+    assert len(left) == 1
+    gone, _ = health.book_at_step("perp", params, book, path, MarketConditions(), 10, premium)
+    assert gone is None
+    still, _ = health.book_at_step("perp", params, book, path, MarketConditions(), 5, premium)
+    assert len(still) == 1
+    with pytest.raises(EngineError, match=r"premium must be float64\[T\] = \(12,\) and is read by perp only"):
+        health.book_at_step("aave-v3", aave.Params(), _lending_book(), path, None, 3, premium)

@@ -9,6 +9,7 @@ from eth_utils import is_checksum_address
 from governance.models import AuditLog, GovernancePolicy, Guardrail, Member
 from proposals.models import Market, ParameterSetVersion, Proposal
 from review.management.commands.seed_demo import DEMO_PASSWORD
+from scenarios.services import pack_for_market
 
 
 def counts() -> dict[str, int]:
@@ -120,3 +121,10 @@ def test_the_aave_v4_spoke_carries_the_docs_example_values_its_spokes_adapter_an
     assert proposal.status == "backtesting"
     assert proposal.proposed_version.values == {**v, "collateral_factor": "0.809"}
     assert Guardrail.objects.filter(market=spoke).count() == 6
+
+
+def test_the_demo_perps_shocks_carry_a_premium_its_funding_reads_and_no_other_market_has_one(db):
+    seed()
+    for market in Market.objects.all():
+        with_premium = [sc.spec["kind"] for sc in pack_for_market(market) if "premium" in sc.spec]
+        assert with_premium == (["shock", "shock"] if market.mechanism == "perp" else []), market.slug

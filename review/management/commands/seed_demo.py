@@ -612,7 +612,9 @@ class Command(BaseCommand):
     def _scenario_library(self, markets: dict[str, Market]) -> None:
         """A default stress pack and position book per market, so that a proposal submitted on
         the demo site is backtested at once. The pack is synthetic (the product ships no price
-        history); import real history and run ``create_stress_pack`` for the standard pack."""
+        history); import real history and run ``create_stress_pack`` for the standard pack. The
+        perpetual's two shocks carry a premium of the perp over its index (a discount that moves
+        with the crash and reverts), so its funding is driven by the scenario."""
         for market in markets.values():
             assets = backtest_assets(market.mechanism, market.target)
             several = assets is not None and len(assets) > 1
