@@ -101,7 +101,8 @@ def test_a_run_covers_both_assets_on_correlated_paths_and_equals_the_engine_run_
     assert inputs.assets == ("WETH", "WBTC")
     # The stored per-path results are the engine's over both assets' paths of each chunk.
     chunk = compute.plan_chunks(paths_per_scenario=[12, 12], chunk_paths=6)[3]
-    prices, market = compute.generate_chunk(inputs, run.seed, chunk)
+    prices, market, premium = compute.generate_chunk(inputs, run.seed, chunk)
+    assert premium is None  # only a perp's runs read a scenario's premium
     assert prices.shape == (2, 6, 25)
     r = np.diff(np.log(prices), axis=-1)
     assert np.corrcoef(r[0].ravel(), r[1].ravel())[0, 1] > 0.5

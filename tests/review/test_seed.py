@@ -1,4 +1,4 @@
-"""seed_demo: the five markets with their parameters, the demo users, four proposals; idempotent."""
+"""seed_demo: the six markets with their parameters, the demo users, six proposals; idempotent."""
 
 from io import StringIO
 
@@ -32,7 +32,7 @@ def seed() -> str:
     return out.getvalue()
 
 
-def test_seed_demo_creates_the_six_markets_users_and_five_proposals(db):
+def test_seed_demo_creates_the_six_markets_users_and_six_proposals(db):
     output = seed()
     assert set(Market.objects.values_list("mechanism", flat=True)) == {
         "aave-v3",
@@ -50,8 +50,13 @@ def test_seed_demo_creates_the_six_markets_users_and_five_proposals(db):
         "backtesting",
         "backtesting",
         "backtesting",
+        "backtesting",
         "draft",
     ]
+    # The Comet market's proposal is backtested on WETH and WBTC together.
+    comet = Proposal.objects.get(market__mechanism="compound-v3")
+    assert "WBTC" in comet.title and comet.market.target["asset_order"] == ["WETH", "WBTC"]
+    assert "backtest_asset" not in comet.market.target
     assert authenticate(username="contributor", password=DEMO_PASSWORD) is not None
     assert get_user_model().objects.get(username="admin").is_staff
     assert "contributor" in output and DEMO_PASSWORD in output and "voter5" in output
