@@ -462,14 +462,14 @@ def _unpark(pk, vis, pos, a_key, sig_lo, k_min, pst):
     return k_min
 
 
-@njit(cache=True)
 def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
     """The skeleton's kernel (engine._skeleton); ``S`` float64[A, M, T+1].
 
-    A thin wrapper: it unpacks the tuples and calls ``_paths``, the parallel loop over paths,
-    with the arrays and market scalars as separate arguments. Handed the tuples themselves,
-    numba's parallel function ran 5-13 % slower than before the skeleton (benchmarks/engine.py,
-    one thread's CPU time, 10,000 and 100,000 accounts), the same arithmetic bit for bit."""
+    A thin Python wrapper: it unpacks the tuples and calls ``_paths``, the parallel loop over
+    paths, with the arrays and market scalars as separate arguments. Handed the tuples
+    themselves, numba's parallel function ran 5-13 % slower than before the skeleton
+    (benchmarks/engine.py, one thread's CPU time, 10,000 and 100,000 accounts), and so did an
+    njit wrapper calling it, the same arithmetic bit for bit."""
     c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, lt_sets, bonus_sets, depth, kod = data
     fin_c, fin_d, units = det
     lag, deviation, heartbeat, k, _d, _kod, sqrt_model, floor, rational, gas_usd, gas_spike = mk
