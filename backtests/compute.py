@@ -392,11 +392,13 @@ def chart_series(
 
 
 def asset_series(assets: tuple[str, ...], asset_prices: np.ndarray | None) -> dict:
-    """A run on several assets: ``asset_prices``, ``{asset: bands}`` of each asset's price at
+    """A run on several assets: ``asset_prices``, ``[{"asset": name, **bands}, ...]`` of each
+    asset's price in the run's order (a list: PostgreSQL's jsonb does not keep a dict's key
+    order) at
     the chart steps (``price`` holds the first asset's alone)."""
     if asset_prices is None or not assets:
         return {}
-    return {"asset_prices": {a: bands(asset_prices[:, i, :]) for i, a in enumerate(assets)}}
+    return {"asset_prices": [{"asset": a, **bands(asset_prices[:, i, :])} for i, a in enumerate(assets)]}
 
 
 def run_in_process(inputs: RunInputs, seed: int, chunk_paths: int) -> list[ScenarioResults]:

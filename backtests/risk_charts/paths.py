@@ -211,7 +211,7 @@ def fan_chart(run: BacktestRun, index: int, title: str, series: dict, labels: di
     ]
     impacted = series.get("market_price") or {}
     volume = series.get("liq_volume_step") or {}
-    first = next(iter(series.get("asset_prices") or {}), "")
+    first = (series.get("asset_prices") or [{"asset": ""}])[0]["asset"]
     for v in ("live", "proposed"):
         if v in impacted:
             for q, dash, what in (("p50", "dash", "median"), ("p05", "dot", "5th pct")):
@@ -306,7 +306,8 @@ def assets_chart(run: BacktestRun, index: int, title: str, series: dict) -> dict
     if not assets or not hours or len(assets) < 2:
         return None
     data: list[dict[str, Any]] = []
-    for i, (name, band) in enumerate(assets.items()):
+    for i, band in enumerate(assets):
+        name = band["asset"]
         colour = ASSET_COLOURS[i % len(ASSET_COLOURS)]
         start = band["p50"][0] or 1.0
         rel = {q: [None if v is None else v / start for v in band[q]] for q in ("p05", "p50", "p95")}
@@ -324,12 +325,9 @@ def assets_chart(run: BacktestRun, index: int, title: str, series: dict) -> dict
     )
     layout["yaxis"]["title"] = {"text": "price, share of its start"}
     columns = [("Hours", "decimal")] + [
-        (f"{name} {what}", "price") for name in assets for what in ("5th pct", "median", "95th pct")
+        (f"{b['asset']} {what}", "price") for b in assets for what in ("5th pct", "median", "95th pct")
     ]
-    rows = [
-        [h] + [assets[name][q][i] for name in assets for q in ("p05", "p50", "p95")]
-        for i, h in enumerate(hours)
-    ]
+    rows = [[h] + [b[q][i] for b in assets for q in ("p05", "p50", "p95")] for i, h in enumerate(hours)]
     return run_chart(
         run,
         f"assets-{index}",
