@@ -117,15 +117,7 @@ def store_book_risk(run: BacktestRun) -> dict[str, Any]:
     }
     for version, params in versions.items():
         out["health"]["start"][version] = health_histogram(mechanism, params, inputs.book, price0)
-    if mechanism in (
-        "aave-v3",
-        "aave-v4",
-        "compound-v3",
-        "compound-v3-accounts",
-        "maker-clip",
-        "perp",
-        "morpho-blue",
-    ):
+    if mechanism in health.STEPPED:
         out["health"]["worst"] = worst_step_health(run, inputs, mechanism)
     # Merged into what is stored now (the sweeps' results), not into this instance's copy.
     stored = BacktestRun.objects.filter(pk=run.pk).values_list("figures", flat=True).first() or {}

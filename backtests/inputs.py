@@ -184,8 +184,10 @@ def _check_assets(market, assets: list[str] | None, book, scenarios: list) -> No
                     f"backtested on one asset: its pack needs one price path a scenario"
                 )
         return
-    data = scenario_services.decode_book(book.data)
-    cols = data["collateral"].shape[1] if data["collateral"].ndim == 2 else 1
+    # The book is valued at one price per collateral column (its summary, checked against the
+    # arrays when it was stored): no need to decompress it here.
+    price = book.summary.get("price")
+    cols = len(price) if isinstance(price, list) else 1
     if cols != len(assets):
         raise EngineError(
             f"book {book.name!r} holds {cols} collateral column(s); {market.slug} is backtested on "

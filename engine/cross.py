@@ -470,45 +470,8 @@ def _kernel(S, data, pv, ksw, mk, full_scan, track, det, out, rec, ser):
     themselves, numba's parallel function ran 5-13 % slower than before the skeleton
     (benchmarks/engine.py, one thread's CPU time, 10,000 and 100,000 accounts), and so did an
     njit wrapper calling it, the same arithmetic bit for bit."""
-    c0, d0, order, keys, g_start, g_dom, g_lo, g_hi, ref, LT, lt_sets, bonus_sets, depth, kod = data
-    fin_c, fin_d, units = det
-    lag, deviation, heartbeat, k, _d, _kod, sqrt_model, floor, rational, gas_usd, gas_spike = mk
-    _paths(
-        S,
-        c0,
-        d0,
-        order,
-        keys,
-        g_start,
-        g_dom,
-        g_lo,
-        g_hi,
-        ref,
-        LT,
-        lt_sets,
-        bonus_sets,
-        depth,
-        kod,
-        pv,
-        ksw,
-        lag,
-        deviation,
-        heartbeat,
-        k,
-        sqrt_model,
-        floor,
-        rational,
-        gas_usd,
-        gas_spike,
-        full_scan,
-        track,
-        fin_c,
-        fin_d,
-        units,
-        out,
-        rec,
-        ser,
-    )
+    # mk[4:6] (one depth and k / depth) are the market's; cross reads each asset's from data.
+    _paths(S, *data, pv, ksw, *mk[:4], *mk[6:], full_scan, track, *det, out, rec, ser)
 
 
 @njit(cache=True, parallel=True)

@@ -41,6 +41,7 @@ import numpy as np
 from engine import cross, morpho, perp
 from engine._common import RESULT_FIELDS
 from engine.api import load_mechanism
+from engine.books import MULTI_ASSET
 from engine.errors import EngineError
 
 MECHANISMS = (
@@ -53,11 +54,11 @@ MECHANISMS = (
     "aave-v4",
     "compound-v3-accounts",
 )
-# Mechanisms whose positions hold several collateral assets: price is float64[A].
-MULTI_ASSET = ("cross", "compound-v3-accounts")
 # Mechanisms whose detail view gives each position's collateral and debt at the horizon
 # (simulate_detail's "collateral" and "debt"), so that book_at_step reads them alike.
 LENDING_DETAIL = ("aave-v3", "aave-v4", "morpho-blue")
+# The mechanisms book_at_step takes (MULTI_ASSET, engine.books': price is float64[A] for them).
+STEPPED = ("compound-v3", "compound-v3-accounts", "maker-clip", "perp", *LENDING_DETAIL)
 # A position is "moved closer to liquidation" when its health after the change is at most this
 # share of its health before (5 % closer or more).
 CLOSER_RATIO = 0.95
@@ -242,10 +243,9 @@ def book_at_step(
     position is open), and the market price ``S[step] * J[step]`` (USD per unit) after the
     step's liquidations moved it (float64[A] for ``compound-v3-accounts``).
     """
-    stepped = ("compound-v3", "compound-v3-accounts", "maker-clip", "perp", *LENDING_DETAIL)
-    if mechanism not in stepped:
+    if mechanism not in STEPPED:
         raise EngineError(
-            f"mechanism must be one of {', '.join(stepped)} for book_at_step; got {mechanism!r}"
+            f"mechanism must be one of {', '.join(STEPPED)} for book_at_step; got {mechanism!r}"
         )
     params, book = _resolve(mechanism, params, book)
     p = np.asarray(path, dtype=np.float64)

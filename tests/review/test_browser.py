@@ -36,20 +36,24 @@ def finish_runs() -> dict[str, BacktestRun]:
     baseline of 60 paths so that it takes seconds; no worker, no broker."""
     aave = Market.objects.get(slug="aave-v3-ethereum-weth")
     set_baseline(aave, n_paths=60, chunk_paths=30)
-    out = {}
+    return {
+        proposal.title: finish(BacktestRun.objects.get(proposal=proposal))
+        for proposal in Proposal.objects.filter(market=aave)
+    }
+
+
+def finish(run: BacktestRun) -> BacktestRun:
+    """Drive a run to the end in this process (dispatch, every chunk, merges): no worker."""
     with mock.patch("backtests.services._send_chunks"):
-        for proposal in Proposal.objects.filter(market=aave):
-            run = BacktestRun.objects.get(proposal=proposal)
-            services.dispatch_backtest(run_id=run.pk)
-            run.refresh_from_db()
-            for chunk in services.chunks_of(run):
-                services.run_chunk(
-                    run_id=run.pk, scenario_index=chunk.scenario_index, chunk_index=chunk.chunk_index
-                )
-            run.refresh_from_db()
-            assert run.is_complete, run.error
-            out[proposal.title] = run
-    return out
+        services.dispatch_backtest(run_id=run.pk)
+        run.refresh_from_db()
+        for chunk in services.chunks_of(run):
+            services.run_chunk(
+                run_id=run.pk, scenario_index=chunk.scenario_index, chunk_index=chunk.chunk_index
+            )
+    run.refresh_from_db()
+    assert run.is_complete, run.error
+    return run
 
 
 @pytest.fixture

@@ -7,35 +7,21 @@ side. Screenshots go to var/test-output/screenshots/ (tests/browser.py)."""
 from __future__ import annotations
 
 from typing import Any
-from unittest import mock
 
 import pytest
 
-from backtests import risk_charts, services
+from backtests import risk_charts
 from backtests.models import BacktestRun
 from proposals.models import Market, Proposal
 from tests.backtests.conftest import set_baseline
 from tests.browser import screenshot
-from tests.review.test_browser import watch_console
+from tests.review.test_browser import finish, watch_console
 from tests.review.test_charts_browser import check_charts
 
 pytestmark = pytest.mark.e2e
 
 SLUG = "compound-v3-ethereum-usdc"
 SECOND = "Lower WETH's liquidation factor to 93 %"
-
-
-def finish(run: BacktestRun) -> BacktestRun:
-    with mock.patch("backtests.services._send_chunks"):
-        services.dispatch_backtest(run_id=run.pk)
-        run.refresh_from_db()
-        for chunk in services.chunks_of(run):
-            services.run_chunk(
-                run_id=run.pk, scenario_index=chunk.scenario_index, chunk_index=chunk.chunk_index
-            )
-    run.refresh_from_db()
-    assert run.is_complete, run.error
-    return run
 
 
 def test_a_contributor_writes_and_a_voter_compares_two_asset_comet_proposals(

@@ -6,15 +6,15 @@ errors. Screenshots go to var/test-output/screenshots/ (tests/browser.py)."""
 from __future__ import annotations
 
 from typing import Any
-from unittest import mock
 
 import pytest
 
-from backtests import panels, services, verdict
+from backtests import panels, verdict
 from backtests.models import BacktestRun
 from proposals.models import Market, Proposal
 from tests.backtests.conftest import set_baseline
 from tests.browser import screenshot
+from tests.review.test_browser import finish
 
 pytestmark = pytest.mark.e2e
 
@@ -27,17 +27,7 @@ def finish_run(slug: str) -> BacktestRun:
     market = Market.objects.get(slug=slug)
     set_baseline(market, n_paths=40, chunk_paths=20)
     proposal = Proposal.objects.filter(market=market, status=Proposal.Status.BACKTESTING).get()
-    run = BacktestRun.objects.get(proposal=proposal)
-    with mock.patch("backtests.services._send_chunks"):
-        services.dispatch_backtest(run_id=run.pk)
-        run.refresh_from_db()
-        for chunk in services.chunks_of(run):
-            services.run_chunk(
-                run_id=run.pk, scenario_index=chunk.scenario_index, chunk_index=chunk.chunk_index
-            )
-    run.refresh_from_db()
-    assert run.is_complete, run.error
-    return run
+    return finish(BacktestRun.objects.get(proposal=proposal))
 
 
 @pytest.mark.parametrize("mechanism", sorted(MARKETS))
